@@ -1,0 +1,144 @@
+//! Parsing a command's arguments against its declared flags (lexopt underneath).
+//!
+//! Both `--flag value` and `--flag=value` work, short flags may be grouped, `--` ends the flags.
+//! An unknown flag or a missing or malformed value is `E_INVALID_INPUT_SCHEMA` (exit 6), with the
+//! closest known flag suggested. Global flags (`--json`, `--explain`, `--help`) are taken out by the
+//! dispatcher before a command sees its arguments.
+
+use std::ffi::OsString;
+
+use crate::cli::spec::{Command, Flag};
+use crate::cli::suggest;
+use crate::contract::{Error, Result};
+
+/// The parsed arguments of one invocation.
+#[derive(Debug, Default)]
+pub struct Args {
+    /// (flag long name, value) in the order given; switches have `None`.
+    flags: Vec<(&'static str, Option<String>)>,
+    pub positionals: Vec<OsString>,
+}
+
+impl Args {
+    pub fn parse(command: &Command, raw: Vec<OsString>) -> Result<Args> {
+        use lexopt::prelude::*;
+        let mut parser = lexopt::Parser::from_args(raw);
+        let mut args = Args::default();
+        loop {
+            let arg = parser.next().map_err(|e| usage(command, e.to_string()))?;
+            let Some(arg) = arg else { break };
+            let flag = match arg {
+                Long(name) => command
+                    .flag(name)
+                    .ok_or_else(|| unknown_flag(command, &format!("--{name}")))?,
+                Short(c) => command
+                    .flag_by_short(c)
+                    .ok_or_else(|| unknown_flag(command, &format!("-{c}")))?,
+                Value(v) => {
+                    args.positionals.push(v);
+                    continue;
+                }
+            };
+            let value = match flag.value {
+                Some(_) => {
+                    let v = parser.value().map_err(|_| {
+                        usage(
+                            command,
+                            format!(
+                                "--{} needs a value ({})",
+                                flag.long,
+                                flag.value.unwrap_or("VALUE")
+                            ),
+                        )
+                    })?;
+                    Some(v.into_string().map_err(|_| {
+                        usage(command, format!("--{}: value is not UTF-8", flag.long))
+                    })?)
+                }
+                None => {
+                    if let Some(v) = parser.optional_value() {
+                        return Err(usage(
+                            command,
+                            format!("--{} takes no value (got {:?})", flag.long, v),
+                        ));
+                    }
+                    None
+                }
+            };
+            args.flags.push((flag.long, value));
+        }
+        // Everything after `--` arrives as `Value`s above, so it is positional already.
+        Ok(args)
+    }
+
+    pub fn switch(&self, long: &str) -> bool {
+        self.flags.iter().any(|(name, _)| *name == long)
+    }
+
+    /// The last value given for a flag.
+    pub fn value(&self, long: &str) -> Option<&str> {
+        self.flags
+            .iter()
+            .rev()
+            .find(|(name, _)| *name == long)
+            .and_then(|(_, v)| v.as_deref())
+    }
+
+    /// Every value given for a repeatable flag, in order.
+    pub fn values(&self, long: &str) -> Vec<&str> {
+        self.flags
+            .iter()
+            .filter(|(name, _)| *name == long)
+            .filter_map(|(_, v)| v.as_deref())
+            .collect()
+    }
+
+    /// A non-negative integer flag value, or `default` when absent.
+    pub fn u64_or(&self, flag: &Flag, default: u64) -> Result<u64> {
+        match self.value(flag.long) {
+            None => Ok(default),
+            Some(v) => v.trim().parse::<u64>().map_err(|_| {
+                Error::invalid_input(format!(
+                    "--{}: expected a non-negative integer, got {v:?}",
+                    flag.long
+                ))
+                .with("flag", flag.long)
+            }),
+        }
+    }
+
+    /// Positionals as UTF-8 strings (paths and ids must be UTF-8 in wrkr's contracts).
+    pub fn positional_strings(&self) -> Result<Vec<String>> {
+        self.positionals
+            .iter()
+            .map(|p| {
+                p.clone()
+                    .into_string()
+                    .map_err(|p| Error::invalid_input(format!("argument is not UTF-8: {p:?}")))
+            })
+            .collect()
+    }
+}
+
+fn usage(command: &Command, message: String) -> Error {
+    Error::invalid_input(message)
+        .with_hint(format!("{} --help shows the usage", command.display_name()))
+}
+
+fn unknown_flag(command: &Command, given: &str) -> Error {
+    let known = command
+        .flags
+        .iter()
+        .map(|f| format!("--{}", f.long))
+        .collect::<Vec<_>>();
+    let mut err = Error::invalid_input(format!(
+        "unknown flag {given} for {}",
+        command.display_name()
+    ))
+    .with("flag", given);
+    err = match suggest::closest(given, known.iter().map(String::as_str)) {
+        Some(best) => err.with_hint(format!("did you mean {best}?")),
+        None => err.with_hint(format!("{} --help lists the flags", command.display_name())),
+    };
+    err
+}

@@ -1,0 +1,214 @@
+//! The command line: dispatch, argument parsing, output, and everything rendered from the
+//! command table (help, man pages, completions).
+//!
+//! `main` resolves which tool or command runs (from the program name, else the first word), takes
+//! out the global flags, runs it, and turns an error into the right stderr text and exit code. It
+//! holds no logic of any command.
+
+pub mod args;
+pub mod completions;
+pub mod help;
+pub mod io;
+pub mod man;
+pub mod spec;
+pub mod suggest;
+pub mod table;
+
+use std::ffi::{OsStr, OsString};
+use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use serde_json::json;
+
+use crate::contract::time::Timestamp;
+use crate::contract::{Error, Result};
+use args::Args;
+use io::Io;
+use spec::{Command, Kind};
+
+/// Whether errors (including a panic) are reported as JSON envelopes.
+static JSON_MODE: AtomicBool = AtomicBool::new(false);
+
+/// Run wrkr with the full argv (program name first) and return the process exit code.
+pub fn main(argv: Vec<OsString>) -> u8 {
+    install_panic_hook();
+    let mut argv = argv.into_iter();
+    let program = argv.next().unwrap_or_else(|| OsString::from("wrkr"));
+    let mut rest: Vec<OsString> = argv.collect();
+    let json = take_all(&mut rest, "--json", false);
+    let explain = take_all(&mut rest, "--explain", true);
+    JSON_MODE.store(json, Ordering::Relaxed);
+    let mut io = Io::new(json);
+    let result = dispatch(&program, rest, explain, &mut io).and_then(|()| io.flush());
+    match result {
+        Ok(()) => 0,
+        Err(err) => {
+            report(&err, json);
+            err.exit_code()
+        }
+    }
+}
+
+fn dispatch(program: &OsStr, mut rest: Vec<OsString>, explain: bool, io: &mut Io) -> Result<()> {
+    let basename = Path::new(program)
+        .file_name()
+        .and_then(OsStr::to_str)
+        .unwrap_or("wrkr");
+    if let Some(tool) = table::tool_for_program(basename) {
+        return run(tool, rest, explain, io);
+    }
+    if rest.is_empty() {
+        if explain {
+            return run(&crate::cmd::version::COMMAND, rest, true, io);
+        }
+        return io.write(help::overview().as_bytes());
+    }
+    let first = rest.remove(0);
+    let Some(word) = first.to_str() else {
+        return Err(Error::invalid_input(format!("unknown command {first:?}")));
+    };
+    match word {
+        "--list" => {
+            for cmd in table::all().iter().filter(|c| c.kind == Kind::Tool) {
+                io.line(&cmd.page_name())?;
+            }
+            Ok(())
+        }
+        "--version" | "-V" => run(&crate::cmd::version::COMMAND, rest, explain, io),
+        "--help" | "-h" => run(&crate::cmd::help::COMMAND, rest, explain, io),
+        "--generate" => generate(rest, io),
+        _ => match table::find(word) {
+            Some(cmd) => run(cmd, rest, explain, io),
+            None => Err(unknown_command(word)),
+        },
+    }
+}
+
+/// Run one tool or command: `--help` and `--explain` first, then parse and call it.
+fn run(cmd: &'static Command, rest: Vec<OsString>, explain: bool, io: &mut Io) -> Result<()> {
+    let wants_help = rest
+        .iter()
+        .take_while(|a| *a != "--")
+        .any(|a| a == "--help" || a == "-h");
+    if wants_help {
+        return io.write(help::command(cmd).as_bytes());
+    }
+    if explain {
+        return if io.json {
+            io.record(&json!({"command": cmd.name, "intent": cmd.about}))
+        } else {
+            io.line(&format!("wrkr {}: {}", cmd.name, cmd.about))
+        };
+    }
+    let args = Args::parse(cmd, rest)?;
+    (cmd.run)(args, io)
+}
+
+fn unknown_command(word: &str) -> Error {
+    let names = table::all().iter().map(|c| c.name);
+    let err = if word.starts_with('-') {
+        Error::invalid_input(format!("unknown flag {word}")).with("flag", word)
+    } else {
+        Error::invalid_input(format!("unknown command {word:?}")).with("command", word)
+    };
+    match suggest::closest(word.trim_start_matches('-'), names) {
+        Some(best) => err.with_hint(format!(
+            "did you mean 'wrkr {best}'? 'wrkr help' lists the commands"
+        )),
+        None => err.with_hint("'wrkr help' lists the commands"),
+    }
+}
+
+/// `wrkr --generate man|completions DIR`.
+fn generate(rest: Vec<OsString>, io: &mut Io) -> Result<()> {
+    let words: Vec<String> = rest
+        .into_iter()
+        .map(|a| a.to_string_lossy().into_owned())
+        .collect();
+    let [kind, dir] = words.as_slice() else {
+        return Err(Error::invalid_input(
+            "usage: wrkr --generate <man|completions> <DIR>",
+        ));
+    };
+    let files = match kind.as_str() {
+        "man" => man::pages(),
+        "completions" => completions::files(),
+        other => {
+            return Err(
+                Error::invalid_input(format!("--generate: unknown kind {other:?}"))
+                    .with_hint("use 'man' or 'completions'"),
+            );
+        }
+    };
+    let dir = Path::new(dir);
+    std::fs::create_dir_all(dir).map_err(|e| Error::io(format!("create {}", dir.display()), e))?;
+    let mut written = Vec::new();
+    for (name, contents) in files {
+        let path = dir.join(&name);
+        std::fs::write(&path, contents)
+            .map_err(|e| Error::io(format!("write {}", path.display()), e))?;
+        written.push(path.display().to_string());
+    }
+    if io.json {
+        io.pretty(&json!({"kind": kind, "dir": dir.display().to_string(), "files": written}))
+    } else {
+        written.iter().try_for_each(|p| io.line(p))
+    }
+}
+
+/// Remove every occurrence of `flag`; with `stop_at_dashdash`, only those before `--`.
+fn take_all(args: &mut Vec<OsString>, flag: &str, stop_at_dashdash: bool) -> bool {
+    let end = if stop_at_dashdash {
+        args.iter().position(|a| a == "--").unwrap_or(args.len())
+    } else {
+        args.len()
+    };
+    let before = args.len();
+    let mut i = 0;
+    let mut seen = 0;
+    args.retain(|a| {
+        let keep = !(i < end && a == flag);
+        i += 1;
+        if !keep {
+            seen += 1;
+        }
+        keep
+    });
+    debug_assert_eq!(before - seen, args.len());
+    seen > 0
+}
+
+/// Print an error the way the output mode asks: an envelope (JSON) or `E_CODE: message` (text).
+pub fn report(err: &Error, json: bool) {
+    if json {
+        let envelope = err.envelope(Timestamp::now());
+        let text = serde_json::to_string_pretty(&envelope).unwrap_or_else(|_| err.to_string());
+        io::diag(&text);
+    } else {
+        io::diag(&err.to_string());
+        if let Some(hint) = &err.hint {
+            io::diag(&format!("hint: {hint}"));
+        }
+    }
+}
+
+/// A panic is a bug; it still ends as one line of error (or an envelope) and exit 1, never a
+/// backtrace dump.
+fn install_panic_hook() {
+    std::panic::set_hook(Box::new(|info| {
+        let what = info
+            .payload()
+            .downcast_ref::<&str>()
+            .map(|s| (*s).to_owned())
+            .or_else(|| info.payload().downcast_ref::<String>().cloned())
+            .unwrap_or_else(|| "unknown panic".to_owned());
+        let at = info
+            .location()
+            .map(|l| format!(" at {}:{}", l.file(), l.line()))
+            .unwrap_or_default();
+        let err = Error::generic(format!("internal error: {what}{at}"))
+            .with_hint("this is a bug in wrkr; please report it");
+        report(&err, JSON_MODE.load(Ordering::Relaxed));
+        std::process::exit(1);
+    }));
+}

@@ -1,0 +1,45 @@
+//! The command table: every tool and command wrkr knows, in the order help lists them.
+//! Adding a tool is adding its module and one line here; dispatch, help, man pages and
+//! completions follow from it.
+
+use crate::cli::spec::Command;
+use crate::{cmd, tools};
+
+static ALL: &[&Command] = &[
+    &tools::jcs::TOOL,
+    &tools::schema::TOOL,
+    &cmd::version::COMMAND,
+    &cmd::help::COMMAND,
+];
+
+pub fn all() -> &'static [&'static Command] {
+    ALL
+}
+
+/// Find a tool or command by short name (`jcs`) or full name (`wrkr-jcs`).
+pub fn find(name: &str) -> Option<&'static Command> {
+    let short = name.strip_prefix("wrkr-").unwrap_or(name);
+    ALL.iter().copied().find(|c| c.name == short)
+}
+
+/// The tool named by a program's basename: the longest `wrkr-<tool>` the basename ends with
+/// (so `wrkr-verify`, `/usr/local/bin/wrkr-verify` and `x-wrkr-verify` are all wrkr-verify).
+pub fn tool_for_program(basename: &str) -> Option<&'static Command> {
+    ALL.iter()
+        .copied()
+        .filter(|c| c.kind == crate::cli::spec::Kind::Tool && basename.ends_with(&c.page_name()))
+        .max_by_key(|c| c.name.len())
+}
+
+/// Flags only the bare `wrkr` understands (as its first word), for help and man pages.
+pub const WRKR_ONLY_FLAGS: &[(&str, &str)] = &[
+    (
+        "--list",
+        "Print the name of every pipe tool (wrkr-<tool>), one per line",
+    ),
+    ("-V, --version", "Print the version (also: wrkr version)"),
+    (
+        "--generate <man|completions> <DIR>",
+        "Write the man pages or the bash, zsh and fish completions into DIR",
+    ),
+];

@@ -1,0 +1,4 @@
+//! `wrkr <command>` modules: each a thin composition of library calls, never of other tools' `run`.
+
+pub mod help;
+pub mod version;

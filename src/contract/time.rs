@@ -1,0 +1,270 @@
+//! Timestamps exactly as the Go implementation writes them, parsed as leniently as RFC 3339 allows.
+//!
+//! Go writes UTC with a `Z`, nanosecond precision, and trailing fractional zeros trimmed
+//! (`…:00.12Z`, never `…:00.120Z`; no fraction at all when it is zero). That form is part of the
+//! wire contract: Go recomputes `manifest_sha256` over a re-serialised `created_at`, so a pack whose
+//! timestamp is written any other way fails Go's verify. Civil-date arithmetic is written here
+//! (days-from-civil, after Howard Hinnant) rather than pulled in from a date crate.
+
+use std::fmt;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+/// A UTC instant with nanosecond precision.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Timestamp {
+    secs: i64,
+    nanos: u32,
+}
+
+/// Seconds from 0000-03-01 to 1970-01-01, for the civil-date algorithm.
+const DAYS_0000_TO_1970: i64 = 719_468;
+
+impl Timestamp {
+    pub fn from_unix(secs: i64, nanos: u32) -> Timestamp {
+        Timestamp {
+            secs: secs + i64::from(nanos / 1_000_000_000),
+            nanos: nanos % 1_000_000_000,
+        }
+    }
+
+    pub fn now() -> Timestamp {
+        match SystemTime::now().duration_since(UNIX_EPOCH) {
+            Ok(d) => Timestamp::from_unix(d.as_secs() as i64, d.subsec_nanos()),
+            // A clock before 1970 is a broken machine; clamp rather than panic.
+            Err(_) => Timestamp::from_unix(0, 0),
+        }
+    }
+
+    pub fn unix_seconds(self) -> i64 {
+        self.secs
+    }
+
+    pub fn subsec_nanos(self) -> u32 {
+        self.nanos
+    }
+
+    /// Whole seconds from `earlier` to `self`, never negative.
+    pub fn seconds_since(self, earlier: Timestamp) -> u64 {
+        let mut diff = self.secs - earlier.secs;
+        if self.nanos < earlier.nanos {
+            diff -= 1;
+        }
+        diff.max(0) as u64
+    }
+
+    /// Parse RFC 3339: `YYYY-MM-DDTHH:MM:SS[.frac](Z|±hh:mm)`, any fraction length up to 9 digits
+    /// (longer fractions are truncated to nanoseconds, as Go does). Date-only forms are rejected.
+    pub fn parse(s: &str) -> Option<Timestamp> {
+        let b = s.as_bytes();
+        if b.len() < 20 {
+            return None;
+        }
+        let num = |range: std::ops::Range<usize>| -> Option<i64> {
+            let part = b.get(range)?;
+            if !part.iter().all(u8::is_ascii_digit) {
+                return None;
+            }
+            Some(
+                part.iter()
+                    .fold(0i64, |acc, d| acc * 10 + i64::from(d - b'0')),
+            )
+        };
+        let (year, month, day) = (num(0..4)?, num(5..7)?, num(8..10)?);
+        if b[4] != b'-'
+            || b[7] != b'-'
+            || !matches!(b[10], b'T' | b't')
+            || b[13] != b':'
+            || b[16] != b':'
+        {
+            return None;
+        }
+        let (hour, minute, second) = (num(11..13)?, num(14..16)?, num(17..19)?);
+        if !(1..=12).contains(&month) || day < 1 || day > days_in_month(year, month) {
+            return None;
+        }
+        if hour > 23 || minute > 59 || second > 59 {
+            return None;
+        }
+        let mut i = 19;
+        let mut nanos: u32 = 0;
+        if b[i] == b'.' {
+            i += 1;
+            let start = i;
+            while i < b.len() && b[i].is_ascii_digit() {
+                if i - start < 9 {
+                    nanos = nanos * 10 + u32::from(b[i] - b'0');
+                }
+                i += 1;
+            }
+            let digits = i - start;
+            if digits == 0 {
+                return None;
+            }
+            for _ in digits..9 {
+                nanos *= 10;
+            }
+        }
+        let offset_secs = match b.get(i..)? {
+            [b'Z' | b'z'] => 0,
+            [sign @ (b'+' | b'-'), h1, h2, b':', m1, m2] => {
+                let digits = [*h1, *h2, *m1, *m2];
+                if !digits.iter().all(u8::is_ascii_digit) {
+                    return None;
+                }
+                let hours = i64::from((h1 - b'0') * 10 + (h2 - b'0'));
+                let minutes = i64::from((m1 - b'0') * 10 + (m2 - b'0'));
+                if hours > 23 || minutes > 59 {
+                    return None;
+                }
+                let offset = hours * 3600 + minutes * 60;
+                if *sign == b'+' { offset } else { -offset }
+            }
+            _ => return None,
+        };
+        let days = days_from_civil(year, month, day);
+        let secs = days * 86_400 + hour * 3600 + minute * 60 + second - offset_secs;
+        Some(Timestamp { secs, nanos })
+    }
+}
+
+impl fmt::Display for Timestamp {
+    /// Go's RFC3339Nano in UTC: fractional zeros trimmed, `Z` suffix.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let days = self.secs.div_euclid(86_400);
+        let rem = self.secs.rem_euclid(86_400);
+        let (year, month, day) = civil_from_days(days);
+        write!(
+            f,
+            "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}",
+            rem / 3600,
+            rem / 60 % 60,
+            rem % 60
+        )?;
+        if self.nanos != 0 {
+            let mut frac = format!("{:09}", self.nanos);
+            while frac.ends_with('0') {
+                frac.pop();
+            }
+            write!(f, ".{frac}")?;
+        }
+        f.write_str("Z")
+    }
+}
+
+fn is_leap(year: i64) -> bool {
+    (year % 4 == 0 && year % 100 != 0) || year % 400 == 0
+}
+
+fn days_in_month(year: i64, month: i64) -> i64 {
+    match month {
+        2 if is_leap(year) => 29,
+        2 => 28,
+        4 | 6 | 9 | 11 => 30,
+        _ => 31,
+    }
+}
+
+fn days_from_civil(year: i64, month: i64, day: i64) -> i64 {
+    let y = if month <= 2 { year - 1 } else { year };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let mp = (month + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + day - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - DAYS_0000_TO_1970
+}
+
+fn civil_from_days(days: i64) -> (i64, i64, i64) {
+    let z = days + DAYS_0000_TO_1970;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    (year, month, day)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn go_trimmed_fraction() {
+        let base = 1_771_005_600; // 2026-02-13T18:00:00Z
+        assert_eq!(
+            Timestamp::from_unix(base, 0).to_string(),
+            "2026-02-13T18:00:00Z"
+        );
+        assert_eq!(
+            Timestamp::from_unix(base, 120_000_000).to_string(),
+            "2026-02-13T18:00:00.12Z"
+        );
+        assert_eq!(
+            Timestamp::from_unix(base, 123_456_789).to_string(),
+            "2026-02-13T18:00:00.123456789Z"
+        );
+        assert_eq!(
+            Timestamp::from_unix(base, 1).to_string(),
+            "2026-02-13T18:00:00.000000001Z"
+        );
+        assert_eq!(
+            Timestamp::from_unix(0, 0).to_string(),
+            "1970-01-01T00:00:00Z"
+        );
+    }
+
+    #[test]
+    fn parse_normalises_like_go() {
+        // The digest's own check: Go re-marshals this input as `2026-02-13T18:00:00Z`.
+        let t = Timestamp::parse("2026-02-13T18:00:00.000+00:00").unwrap();
+        assert_eq!(t.to_string(), "2026-02-13T18:00:00Z");
+        let t = Timestamp::parse("2026-02-13T20:30:00.5+02:30").unwrap();
+        assert_eq!(t.to_string(), "2026-02-13T18:00:00.5Z");
+        let t = Timestamp::parse("2026-11-24T01:47:13.409670973Z").unwrap();
+        assert_eq!(t.to_string(), "2026-11-24T01:47:13.409670973Z");
+    }
+
+    #[test]
+    fn parse_rejects_non_rfc3339() {
+        for bad in [
+            "2026-02-13",
+            "2026-02-13 18:00:00Z",
+            "2026-02-13T18:00:00",
+            "2026-02-30T18:00:00Z",
+            "2026-13-01T18:00:00Z",
+            "2026-02-13T24:00:00Z",
+            "2026-02-13T18:00:00.Z",
+            "2026-02-13T18:00:00+0200",
+            "2026-02-13T18:00:00Zjunk",
+            "２026-02-13T18:00:00Z",
+        ] {
+            assert_eq!(Timestamp::parse(bad), None, "{bad}");
+        }
+    }
+
+    #[test]
+    fn round_trip_across_eras() {
+        for secs in [
+            -62_135_596_800,
+            -1,
+            0,
+            951_782_400,
+            4_107_542_399,
+            253_402_300_799,
+        ] {
+            let t = Timestamp::from_unix(secs, 7);
+            assert_eq!(Timestamp::parse(&t.to_string()), Some(t), "{secs}");
+        }
+    }
+
+    #[test]
+    fn seconds_since_floors() {
+        let a = Timestamp::from_unix(100, 900_000_000);
+        let b = Timestamp::from_unix(102, 100_000_000);
+        assert_eq!(b.seconds_since(a), 1);
+        assert_eq!(a.seconds_since(b), 0);
+    }
+}

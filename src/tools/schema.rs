@@ -1,0 +1,241 @@
+//! wrkr-schema: validate JSONL records against the embedded v1 schemas.
+//!
+//! Each record is checked against the schema its `schema_id` names (or the one `--schema` forces).
+//! Valid records pass through to stdout byte for byte, so the tool can sit in a pipeline as a
+//! gate; every violation of an invalid record is reported on stderr with its line number, schema and
+//! JSON Pointer, and the exit code is 6 once the input is done. `list` and `show NAME` print the
+//! schemas themselves.
+
+use std::io::Read;
+
+use serde_json::json;
+
+use crate::cli::args::Args;
+use crate::cli::io::{Io, diag, open_input};
+use crate::cli::spec::{Command, Example, Flag, Kind};
+use crate::contract::schema::{self, Schema, pointer_label};
+use crate::contract::{Error, Result};
+use crate::json;
+use crate::jsonl::{DEFAULT_MAX_LINE_BYTES, JsonlReader, is_blank};
+use crate::tools::jcs::MAX_LINE_BYTES;
+
+const SCHEMA: Flag = Flag {
+    long: "schema",
+    short: Some('s'),
+    value: Some("NAME"),
+    help: "Validate every record against NAME (wrkr.job, job, or jobpack/job.schema.json)",
+    long_help: "",
+};
+const DOC: Flag = Flag {
+    long: "doc",
+    short: None,
+    value: None,
+    help: "Read each input as one JSON document (may span lines) instead of JSONL",
+    long_help: "",
+};
+
+pub const TOOL: Command = Command {
+    name: "schema",
+    kind: Kind::Tool,
+    about: "Validate JSONL records against the v1 JSON Schemas",
+    usage: "[OPTIONS] [FILE]...  |  list  |  show NAME",
+    long_about: "Reads records (JSONL) from each FILE, or stdin, and validates each against the schema named \
+                 by its schema_id, or by --schema. Valid records are copied to stdout unchanged; each violation \
+                 of an invalid record is reported on stderr as `line N: SCHEMA: POINTER: message` (a JSON object \
+                 per violation with --json), and the exit code is 6 when any record was invalid.\n\n\
+                 `wrkr schema list` prints the embedded schemas (schema_id and path); `wrkr schema show NAME` \
+                 prints one. To read a file literally named `list` or `show`, write `./list`.",
+    flags: &[&SCHEMA, &DOC, &MAX_LINE_BYTES],
+    examples: &[
+        Example {
+            command: "wrkr-schema < records.jsonl > valid.jsonl",
+            what: "Gate a record stream.",
+        },
+        Example {
+            command: "wrkr schema --doc --schema status_response status.json",
+            what: "Check one pretty-printed file.",
+        },
+        Example {
+            command: "wrkr schema show checkpoint",
+            what: "Print the wrkr.checkpoint schema.",
+        },
+    ],
+    run,
+};
+
+fn run(args: Args, io: &mut Io) -> Result<()> {
+    let words = args.positional_strings()?;
+    match words.first().map(String::as_str) {
+        Some("list") => return list(&words[1..], io),
+        Some("show") => return show(&words[1..], io),
+        _ => {}
+    }
+    let forced = match args.value(SCHEMA.long) {
+        Some(name) => Some(schema::find(name).ok_or_else(|| {
+            Error::invalid_input(format!("unknown schema {name:?}"))
+                .with("schema", name)
+                .with_hint("wrkr schema list")
+        })?),
+        None => None,
+    };
+    let max = args.u64_or(&MAX_LINE_BYTES, DEFAULT_MAX_LINE_BYTES)?;
+    let inputs = if words.is_empty() {
+        vec!["-".to_owned()]
+    } else {
+        words
+    };
+    let mut tally = Tally::default();
+    for name in &inputs {
+        let label = if name == "-" { "stdin" } else { name.as_str() };
+        let reader = open_input(name)?;
+        if args.switch(DOC.long) {
+            let mut bytes = Vec::new();
+            reader
+                .take(max.saturating_add(1))
+                .read_to_end(&mut bytes)
+                .map_err(|e| Error::io("read input", e))?;
+            if bytes.len() as u64 > max {
+                return Err(Error::invalid_input(format!(
+                    "{label}: document longer than {max} bytes"
+                )));
+            }
+            if check_record(io, &mut tally, forced, label, 1, &bytes)? {
+                io.write(&bytes)?;
+                if bytes.last() != Some(&b'\n') {
+                    io.write(b"\n")?;
+                }
+            }
+            continue;
+        }
+        let mut lines = JsonlReader::new(reader, max);
+        while let Some(next) = lines.next_line() {
+            let (line_no, line) = match next {
+                Ok((_, line)) if is_blank(line) => continue,
+                Ok(ok) => ok,
+                Err(err) => {
+                    let err = err.into_error(max).context(label);
+                    tally.records += 1;
+                    tally.invalid += 1;
+                    report(
+                        io,
+                        &err.message,
+                        &json!({"input": label, "error": err.message}),
+                    );
+                    continue;
+                }
+            };
+            if check_record(io, &mut tally, forced, label, line_no, line)? {
+                io.write(line)?;
+                io.write(b"\n")?;
+            }
+        }
+    }
+    if tally.invalid > 0 {
+        return Err(Error::invalid_input(format!(
+            "{} of {} records failed schema validation",
+            tally.invalid, tally.records
+        ))
+        .with("invalid", tally.invalid)
+        .with("records", tally.records));
+    }
+    Ok(())
+}
+
+#[derive(Default)]
+struct Tally {
+    records: u64,
+    invalid: u64,
+}
+
+/// Validate one record; report its problems. Returns whether it is valid.
+fn check_record(
+    io: &Io,
+    tally: &mut Tally,
+    forced: Option<&'static Schema>,
+    label: &str,
+    line: u64,
+    bytes: &[u8],
+) -> Result<bool> {
+    tally.records += 1;
+    let value = match json::parse(bytes) {
+        Ok(v) => v,
+        Err(err) => {
+            tally.invalid += 1;
+            let msg = format!("{label}: line {line}: not JSON: {err}");
+            report(
+                io,
+                &msg,
+                &json!({"input": label, "line": line, "error": format!("not JSON: {err}")}),
+            );
+            return Ok(false);
+        }
+    };
+    let schema = match forced
+        .map(Ok)
+        .unwrap_or_else(|| schema::for_instance(&value))
+    {
+        Ok(s) => s,
+        Err(err) => {
+            tally.invalid += 1;
+            let msg = format!("{label}: line {line}: {}", err.message);
+            report(
+                io,
+                &msg,
+                &json!({"input": label, "line": line, "error": err.message}),
+            );
+            return Ok(false);
+        }
+    };
+    let violations = schema.violations(&value);
+    if violations.is_empty() {
+        return Ok(true);
+    }
+    tally.invalid += 1;
+    for v in violations {
+        let msg = format!(
+            "{label}: line {line}: {}: {}: {}",
+            schema.id,
+            pointer_label(&v.pointer),
+            v.message
+        );
+        let detail = json!({"input": label, "line": line, "schema_id": schema.id, "pointer": v.pointer, "message": v.message});
+        report(io, &msg, &detail);
+    }
+    Ok(false)
+}
+
+fn report(io: &Io, text: &str, detail: &serde_json::Value) {
+    if io.json {
+        diag(&detail.to_string());
+    } else {
+        diag(&format!("wrkr-schema: {text}"));
+    }
+}
+
+fn list(rest: &[String], io: &mut Io) -> Result<()> {
+    if !rest.is_empty() {
+        return Err(Error::invalid_input("schema list takes no arguments"));
+    }
+    for s in schema::SCHEMAS {
+        if io.json {
+            io.record(&json!({"schema_id": s.id, "path": format!("schemas/v1/{}", s.path)}))?;
+        } else {
+            io.line(&format!("{:32} schemas/v1/{}", s.id, s.path))?;
+        }
+    }
+    Ok(())
+}
+
+fn show(rest: &[String], io: &mut Io) -> Result<()> {
+    let [name] = rest else {
+        return Err(
+            Error::invalid_input("usage: wrkr schema show NAME").with_hint("wrkr schema list")
+        );
+    };
+    let schema = schema::find(name).ok_or_else(|| {
+        Error::invalid_input(format!("unknown schema {name:?}"))
+            .with("schema", name.as_str())
+            .with_hint("wrkr schema list")
+    })?;
+    io.write(schema.text.as_bytes())
+}
