@@ -10,16 +10,13 @@ use serde::Serialize;
 pub fn to_vec<T: Serialize + ?Sized>(value: &T) -> Vec<u8> {
     // Serialising a `Value` or a plain struct into memory cannot fail: maps have string keys and
     // `Value` cannot hold NaN. A failure here is a bug in a Serialize impl of ours.
-    serde_jcs::to_vec(value)
-        .unwrap_or_else(|err| panic!("canonical JSON serialisation failed: {err}"))
+    serde_jcs::to_vec(value).unwrap_or_else(|err| panic!("canonical JSON serialisation failed: {err}"))
 }
 
 /// Write the canonical form of `value` to `out`.
-pub fn to_writer<W: std::io::Write, T: Serialize + ?Sized>(
-    out: W,
-    value: &T,
-) -> std::io::Result<()> {
-    serde_jcs::to_writer(out, value).map_err(std::io::Error::other)
+pub fn to_writer<W: std::io::Write, T: Serialize + ?Sized>(out: W, value: &T) -> std::io::Result<()> {
+    // `From` keeps the io::ErrorKind (a broken pipe must stay a broken pipe).
+    serde_jcs::to_writer(out, value).map_err(std::io::Error::from)
 }
 
 #[cfg(test)]
@@ -33,10 +30,7 @@ mod tests {
 
     #[test]
     fn issue_example() {
-        assert_eq!(
-            canon(r#"{"b":1,"a":[1e21,0.1]}"#),
-            r#"{"a":[1e+21,0.1],"b":1}"#
-        );
+        assert_eq!(canon(r#"{"b":1,"a":[1e21,0.1]}"#), r#"{"a":[1e+21,0.1],"b":1}"#);
     }
 
     /// RFC 8785 appendix B: IEEE 754 values and their ECMAScript serialisation.
@@ -71,21 +65,11 @@ mod tests {
     fn rfc8785_key_sorting() {
         let input = r#"{"\u20ac":"Euro Sign","\r":"Carriage Return","\ufb33":"Hebrew Letter Dalet With Dagesh","1":"One","\ud83d\ude00":"Emoji: Grinning Face","\u0080":"Control","\u00f6":"Latin Small Letter O With Diaeresis"}"#;
         let out = canon(input);
-        let keys: Vec<&str> = [
-            "\r",
-            "1",
-            "\u{80}",
-            "\u{f6}",
-            "\u{20ac}",
-            "\u{1f600}",
-            "\u{fb33}",
-        ]
-        .to_vec();
+        let keys: Vec<&str> = ["\r", "1", "\u{80}", "\u{f6}", "\u{20ac}", "\u{1f600}", "\u{fb33}"].to_vec();
         let mut last = 0;
         for key in keys {
-            let pos = out
-                .find(&format!("\"{}\":", key.replace('\r', "\\r")))
-                .unwrap_or_else(|| panic!("{key:?} in {out}"));
+            let pos =
+                out.find(&format!("\"{}\":", key.replace('\r', "\\r"))).unwrap_or_else(|| panic!("{key:?} in {out}"));
             assert!(pos >= last, "key {key:?} out of order in {out}");
             last = pos;
         }
@@ -94,10 +78,7 @@ mod tests {
     /// RFC 8785 section 3.2.2.2: string escaping.
     #[test]
     fn rfc8785_strings() {
-        assert_eq!(
-            canon(r#""\u20ac$\u000F\u000aA'\u0042\u0022\u005c\\\"\/""#),
-            "\"€$\\u000f\\nA'B\\\"\\\\\\\\\\\"/\""
-        );
+        assert_eq!(canon(r#""\u20ac$\u000F\u000aA'\u0042\u0022\u005c\\\"\/""#), "\"€$\\u000f\\nA'B\\\"\\\\\\\\\\\"/\"");
         assert_eq!(canon(r#""<>&""#), r#""<>&""#);
     }
 

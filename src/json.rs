@@ -28,6 +28,16 @@ pub fn parse_object(bytes: &[u8]) -> Result<Map<String, Value>, String> {
     }
 }
 
+/// The parser's message for one JSONL line: the position as a column, since the line number
+/// inside a single line is always 1 and would only contradict the stream's own line number.
+pub fn line_error(err: &serde_json::Error) -> String {
+    let text = err.to_string();
+    match text.rfind(" at line ") {
+        Some(cut) if err.line() == 1 => format!("{} at column {}", &text[..cut], err.column()),
+        _ => text,
+    }
+}
+
 /// A short name for a value's JSON type, for messages.
 pub fn kind(value: &Value) -> &'static str {
     match value {
@@ -67,9 +77,7 @@ impl<'de> Visitor<'de> for StrictVisitor {
         Ok(Value::Number(v.into()))
     }
     fn visit_f64<E: de::Error>(self, v: f64) -> Result<Value, E> {
-        Number::from_f64(v)
-            .map(Value::Number)
-            .ok_or_else(|| E::custom("number out of range"))
+        Number::from_f64(v).map(Value::Number).ok_or_else(|| E::custom("number out of range"))
     }
     fn visit_str<E>(self, v: &str) -> Result<Value, E> {
         Ok(Value::String(v.to_owned()))
@@ -91,9 +99,7 @@ impl<'de> Visitor<'de> for StrictVisitor {
         let mut map = Map::new();
         while let Some(key) = access.next_key::<String>()? {
             if map.contains_key(&key) {
-                return Err(de::Error::custom(format_args!(
-                    "duplicate object key {key:?}"
-                )));
+                return Err(de::Error::custom(format_args!("duplicate object key {key:?}")));
             }
             let value = access.next_value_seed(StrictValue)?;
             map.insert(key, value);
@@ -108,12 +114,7 @@ mod tests {
 
     #[test]
     fn duplicate_keys_rejected_at_any_depth() {
-        assert!(
-            parse(br#"{"a":1,"a":2}"#)
-                .unwrap_err()
-                .to_string()
-                .contains("duplicate object key \"a\"")
-        );
+        assert!(parse(br#"{"a":1,"a":2}"#).unwrap_err().to_string().contains("duplicate object key \"a\""));
         assert!(parse(br#"{"x":[{"b":1,"b":1}]}"#).is_err());
         assert!(parse(br#"{"a":1,"b":{"a":2}}"#).is_ok());
     }
@@ -133,9 +134,6 @@ mod tests {
     #[test]
     fn keeps_key_order_of_input() {
         let v = parse(br#"{"b":1,"a":2}"#).unwrap();
-        assert_eq!(
-            v.as_object().unwrap().keys().collect::<Vec<_>>(),
-            ["b", "a"]
-        );
+        assert_eq!(v.as_object().unwrap().keys().collect::<Vec<_>>(), ["b", "a"]);
     }
 }

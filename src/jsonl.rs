@@ -32,11 +32,9 @@ pub enum LineError {
 impl LineError {
     pub fn into_error(self, max: u64) -> Error {
         match self {
-            LineError::TooLong { line } => {
-                Error::invalid_input(format!("line {line}: longer than {max} bytes"))
-                    .with("line", line)
-                    .with_hint("raise the limit with --max-line-bytes")
-            }
+            LineError::TooLong { line } => Error::invalid_input(format!("line {line}: longer than {max} bytes"))
+                .with("line", line)
+                .with_hint("raise the limit with --max-line-bytes"),
             LineError::Io(err) => Error::io("read input", err),
         }
     }
@@ -44,12 +42,7 @@ impl LineError {
 
 impl<R: BufRead> JsonlReader<R> {
     pub fn new(input: R, max_line_bytes: u64) -> JsonlReader<R> {
-        JsonlReader {
-            input,
-            buf: Vec::new(),
-            line_no: 0,
-            max_line_bytes,
-        }
+        JsonlReader { input, buf: Vec::new(), line_no: 0, max_line_bytes }
     }
 
     /// The next line without its `\n` (and without a `\r` before it), or `None` at end of input.
@@ -57,11 +50,10 @@ impl<R: BufRead> JsonlReader<R> {
     pub fn next_line(&mut self) -> Option<Result<(u64, &[u8]), LineError>> {
         self.buf.clear();
         let limit = self.max_line_bytes.saturating_add(1);
-        let read =
-            match std::io::Read::take(&mut self.input, limit).read_until(b'\n', &mut self.buf) {
-                Ok(n) => n,
-                Err(err) => return Some(Err(LineError::Io(err))),
-            };
+        let read = match std::io::Read::take(&mut self.input, limit).read_until(b'\n', &mut self.buf) {
+            Ok(n) => n,
+            Err(err) => return Some(Err(LineError::Io(err))),
+        };
         if read == 0 {
             return None;
         }
@@ -128,21 +120,13 @@ mod tests {
     fn splits_and_strips() {
         assert_eq!(
             lines(b"a\r\nb\n\nc", 10),
-            vec![
-                Ok((1, b"a".to_vec())),
-                Ok((2, b"b".to_vec())),
-                Ok((3, vec![])),
-                Ok((4, b"c".to_vec()))
-            ]
+            vec![Ok((1, b"a".to_vec())), Ok((2, b"b".to_vec())), Ok((3, vec![])), Ok((4, b"c".to_vec()))]
         );
     }
 
     #[test]
     fn too_long_line_is_skipped_and_numbered() {
-        assert_eq!(
-            lines(b"12345678\nok\n", 4),
-            vec![Err(1), Ok((2, b"ok".to_vec()))]
-        );
+        assert_eq!(lines(b"12345678\nok\n", 4), vec![Err(1), Ok((2, b"ok".to_vec()))]);
         assert_eq!(lines(b"1234\n", 4), vec![Ok((1, b"1234".to_vec()))]);
         assert_eq!(lines(b"12345", 4), vec![Err(1)]);
     }

@@ -28,12 +28,8 @@ impl Args {
             let arg = parser.next().map_err(|e| usage(command, e.to_string()))?;
             let Some(arg) = arg else { break };
             let flag = match arg {
-                Long(name) => command
-                    .flag(name)
-                    .ok_or_else(|| unknown_flag(command, &format!("--{name}")))?,
-                Short(c) => command
-                    .flag_by_short(c)
-                    .ok_or_else(|| unknown_flag(command, &format!("-{c}")))?,
+                Long(name) => command.flag(name).ok_or_else(|| unknown_flag(command, &format!("--{name}")))?,
+                Short(c) => command.flag_by_short(c).ok_or_else(|| unknown_flag(command, &format!("-{c}")))?,
                 Value(v) => {
                     args.positionals.push(v);
                     continue;
@@ -42,25 +38,13 @@ impl Args {
             let value = match flag.value {
                 Some(_) => {
                     let v = parser.value().map_err(|_| {
-                        usage(
-                            command,
-                            format!(
-                                "--{} needs a value ({})",
-                                flag.long,
-                                flag.value.unwrap_or("VALUE")
-                            ),
-                        )
+                        usage(command, format!("--{} needs a value ({})", flag.long, flag.value.unwrap_or("VALUE")))
                     })?;
-                    Some(v.into_string().map_err(|_| {
-                        usage(command, format!("--{}: value is not UTF-8", flag.long))
-                    })?)
+                    Some(v.into_string().map_err(|_| usage(command, format!("--{}: value is not UTF-8", flag.long)))?)
                 }
                 None => {
                     if let Some(v) = parser.optional_value() {
-                        return Err(usage(
-                            command,
-                            format!("--{} takes no value (got {:?})", flag.long, v),
-                        ));
+                        return Err(usage(command, format!("--{} takes no value (got {:?})", flag.long, v)));
                     }
                     None
                 }
@@ -77,20 +61,12 @@ impl Args {
 
     /// The last value given for a flag.
     pub fn value(&self, long: &str) -> Option<&str> {
-        self.flags
-            .iter()
-            .rev()
-            .find(|(name, _)| *name == long)
-            .and_then(|(_, v)| v.as_deref())
+        self.flags.iter().rev().find(|(name, _)| *name == long).and_then(|(_, v)| v.as_deref())
     }
 
     /// Every value given for a repeatable flag, in order.
     pub fn values(&self, long: &str) -> Vec<&str> {
-        self.flags
-            .iter()
-            .filter(|(name, _)| *name == long)
-            .filter_map(|(_, v)| v.as_deref())
-            .collect()
+        self.flags.iter().filter(|(name, _)| *name == long).filter_map(|(_, v)| v.as_deref()).collect()
     }
 
     /// A non-negative integer flag value, or `default` when absent.
@@ -98,11 +74,8 @@ impl Args {
         match self.value(flag.long) {
             None => Ok(default),
             Some(v) => v.trim().parse::<u64>().map_err(|_| {
-                Error::invalid_input(format!(
-                    "--{}: expected a non-negative integer, got {v:?}",
-                    flag.long
-                ))
-                .with("flag", flag.long)
+                Error::invalid_input(format!("--{}: expected a non-negative integer, got {v:?}", flag.long))
+                    .with("flag", flag.long)
             }),
         }
     }
@@ -111,31 +84,19 @@ impl Args {
     pub fn positional_strings(&self) -> Result<Vec<String>> {
         self.positionals
             .iter()
-            .map(|p| {
-                p.clone()
-                    .into_string()
-                    .map_err(|p| Error::invalid_input(format!("argument is not UTF-8: {p:?}")))
-            })
+            .map(|p| p.clone().into_string().map_err(|p| Error::invalid_input(format!("argument is not UTF-8: {p:?}"))))
             .collect()
     }
 }
 
 fn usage(command: &Command, message: String) -> Error {
-    Error::invalid_input(message)
-        .with_hint(format!("{} --help shows the usage", command.display_name()))
+    Error::invalid_input(message).with_hint(format!("{} --help shows the usage", command.display_name()))
 }
 
 fn unknown_flag(command: &Command, given: &str) -> Error {
-    let known = command
-        .flags
-        .iter()
-        .map(|f| format!("--{}", f.long))
-        .collect::<Vec<_>>();
-    let mut err = Error::invalid_input(format!(
-        "unknown flag {given} for {}",
-        command.display_name()
-    ))
-    .with("flag", given);
+    let known = command.flags.iter().map(|f| format!("--{}", f.long)).collect::<Vec<_>>();
+    let mut err =
+        Error::invalid_input(format!("unknown flag {given} for {}", command.display_name())).with("flag", given);
     err = match suggest::closest(given, known.iter().map(String::as_str)) {
         Some(best) => err.with_hint(format!("did you mean {best}?")),
         None => err.with_hint(format!("{} --help lists the flags", command.display_name())),

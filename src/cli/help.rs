@@ -12,8 +12,8 @@ pub fn command(cmd: &Command) -> String {
     let _ = writeln!(out, "{} {}", cmd.display_name(), PRODUCER_VERSION);
     let _ = writeln!(out, "{}\n", cmd.about);
     let _ = writeln!(out, "USAGE:");
-    for synopsis in synopses(cmd) {
-        let _ = writeln!(out, "    {synopsis}");
+    for (program, usage) in synopses(cmd) {
+        let _ = writeln!(out, "{}", format!("    {program} {usage}").trim_end());
     }
     for para in paragraphs(cmd.long_about) {
         let _ = writeln!(out, "\n{}", wrap(&para, 100, ""));
@@ -33,19 +33,11 @@ pub fn command(cmd: &Command) -> String {
     out
 }
 
-/// How the command is invoked: both spellings for a tool.
-pub fn synopses(cmd: &Command) -> Vec<String> {
-    let usage = if cmd.usage.is_empty() {
-        String::new()
-    } else {
-        format!(" {}", cmd.usage)
-    };
+/// How the command is invoked, as (program words, arguments): both spellings for a tool.
+pub fn synopses(cmd: &Command) -> Vec<(String, &'static str)> {
     match cmd.kind {
-        Kind::Tool => vec![
-            format!("wrkr-{}{usage}", cmd.name),
-            format!("wrkr {}{usage}", cmd.name),
-        ],
-        Kind::Command => vec![format!("wrkr {}{usage}", cmd.name)],
+        Kind::Tool => vec![(cmd.page_name(), cmd.usage), (format!("wrkr {}", cmd.name), cmd.usage)],
+        Kind::Command => vec![(format!("wrkr {}", cmd.name), cmd.usage)],
     }
 }
 
@@ -53,19 +45,13 @@ pub fn synopses(cmd: &Command) -> Vec<String> {
 pub fn overview() -> String {
     let mut out = String::new();
     let _ = writeln!(out, "wrkr {PRODUCER_VERSION}");
-    let _ = writeln!(
-        out,
-        "Durable, supervised, reviewable jobs for long-running agent work.\n"
-    );
+    let _ = writeln!(out, "Durable, supervised, reviewable jobs for long-running agent work.\n");
     let _ = writeln!(
         out,
         "USAGE:\n    wrkr <COMMAND> [ARGS]...\n    wrkr-<TOOL> [ARGS]...      (a link to the same binary)\n"
     );
     let width = table::all().iter().map(|c| c.name.len()).max().unwrap_or(0);
-    for (title, kind) in [
-        ("PIPE TOOLS (wrkr <name> or wrkr-<name>):", Kind::Tool),
-        ("COMMANDS:", Kind::Command),
-    ] {
+    for (title, kind) in [("PIPE TOOLS (wrkr <name> or wrkr-<name>):", Kind::Tool), ("COMMANDS:", Kind::Command)] {
         let _ = writeln!(out, "{title}");
         for cmd in table::all().iter().filter(|c| c.kind == kind) {
             let _ = writeln!(out, "    {:width$}  {}", cmd.name, cmd.about);
@@ -77,10 +63,7 @@ pub fn overview() -> String {
         let _ = writeln!(out, "    {flag:26}  {help}");
     }
     flag_list(&mut out, GLOBAL_FLAGS);
-    let _ = writeln!(
-        out,
-        "\n'wrkr <command> --help' shows one command; 'man wrkr-<command>' the same as a man page."
-    );
+    let _ = writeln!(out, "\n'wrkr <command> --help' shows one command; 'man wrkr-<command>' the same as a man page.");
     out
 }
 
@@ -88,11 +71,7 @@ fn flag_list(out: &mut String, flags: &[&Flag]) {
     for flag in flags {
         let _ = writeln!(out, "    {:26}  {}", flag_synopsis(flag), flag.help);
         if !flag.long_help.is_empty() {
-            let _ = writeln!(
-                out,
-                "{}",
-                wrap(flag.long_help, 100, "                                ")
-            );
+            let _ = writeln!(out, "{}", wrap(flag.long_help, 100, "                                "));
         }
     }
 }
@@ -110,10 +89,7 @@ pub fn flag_synopsis(flag: &Flag) -> String {
 }
 
 pub fn paragraphs(text: &str) -> Vec<String> {
-    text.split("\n\n")
-        .map(|p| p.split_whitespace().collect::<Vec<_>>().join(" "))
-        .filter(|p| !p.is_empty())
-        .collect()
+    text.split("\n\n").map(|p| p.split_whitespace().collect::<Vec<_>>().join(" ")).filter(|p| !p.is_empty()).collect()
 }
 
 /// Greedy word wrap with an indent on every line.

@@ -19,10 +19,7 @@ pub struct Io {
 
 impl Io {
     pub fn new(json: bool) -> Io {
-        Io {
-            json,
-            out: BufWriter::with_capacity(64 * 1024, io::stdout()),
-        }
+        Io { json, out: BufWriter::with_capacity(64 * 1024, io::stdout()) }
     }
 
     /// Raw bytes to stdout.
@@ -64,10 +61,8 @@ impl Io {
     /// Refuse to write binary data to a terminal.
     pub fn refuse_binary_to_terminal(&self, what: &str) -> Result<()> {
         if io::stdout().is_terminal() {
-            return Err(Error::invalid_input(format!(
-                "refusing to write {what} (binary) to a terminal"
-            ))
-            .with_hint("redirect stdout to a file or pipe, or use -o FILE"));
+            return Err(Error::invalid_input(format!("refusing to write {what} (binary) to a terminal"))
+                .with_hint("redirect stdout to a file or pipe, or use -o FILE"));
         }
         Ok(())
     }
@@ -100,9 +95,7 @@ pub fn open_input(name: &str) -> Result<Box<dyn BufRead>> {
         return Ok(Box::new(BufReader::with_capacity(256 * 1024, io::stdin())));
     }
     let file = File::open(name).map_err(|e| match e.kind() {
-        io::ErrorKind::NotFound => {
-            Error::invalid_input(format!("open {name}: no such file")).with("path", name)
-        }
+        io::ErrorKind::NotFound => Error::invalid_input(format!("open {name}: no such file")).with("path", name),
         _ => Error::io(format!("open {name}"), e),
     })?;
     Ok(Box::new(BufReader::with_capacity(256 * 1024, file)))

@@ -23,45 +23,26 @@ pub fn pages() -> Vec<(String, String)> {
 fn header(roff: &mut Roff, name: &str) {
     let upper = name.to_uppercase();
     let source = format!("wrkr {PRODUCER_VERSION}");
-    roff.control(
-        "TH",
-        [
-            upper.as_str(),
-            "1",
-            PAGE_DATE,
-            source.as_str(),
-            "wrkr manual",
-        ],
-    );
+    roff.control("TH", [upper.as_str(), "1", PAGE_DATE, source.as_str(), "wrkr manual"]);
 }
 
 fn command_page(cmd: &Command) -> String {
     let mut r = Roff::new();
     header(&mut r, &cmd.page_name());
     r.control("SH", ["NAME"]);
-    r.text([roman(format!("{} \\- {}", cmd.page_name(), cmd.about))]);
+    r.text([roman(format!("{} - {}", cmd.page_name(), cmd.about))]);
     r.control("SH", ["SYNOPSIS"]);
-    for (i, synopsis) in synopses(cmd).iter().enumerate() {
+    for (i, (program, usage)) in synopses(cmd).into_iter().enumerate() {
         if i > 0 {
             r.control("br", []);
         }
-        let (program, rest) = synopsis
-            .split_once(' ')
-            .map_or((synopsis.as_str(), ""), |(p, r)| (p, r));
-        let (program, rest) = match cmd.kind {
-            Kind::Command => (
-                format!("{program} {}", cmd.name),
-                rest.strip_prefix(cmd.name).unwrap_or(rest).trim_start(),
-            ),
-            Kind::Tool => (program.to_owned(), rest),
-        };
-        r.text([bold(program), roman(" "), italic(rest)]);
+        r.text([bold(program), roman(" "), italic(usage)]);
     }
     r.control("SH", ["DESCRIPTION"]);
-    r.text([roman(cmd.about)]);
+    text(&mut r, cmd.about);
     for para in paragraphs(cmd.long_about) {
         r.control("PP", []);
-        r.text([roman(para)]);
+        text(&mut r, &para);
     }
     if !cmd.flags.is_empty() {
         r.control("SH", ["OPTIONS"]);
@@ -74,7 +55,7 @@ fn command_page(cmd: &Command) -> String {
         for ex in cmd.examples {
             r.control("TP", []);
             r.text([bold(ex.command)]);
-            r.text([roman(ex.what)]);
+            text(&mut r, ex.what);
         }
     }
     exit_status(&mut r);
@@ -87,50 +68,33 @@ fn overview_page() -> String {
     let mut r = Roff::new();
     header(&mut r, "wrkr");
     r.control("SH", ["NAME"]);
-    r.text([roman(
-        "wrkr \\- durable, supervised, reviewable jobs for long-running agent work",
-    )]);
+    r.text([roman("wrkr - durable, supervised, reviewable jobs for long-running agent work")]);
     r.control("SH", ["SYNOPSIS"]);
-    r.text([
-        bold("wrkr"),
-        roman(" "),
-        italic("command"),
-        roman(" ["),
-        italic("args"),
-        roman("]..."),
-    ]);
+    r.text([bold("wrkr"), roman(" "), italic("command"), roman(" ["), italic("args"), roman("]...")]);
     r.control("br", []);
-    r.text([
-        bold("wrkr-"),
-        italic("tool"),
-        roman(" ["),
-        italic("args"),
-        roman("]..."),
-    ]);
+    r.text([bold("wrkr-"), italic("tool"), roman(" ["), italic("args"), roman("]...")]);
     r.control("SH", ["DESCRIPTION"]);
-    r.text([roman(
+    text(
+        &mut r,
         "wrkr turns long-running agent work into durable, supervised, reviewable jobs. It is one binary \
          that acts as many small tools: called through a link named wrkr-<tool> it is that tool; called as \
          wrkr, the first word picks the tool or command. Pipe tools read and write JSONL on stdin and stdout; \
          diagnostics go to stderr.",
-    )]);
+    );
     for (title, kind) in [("PIPE TOOLS", Kind::Tool), ("COMMANDS", Kind::Command)] {
         r.control("SH", [title]);
         for cmd in table::all().iter().filter(|c| c.kind == kind) {
             r.control("TP", []);
             r.text([bold(cmd.name)]);
-            r.text([
-                roman(format!("{} See ", cmd.about)),
-                bold(cmd.page_name()),
-                roman("(1)."),
-            ]);
+            text(&mut r, &format!("{}.", cmd.about));
+            r.text([roman("See "), bold(cmd.page_name()), roman("(1).")]);
         }
     }
     r.control("SH", ["GLOBAL OPTIONS"]);
     for (flag, help) in table::WRKR_ONLY_FLAGS {
         r.control("TP", []);
         r.text([bold(*flag)]);
-        r.text([roman(*help)]);
+        text(&mut r, help);
     }
     flags(&mut r, GLOBAL_FLAGS);
     exit_status(&mut r);
@@ -141,22 +105,38 @@ fn flags(r: &mut Roff, flags: &[&Flag]) {
     for flag in flags {
         r.control("TP", []);
         r.text([bold(flag_synopsis(flag))]);
-        r.text([roman(flag.help)]);
+        text(r, flag.help);
         if !flag.long_help.is_empty() {
             r.control("PP", []);
-            r.text([roman(paragraphs(flag.long_help).join(" "))]);
+            text(r, &paragraphs(flag.long_help).join(" "));
         }
     }
 }
 
 fn exit_status(r: &mut Roff) {
     r.control("SH", ["EXIT STATUS"]);
-    r.text([roman(
-        "0 on success. Otherwise the exit code of the failure's reason code:",
-    )]);
+    r.text([roman("0 on success. Otherwise the exit code of the failure's reason code:")]);
     for code in ReasonCode::ALL {
         r.control("TP", []);
         r.text([bold(code.exit_code().to_string())]);
         r.text([roman(code.as_str())]);
+    }
+}
+
+/// Filled text as source lines of at most ~70 characters (roff joins them again when it fills),
+/// so the page source stays readable and `mandoc -T lint` has nothing to say about long lines.
+fn text(r: &mut Roff, paragraph: &str) {
+    let mut line = String::new();
+    for word in paragraph.split_whitespace() {
+        if !line.is_empty() && line.len() + 1 + word.len() > 70 {
+            r.text([roman(std::mem::take(&mut line))]);
+        }
+        if !line.is_empty() {
+            line.push(' ');
+        }
+        line.push_str(word);
+    }
+    if !line.is_empty() {
+        r.text([roman(line)]);
     }
 }

@@ -50,10 +50,7 @@ pub fn main(argv: Vec<OsString>) -> u8 {
 }
 
 fn dispatch(program: &OsStr, mut rest: Vec<OsString>, explain: bool, io: &mut Io) -> Result<()> {
-    let basename = Path::new(program)
-        .file_name()
-        .and_then(OsStr::to_str)
-        .unwrap_or("wrkr");
+    let basename = Path::new(program).file_name().and_then(OsStr::to_str).unwrap_or("wrkr");
     if let Some(tool) = table::tool_for_program(basename) {
         return run(tool, rest, explain, io);
     }
@@ -86,10 +83,7 @@ fn dispatch(program: &OsStr, mut rest: Vec<OsString>, explain: bool, io: &mut Io
 
 /// Run one tool or command: `--help` and `--explain` first, then parse and call it.
 fn run(cmd: &'static Command, rest: Vec<OsString>, explain: bool, io: &mut Io) -> Result<()> {
-    let wants_help = rest
-        .iter()
-        .take_while(|a| *a != "--")
-        .any(|a| a == "--help" || a == "-h");
+    let wants_help = rest.iter().take_while(|a| *a != "--").any(|a| a == "--help" || a == "-h");
     if wants_help {
         return io.write(help::command(cmd).as_bytes());
     }
@@ -112,32 +106,23 @@ fn unknown_command(word: &str) -> Error {
         Error::invalid_input(format!("unknown command {word:?}")).with("command", word)
     };
     match suggest::closest(word.trim_start_matches('-'), names) {
-        Some(best) => err.with_hint(format!(
-            "did you mean 'wrkr {best}'? 'wrkr help' lists the commands"
-        )),
+        Some(best) => err.with_hint(format!("did you mean 'wrkr {best}'? 'wrkr help' lists the commands")),
         None => err.with_hint("'wrkr help' lists the commands"),
     }
 }
 
 /// `wrkr --generate man|completions DIR`.
 fn generate(rest: Vec<OsString>, io: &mut Io) -> Result<()> {
-    let words: Vec<String> = rest
-        .into_iter()
-        .map(|a| a.to_string_lossy().into_owned())
-        .collect();
+    let words: Vec<String> = rest.into_iter().map(|a| a.to_string_lossy().into_owned()).collect();
     let [kind, dir] = words.as_slice() else {
-        return Err(Error::invalid_input(
-            "usage: wrkr --generate <man|completions> <DIR>",
-        ));
+        return Err(Error::invalid_input("usage: wrkr --generate <man|completions> <DIR>"));
     };
     let files = match kind.as_str() {
         "man" => man::pages(),
         "completions" => completions::files(),
         other => {
-            return Err(
-                Error::invalid_input(format!("--generate: unknown kind {other:?}"))
-                    .with_hint("use 'man' or 'completions'"),
-            );
+            return Err(Error::invalid_input(format!("--generate: unknown kind {other:?}"))
+                .with_hint("use 'man' or 'completions'"));
         }
     };
     let dir = Path::new(dir);
@@ -145,8 +130,7 @@ fn generate(rest: Vec<OsString>, io: &mut Io) -> Result<()> {
     let mut written = Vec::new();
     for (name, contents) in files {
         let path = dir.join(&name);
-        std::fs::write(&path, contents)
-            .map_err(|e| Error::io(format!("write {}", path.display()), e))?;
+        std::fs::write(&path, contents).map_err(|e| Error::io(format!("write {}", path.display()), e))?;
         written.push(path.display().to_string());
     }
     if io.json {
@@ -158,11 +142,7 @@ fn generate(rest: Vec<OsString>, io: &mut Io) -> Result<()> {
 
 /// Remove every occurrence of `flag`; with `stop_at_dashdash`, only those before `--`.
 fn take_all(args: &mut Vec<OsString>, flag: &str, stop_at_dashdash: bool) -> bool {
-    let end = if stop_at_dashdash {
-        args.iter().position(|a| a == "--").unwrap_or(args.len())
-    } else {
-        args.len()
-    };
+    let end = if stop_at_dashdash { args.iter().position(|a| a == "--").unwrap_or(args.len()) } else { args.len() };
     let before = args.len();
     let mut i = 0;
     let mut seen = 0;
@@ -202,12 +182,9 @@ fn install_panic_hook() {
             .map(|s| (*s).to_owned())
             .or_else(|| info.payload().downcast_ref::<String>().cloned())
             .unwrap_or_else(|| "unknown panic".to_owned());
-        let at = info
-            .location()
-            .map(|l| format!(" at {}:{}", l.file(), l.line()))
-            .unwrap_or_default();
-        let err = Error::generic(format!("internal error: {what}{at}"))
-            .with_hint("this is a bug in wrkr; please report it");
+        let at = info.location().map(|l| format!(" at {}:{}", l.file(), l.line())).unwrap_or_default();
+        let err =
+            Error::generic(format!("internal error: {what}{at}")).with_hint("this is a bug in wrkr; please report it");
         report(&err, JSON_MODE.load(Ordering::Relaxed));
         std::process::exit(1);
     }));

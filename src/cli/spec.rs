@@ -64,19 +64,11 @@ impl Command {
     }
 
     pub fn flag(&self, long: &str) -> Option<&'static Flag> {
-        self.flags
-            .iter()
-            .copied()
-            .chain(GLOBAL_FLAGS.iter().copied())
-            .find(|f| f.long == long)
+        self.flags.iter().copied().chain(GLOBAL_FLAGS.iter().copied()).find(|f| f.long == long)
     }
 
     pub fn flag_by_short(&self, short: char) -> Option<&'static Flag> {
-        self.flags
-            .iter()
-            .copied()
-            .chain(GLOBAL_FLAGS.iter().copied())
-            .find(|f| f.short == Some(short))
+        self.flags.iter().copied().chain(GLOBAL_FLAGS.iter().copied()).find(|f| f.short == Some(short))
     }
 }
 
@@ -89,13 +81,7 @@ pub const JSON: Flag = Flag {
                 --json changes how errors are reported.",
 };
 
-pub const HELP: Flag = Flag {
-    long: "help",
-    short: Some('h'),
-    value: None,
-    help: "Print help and exit",
-    long_help: "",
-};
+pub const HELP: Flag = Flag { long: "help", short: Some('h'), value: None, help: "Print help and exit", long_help: "" };
 
 pub const EXPLAIN: Flag = Flag {
     long: "explain",

@@ -5,12 +5,7 @@
 use crate::cli::spec::Command;
 use crate::{cmd, tools};
 
-static ALL: &[&Command] = &[
-    &tools::jcs::TOOL,
-    &tools::schema::TOOL,
-    &cmd::version::COMMAND,
-    &cmd::help::COMMAND,
-];
+static ALL: &[&Command] = &[&tools::jcs::TOOL, &tools::schema::TOOL, &cmd::version::COMMAND, &cmd::help::COMMAND];
 
 pub fn all() -> &'static [&'static Command] {
     ALL
@@ -33,13 +28,7 @@ pub fn tool_for_program(basename: &str) -> Option<&'static Command> {
 
 /// Flags only the bare `wrkr` understands (as its first word), for help and man pages.
 pub const WRKR_ONLY_FLAGS: &[(&str, &str)] = &[
-    (
-        "--list",
-        "Print the name of every pipe tool (wrkr-<tool>), one per line",
-    ),
+    ("--list", "Print the name of every pipe tool (wrkr-<tool>), one per line"),
     ("-V, --version", "Print the version (also: wrkr version)"),
-    (
-        "--generate <man|completions> <DIR>",
-        "Write the man pages or the bash, zsh and fish completions into DIR",
-    ),
+    ("--generate <man|completions> <DIR>", "Write the man pages or the bash, zsh and fish completions into DIR"),
 ];

@@ -14,10 +14,7 @@ pub const COMMAND: Command = Command {
     long_about: "Without an argument, lists every pipe tool and command. With one, prints that command's \
                  help, the same text as `wrkr COMMAND --help`.",
     flags: &[],
-    examples: &[Example {
-        command: "wrkr help jcs",
-        what: "Help for the wrkr-jcs tool.",
-    }],
+    examples: &[Example { command: "wrkr help jcs", what: "Help for the wrkr-jcs tool." }],
     run,
 };
 
@@ -27,11 +24,9 @@ fn run(args: Args, io: &mut Io) -> Result<()> {
         [] => io.write(help::overview().as_bytes()),
         [name] => match table::find(name) {
             Some(cmd) => io.write(help::command(cmd).as_bytes()),
-            None => Err(
-                Error::invalid_input(format!("no help for unknown command {name:?}"))
-                    .with("command", name.as_str())
-                    .with_hint("'wrkr help' lists the commands"),
-            ),
+            None => Err(Error::invalid_input(format!("no help for unknown command {name:?}"))
+                .with("command", name.as_str())
+                .with_hint("'wrkr help' lists the commands")),
         },
         _ => Err(Error::invalid_input("help takes at most one command name")),
     }

@@ -17,10 +17,7 @@ pub const COMMAND: Command = Command {
                  WRKR_COMMIT and WRKR_BUILD_DATE environment variables; they read `none` and `unknown` \
                  otherwise.",
     flags: &[],
-    examples: &[Example {
-        command: "wrkr --json version",
-        what: "The version as JSON.",
-    }],
+    examples: &[Example { command: "wrkr --json version", what: "The version as JSON." }],
     run,
 };
 
@@ -35,15 +32,11 @@ const DATE: &str = match option_env!("WRKR_BUILD_DATE") {
 
 fn run(args: Args, io: &mut Io) -> Result<()> {
     if let Some(extra) = args.positionals.first() {
-        return Err(crate::contract::Error::invalid_input(format!(
-            "version takes no arguments (got {extra:?})"
-        )));
+        return Err(crate::contract::Error::invalid_input(format!("version takes no arguments (got {extra:?})")));
     }
     if io.json {
         io.record(&json!({"commit": COMMIT, "date": DATE, "version": PRODUCER_VERSION}))
     } else {
-        io.line(&format!(
-            "wrkr {PRODUCER_VERSION} (commit={COMMIT} date={DATE})"
-        ))
+        io.line(&format!("wrkr {PRODUCER_VERSION} (commit={COMMIT} date={DATE})"))
     }
 }

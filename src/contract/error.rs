@@ -14,8 +14,13 @@ use super::{PRODUCER_VERSION, SCHEMA_VERSION};
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
+/// Boxed so that `Result<T, Error>` stays one pointer wide on the happy path; the fields are
+/// reached through `Deref` (`err.code`, `err.message`).
 #[derive(Clone, Debug, PartialEq)]
-pub struct Error {
+pub struct Error(Box<ErrorData>);
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct ErrorData {
     pub code: ReasonCode,
     pub message: String,
     /// Machine-readable facts about the failure (`{"line": 3}`, `{"job_id": "x"}`).
@@ -26,12 +31,7 @@ pub struct Error {
 
 impl Error {
     pub fn new(code: ReasonCode, message: impl Into<String>) -> Error {
-        Error {
-            code,
-            message: message.into(),
-            details: Map::new(),
-            hint: None,
-        }
+        Error(Box::new(ErrorData { code, message: message.into(), details: Map::new(), hint: None }))
     }
 
     /// Bad input or usage: exit 6.
@@ -91,14 +91,23 @@ impl Error {
     }
 }
 
+impl std::ops::Deref for Error {
+    type Target = ErrorData;
+    fn deref(&self) -> &ErrorData {
+        &self.0
+    }
+}
+
+impl std::ops::DerefMut for Error {
+    fn deref_mut(&mut self) -> &mut ErrorData {
+        &mut self.0
+    }
+}
+
 impl fmt::Display for Error {
     /// The text-mode form: `E_CODE: message`.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        if self.message.is_empty() {
-            write!(f, "{}", self.code)
-        } else {
-            write!(f, "{}: {}", self.code, self.message)
-        }
+        if self.message.is_empty() { write!(f, "{}", self.code) } else { write!(f, "{}: {}", self.code, self.message) }
     }
 }
 
@@ -110,9 +119,7 @@ mod tests {
 
     #[test]
     fn context_keeps_code_and_details() {
-        let err = Error::new(ReasonCode::LeaseConflict, "lease held")
-            .with("holder", "w1")
-            .context("resume job_x");
+        let err = Error::new(ReasonCode::LeaseConflict, "lease held").with("holder", "w1").context("resume job_x");
         assert_eq!(err.code, ReasonCode::LeaseConflict);
         assert_eq!(err.message, "resume job_x: lease held");
         assert_eq!(err.details["holder"], "w1");
@@ -122,16 +129,8 @@ mod tests {
     #[test]
     fn envelope_shape() {
         let now = Timestamp::from_unix(1_770_998_400, 0);
-        let env = Error::invalid_input("job not found")
-            .with("job_id", "nope")
-            .with_hint("wrkr jobs")
-            .envelope(now);
-        let keys: Vec<&str> = env
-            .as_object()
-            .unwrap()
-            .keys()
-            .map(String::as_str)
-            .collect();
+        let env = Error::invalid_input("job not found").with("job_id", "nope").with_hint("wrkr jobs").envelope(now);
+        let keys: Vec<&str> = env.as_object().unwrap().keys().map(String::as_str).collect();
         assert_eq!(
             keys,
             [

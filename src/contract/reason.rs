@@ -94,10 +94,7 @@ mod tests {
 
     #[test]
     fn v1_exit_table() {
-        let table: Vec<(&str, u8)> = ReasonCode::ALL
-            .iter()
-            .map(|c| (c.as_str(), c.exit_code()))
-            .collect();
+        let table: Vec<(&str, u8)> = ReasonCode::ALL.iter().map(|c| (c.as_str(), c.exit_code())).collect();
         assert_eq!(
             table,
             vec![

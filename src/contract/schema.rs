@@ -33,10 +33,9 @@ impl Schema {
         COMPILED[index].get_or_init(|| {
             // The schemas are ours and fixed at build time; a test compiles every one of them, so a
             // failure here can only be a broken build.
-            let doc: Value = serde_json::from_str(self.text)
-                .unwrap_or_else(|e| panic!("embedded schema {}: {e}", self.path));
-            jsonschema::draft202012::new(&doc)
-                .unwrap_or_else(|e| panic!("embedded schema {}: {e}", self.path))
+            let doc: Value =
+                serde_json::from_str(self.text).unwrap_or_else(|e| panic!("embedded schema {}: {e}", self.path));
+            jsonschema::draft202012::new(&doc).unwrap_or_else(|e| panic!("embedded schema {}: {e}", self.path))
         })
     }
 
@@ -44,10 +43,7 @@ impl Schema {
     pub fn violations(&self, instance: &Value) -> Vec<Violation> {
         self.validator()
             .iter_errors(instance)
-            .map(|e| Violation {
-                pointer: e.instance_path().as_str().to_owned(),
-                message: e.to_string(),
-            })
+            .map(|e| Violation { pointer: e.instance_path().as_str().to_owned(), message: e.to_string() })
             .collect()
     }
 
@@ -110,9 +106,7 @@ pub const OPENAPI: &str = include_str!("../../schemas/v1/serve/api.openapi.json"
 
 /// Find a schema by `schema_id` (`wrkr.job`), short name (`job`) or path (`jobpack/job.schema.json`).
 pub fn find(name: &str) -> Option<&'static Schema> {
-    SCHEMAS
-        .iter()
-        .find(|s| s.id == name || s.short_name() == name || s.path == name)
+    SCHEMAS.iter().find(|s| s.id == name || s.short_name() == name || s.path == name)
 }
 
 /// The schema an instance names with its `schema_id`, or `E_INVALID_INPUT_SCHEMA`.
@@ -123,11 +117,8 @@ pub fn for_instance(instance: &Value) -> Result<&'static Schema> {
                 .with("schema_id", id.as_str())
                 .with_hint("wrkr schema list")
         }),
-        Some(_) => {
-            Err(Error::invalid_input("schema_id is not a string").with("pointer", "/schema_id"))
-        }
-        None => Err(Error::invalid_input("record has no schema_id")
-            .with_hint("name a schema with --schema NAME")),
+        Some(_) => Err(Error::invalid_input("schema_id is not a string").with("pointer", "/schema_id")),
+        None => Err(Error::invalid_input("record has no schema_id").with_hint("name a schema with --schema NAME")),
     }
 }
 
@@ -140,15 +131,8 @@ mod tests {
         assert_eq!(SCHEMAS.len(), 14);
         for schema in SCHEMAS {
             let doc: Value = serde_json::from_str(schema.text).unwrap();
-            assert_eq!(
-                doc["$id"],
-                format!("https://wrkr.dev/schemas/v1/{}", schema.path)
-            );
-            assert_eq!(
-                doc["properties"]["schema_id"]["const"], schema.id,
-                "{}",
-                schema.path
-            );
+            assert_eq!(doc["$id"], format!("https://wrkr.dev/schemas/v1/{}", schema.path));
+            assert_eq!(doc["properties"]["schema_id"]["const"], schema.id, "{}", schema.path);
             let _ = schema.validator();
         }
         let openapi: Value = serde_json::from_str(OPENAPI).unwrap();
@@ -159,10 +143,7 @@ mod tests {
     fn lookup_by_any_name() {
         assert_eq!(find("job").map(|s| s.id), Some("wrkr.job"));
         assert_eq!(find("wrkr.job").map(|s| s.id), Some("wrkr.job"));
-        assert_eq!(
-            find("jobpack/job.schema.json").map(|s| s.id),
-            Some("wrkr.job")
-        );
+        assert_eq!(find("jobpack/job.schema.json").map(|s| s.id), Some("wrkr.job"));
         assert!(find("nope").is_none());
     }
 }

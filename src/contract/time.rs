@@ -21,10 +21,7 @@ const DAYS_0000_TO_1970: i64 = 719_468;
 
 impl Timestamp {
     pub fn from_unix(secs: i64, nanos: u32) -> Timestamp {
-        Timestamp {
-            secs: secs + i64::from(nanos / 1_000_000_000),
-            nanos: nanos % 1_000_000_000,
-        }
+        Timestamp { secs: secs + i64::from(nanos / 1_000_000_000), nanos: nanos % 1_000_000_000 }
     }
 
     pub fn now() -> Timestamp {
@@ -64,18 +61,10 @@ impl Timestamp {
             if !part.iter().all(u8::is_ascii_digit) {
                 return None;
             }
-            Some(
-                part.iter()
-                    .fold(0i64, |acc, d| acc * 10 + i64::from(d - b'0')),
-            )
+            Some(part.iter().fold(0i64, |acc, d| acc * 10 + i64::from(d - b'0')))
         };
         let (year, month, day) = (num(0..4)?, num(5..7)?, num(8..10)?);
-        if b[4] != b'-'
-            || b[7] != b'-'
-            || !matches!(b[10], b'T' | b't')
-            || b[13] != b':'
-            || b[16] != b':'
-        {
+        if b[4] != b'-' || b[7] != b'-' || !matches!(b[10], b'T' | b't') || b[13] != b':' || b[16] != b':' {
             return None;
         }
         let (hour, minute, second) = (num(11..13)?, num(14..16)?, num(17..19)?);
@@ -133,13 +122,7 @@ impl fmt::Display for Timestamp {
         let days = self.secs.div_euclid(86_400);
         let rem = self.secs.rem_euclid(86_400);
         let (year, month, day) = civil_from_days(days);
-        write!(
-            f,
-            "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}",
-            rem / 3600,
-            rem / 60 % 60,
-            rem % 60
-        )?;
+        write!(f, "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}", rem / 3600, rem / 60 % 60, rem % 60)?;
         if self.nanos != 0 {
             let mut frac = format!("{:09}", self.nanos);
             while frac.ends_with('0') {
@@ -194,26 +177,11 @@ mod tests {
     #[test]
     fn go_trimmed_fraction() {
         let base = 1_771_005_600; // 2026-02-13T18:00:00Z
-        assert_eq!(
-            Timestamp::from_unix(base, 0).to_string(),
-            "2026-02-13T18:00:00Z"
-        );
-        assert_eq!(
-            Timestamp::from_unix(base, 120_000_000).to_string(),
-            "2026-02-13T18:00:00.12Z"
-        );
-        assert_eq!(
-            Timestamp::from_unix(base, 123_456_789).to_string(),
-            "2026-02-13T18:00:00.123456789Z"
-        );
-        assert_eq!(
-            Timestamp::from_unix(base, 1).to_string(),
-            "2026-02-13T18:00:00.000000001Z"
-        );
-        assert_eq!(
-            Timestamp::from_unix(0, 0).to_string(),
-            "1970-01-01T00:00:00Z"
-        );
+        assert_eq!(Timestamp::from_unix(base, 0).to_string(), "2026-02-13T18:00:00Z");
+        assert_eq!(Timestamp::from_unix(base, 120_000_000).to_string(), "2026-02-13T18:00:00.12Z");
+        assert_eq!(Timestamp::from_unix(base, 123_456_789).to_string(), "2026-02-13T18:00:00.123456789Z");
+        assert_eq!(Timestamp::from_unix(base, 1).to_string(), "2026-02-13T18:00:00.000000001Z");
+        assert_eq!(Timestamp::from_unix(0, 0).to_string(), "1970-01-01T00:00:00Z");
     }
 
     #[test]
@@ -247,14 +215,7 @@ mod tests {
 
     #[test]
     fn round_trip_across_eras() {
-        for secs in [
-            -62_135_596_800,
-            -1,
-            0,
-            951_782_400,
-            4_107_542_399,
-            253_402_300_799,
-        ] {
+        for secs in [-62_135_596_800, -1, 0, 951_782_400, 4_107_542_399, 253_402_300_799] {
             let t = Timestamp::from_unix(secs, 7);
             assert_eq!(Timestamp::parse(&t.to_string()), Some(t), "{secs}");
         }

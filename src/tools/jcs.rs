@@ -67,14 +67,8 @@ pub const TOOL: Command = Command {
             command: "printf '{\"b\":1,\"a\":[1e21,0.1]}\\n' | wrkr-jcs",
             what: "Prints {\"a\":[1e+21,0.1],\"b\":1}.",
         },
-        Example {
-            command: "wrkr-jcs --sha256 --text records.jsonl",
-            what: "One `<hex>  <bytes>` line per record.",
-        },
-        Example {
-            command: "wrkr jcs --doc manifest.json",
-            what: "Canonicalize a pretty-printed document.",
-        },
+        Example { command: "wrkr-jcs --sha256 --text records.jsonl", what: "One `<hex>  <bytes>` line per record." },
+        Example { command: "wrkr jcs --doc manifest.json", what: "Canonicalize a pretty-printed document." },
     ],
     run,
 };
@@ -143,7 +137,7 @@ fn run(args: Args, io: &mut Io) -> Result<()> {
             let result = match next {
                 Ok((_, line)) if is_blank(line) => continue,
                 Ok((line_no, line)) => json::parse(line).map_err(|err| {
-                    Error::invalid_input(format!("{label}: line {line_no}: {err}"))
+                    Error::invalid_input(format!("{label}: line {line_no}: {}", json::line_error(&err)))
                         .with("line", line_no)
                         .with("input", label)
                 }),
@@ -161,11 +155,9 @@ fn run(args: Args, io: &mut Io) -> Result<()> {
         }
     }
     if bad > 0 {
-        return Err(
-            Error::invalid_input(format!("{bad} of {total} inputs were not valid JSON"))
-                .with("bad", bad)
-                .with("total", total),
-        );
+        return Err(Error::invalid_input(format!("{bad} of {total} inputs were not valid JSON"))
+            .with("bad", bad)
+            .with("total", total));
     }
     Ok(())
 }
@@ -202,15 +194,10 @@ fn report_bad(io: &Io, err: &Error) {
 /// Read a whole document, refusing more than `max` bytes.
 fn read_document(reader: Box<dyn BufRead>, max: u64) -> Result<Vec<u8>> {
     let mut bytes = Vec::new();
-    reader
-        .take(max.saturating_add(1))
-        .read_to_end(&mut bytes)
-        .map_err(|e| Error::io("read input", e))?;
+    reader.take(max.saturating_add(1)).read_to_end(&mut bytes).map_err(|e| Error::io("read input", e))?;
     if bytes.len() as u64 > max {
-        return Err(
-            Error::invalid_input(format!("document longer than {max} bytes"))
-                .with_hint("raise the limit with --max-line-bytes"),
-        );
+        return Err(Error::invalid_input(format!("document longer than {max} bytes"))
+            .with_hint("raise the limit with --max-line-bytes"));
     }
     Ok(bytes)
 }

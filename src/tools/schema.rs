@@ -47,18 +47,12 @@ pub const TOOL: Command = Command {
                  prints one. To read a file literally named `list` or `show`, write `./list`.",
     flags: &[&SCHEMA, &DOC, &MAX_LINE_BYTES],
     examples: &[
-        Example {
-            command: "wrkr-schema < records.jsonl > valid.jsonl",
-            what: "Gate a record stream.",
-        },
+        Example { command: "wrkr-schema < records.jsonl > valid.jsonl", what: "Gate a record stream." },
         Example {
             command: "wrkr schema --doc --schema status_response status.json",
             what: "Check one pretty-printed file.",
         },
-        Example {
-            command: "wrkr schema show checkpoint",
-            what: "Print the wrkr.checkpoint schema.",
-        },
+        Example { command: "wrkr schema show checkpoint", what: "Print the wrkr.checkpoint schema." },
     ],
     run,
 };
@@ -72,32 +66,21 @@ fn run(args: Args, io: &mut Io) -> Result<()> {
     }
     let forced = match args.value(SCHEMA.long) {
         Some(name) => Some(schema::find(name).ok_or_else(|| {
-            Error::invalid_input(format!("unknown schema {name:?}"))
-                .with("schema", name)
-                .with_hint("wrkr schema list")
+            Error::invalid_input(format!("unknown schema {name:?}")).with("schema", name).with_hint("wrkr schema list")
         })?),
         None => None,
     };
     let max = args.u64_or(&MAX_LINE_BYTES, DEFAULT_MAX_LINE_BYTES)?;
-    let inputs = if words.is_empty() {
-        vec!["-".to_owned()]
-    } else {
-        words
-    };
+    let inputs = if words.is_empty() { vec!["-".to_owned()] } else { words };
     let mut tally = Tally::default();
     for name in &inputs {
         let label = if name == "-" { "stdin" } else { name.as_str() };
         let reader = open_input(name)?;
         if args.switch(DOC.long) {
             let mut bytes = Vec::new();
-            reader
-                .take(max.saturating_add(1))
-                .read_to_end(&mut bytes)
-                .map_err(|e| Error::io("read input", e))?;
+            reader.take(max.saturating_add(1)).read_to_end(&mut bytes).map_err(|e| Error::io("read input", e))?;
             if bytes.len() as u64 > max {
-                return Err(Error::invalid_input(format!(
-                    "{label}: document longer than {max} bytes"
-                )));
+                return Err(Error::invalid_input(format!("{label}: document longer than {max} bytes")));
             }
             if check_record(io, &mut tally, forced, label, 1, &bytes)? {
                 io.write(&bytes)?;
@@ -116,11 +99,7 @@ fn run(args: Args, io: &mut Io) -> Result<()> {
                     let err = err.into_error(max).context(label);
                     tally.records += 1;
                     tally.invalid += 1;
-                    report(
-                        io,
-                        &err.message,
-                        &json!({"input": label, "error": err.message}),
-                    );
+                    report(io, &err.message, &json!({"input": label, "error": err.message}));
                     continue;
                 }
             };
@@ -161,28 +140,17 @@ fn check_record(
         Ok(v) => v,
         Err(err) => {
             tally.invalid += 1;
-            let msg = format!("{label}: line {line}: not JSON: {err}");
-            report(
-                io,
-                &msg,
-                &json!({"input": label, "line": line, "error": format!("not JSON: {err}")}),
-            );
+            let why = format!("not JSON: {}", json::line_error(&err));
+            report(io, &format!("{label}: line {line}: {why}"), &json!({"input": label, "line": line, "error": why}));
             return Ok(false);
         }
     };
-    let schema = match forced
-        .map(Ok)
-        .unwrap_or_else(|| schema::for_instance(&value))
-    {
+    let schema = match forced.map(Ok).unwrap_or_else(|| schema::for_instance(&value)) {
         Ok(s) => s,
         Err(err) => {
             tally.invalid += 1;
             let msg = format!("{label}: line {line}: {}", err.message);
-            report(
-                io,
-                &msg,
-                &json!({"input": label, "line": line, "error": err.message}),
-            );
+            report(io, &msg, &json!({"input": label, "line": line, "error": err.message}));
             return Ok(false);
         }
     };
@@ -192,13 +160,9 @@ fn check_record(
     }
     tally.invalid += 1;
     for v in violations {
-        let msg = format!(
-            "{label}: line {line}: {}: {}: {}",
-            schema.id,
-            pointer_label(&v.pointer),
-            v.message
-        );
-        let detail = json!({"input": label, "line": line, "schema_id": schema.id, "pointer": v.pointer, "message": v.message});
+        let msg = format!("{label}: line {line}: {}: {}: {}", schema.id, pointer_label(&v.pointer), v.message);
+        let detail =
+            json!({"input": label, "line": line, "schema_id": schema.id, "pointer": v.pointer, "message": v.message});
         report(io, &msg, &detail);
     }
     Ok(false)
@@ -228,9 +192,7 @@ fn list(rest: &[String], io: &mut Io) -> Result<()> {
 
 fn show(rest: &[String], io: &mut Io) -> Result<()> {
     let [name] = rest else {
-        return Err(
-            Error::invalid_input("usage: wrkr schema show NAME").with_hint("wrkr schema list")
-        );
+        return Err(Error::invalid_input("usage: wrkr schema show NAME").with_hint("wrkr schema list"));
     };
     let schema = schema::find(name).ok_or_else(|| {
         Error::invalid_input(format!("unknown schema {name:?}"))

@@ -1,0 +1,223 @@
+//! The foundation through the real binary: schema fixtures (ours and the Go implementation's),
+//! generated man pages and completions, hostile input to the pipe tools, and a closed stdout.
+
+mod support;
+
+use std::fs;
+use std::io::{BufRead, BufReader, Write};
+use std::path::Path;
+use std::process::Stdio;
+
+use support::{Sandbox, fixture, repo};
+
+fn sorted_files(dir: &Path, ext: &str) -> Vec<std::path::PathBuf> {
+    let mut files: Vec<_> = fs::read_dir(dir)
+        .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|x| x == ext))
+        .collect();
+    files.sort();
+    files
+}
+
+/// Every valid fixture passes through unchanged; every invalid one exits 6 and names the expected
+/// JSON Pointer.
+#[test]
+fn schema_fixtures_accept_and_reject() {
+    let sandbox = Sandbox::new();
+    let root = fixture("schemas");
+    let mut schema_dirs: Vec<_> =
+        fs::read_dir(&root).unwrap().flatten().map(|e| e.path()).filter(|p| p.is_dir()).collect();
+    schema_dirs.sort();
+    assert_eq!(schema_dirs.len(), 14, "one fixture folder per schema");
+    let (mut valid, mut invalid) = (0, 0);
+    for dir in schema_dirs {
+        let schema_id = dir.file_name().unwrap().to_string_lossy().into_owned();
+        for file in sorted_files(&dir.join("valid"), "json") {
+            let input = fs::read(&file).unwrap();
+            let out = sandbox.program("wrkr-schema").write_stdin(input.clone()).output().unwrap();
+            assert_eq!(out.status.code(), Some(0), "{}: {}", file.display(), String::from_utf8_lossy(&out.stderr));
+            assert_eq!(out.stdout, input, "{}: valid records pass through byte for byte", file.display());
+            valid += 1;
+        }
+        for file in sorted_files(&dir.join("invalid"), "json") {
+            let want = fs::read_to_string(file.with_extension("pointer")).unwrap().trim_end_matches('\n').to_owned();
+            // Force the schema: some fixtures break the schema_id itself.
+            let out = sandbox
+                .program("wrkr-schema")
+                .args(["--json", "--schema", &schema_id])
+                .write_stdin(fs::read(&file).unwrap())
+                .output()
+                .unwrap();
+            assert_eq!(out.status.code(), Some(6), "{} must be rejected", file.display());
+            assert!(out.stdout.is_empty(), "{}: an invalid record must not pass through", file.display());
+            let stderr = String::from_utf8_lossy(&out.stderr);
+            let pointers: Vec<String> = stderr
+                .lines()
+                .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+                .filter_map(|v| v.get("pointer").and_then(|p| p.as_str()).map(str::to_owned))
+                .collect();
+            assert!(pointers.contains(&want), "{}: expected pointer {want:?}, got {pointers:?}", file.display());
+            invalid += 1;
+        }
+    }
+    assert!(valid >= 28 && invalid >= 42, "fixture counts: {valid} valid, {invalid} invalid");
+}
+
+/// The JSON the Go implementation printed validates against our schemas.
+#[test]
+fn go_fixtures_validate() {
+    let sandbox = Sandbox::new();
+    let docs = [
+        "go-wrkr/status_blocked_decision.json",
+        "go-wrkr/error_envelope_job_not_found.json",
+        "go-wrkr/github_summary_journey.json",
+    ];
+    for rel in docs {
+        let out = sandbox.program("wrkr-schema").arg("--doc").arg(fixture(rel)).output().unwrap();
+        assert_eq!(out.status.code(), Some(0), "{rel}: {}", String::from_utf8_lossy(&out.stderr));
+    }
+    // A JSON array of checkpoints and a `{payload: work_item}` wrapper: validate their records as JSONL.
+    let list: serde_json::Value =
+        serde_json::from_slice(&fs::read(fixture("go-wrkr/checkpoint_list_blocked_decision.json")).unwrap()).unwrap();
+    let bridge: serde_json::Value =
+        serde_json::from_slice(&fs::read(fixture("go-wrkr/bridge_work_item_dry_run.json")).unwrap()).unwrap();
+    let mut jsonl = String::new();
+    for cp in list.as_array().unwrap() {
+        jsonl.push_str(&format!("{cp}\n"));
+    }
+    jsonl.push_str(&format!("{}\n", bridge["payload"]));
+    let out = sandbox.program("wrkr-schema").write_stdin(jsonl.clone()).output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(String::from_utf8(out.stdout).unwrap(), jsonl);
+    assert_eq!(jsonl.lines().count(), 4, "three checkpoints and one work item");
+}
+
+/// The checked-in man pages and completions are exactly what the binary generates.
+#[test]
+fn generated_docs_are_checked_in() {
+    let sandbox = Sandbox::new();
+    for (kind, dir) in [("man", "man"), ("completions", "completions")] {
+        let out_dir = sandbox.work().join(kind);
+        sandbox.wrkr().args(["--generate", kind]).arg(&out_dir).assert().success();
+        let generated = support::tree(&out_dir);
+        let checked_in = support::tree(&repo().join(dir));
+        assert!(!generated.is_empty());
+        assert_eq!(
+            generated.keys().collect::<Vec<_>>(),
+            checked_in.keys().collect::<Vec<_>>(),
+            "{dir}/ has other files than the binary generates: run `make man`"
+        );
+        for (name, bytes) in &generated {
+            assert!(checked_in[name] == *bytes, "{dir}/{} is stale: run `make man`", name.display());
+        }
+    }
+}
+
+/// Every man page and command has one page, and `mandoc -T lint` finds nothing to say.
+#[test]
+fn man_pages_lint_clean() {
+    let pages = sorted_files(&repo().join("man"), "1");
+    let list = Sandbox::new().wrkr().arg("help").output().unwrap();
+    assert!(pages.len() >= 5, "wrkr.1 plus one page per tool and command");
+    for page in &pages {
+        let name = page.file_stem().unwrap().to_string_lossy().into_owned();
+        if name != "wrkr" {
+            let short = name.trim_start_matches("wrkr-");
+            assert!(
+                String::from_utf8_lossy(&list.stdout).contains(&format!("    {short} ")),
+                "{name} is in `wrkr help`"
+            );
+        }
+    }
+    let out = std::process::Command::new("mandoc")
+        .args(["-T", "lint", "-W", "all"])
+        .args(&pages)
+        .output()
+        .expect("mandoc is needed for this test: apt-get install mandoc (.ci/run installs it)");
+    assert!(
+        out.status.success() && out.stdout.is_empty() && out.stderr.is_empty(),
+        "mandoc -T lint:\n{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// `wrkr-jcs | head -1`: the closed pipe ends the tool quietly with exit 0.
+#[test]
+fn closed_stdout_is_success() {
+    let sandbox = Sandbox::new();
+    let input = sandbox.work().join("many.jsonl");
+    let mut f = fs::File::create(&input).unwrap();
+    for i in 0..200_000 {
+        writeln!(f, "{{\"i\":{i},\"pad\":\"xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx\"}}").unwrap();
+    }
+    drop(f);
+    let mut child = std::process::Command::new(support::bin())
+        .arg("jcs")
+        .arg(&input)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut first = String::new();
+    BufReader::new(child.stdout.take().unwrap()).read_line(&mut first).unwrap();
+    // The reader is dropped here: the pipe is closed while the tool still has output to write.
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(first, "{\"i\":0,\"pad\":\"xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx\"}\n");
+    assert_eq!(out.status.code(), Some(0));
+    assert!(out.stderr.is_empty(), "no noise on a closed pipe: {}", String::from_utf8_lossy(&out.stderr));
+}
+
+/// Hostile JSONL: deep nesting, invalid UTF-8, NUL bytes, an oversized line. Each is a clean exit 6
+/// that names the line; none crashes.
+#[test]
+fn hostile_jsonl_is_rejected_cleanly() {
+    let sandbox = Sandbox::new();
+    let deep = format!("{}{}\n", "[".repeat(200_000), "]".repeat(200_000));
+    let cases: Vec<(&str, Vec<u8>, &str, &str)> = vec![
+        ("deep nesting", deep.into_bytes(), "line 1:", "recursion limit exceeded"),
+        ("invalid utf-8", b"{\"a\":\"\xff\xfe\"}\n".to_vec(), "line 1:", "invalid unicode"),
+        ("nul byte", b"{}\n{\"a\":\x00}\n".to_vec(), "line 2:", "expected value"),
+        ("truncated", b"{\"a\":[1,2\n".to_vec(), "line 1:", "EOF while parsing"),
+        ("two values", b"{} {}\n".to_vec(), "line 1:", "trailing characters"),
+        (
+            "oversized",
+            [b"[\"".as_slice(), &vec![b'x'; 2 << 20], b"\"]\n"].concat(),
+            "line 1:",
+            "longer than 1048576 bytes",
+        ),
+    ];
+    for (what, input, line, want) in cases {
+        for program in ["wrkr-jcs", "wrkr-schema"] {
+            let out = sandbox
+                .program(program)
+                .args(["--max-line-bytes", "1048576"])
+                .write_stdin(input.clone())
+                .output()
+                .unwrap();
+            let stderr = String::from_utf8_lossy(&out.stderr);
+            assert_eq!(out.status.code(), Some(6), "{program} {what}: {stderr}");
+            assert!(
+                stderr.contains(line) && stderr.contains(want),
+                "{program} {what}: expected {line} {want:?} in {stderr}"
+            );
+            assert!(!stderr.contains("panicked"), "{program} {what}");
+        }
+    }
+}
+
+/// The record of the JSON envelope: `--json` errors carry the real code and exit code.
+#[test]
+fn error_envelope_is_schema_valid() {
+    let sandbox = Sandbox::new();
+    let out = sandbox.wrkr().args(["nosuchtool", "--json"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(6));
+    assert!(out.stdout.is_empty());
+    let env = support::envelope(&out.stderr);
+    assert_eq!(env["code"], "E_INVALID_INPUT_SCHEMA");
+    assert_eq!(env["exit_code"], 6);
+    let check = sandbox.program("wrkr-schema").arg("--doc").write_stdin(out.stderr).output().unwrap();
+    assert_eq!(check.status.code(), Some(0), "{}", String::from_utf8_lossy(&check.stderr));
+}
