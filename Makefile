@@ -1,0 +1,48 @@
+# wrkr: the two commands a fresh machine needs are `make demo` and `make test`.
+CARGO ?= cargo
+RELEASE := target/release/wrkr
+
+.PHONY: all build test test-deps fmt lint demo man bench clean
+
+all: build
+
+# bin/wrkr plus one link per pipe tool (bin/wrkr-jcs, ...), as `wrkr --list` names them.
+build:
+	$(CARGO) build --release --locked
+	@mkdir -p bin
+	@install -m 0755 $(RELEASE) bin/wrkr
+	@for tool in $$(bin/wrkr --list); do ln -sf wrkr bin/$$tool; done
+	@echo "built bin/wrkr and $$(bin/wrkr --list | wc -l) tool links"
+
+# Installs what the tests need (mandoc) when it is missing, then runs every test.
+test: test-deps
+	$(CARGO) test --locked
+
+test-deps:
+	@scripts/test-deps.sh
+
+fmt:
+	$(CARGO) fmt --all
+
+lint:
+	$(CARGO) fmt --all -- --check
+	$(CARGO) clippy --all-targets --locked -- -D warnings
+
+demo: build
+	@scripts/demo.sh
+
+# Regenerate the checked-in man pages and completions from the command table.
+man:
+	$(CARGO) build --locked
+	rm -rf man completions
+	target/debug/wrkr --generate man man >/dev/null
+	target/debug/wrkr --generate completions completions >/dev/null
+	@echo "regenerated man/ and completions/"
+
+bench: build
+	@python3 scripts/bench.py
+	@for script in scripts/bench_*; do if [ -x "$$script" ]; then echo; echo "## $$script"; "$$script" || exit 1; fi; done
+
+clean:
+	$(CARGO) clean
+	rm -f bin/wrkr bin/wrkr-*
