@@ -11,9 +11,8 @@ use crate::cli::args::Args;
 use crate::cli::io::{Io, diag, open_input};
 use crate::cli::spec::{Command, Example, Flag, Kind};
 use crate::contract::{Error, Result};
-use crate::digest::Hasher;
 use crate::jsonl::{DEFAULT_MAX_LINE_BYTES, JsonlReader, is_blank};
-use crate::{jcs, json};
+use crate::{digest, jcs, json};
 
 const DOC: Flag = Flag {
     long: "doc",
@@ -113,6 +112,7 @@ fn run(args: Args, io: &mut Io) -> Result<()> {
     let opts = Opts::parse(&args)?;
     let mut bad = 0u64;
     let mut total = 0u64;
+    let mut buf = Vec::with_capacity(4096);
     for name in &opts.inputs {
         let reader = open_input(name)?;
         let label = if name == "-" { "stdin" } else { name.as_str() };
@@ -120,7 +120,7 @@ fn run(args: Args, io: &mut Io) -> Result<()> {
             total += 1;
             let bytes = read_document(reader, opts.max_line_bytes).map_err(|e| e.context(label))?;
             match json::parse(&bytes) {
-                Ok(value) => emit(io, &opts.output, &value)?,
+                Ok(value) => emit(io, &opts.output, &value, &mut buf)?,
                 Err(err) => {
                     let err = Error::invalid_input(format!("{label}: {err}")).with("input", label);
                     bad += 1;
@@ -145,7 +145,7 @@ fn run(args: Args, io: &mut Io) -> Result<()> {
             };
             total += 1;
             match result {
-                Ok(value) => emit(io, &opts.output, &value)?,
+                Ok(value) => emit(io, &opts.output, &value, &mut buf)?,
                 Err(err) if opts.keep_going && err.exit_code() == 6 => {
                     bad += 1;
                     report_bad(io, &err);
@@ -162,23 +162,18 @@ fn run(args: Args, io: &mut Io) -> Result<()> {
     Ok(())
 }
 
-fn emit(io: &mut Io, output: &Output, value: &serde_json::Value) -> Result<()> {
+/// Write one value in the chosen form. `buf` is reused across lines so the steady state allocates
+/// nothing for the output.
+fn emit(io: &mut Io, output: &Output, value: &serde_json::Value, buf: &mut Vec<u8>) -> Result<()> {
+    buf.clear();
+    jcs::write_value(buf, value);
     match output {
         Output::Canonical => {
-            let result = jcs::to_writer(io.stdout(), value);
-            Io::check(result)?;
-            io.write(b"\n")
+            buf.push(b'\n');
+            io.write(buf)
         }
-        Output::HashJson | Output::HashText => {
-            let mut hasher = Hasher::new();
-            // Hashing into memory cannot fail.
-            let _ = jcs::to_writer(&mut hasher, value);
-            let (hex, bytes) = hasher.finish();
-            match output {
-                Output::HashText => io.line(&format!("{hex}  {bytes}")),
-                _ => io.line(&format!("{{\"sha256\":\"{hex}\",\"bytes\":{bytes}}}")),
-            }
-        }
+        Output::HashJson => io.line(&format!("{{\"sha256\":\"{}\",\"bytes\":{}}}", digest::sha256_hex(buf), buf.len())),
+        Output::HashText => io.line(&format!("{}  {}", digest::sha256_hex(buf), buf.len())),
     }
 }
 
