@@ -6,7 +6,7 @@ _wrkr() {
     cmd="${COMP_WORDS[0]##*/}"
     if [[ "$cmd" == wrkr ]]; then
         if [[ $COMP_CWORD -eq 1 ]]; then
-            COMPREPLY=($(compgen -W "jcs schema version help help --list --version --generate --json --explain --help" -- "$cur"))
+            COMPREPLY=($(compgen -W "jcs schema init version help help --list --version --generate --json --explain --help" -- "$cur"))
             return
         fi
         cmd="wrkr-${COMP_WORDS[1]}"
@@ -14,6 +14,7 @@ _wrkr() {
     case "$cmd" in
         wrkr-jcs) opts="--doc --sha256 --text --keep-going -k --max-line-bytes --json --explain --help -h"; valued="--max-line-bytes" ;;
         wrkr-schema) opts="--schema -s --doc --max-line-bytes --json --explain --help -h"; valued="--schema --max-line-bytes" ;;
+        wrkr-init) opts="--path --force -f --json --explain --help -h"; valued="--path" ;;
         wrkr-version) opts="--json --explain --help -h"; valued="" ;;
         wrkr-help) opts="--json --explain --help -h"; valued="" ;;
         *) opts=""; valued="" ;;

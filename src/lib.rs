@@ -9,6 +9,7 @@ pub mod cmd;
 pub mod contract;
 pub mod digest;
 pub mod jcs;
+pub mod job;
 pub mod json;
 pub mod jsonl;
 pub mod tools;

@@ -4,6 +4,7 @@
 //! - `cmd`: the argv, one argument per line; the first line is the program name (`wrkr`,
 //!   `wrkr-jcs`, ...), used as argv[0].
 //! - `stdin` (optional): bytes fed to stdin.
+//! - `files/` (optional): copied into the working directory before the command runs.
 //! - `code`: the expected exit code.
 //! - `stdout`, `stderr` (optional): the expected output, line by line, where `[..]` matches any
 //!   text within a line (timestamps, versions). An empty file asserts an empty stream.
@@ -50,6 +51,9 @@ fn run_case(dir: &Path) -> Result<(), String> {
     let mut argv = cmd.lines();
     let program = argv.next().ok_or("empty cmd")?;
     let sandbox = support::Sandbox::new();
+    if dir.join("files").is_dir() {
+        copy_tree(&dir.join("files"), sandbox.work()).map_err(|e| format!("copy files/: {e}"))?;
+    }
     let mut command = sandbox.program(program);
     command.args(argv);
     command.write_stdin(read("stdin").unwrap_or_default());
@@ -79,6 +83,20 @@ fn run_case(dir: &Path) -> Result<(), String> {
         ));
     }
     if problems.is_empty() { Ok(()) } else { Err(problems.join("\n")) }
+}
+
+fn copy_tree(from: &Path, to: &Path) -> std::io::Result<()> {
+    for entry in fs::read_dir(from)? {
+        let entry = entry?;
+        let target = to.join(entry.file_name());
+        if entry.file_type()?.is_dir() {
+            fs::create_dir_all(&target)?;
+            copy_tree(&entry.path(), &target)?;
+        } else {
+            fs::copy(entry.path(), &target)?;
+        }
+    }
+    Ok(())
 }
 
 #[test]

@@ -221,3 +221,21 @@ fn error_envelope_is_schema_valid() {
     let check = sandbox.program("wrkr-schema").arg("--doc").write_stdin(out.stderr).output().unwrap();
     assert_eq!(check.status.code(), Some(0), "{}", String::from_utf8_lossy(&check.stderr));
 }
+
+/// `wrkr init` refuses to overwrite (exit 6, file unchanged), overwrites with --force, and what it
+/// writes is a JobSpec the loader accepts.
+#[test]
+fn init_never_clobbers() {
+    let sandbox = Sandbox::new();
+    let spec = sandbox.work().join("jobspec.yaml");
+    fs::write(&spec, "mine\n").unwrap();
+    let out = sandbox.wrkr().args(["init", "--json"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(6));
+    assert_eq!(support::envelope(&out.stderr)["code"], "E_INVALID_INPUT_SCHEMA");
+    assert_eq!(fs::read_to_string(&spec).unwrap(), "mine\n", "the existing file is untouched");
+    sandbox.wrkr().args(["init", "--force"]).assert().success().stdout("jobspec=jobspec.yaml\n");
+    let written = fs::read_to_string(&spec).unwrap();
+    assert!(written.starts_with("# A wrkr JobSpec"));
+    let leftovers: Vec<_> = fs::read_dir(sandbox.work()).unwrap().flatten().map(|e| e.file_name()).collect();
+    assert_eq!(leftovers.len(), 1, "no temp files left behind: {leftovers:?}");
+}

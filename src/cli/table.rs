@@ -5,7 +5,8 @@
 use crate::cli::spec::Command;
 use crate::{cmd, tools};
 
-static ALL: &[&Command] = &[&tools::jcs::TOOL, &tools::schema::TOOL, &cmd::version::COMMAND, &cmd::help::COMMAND];
+static ALL: &[&Command] =
+    &[&tools::jcs::TOOL, &tools::schema::TOOL, &cmd::init::COMMAND, &cmd::version::COMMAND, &cmd::help::COMMAND];
 
 pub fn all() -> &'static [&'static Command] {
     ALL
