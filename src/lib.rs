@@ -12,4 +12,5 @@ pub mod jcs;
 pub mod job;
 pub mod json;
 pub mod jsonl;
+pub mod run;
 pub mod tools;

@@ -1,0 +1,131 @@
+//! Bounded step logs: every byte of a stream is hashed, the most recent bytes are kept on disk.
+//!
+//! A stream goes to `<name>.log`; when that file reaches the cap it becomes `<name>.log.1` (replacing
+//! the previous one) and a fresh `<name>.log` starts. So at least the last `cap` bytes, and at most
+//! `2 × cap`, are on disk, and memory use is one copy buffer whatever the step prints. The sha256 and
+//! byte count cover the whole stream, including what was rotated away, so a log can be checked
+//! against what the ledger recorded.
+
+use std::fs::{File, OpenOptions};
+use std::io::{self, Read, Write};
+use std::path::{Path, PathBuf};
+
+use crate::digest::Hasher;
+
+/// Default cap per log file: 8 MiB.
+pub const DEFAULT_LOG_CAP: u64 = 8 << 20;
+
+/// What was seen on a stream.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StreamDigest {
+    pub sha256: String,
+    pub bytes: u64,
+    /// Whether older output was rotated away (the log holds only the tail).
+    pub truncated: bool,
+}
+
+pub struct BoundedLog {
+    path: PathBuf,
+    file: File,
+    written: u64,
+    cap: u64,
+    hasher: Hasher,
+    rotated: bool,
+}
+
+impl BoundedLog {
+    pub fn create(path: &Path, cap: u64) -> io::Result<BoundedLog> {
+        let file = OpenOptions::new().create(true).write(true).truncate(true).open(path)?;
+        Ok(BoundedLog {
+            path: path.to_path_buf(),
+            file,
+            written: 0,
+            cap: cap.max(1),
+            hasher: Hasher::new(),
+            rotated: false,
+        })
+    }
+
+    pub fn write(&mut self, mut bytes: &[u8]) -> io::Result<()> {
+        self.hasher.update(bytes);
+        while !bytes.is_empty() {
+            if self.written >= self.cap {
+                self.rotate()?;
+            }
+            let room = usize::try_from(self.cap - self.written).unwrap_or(usize::MAX);
+            let (now, rest) = bytes.split_at(bytes.len().min(room));
+            self.file.write_all(now)?;
+            self.written += now.len() as u64;
+            bytes = rest;
+        }
+        Ok(())
+    }
+
+    fn rotate(&mut self) -> io::Result<()> {
+        let mut old = self.path.clone().into_os_string();
+        old.push(".1");
+        std::fs::rename(&self.path, &old)?;
+        self.file = OpenOptions::new().create(true).write(true).truncate(true).open(&self.path)?;
+        self.written = 0;
+        self.rotated = true;
+        Ok(())
+    }
+
+    /// Flush to disk and return the digest of everything written.
+    pub fn finish(self) -> io::Result<StreamDigest> {
+        self.file.sync_data()?;
+        let (sha256, bytes) = self.hasher.finish();
+        Ok(StreamDigest { sha256, bytes, truncated: self.rotated })
+    }
+}
+
+/// Copy `input` into `log` (and into `tee`, if given) until end of stream.
+pub fn pump(mut input: impl Read, mut log: BoundedLog, mut tee: Option<&mut dyn Write>) -> io::Result<StreamDigest> {
+    let mut buf = vec![0u8; 64 * 1024];
+    loop {
+        let n = match input.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        };
+        log.write(&buf[..n])?;
+        if let Some(out) = tee.as_mut() {
+            // The terminal going away must not stop the log; keep logging without it.
+            if out.write_all(&buf[..n]).and_then(|()| out.flush()).is_err() {
+                tee = None;
+            }
+        }
+    }
+    log.finish()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::digest::sha256_hex;
+
+    #[test]
+    fn keeps_the_tail_and_hashes_everything() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("out.log");
+        let data: Vec<u8> = (0..10_000u32).flat_map(|i| i.to_le_bytes()).collect();
+        let digest = pump(&data[..], BoundedLog::create(&path, 1000).unwrap(), None).unwrap();
+        assert_eq!(digest, StreamDigest { sha256: sha256_hex(&data), bytes: 40_000, truncated: true });
+        let current = std::fs::read(&path).unwrap();
+        let previous = std::fs::read(dir.path().join("out.log.1")).unwrap();
+        let kept = [previous, current].concat();
+        assert!(kept.len() >= 1000 && kept.len() <= 2000);
+        assert_eq!(kept, data[data.len() - kept.len()..], "the kept bytes are the stream's tail");
+    }
+
+    #[test]
+    fn small_stream_is_kept_whole() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("out.log");
+        let digest = pump(&b"hello\n"[..], BoundedLog::create(&path, 1000).unwrap(), None).unwrap();
+        assert!(!digest.truncated);
+        assert_eq!(std::fs::read(&path).unwrap(), b"hello\n");
+        assert!(!dir.path().join("out.log.1").exists());
+    }
+}
