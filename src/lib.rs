@@ -4,6 +4,7 @@
 //! commands in `cmd`; both are thin layers over the library modules (`contract`, `jcs`, `digest`,
 //! `json`, `jsonl`, ...), which hold all the logic and know nothing about argv.
 
+pub mod accept;
 pub mod cli;
 pub mod cmd;
 pub mod contract;
@@ -12,5 +13,6 @@ pub mod jcs;
 pub mod job;
 pub mod json;
 pub mod jsonl;
+pub mod report;
 pub mod run;
 pub mod tools;

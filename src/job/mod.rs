@@ -4,3 +4,10 @@
 pub mod budget;
 pub mod fingerprint;
 pub mod jobspec;
+
+/// The five checkpoint types, in the order the v1 schema lists them.
+pub const CHECKPOINT_TYPES: [&str; 5] = ["plan", "progress", "decision-needed", "blocked", "completed"];
+
+pub fn checkpoint_types() -> &'static [&'static str] {
+    &CHECKPOINT_TYPES
+}

@@ -1,0 +1,3 @@
+//! Acceptance: the deterministic checks that turn a jobpack into a CI verdict.
+
+pub mod config;
