@@ -35,9 +35,9 @@ pub fn render(suite: &str, classname: &str, cases: &[Case]) -> String {
     let total: f64 = cases.iter().map(|c| c.seconds).sum();
     let mut body = String::new();
     for case in cases {
-        let _ = write!(
+        let _ = writeln!(
             body,
-            "    <testcase classname=\"{}\" name=\"{}\" time=\"{:.3}\">\n",
+            "    <testcase classname=\"{}\" name=\"{}\" time=\"{:.3}\">",
             esc(classname),
             esc(&case.name),
             case.seconds
