@@ -1,4 +1,6 @@
 //! Running work: supervised step processes and their bounded logs.
 
+pub mod channel;
 pub mod log;
 pub mod process;
+pub mod protocol;

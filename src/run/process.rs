@@ -8,6 +8,9 @@
 //!   with `tee` they are also copied to our own stdout/stderr unchanged.
 //! - A deadline is enforced *during* the step: SIGTERM to the group, then SIGKILL after `grace`.
 //!   A stop request (`should_stop`) is honoured the same way within one poll interval (100 ms).
+//! - With `protocol`, the step gets an events channel (`run::channel`): every record it reports is
+//!   handed to the [`Supervisor`] on the supervising thread while the step runs, so budgets can stop
+//!   it mid-step; records still in flight when it ends are handed over after it.
 //! - Waiting costs no latency: the child is reaped by a waiter thread and the supervisor wakes at
 //!   once when it exits; the poll interval only bounds how late a stop request is noticed.
 
@@ -22,6 +25,7 @@ use std::time::{Duration, Instant};
 use rustix::process::{Pid, Signal, kill_process_group};
 
 use crate::contract::{Error, Result};
+use crate::run::channel::{EventsChannel, ProtocolLine};
 use crate::run::log::{self, BoundedLog, StreamDigest};
 
 /// How often a running step checks its deadline and stop requests.
@@ -52,6 +56,26 @@ pub struct StepCommand {
     pub grace: Duration,
     /// Also copy the output to our own stdout/stderr.
     pub tee: bool,
+    /// Open an events channel (`WRKR_EVENTS_FD`, `WRKR_EVENTS_PATH`) for adapter-protocol records.
+    pub protocol: bool,
+}
+
+/// Watches a running step: receives what it reports and decides whether it must stop.
+pub trait Supervisor {
+    /// A line the step wrote to its events channel, in arrival order.
+    fn record(&mut self, line: ProtocolLine);
+    /// Asked at least every poll interval: `Some(reason)` stops the step.
+    fn should_stop(&mut self) -> Option<String>;
+}
+
+/// A supervisor that ignores records and stops the step when its closure says so.
+pub struct StopWhen<F: FnMut() -> Option<String>>(pub F);
+
+impl<F: FnMut() -> Option<String>> Supervisor for StopWhen<F> {
+    fn record(&mut self, _line: ProtocolLine) {}
+    fn should_stop(&mut self) -> Option<String> {
+        (self.0)()
+    }
 }
 
 /// How a step ended.
@@ -93,8 +117,8 @@ impl StepOutcome {
     }
 }
 
-/// Run `cmd` to its end. `should_stop` is polled while it runs; returning `Some(reason)` stops it.
-pub fn run(cmd: &StepCommand, should_stop: &dyn Fn() -> Option<String>) -> Result<StepOutcome> {
+/// Run `cmd` to its end under `supervisor`.
+pub fn run(cmd: &StepCommand, supervisor: &mut dyn Supervisor) -> Result<StepOutcome> {
     let started = Instant::now();
     std::fs::create_dir_all(&cmd.log_dir).map_err(|e| Error::io(format!("create {}", cmd.log_dir.display()), e))?;
     let log_path = |stream: &str| cmd.log_dir.join(format!("{}.{stream}.log", cmd.log_name));
@@ -118,11 +142,26 @@ pub fn run(cmd: &StepCommand, should_stop: &dyn Fn() -> Option<String>) -> Resul
             c
         }
     };
+    let mut channel = match cmd.protocol {
+        true => Some(
+            EventsChannel::open(&cmd.log_dir.join(format!("{}.events.jsonl", cmd.log_name)))
+                .map_err(|e| Error::io("open the step's events channel", e))?,
+        ),
+        false => None,
+    };
     command.current_dir(&cmd.cwd).envs(cmd.env.iter().map(|(k, v)| (k, v)));
+    if let Some(channel) = &channel {
+        command.envs(channel.env.iter().map(|(k, v)| (k, v)));
+        channel.attach(&mut command);
+    }
     command.stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped());
     std::os::unix::process::CommandExt::process_group(&mut command, 0);
 
-    let mut child = match command.spawn() {
+    let spawned = command.spawn();
+    if let Some(channel) = channel.as_mut() {
+        channel.close_writer();
+    }
+    let mut child = match spawned {
         Ok(child) => child,
         Err(err) => {
             return Ok(StepOutcome {
@@ -151,9 +190,14 @@ pub fn run(cmd: &StepCommand, should_stop: &dyn Fn() -> Option<String>) -> Resul
     );
     let exited = spawn_waiter(child);
 
-    let ending = supervise(cmd, group, &exited, should_stop);
+    let ending = supervise(cmd, group, &exited, channel.as_ref(), supervisor);
     // The step is over: nothing it started may linger (and hold its output pipes open).
     let _ = kill_process_group(group, Signal::KILL);
+    if let Some(channel) = channel {
+        for line in channel.finish(STREAM_DRAIN) {
+            supervisor.record(line);
+        }
+    }
 
     let mut streams: [Option<StreamDigest>; 2] = [None, None];
     let drain_until = Instant::now() + STREAM_DRAIN;
@@ -173,7 +217,8 @@ fn supervise(
     cmd: &StepCommand,
     group: Pid,
     exited: &mpsc::Receiver<io::Result<ExitStatus>>,
-    should_stop: &dyn Fn() -> Option<String>,
+    channel: Option<&EventsChannel>,
+    supervisor: &mut dyn Supervisor,
 ) -> Ending {
     loop {
         let wait = match cmd.deadline {
@@ -189,7 +234,10 @@ fn supervise(
             stop_group(group, exited, cmd.grace);
             return Ending::TimedOut;
         }
-        if let Some(reason) = should_stop() {
+        for line in channel.map(EventsChannel::drain).unwrap_or_default() {
+            supervisor.record(line);
+        }
+        if let Some(reason) = supervisor.should_stop() {
             stop_group(group, exited, cmd.grace);
             return Ending::Stopped(reason);
         }

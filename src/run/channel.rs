@@ -1,0 +1,179 @@
+//! The events channel a step reports through: a pipe (`WRKR_EVENTS_FD`) and an append-only file
+//! (`WRKR_EVENTS_PATH`), both read line by line on their own threads while the step runs.
+//!
+//! The pipe's write end is placed at descriptor 3 in the step (`WRKR_EVENTS_FD=3`: shells such as
+//! dash only redirect to single-digit descriptors, so a high number would not be usable from
+//! `sh -c`), and wrkr closes its own copy right after the spawn, so the reader sees end-of-stream
+//! when the step's process group is gone. The file is tailed (new
+//! complete lines every 20 ms) and read one last time after the step ends, when a final line without
+//! `\n` also counts. Lines are bounded by `protocol::MAX_RECORD_BYTES`; a longer one arrives as
+//! `TooLong` so it can be recorded as rejected without being buffered.
+
+use std::fs::File;
+use std::io::{self, BufReader, Read, Seek, SeekFrom};
+use std::os::fd::{AsRawFd, BorrowedFd, FromRawFd, OwnedFd, RawFd};
+use std::os::unix::process::CommandExt;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::{self, Receiver, Sender};
+use std::thread::{self, JoinHandle};
+use std::time::Duration;
+
+use crate::jsonl::{JsonlReader, LineError};
+use crate::run::protocol::MAX_RECORD_BYTES;
+
+/// The descriptor a step writes its records to.
+pub const STEP_EVENTS_FD: RawFd = 3;
+
+/// One line a step wrote to its events channel.
+#[derive(Clone, Debug, PartialEq)]
+pub enum ProtocolLine {
+    Line(Vec<u8>),
+    /// Longer than the record limit; its bytes were skipped.
+    TooLong,
+}
+
+pub struct EventsChannel {
+    /// `WRKR_EVENTS_FD` and `WRKR_EVENTS_PATH` for the step's environment.
+    pub env: Vec<(String, String)>,
+    writer: Option<io::PipeWriter>,
+    lines: Receiver<ProtocolLine>,
+    stop_tail: Arc<AtomicBool>,
+    threads: Vec<JoinHandle<()>>,
+}
+
+impl EventsChannel {
+    /// Create the pipe and the (empty) file at `path`, and start reading both.
+    pub fn open(path: &Path) -> io::Result<EventsChannel> {
+        File::create(path)?;
+        let (reader, writer) = io::pipe()?;
+        let (tx, lines) = mpsc::channel();
+        let stop_tail = Arc::new(AtomicBool::new(false));
+        let threads =
+            vec![spawn_pipe_reader(reader, tx.clone()), spawn_tailer(path.to_path_buf(), tx, stop_tail.clone())];
+        let env = vec![
+            ("WRKR_EVENTS_FD".to_owned(), STEP_EVENTS_FD.to_string()),
+            ("WRKR_EVENTS_PATH".to_owned(), path.display().to_string()),
+        ];
+        Ok(EventsChannel { env, writer: Some(writer), lines, stop_tail, threads })
+    }
+
+    /// Arrange for the write end to be descriptor 3 in the child `command` will start.
+    pub fn attach(&self, command: &mut Command) {
+        let Some(writer) = &self.writer else { return };
+        let source: RawFd = writer.as_raw_fd();
+        // SAFETY: the closure runs in the forked child before exec and only calls dup2/fcntl, which
+        // are async-signal-safe; it allocates nothing and touches no locks. The OwnedFd for
+        // descriptor 3 is forgotten, never dropped, so it closes nothing.
+        unsafe {
+            command.pre_exec(move || {
+                let source = BorrowedFd::borrow_raw(source);
+                if source.as_raw_fd() == STEP_EVENTS_FD {
+                    // Already in place: only make it survive exec.
+                    return rustix::io::fcntl_setfd(source, rustix::io::FdFlags::empty()).map_err(io::Error::from);
+                }
+                let mut target = std::mem::ManuallyDrop::new(OwnedFd::from_raw_fd(STEP_EVENTS_FD));
+                rustix::io::dup2(source, &mut target).map_err(io::Error::from)
+            });
+        }
+    }
+
+    /// Close wrkr's copy of the write end: call right after the step is spawned.
+    pub fn close_writer(&mut self) {
+        self.writer = None;
+    }
+
+    /// Lines that arrived so far, without waiting.
+    pub fn drain(&self) -> Vec<ProtocolLine> {
+        self.lines.try_iter().collect()
+    }
+
+    /// After the step's group is gone: read what is left and stop the readers (bounded wait).
+    pub fn finish(mut self, wait: Duration) -> Vec<ProtocolLine> {
+        self.writer = None;
+        self.stop_tail.store(true, Ordering::SeqCst);
+        let deadline = std::time::Instant::now() + wait;
+        for handle in self.threads.drain(..) {
+            while !handle.is_finished() && std::time::Instant::now() < deadline {
+                thread::sleep(Duration::from_millis(5));
+            }
+            if handle.is_finished() {
+                let _ = handle.join();
+            }
+        }
+        self.lines.try_iter().collect()
+    }
+}
+
+fn spawn_pipe_reader(reader: io::PipeReader, tx: Sender<ProtocolLine>) -> JoinHandle<()> {
+    thread::spawn(move || {
+        let mut lines = JsonlReader::new(BufReader::new(reader), MAX_RECORD_BYTES);
+        while let Some(next) = lines.next_line() {
+            let msg = match next {
+                Ok((_, line)) if crate::jsonl::is_blank(line) => continue,
+                Ok((_, line)) => ProtocolLine::Line(line.to_vec()),
+                Err(LineError::TooLong { .. }) => ProtocolLine::TooLong,
+                Err(LineError::Io(_)) => return,
+            };
+            if tx.send(msg).is_err() {
+                return;
+            }
+        }
+    })
+}
+
+/// Follow an append-only file: emit each complete line; on stop, one last read (a final line
+/// without `\n` counts then).
+fn spawn_tailer(path: PathBuf, tx: Sender<ProtocolLine>, stop: Arc<AtomicBool>) -> JoinHandle<()> {
+    thread::spawn(move || {
+        let Ok(mut file) = File::open(&path) else { return };
+        let mut pending: Vec<u8> = Vec::new();
+        let mut skipping = false;
+        let mut chunk = vec![0u8; 64 * 1024];
+        loop {
+            let last_round = stop.load(Ordering::SeqCst);
+            loop {
+                let n = match file.read(&mut chunk) {
+                    Ok(0) | Err(_) => break,
+                    Ok(n) => n,
+                };
+                for &b in &chunk[..n] {
+                    if b == b'\n' {
+                        emit(&tx, &mut pending, &mut skipping);
+                    } else if !skipping {
+                        pending.push(b);
+                        if pending.len() as u64 > MAX_RECORD_BYTES {
+                            pending.clear();
+                            skipping = true;
+                        }
+                    }
+                }
+            }
+            if last_round {
+                emit(&tx, &mut pending, &mut skipping);
+                return;
+            }
+            // A writer may truncate or replace the file; follow the path, not the old inode.
+            if let Ok(meta) = std::fs::metadata(&path)
+                && let Ok(pos) = file.stream_position()
+                && meta.len() < pos
+            {
+                let _ = file.seek(SeekFrom::Start(0));
+                pending.clear();
+            }
+            thread::sleep(Duration::from_millis(20));
+        }
+    })
+}
+
+fn emit(tx: &Sender<ProtocolLine>, pending: &mut Vec<u8>, skipping: &mut bool) {
+    if *skipping {
+        let _ = tx.send(ProtocolLine::TooLong);
+    } else if !crate::jsonl::is_blank(pending) {
+        let _ = tx.send(ProtocolLine::Line(std::mem::take(pending)));
+    }
+    pending.clear();
+    *skipping = false;
+}
