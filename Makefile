@@ -14,9 +14,11 @@ build:
 	@for tool in $$(bin/wrkr --list); do ln -sf wrkr bin/$$tool; done
 	@echo "built bin/wrkr and $$(bin/wrkr --list | wc -l) tool links"
 
-# Installs what the tests need (mandoc) when it is missing, then runs every test.
+# Installs what the tests need (mandoc, pytest) when it is missing, then runs every test: the Rust
+# suites, then the Python SDK's tests against the binary they just built.
 test: test-deps
 	$(CARGO) test --locked
+	WRKR_BIN=$(CURDIR)/target/debug/wrkr python3 -m pytest -q sdk/python
 
 test-deps:
 	@scripts/test-deps.sh

@@ -1,7 +1,12 @@
 #!/usr/bin/env bash
-# Make sure the tools the test suite shells out to are present: mandoc (man page lint).
-# Installs them with apt-get when running as root on Debian; otherwise says what to install.
+# Make sure the tools the test suite shells out to are present: mandoc (man page lint) and pytest
+# (the Python SDK's tests). Installs them (apt-get as root on Debian; pip) when they are missing;
+# otherwise says what to install.
 set -euo pipefail
+if ! python3 -c "import pytest" >/dev/null 2>&1; then
+  echo "installing test dependencies: pytest" >&2
+  python3 -m pip install -q --disable-pip-version-check pytest >&2
+fi
 missing=()
 command -v mandoc >/dev/null 2>&1 || missing+=(mandoc)
 [ ${#missing[@]} -eq 0 ] && exit 0
