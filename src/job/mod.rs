@@ -4,6 +4,7 @@
 pub mod budget;
 pub mod fingerprint;
 pub mod jobspec;
+pub mod projection;
 
 /// The five checkpoint types, in the order the v1 schema lists them.
 pub const CHECKPOINT_TYPES: [&str; 5] = ["plan", "progress", "decision-needed", "blocked", "completed"];

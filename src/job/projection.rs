@@ -1,0 +1,220 @@
+//! The jobpack projection of a ledger: the `wrkr.*` records a pack is made of.
+//!
+//! Streaming: each ledger event yields its `wrkr.event` record at once, plus a `wrkr.checkpoint` for
+//! `checkpoint_emitted` and a `wrkr.approval_record` for `approval_recorded`; what needs the whole
+//! ledger (`wrkr.job`, `wrkr.artifacts_manifest`) comes from [`Projection::finish`]. Memory is the
+//! set of artifact paths, not the ledger.
+//!
+//! Reproducible: every `created_at` comes from the ledger (the record's own event, or the last event
+//! for `job.json` and `artifacts_manifest.json`), never from the clock, so projecting the same ledger
+//! twice gives the same records. Shapes follow digest 2.3 exactly (the files are closed schemas).
+//!
+//! Artifact hashes are real: the sha256 of the file's content in the job's workspace. A path that
+//! does not exist there, or that would leave the workspace (absolute, `..`), gets the Go-style
+//! reference hash (`sha256("reference:" + path)`) and is reported as missing.
+
+use std::collections::BTreeSet;
+use std::io::Read;
+use std::path::{Component, Path};
+
+use serde_json::{Map, Value, json};
+
+use crate::contract::{PRODUCER_VERSION, SCHEMA_VERSION};
+use crate::digest::{self, Hasher};
+
+/// One ledger event, as the projection needs it.
+pub struct LedgerEvent<'a> {
+    pub seq: u64,
+    pub created_at: &'a str,
+    pub event_type: &'a str,
+    pub payload: Option<&'a Value>,
+}
+
+/// The records one ledger event yields.
+pub struct Projected {
+    pub event: Value,
+    pub checkpoint: Option<Value>,
+    pub approval: Option<Value>,
+}
+
+#[derive(Default)]
+pub struct Projection {
+    job_id: String,
+    last_created_at: String,
+    status: String,
+    counters: (u64, u64, u64),
+    artifacts: BTreeSet<String>,
+}
+
+/// What `finish` returns.
+pub struct Finished {
+    pub job: Value,
+    pub artifacts_manifest: Value,
+    /// Artifact paths that were not found in the workspace (hashed by reference).
+    pub missing: Vec<String>,
+}
+
+impl Projection {
+    pub fn new(job_id: &str) -> Projection {
+        Projection { job_id: job_id.to_owned(), status: "queued".to_owned(), ..Projection::default() }
+    }
+
+    pub fn event(&mut self, e: &LedgerEvent<'_>) -> Projected {
+        self.last_created_at = e.created_at.to_owned();
+        let payload = match e.payload {
+            Some(Value::Object(map)) => Value::Object(map.clone()),
+            Some(Value::Null) | None => json!({}),
+            Some(other) => json!({ "value": other }),
+        };
+        let executed = payload.get("executed").and_then(Value::as_bool).unwrap_or(true);
+        match e.event_type {
+            "status_changed" => {
+                if let Some(to) = payload.get("to").and_then(Value::as_str) {
+                    self.status = to.to_owned();
+                }
+            }
+            "job_initialized" => {
+                if let Some(s) = payload.get("status").and_then(Value::as_str) {
+                    self.status = s.to_owned();
+                }
+            }
+            "counters_updated" => {
+                let n = |k: &str| payload.get(k).and_then(Value::as_u64).unwrap_or(0);
+                self.counters = (n("retry_count"), n("step_count"), n("tool_call_count"));
+            }
+            _ => {}
+        }
+        let checkpoint = (e.event_type == "checkpoint_emitted").then(|| self.checkpoint(e, &payload));
+        let approval = (e.event_type == "approval_recorded").then(|| payload.clone());
+        let event = json!({
+            "schema_id": "wrkr.event",
+            "schema_version": SCHEMA_VERSION,
+            "created_at": e.created_at,
+            "producer_version": PRODUCER_VERSION,
+            "event_id": format!("evt_{}", e.seq),
+            "job_id": self.job_id,
+            "type": e.event_type,
+            "executed": executed,
+            "payload": payload,
+        });
+        Projected { event, checkpoint, approval }
+    }
+
+    fn checkpoint(&mut self, e: &LedgerEvent<'_>, payload: &Value) -> Value {
+        let delta = |k: &str| -> Vec<String> {
+            payload
+                .pointer(&format!("/artifacts_delta/{k}"))
+                .and_then(Value::as_array)
+                .map(|a| a.iter().filter_map(Value::as_str).map(str::to_owned).collect())
+                .unwrap_or_default()
+        };
+        let (added, changed, removed) = (delta("added"), delta("changed"), delta("removed"));
+        for path in added.iter().chain(&changed) {
+            if !path.trim().is_empty() {
+                self.artifacts.insert(path.clone());
+            }
+        }
+        render_checkpoint(&self.job_id, e.seq, e.created_at, payload, [added, changed, removed])
+    }
+
+    /// The records that need the whole ledger. `workspace` is where artifact paths are resolved.
+    pub fn finish(self, workspace: Option<&Path>) -> Finished {
+        let mut missing = Vec::new();
+        let artifacts: Vec<Value> = self
+            .artifacts
+            .iter()
+            .map(|path| {
+                let sha256 = workspace.and_then(|ws| content_hash(ws, path)).unwrap_or_else(|| {
+                    missing.push(path.clone());
+                    digest::sha256_hex(format!("reference:{path}").as_bytes())
+                });
+                json!({"path": path, "sha256": sha256})
+            })
+            .collect();
+        let (retry_count, step_count, tool_call_count) = self.counters;
+        let job = json!({
+            "schema_id": "wrkr.job",
+            "schema_version": SCHEMA_VERSION,
+            "created_at": self.last_created_at,
+            "producer_version": PRODUCER_VERSION,
+            "job_id": self.job_id,
+            "name": self.job_id,
+            "status": self.status,
+            "budgets": {"retry_count": retry_count, "step_count": step_count, "tool_call_count": tool_call_count},
+        });
+        let artifacts_manifest = json!({
+            "schema_id": "wrkr.artifacts_manifest",
+            "schema_version": SCHEMA_VERSION,
+            "created_at": self.last_created_at,
+            "producer_version": PRODUCER_VERSION,
+            "job_id": self.job_id,
+            "capture_mode": "reference-only",
+            "artifacts": artifacts,
+        });
+        Finished { job, artifacts_manifest, missing }
+    }
+}
+
+/// A `checkpoint_emitted` payload rendered as `wrkr.checkpoint` (digest 7.3 key order).
+pub fn render_checkpoint(job_id: &str, seq: u64, created_at: &str, payload: &Value, delta: [Vec<String>; 3]) -> Value {
+    let [added, changed, removed] = delta;
+    let n = |k: &str| payload.pointer(&format!("/budget_state/{k}")).and_then(Value::as_u64).unwrap_or(0);
+    let text = |k: &str| payload.get(k).and_then(Value::as_str).unwrap_or_default().to_owned();
+    let mut cp = Map::new();
+    cp.insert("schema_id".into(), json!("wrkr.checkpoint"));
+    cp.insert("schema_version".into(), json!(SCHEMA_VERSION));
+    cp.insert("created_at".into(), json!(created_at));
+    // The version that emitted the checkpoint when the payload says so (ours do), else ours.
+    let producer = payload.get("producer_version").and_then(Value::as_str).filter(|s| !s.is_empty());
+    cp.insert("producer_version".into(), json!(producer.unwrap_or(PRODUCER_VERSION)));
+    cp.insert("checkpoint_id".into(), json!(format!("cp_{seq}")));
+    cp.insert("job_id".into(), json!(job_id));
+    cp.insert("type".into(), json!(text("type")));
+    cp.insert("summary".into(), json!(text("summary")));
+    cp.insert("status".into(), json!(text("status")));
+    cp.insert(
+        "budget_state".into(),
+        json!({
+            "wall_time_seconds": n("wall_time_seconds"),
+            "retry_count": n("retry_count"),
+            "step_count": n("step_count"),
+            "tool_call_count": n("tool_call_count"),
+        }),
+    );
+    cp.insert("artifacts_delta".into(), json!({"added": added, "changed": changed, "removed": removed}));
+    if let Some(action @ Value::Object(_)) = payload.get("required_action") {
+        cp.insert("required_action".into(), action.clone());
+    }
+    let codes: Vec<&str> = payload
+        .get("reason_codes")
+        .and_then(Value::as_array)
+        .map(|a| a.iter().filter_map(Value::as_str).collect())
+        .unwrap_or_default();
+    cp.insert("reason_codes".into(), json!(codes));
+    Value::Object(cp)
+}
+
+/// The sha256 of `workspace/path`'s content, or `None` when the path is unsafe or not a file.
+fn content_hash(workspace: &Path, path: &str) -> Option<String> {
+    let rel = Path::new(path);
+    if rel.components().any(|c| !matches!(c, Component::Normal(_) | Component::CurDir)) {
+        return None;
+    }
+    let mut file = std::fs::File::open(workspace.join(rel)).ok()?;
+    if !file.metadata().ok()?.is_file() {
+        return None;
+    }
+    let mut hasher = Hasher::new();
+    let mut buf = vec![0u8; 64 * 1024];
+    loop {
+        match file.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => hasher.update(&buf[..n]),
+            Err(_) => return None,
+        }
+    }
+    Some(hasher.finish().0)
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,88 @@
+use super::*;
+use crate::contract::schema;
+
+fn ev<'a>(seq: u64, t: &'a str, ty: &'a str, payload: &'a Value) -> LedgerEvent<'a> {
+    LedgerEvent { seq, created_at: t, event_type: ty, payload: Some(payload) }
+}
+
+fn checkpoint_payload(ty: &str, added: &[&str]) -> Value {
+    json!({
+        "artifacts_delta": {"added": added, "changed": [], "removed": ["gone.txt"]},
+        "budget_state": {"wall_time_seconds": 1, "retry_count": 0, "step_count": 1, "tool_call_count": 1},
+        "reason_codes": [], "required_action": null, "status": "running", "summary": "did a thing", "type": ty
+    })
+}
+
+#[test]
+fn records_are_schema_valid_and_reproducible() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(dir.path().join("reports")).unwrap();
+    std::fs::write(dir.path().join("reports/plan.md"), "plan\n").unwrap();
+    let init = json!({"started_at": "2026-02-13T18:00:00Z", "status": "queued"});
+    let running = json!({"from": "queued", "to": "running"});
+    let cp = checkpoint_payload("progress", &["reports/plan.md", "reports/missing.md", "../escape"]);
+    let counters = json!({"retry_count": 0, "step_count": 1, "tool_call_count": 1});
+    let approval = json!({"schema_id": "wrkr.approval_record", "schema_version": "v1", "created_at": "2026-02-13T18:00:03Z",
+        "producer_version": "dev", "job_id": "job_x", "checkpoint_id": "cp_3", "reason": "ok", "approved_by": "ana"});
+    let scalar = json!(7);
+    let run = || {
+        let mut p = Projection::new("job_x");
+        let mut out = Vec::new();
+        for e in [
+            ev(1, "2026-02-13T18:00:00Z", "job_initialized", &init),
+            ev(2, "2026-02-13T18:00:01Z", "status_changed", &running),
+            ev(3, "2026-02-13T18:00:02.5Z", "checkpoint_emitted", &cp),
+            ev(4, "2026-02-13T18:00:02.6Z", "counters_updated", &counters),
+            ev(5, "2026-02-13T18:00:03Z", "approval_recorded", &approval),
+            ev(6, "2026-02-13T18:00:04Z", "x-odd", &scalar),
+        ] {
+            let r = p.event(&e);
+            out.push(r.event);
+            out.extend(r.checkpoint);
+            out.extend(r.approval);
+        }
+        let f = p.finish(Some(dir.path()));
+        out.push(f.job);
+        out.push(f.artifacts_manifest);
+        (out, f.missing)
+    };
+    let (records, missing) = run();
+    assert_eq!(run().0, records, "same ledger, same records");
+    for r in &records {
+        let s = schema::for_instance(r).unwrap();
+        assert!(s.violations(r).is_empty(), "{r}: {:?}", s.violations(r));
+    }
+    let job = records.iter().find(|r| r["schema_id"] == "wrkr.job").unwrap();
+    assert_eq!(job["created_at"], "2026-02-13T18:00:04Z");
+    assert_eq!(job["status"], "running");
+    assert_eq!(job["budgets"], json!({"retry_count": 0, "step_count": 1, "tool_call_count": 1}));
+    let cp = records.iter().find(|r| r["schema_id"] == "wrkr.checkpoint").unwrap();
+    assert_eq!(cp["checkpoint_id"], "cp_3");
+    assert!(cp.get("required_action").is_none(), "null required_action is omitted");
+    let odd = records.iter().find(|r| r["type"] == "x-odd").unwrap();
+    assert_eq!(odd["payload"], json!({"value": 7}));
+    let manifest = records.iter().find(|r| r["schema_id"] == "wrkr.artifacts_manifest").unwrap();
+    let arts = manifest["artifacts"].as_array().unwrap();
+    assert_eq!(arts.len(), 3);
+    let plan = arts.iter().find(|a| a["path"] == "reports/plan.md").unwrap();
+    assert_eq!(plan["sha256"], digest::sha256_hex(b"plan\n"), "a real content hash");
+    assert_eq!(missing, ["../escape", "reports/missing.md"]);
+    let escape = arts.iter().find(|a| a["path"] == "../escape").unwrap();
+    assert_eq!(escape["sha256"], digest::sha256_hex(b"reference:../escape"));
+}
+
+#[test]
+fn executed_flag_follows_go() {
+    let mut p = Projection::new("j");
+    let not_run = json!({"executed": false, "step_id": "review"});
+    let odd = json!({"executed": "no"});
+    assert_eq!(p.event(&ev(1, "2026-02-13T18:00:00Z", "adapter_step", &not_run)).event["executed"], false);
+    assert_eq!(p.event(&ev(2, "2026-02-13T18:00:00Z", "adapter_step", &odd)).event["executed"], true);
+    let e = p.event(&LedgerEvent {
+        seq: 3,
+        created_at: "2026-02-13T18:00:00Z",
+        event_type: "lease_released",
+        payload: None,
+    });
+    assert_eq!(e.event["payload"], json!({}));
+}
