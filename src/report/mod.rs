@@ -1,3 +1,5 @@
-//! Reports for people and CI systems: JUnit XML (and, later, the GitHub step summary).
+//! Reports for people and CI systems: JUnit XML, the GitHub step summary, and tracker work items.
 
+pub mod bridge;
+pub mod github;
 pub mod junit;
