@@ -9,6 +9,8 @@ pub mod cmd;
 pub mod contract;
 pub mod digest;
 pub mod jcs;
+pub mod job;
 pub mod json;
 pub mod jsonl;
+pub mod store;
 pub mod tools;

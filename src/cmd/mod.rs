@@ -1,4 +1,8 @@
 //! `wrkr <command>` modules: each a thin composition of library calls, never of other tools' `run`.
 
+pub mod cancel;
 pub mod help;
+pub mod jobs;
+pub mod pause;
+pub mod status;
 pub mod version;
