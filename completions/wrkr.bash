@@ -6,17 +6,23 @@ _wrkr() {
     cmd="${COMP_WORDS[0]##*/}"
     if [[ "$cmd" == wrkr ]]; then
         if [[ $COMP_CWORD -eq 1 ]]; then
-            COMPREPLY=($(compgen -W "jcs schema init version help help --list --version --generate --json --explain --help" -- "$cur"))
+            COMPREPLY=($(compgen -W "events jcs lease schema init status jobs pause cancel version help help --list --version --generate --json --explain --help" -- "$cur"))
             return
         fi
         cmd="wrkr-${COMP_WORDS[1]}"
     fi
     case "$cmd" in
-        wrkr-jcs) opts="--doc --sha256 --text --keep-going -k --max-line-bytes --json --explain --help -h"; valued="--max-line-bytes" ;;
-        wrkr-schema) opts="--schema -s --doc --max-line-bytes --json --explain --help -h"; valued="--schema --max-line-bytes" ;;
-        wrkr-init) opts="--path --force -f --json --explain --help -h"; valued="--path" ;;
-        wrkr-version) opts="--json --explain --help -h"; valued="" ;;
-        wrkr-help) opts="--json --explain --help -h"; valued="" ;;
+        wrkr-events) opts="--append -a --create --epoch --from-seq --follow -f --max-line-bytes --json --store --explain --help -h"; valued="--epoch --from-seq --max-line-bytes --store" ;;
+        wrkr-jcs) opts="--doc --sha256 --text --keep-going -k --max-line-bytes --json --store --explain --help -h"; valued="--max-line-bytes --store" ;;
+        wrkr-lease) opts="--worker -w --ttl --epoch --json --store --explain --help -h"; valued="--worker --ttl --epoch --store" ;;
+        wrkr-schema) opts="--schema -s --doc --max-line-bytes --json --store --explain --help -h"; valued="--schema --max-line-bytes --store" ;;
+        wrkr-init) opts="--path --force -f --json --store --explain --help -h"; valued="--path --store" ;;
+        wrkr-status) opts="--json --store --explain --help -h"; valued="--store" ;;
+        wrkr-jobs) opts="--status -s --json --store --explain --help -h"; valued="--status --store" ;;
+        wrkr-pause) opts="--json --store --explain --help -h"; valued="--store" ;;
+        wrkr-cancel) opts="--json --store --explain --help -h"; valued="--store" ;;
+        wrkr-version) opts="--json --store --explain --help -h"; valued="--store" ;;
+        wrkr-help) opts="--json --store --explain --help -h"; valued="--store" ;;
         *) opts=""; valued="" ;;
     esac
     if [[ -n "$valued" && " $valued " == *" $prev "* ]]; then
@@ -29,4 +35,4 @@ _wrkr() {
         COMPREPLY=($(compgen -f -- "$cur"))
     fi
 }
-complete -F _wrkr wrkr wrkr-jcs wrkr-schema
+complete -F _wrkr wrkr wrkr-events wrkr-jcs wrkr-lease wrkr-schema

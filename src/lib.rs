@@ -15,4 +15,5 @@ pub mod json;
 pub mod jsonl;
 pub mod report;
 pub mod run;
+pub mod store;
 pub mod tools;

@@ -17,9 +17,16 @@ pub struct Args {
     /// (flag long name, value) in the order given; switches have `None`.
     flags: Vec<(&'static str, Option<String>)>,
     pub positionals: Vec<OsString>,
+    /// The global `--store DIR`, taken out by the dispatcher.
+    pub store: Option<std::path::PathBuf>,
 }
 
 impl Args {
+    /// The store this invocation works on (`--store`, `$WRKR_HOME`, `~/.wrkr`).
+    pub fn store(&self) -> Result<crate::store::FsStore> {
+        Ok(crate::store::FsStore::new(crate::store::root(self.store.as_deref())?))
+    }
+
     pub fn parse(command: &Command, raw: Vec<OsString>) -> Result<Args> {
         use lexopt::prelude::*;
         let mut parser = lexopt::Parser::from_args(raw);

@@ -15,7 +15,7 @@ pub mod suggest;
 pub mod table;
 
 use std::ffi::{OsStr, OsString};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use serde_json::json;
@@ -39,7 +39,9 @@ pub fn main(argv: Vec<OsString>) -> u8 {
     let explain = take_all(&mut rest, "--explain", true);
     JSON_MODE.store(json, Ordering::Relaxed);
     let mut io = Io::new(json);
-    let result = dispatch(&program, rest, explain, &mut io).and_then(|()| io.flush());
+    let result = take_store(&mut rest)
+        .and_then(|store| dispatch(&program, rest, explain, &Globals { store }, &mut io))
+        .and_then(|()| io.flush());
     match result {
         Ok(()) => 0,
         Err(err) => {
@@ -49,14 +51,19 @@ pub fn main(argv: Vec<OsString>) -> u8 {
     }
 }
 
-fn dispatch(program: &OsStr, mut rest: Vec<OsString>, explain: bool, io: &mut Io) -> Result<()> {
+/// Global flags that a command sees through its `Args`.
+struct Globals {
+    store: Option<PathBuf>,
+}
+
+fn dispatch(program: &OsStr, mut rest: Vec<OsString>, explain: bool, globals: &Globals, io: &mut Io) -> Result<()> {
     let basename = Path::new(program).file_name().and_then(OsStr::to_str).unwrap_or("wrkr");
     if let Some(tool) = table::tool_for_program(basename) {
-        return run(tool, rest, explain, io);
+        return run(tool, rest, explain, globals, io);
     }
     if rest.is_empty() {
         if explain {
-            return run(&crate::cmd::version::COMMAND, rest, true, io);
+            return run(&crate::cmd::version::COMMAND, rest, true, globals, io);
         }
         return io.write(help::overview().as_bytes());
     }
@@ -71,18 +78,18 @@ fn dispatch(program: &OsStr, mut rest: Vec<OsString>, explain: bool, io: &mut Io
             }
             Ok(())
         }
-        "--version" | "-V" => run(&crate::cmd::version::COMMAND, rest, explain, io),
-        "--help" | "-h" => run(&crate::cmd::help::COMMAND, rest, explain, io),
+        "--version" | "-V" => run(&crate::cmd::version::COMMAND, rest, explain, globals, io),
+        "--help" | "-h" => run(&crate::cmd::help::COMMAND, rest, explain, globals, io),
         "--generate" => generate(rest, io),
         _ => match table::find(word) {
-            Some(cmd) => run(cmd, rest, explain, io),
+            Some(cmd) => run(cmd, rest, explain, globals, io),
             None => Err(unknown_command(word)),
         },
     }
 }
 
 /// Run one tool or command: `--help` and `--explain` first, then parse and call it.
-fn run(cmd: &'static Command, rest: Vec<OsString>, explain: bool, io: &mut Io) -> Result<()> {
+fn run(cmd: &'static Command, rest: Vec<OsString>, explain: bool, globals: &Globals, io: &mut Io) -> Result<()> {
     let wants_help = rest.iter().take_while(|a| *a != "--").any(|a| a == "--help" || a == "-h");
     if wants_help {
         return io.write(help::command(cmd).as_bytes());
@@ -94,7 +101,8 @@ fn run(cmd: &'static Command, rest: Vec<OsString>, explain: bool, io: &mut Io) -
             io.line(&format!("wrkr {}: {}", cmd.name, cmd.about))
         };
     }
-    let args = Args::parse(cmd, rest)?;
+    let mut args = Args::parse(cmd, rest)?;
+    args.store = globals.store.clone();
     (cmd.run)(args, io)
 }
 
@@ -138,6 +146,35 @@ fn generate(rest: Vec<OsString>, io: &mut Io) -> Result<()> {
     } else {
         written.iter().try_for_each(|p| io.line(p))
     }
+}
+
+/// Take out every `--store DIR` / `--store=DIR` before `--`; the last one wins.
+fn take_store(args: &mut Vec<OsString>) -> Result<Option<PathBuf>> {
+    let mut store = None;
+    let mut i = 0;
+    while i < args.len() {
+        if args[i] == "--" {
+            break;
+        }
+        if args[i] == "--store" {
+            if i + 1 >= args.len() || args[i + 1] == "--" {
+                return Err(Error::invalid_input("--store needs a value (DIR)").with("flag", "--store"));
+            }
+            store = Some(PathBuf::from(args.remove(i + 1)));
+            args.remove(i);
+            continue;
+        }
+        if let Some(value) = args[i].to_str().and_then(|a| a.strip_prefix("--store=")) {
+            if value.is_empty() {
+                return Err(Error::invalid_input("--store needs a value (DIR)").with("flag", "--store"));
+            }
+            store = Some(PathBuf::from(value));
+            args.remove(i);
+            continue;
+        }
+        i += 1;
+    }
+    Ok(store)
 }
 
 /// Remove every occurrence of `flag`; with `stop_at_dashdash`, only those before `--`.

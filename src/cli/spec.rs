@@ -91,5 +91,13 @@ pub const EXPLAIN: Flag = Flag {
     long_help: "",
 };
 
+pub const STORE: Flag = Flag {
+    long: "store",
+    short: None,
+    value: Some("DIR"),
+    help: "Store root [default: $WRKR_HOME, else ~/.wrkr]",
+    long_help: "Accepted anywhere before `--`. The store holds one directory per job under DIR/jobs/.",
+};
+
 /// Flags every tool and command accepts.
-pub const GLOBAL_FLAGS: &[&Flag] = &[&JSON, &EXPLAIN, &HELP];
+pub const GLOBAL_FLAGS: &[&Flag] = &[&JSON, &STORE, &EXPLAIN, &HELP];

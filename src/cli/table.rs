@@ -5,8 +5,19 @@
 use crate::cli::spec::Command;
 use crate::{cmd, tools};
 
-static ALL: &[&Command] =
-    &[&tools::jcs::TOOL, &tools::schema::TOOL, &cmd::init::COMMAND, &cmd::version::COMMAND, &cmd::help::COMMAND];
+static ALL: &[&Command] = &[
+    &tools::events::TOOL,
+    &tools::jcs::TOOL,
+    &tools::lease::TOOL,
+    &tools::schema::TOOL,
+    &cmd::init::COMMAND,
+    &cmd::status::COMMAND,
+    &cmd::jobs::COMMAND,
+    &cmd::pause::COMMAND,
+    &cmd::cancel::COMMAND,
+    &cmd::version::COMMAND,
+    &cmd::help::COMMAND,
+];
 
 pub fn all() -> &'static [&'static Command] {
     ALL

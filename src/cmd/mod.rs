@@ -1,5 +1,9 @@
 //! `wrkr <command>` modules: each a thin composition of library calls, never of other tools' `run`.
 
+pub mod cancel;
 pub mod help;
 pub mod init;
+pub mod jobs;
+pub mod pause;
+pub mod status;
 pub mod version;

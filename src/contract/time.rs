@@ -40,6 +40,18 @@ impl Timestamp {
         self.nanos
     }
 
+    /// Nanoseconds since the Unix epoch (saturating; for ids, not arithmetic).
+    pub fn unix_nanos(self) -> i128 {
+        i128::from(self.secs) * 1_000_000_000 + i128::from(self.nanos)
+    }
+
+    /// This instant plus a duration.
+    pub fn plus(self, d: std::time::Duration) -> Timestamp {
+        let nanos = u64::from(self.nanos) + u64::from(d.subsec_nanos());
+        let secs = self.secs.saturating_add(i64::try_from(d.as_secs()).unwrap_or(i64::MAX));
+        Timestamp::from_unix(secs.saturating_add((nanos / 1_000_000_000) as i64), (nanos % 1_000_000_000) as u32)
+    }
+
     /// Whole seconds from `earlier` to `self`, never negative.
     pub fn seconds_since(self, earlier: Timestamp) -> u64 {
         let mut diff = self.secs - earlier.secs;

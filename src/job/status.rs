@@ -1,0 +1,123 @@
+//! The eight job statuses and the transitions between them (digest 7.4), the one table the whole
+//! program consults.
+//!
+//! A transition is checked by the store *under the job's lock*, against the state replayed from
+//! the ledger, in the same critical section that appends the `status_changed` event: there is no
+//! window in which two writers can both see `running` and both move it somewhere else.
+
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+
+use crate::contract::{Error, ReasonCode, Result};
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum Status {
+    #[default]
+    Queued,
+    Running,
+    Paused,
+    BlockedDecision,
+    BlockedBudget,
+    BlockedError,
+    Completed,
+    Canceled,
+}
+
+impl Status {
+    pub const ALL: [Status; 8] = [
+        Status::Queued,
+        Status::Running,
+        Status::Paused,
+        Status::BlockedDecision,
+        Status::BlockedBudget,
+        Status::BlockedError,
+        Status::Completed,
+        Status::Canceled,
+    ];
+
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Status::Queued => "queued",
+            Status::Running => "running",
+            Status::Paused => "paused",
+            Status::BlockedDecision => "blocked_decision",
+            Status::BlockedBudget => "blocked_budget",
+            Status::BlockedError => "blocked_error",
+            Status::Completed => "completed",
+            Status::Canceled => "canceled",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Status> {
+        Status::ALL.into_iter().find(|st| st.as_str() == s)
+    }
+
+    /// Completed and canceled jobs never change again.
+    pub fn is_terminal(self) -> bool {
+        matches!(self, Status::Completed | Status::Canceled)
+    }
+
+    /// The statuses this one may move to. Self-transitions are never allowed.
+    pub fn allowed_targets(self) -> &'static [Status] {
+        use Status::*;
+        match self {
+            Queued => &[Running, Canceled],
+            Running => &[Paused, BlockedDecision, BlockedBudget, BlockedError, Completed, Canceled],
+            Paused | BlockedDecision | BlockedBudget => &[Running, BlockedError, Canceled],
+            BlockedError => &[Running, Canceled],
+            Completed | Canceled => &[],
+        }
+    }
+
+    /// `Ok` when `self -> to` is allowed, else `E_INVALID_STATE_TRANSITION` with `{from, to}`.
+    pub fn check_transition(self, to: Status) -> Result<()> {
+        if self.allowed_targets().contains(&to) {
+            return Ok(());
+        }
+        Err(invalid_transition(self.as_str(), to.as_str()))
+    }
+}
+
+pub fn invalid_transition(from: &str, to: &str) -> Error {
+    Error::new(ReasonCode::InvalidStateTransition, format!("invalid status transition {from:?} -> {to:?}"))
+        .with("from", from)
+        .with("to", to)
+}
+
+impl fmt::Display for Status {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_digest_table_and_nothing_else() {
+        let allowed: usize = Status::ALL.iter().map(|s| s.allowed_targets().len()).sum();
+        assert_eq!(allowed, 2 + 6 + 3 + 3 + 3 + 2);
+        for from in Status::ALL {
+            assert!(from.check_transition(from).is_err(), "self-transition {from}");
+        }
+        assert!(Status::Queued.check_transition(Status::Running).is_ok());
+        assert!(Status::Paused.check_transition(Status::Completed).is_err());
+        let err = Status::Completed.check_transition(Status::Running).unwrap_err();
+        assert_eq!(err.message, "invalid status transition \"completed\" -> \"running\"");
+        assert_eq!(err.details["from"], "completed");
+        assert_eq!(err.details["to"], "running");
+        assert_eq!(err.exit_code(), 1);
+    }
+
+    #[test]
+    fn names_round_trip() {
+        for s in Status::ALL {
+            assert_eq!(Status::parse(s.as_str()), Some(s));
+            assert_eq!(serde_json::to_value(s).unwrap(), s.as_str());
+        }
+        assert_eq!(Status::parse("done"), None);
+    }
+}

@@ -1,0 +1,228 @@
+//! The ledger file `events.jsonl`: its line format, finding its tail from the end, and reading it
+//! forward with every line checked.
+//!
+//! Format (the Go format, digest 4.2): one compact JSON object per line, keys in the order
+//! `seq, created_at, type, payload`, seqs starting at 1 and rising by exactly 1, each line ended by
+//! `\n`. What a reader may see, and what it makes of it:
+//!
+//! - bytes after the last `\n` are a write in progress or a torn write: ignored, never an error;
+//! - a complete line that does not parse, or whose seq is not the previous seq + 1, is
+//!   `E_STORE_CORRUPT` naming the line number: nothing is ever skipped silently;
+//! - blank complete lines are skipped (Go's reader does the same).
+//!
+//! The tail is found by reading backwards from the end of the file, so finding the last seq costs
+//! the length of the last line, not the length of the ledger.
+
+use std::fs::File;
+use std::io::{BufRead, BufReader, Read, Seek, SeekFrom};
+use std::os::unix::fs::FileExt;
+
+use serde_json::Value;
+
+use crate::contract::{Error, ReasonCode, Result};
+
+pub const LEDGER_FILE: &str = "events.jsonl";
+/// Longest ledger line a reader accepts (a longer one is corruption, not an allocation).
+pub const MAX_RECORD_BYTES: u64 = 64 << 20;
+
+/// One ledger record.
+#[derive(Clone, Debug, PartialEq)]
+pub struct EventRecord {
+    pub seq: u64,
+    pub created_at: String,
+    pub event_type: String,
+    pub payload: Option<Value>,
+}
+
+impl EventRecord {
+    /// Parse one complete line (without its `\n`).
+    pub fn parse(line: &[u8]) -> std::result::Result<EventRecord, String> {
+        let mut object = crate::json::parse_object(line)?;
+        let seq =
+            object.get("seq").and_then(Value::as_u64).filter(|s| *s >= 1).ok_or("seq is not a positive integer")?;
+        let created_at = match object.remove("created_at") {
+            Some(Value::String(s)) if crate::contract::time::Timestamp::parse(&s).is_some() => s,
+            _ => return Err("created_at is not an RFC 3339 timestamp".into()),
+        };
+        let event_type = match object.remove("type") {
+            Some(Value::String(s)) if !s.is_empty() => s,
+            _ => return Err("type is not a non-empty string".into()),
+        };
+        Ok(EventRecord { seq, created_at, event_type, payload: object.remove("payload") })
+    }
+
+    /// The line as stored, `\n` included.
+    pub fn to_line(&self) -> Vec<u8> {
+        let mut line = format!("{{\"seq\":{},\"created_at\":", self.seq).into_bytes();
+        // Serializing strings and JSON values into a Vec cannot fail.
+        let _ = serde_json::to_writer(&mut line, &self.created_at);
+        line.extend_from_slice(b",\"type\":");
+        let _ = serde_json::to_writer(&mut line, &self.event_type);
+        if let Some(payload) = &self.payload {
+            line.extend_from_slice(b",\"payload\":");
+            let _ = serde_json::to_writer(&mut line, payload);
+        }
+        line.extend_from_slice(b"}\n");
+        line
+    }
+}
+
+/// The end of a ledger, found by reading backwards.
+#[derive(Debug)]
+pub struct Tail {
+    /// Length of the file, torn bytes included.
+    pub file_len: u64,
+    /// Offset just after the last `\n` (0 when there is none): where the next record goes.
+    pub complete_end: u64,
+    /// The last complete non-blank line, with the offset it starts at.
+    pub last: Option<(u64, Vec<u8>)>,
+}
+
+impl Tail {
+    pub fn read(file: &File) -> std::io::Result<Tail> {
+        Tail::read_up_to(file, file.metadata()?.len())
+    }
+
+    /// The tail of the first `file_len` bytes of the file.
+    pub fn read_up_to(file: &File, file_len: u64) -> std::io::Result<Tail> {
+        let complete_end = match previous_newline(file, file_len)? {
+            Some(pos) => pos + 1,
+            None => 0,
+        };
+        let mut end = complete_end;
+        while end > 0 {
+            let line_end = end - 1; // the `\n` ending this line
+            let start = previous_newline(file, line_end)?.map_or(0, |p| p + 1);
+            if line_end > start {
+                let mut line = vec![0; (line_end - start) as usize];
+                file.read_exact_at(&mut line, start)?;
+                if !crate::jsonl::is_blank(&line) {
+                    return Ok(Tail { file_len, complete_end, last: Some((start, line)) });
+                }
+            }
+            end = start;
+        }
+        Ok(Tail { file_len, complete_end, last: None })
+    }
+}
+
+/// The position of the last `\n` strictly before `before`, reading backwards in chunks.
+pub fn previous_newline(file: &File, before: u64) -> std::io::Result<Option<u64>> {
+    const CHUNK: u64 = 64 * 1024;
+    let mut buf = vec![0u8; CHUNK as usize];
+    let mut end = before;
+    while end > 0 {
+        let start = end.saturating_sub(CHUNK);
+        let chunk = &mut buf[..(end - start) as usize];
+        file.read_exact_at(chunk, start)?;
+        if let Some(i) = chunk.iter().rposition(|&b| b == b'\n') {
+            return Ok(Some(start + i as u64));
+        }
+        end = start;
+    }
+    Ok(None)
+}
+
+/// Where a forward read starts: byte offset, the number of lines before it, the seq before it.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Position {
+    pub offset: u64,
+    pub lines: u64,
+    pub seq: u64,
+}
+
+/// Reads complete lines forward from a position up to a fixed end, checking each record.
+pub struct LedgerReader {
+    input: BufReader<std::io::Take<File>>,
+    position: Position,
+    buf: Vec<u8>,
+}
+
+impl LedgerReader {
+    /// Read `file` from `from` up to byte `end` (normally a [`Tail::complete_end`]).
+    pub fn new(mut file: File, from: Position, end: u64) -> std::io::Result<LedgerReader> {
+        file.seek(SeekFrom::Start(from.offset))?;
+        let input = BufReader::with_capacity(256 * 1024, file.take(end.saturating_sub(from.offset)));
+        Ok(LedgerReader { input, position: from, buf: Vec::new() })
+    }
+
+    pub fn position(&self) -> Position {
+        self.position
+    }
+
+    /// The next record and its raw line (without `\n`), `None` at the end. A final line without
+    /// `\n` is not returned.
+    pub fn next_record(&mut self) -> Result<Option<(EventRecord, &[u8])>> {
+        loop {
+            self.buf.clear();
+            let read = (&mut self.input)
+                .take(MAX_RECORD_BYTES + 1)
+                .read_until(b'\n', &mut self.buf)
+                .map_err(|e| Error::io("read ledger", e))?;
+            let line_no = self.position.lines + 1;
+            if read == 0 || self.buf.last() != Some(&b'\n') {
+                if self.buf.len() as u64 > MAX_RECORD_BYTES {
+                    return Err(corrupt(line_no, format!("line longer than {MAX_RECORD_BYTES} bytes")));
+                }
+                return Ok(None);
+            }
+            self.position.lines = line_no;
+            self.position.offset += read as u64;
+            self.buf.pop();
+            if crate::jsonl::is_blank(&self.buf) {
+                continue;
+            }
+            let record = EventRecord::parse(&self.buf).map_err(|why| corrupt(line_no, why))?;
+            let expected = self.position.seq + 1;
+            if record.seq != expected {
+                let what = if record.seq <= self.position.seq { "duplicate or out-of-order" } else { "gap before" };
+                return Err(corrupt(line_no, format!("seq {} ({what}; expected {expected})", record.seq))
+                    .with("seq", record.seq)
+                    .with("expected_seq", expected));
+            }
+            self.position.seq = record.seq;
+            return Ok(Some((record, &self.buf)));
+        }
+    }
+}
+
+pub fn corrupt(line: u64, why: impl std::fmt::Display) -> Error {
+    Error::new(ReasonCode::StoreCorrupt, format!("ledger line {line}: {why}"))
+        .with("line", line)
+        .with_hint("the ledger is the job's truth and is never repaired silently; inspect events.jsonl at that line")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn line_format_is_gos() {
+        let r = EventRecord {
+            seq: 3,
+            created_at: "2026-02-13T18:00:00.12Z".into(),
+            event_type: "status_changed".into(),
+            payload: Some(json!({"from": "queued", "to": "running"})),
+        };
+        let line = r.to_line();
+        assert_eq!(
+            String::from_utf8(line.clone()).unwrap(),
+            "{\"seq\":3,\"created_at\":\"2026-02-13T18:00:00.12Z\",\"type\":\"status_changed\",\"payload\":{\"from\":\"queued\",\"to\":\"running\"}}\n"
+        );
+        assert_eq!(EventRecord::parse(&line[..line.len() - 1]).unwrap(), r);
+    }
+
+    #[test]
+    fn bad_records() {
+        for bad in [
+            &b"{}"[..],
+            b"[]",
+            b"{\"seq\":0,\"created_at\":\"2026-02-13T18:00:00Z\",\"type\":\"x\"}",
+            b"{\"seq\":1,\"created_at\":\"x\",\"type\":\"x\"}",
+            b"{\"seq\":1,\"seq\":1}",
+        ] {
+            assert!(EventRecord::parse(bad).is_err(), "{}", String::from_utf8_lossy(bad));
+        }
+    }
+}

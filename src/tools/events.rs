@@ -1,0 +1,181 @@
+//! wrkr-events: a job's ledger out as JSONL, or event requests in as one durable batch.
+//!
+//! Reading streams the ledger lines exactly as stored (`--from-seq`, `--follow` until the job
+//! reaches a terminal status); memory is one line. Appending (`--append`) reads every request
+//! from stdin first — a bad line anywhere means nothing is appended (exit 6) — then appends them
+//! as one batch under the job's lock, and prints one line per appended event only after the
+//! batch is durable. A printed seq is therefore a promise: it is in the ledger, whatever happens
+//! to this process or the machine after it is printed.
+
+use std::time::Duration;
+
+use serde_json::json;
+
+use crate::cli::args::Args;
+use crate::cli::io::Io;
+use crate::cli::spec::{Command, Example, Flag, Kind};
+use crate::contract::{Error, Result};
+use crate::job::event::parse_request;
+use crate::job::{NewEvent, Status};
+use crate::jsonl::{JsonlReader, is_blank};
+use crate::store::{AppendOptions, JobId, Store};
+
+const APPEND: Flag = Flag {
+    long: "append",
+    short: Some('a'),
+    value: None,
+    help: "Append the {\"type\", \"payload\"} lines on stdin as one durable batch",
+    long_help: "All lines are checked before anything is written; the batch is all or nothing. Known \
+                 event types must carry their payload shape; other types must be named x-<name>. \
+                 job_initialized and lease events are written only by wrkr itself.",
+};
+const CREATE: Flag = Flag {
+    long: "create",
+    short: None,
+    value: None,
+    help: "With --append: create the job (status queued) if it does not exist",
+    long_help: "",
+};
+const EPOCH: Flag = Flag {
+    long: "epoch",
+    short: None,
+    value: Some("N"),
+    help: "With --append: fence the batch with lease epoch N; refused (exit 1) if a newer lease exists",
+    long_help: "",
+};
+const FROM_SEQ: Flag =
+    Flag { long: "from-seq", short: None, value: Some("N"), help: "Start at seq N [default: 1]", long_help: "" };
+const FOLLOW: Flag = Flag {
+    long: "follow",
+    short: Some('f'),
+    value: None,
+    help: "Keep printing new events until the job is completed or canceled",
+    long_help: "",
+};
+const MAX_LINE_BYTES: Flag = Flag {
+    long: "max-line-bytes",
+    short: None,
+    value: Some("N"),
+    help: "With --append: longest accepted input line, in bytes [default: 16777216]",
+    long_help: "",
+};
+
+pub const TOOL: Command = Command {
+    name: "events",
+    kind: Kind::Tool,
+    about: "Stream a job's ledger as JSONL, or append events durably",
+    usage: "[OPTIONS] JOB",
+    long_about: "Without --append, writes the ledger lines of JOB ({\"seq\", \"created_at\", \"type\", \
+                 \"payload\"}) exactly as stored, one per line; a ledger line that does not parse or \
+                 breaks the seq order is E_STORE_CORRUPT (exit 1) naming its line.\n\n\
+                 With --append, reads {\"type\": T, \"payload\": {...}} lines from stdin, appends them \
+                 as one batch (one write, one fdatasync) and then prints {\"seq\", \"created_at\", \
+                 \"type\"} for each appended event. Status changes are checked against the transition \
+                 table (E_INVALID_STATE_TRANSITION, exit 1). A job that does not exist is exit 6 \
+                 unless --create is given.",
+    flags: &[&APPEND, &CREATE, &EPOCH, &FROM_SEQ, &FOLLOW, &MAX_LINE_BYTES],
+    examples: &[
+        Example {
+            command: "echo '{\"type\":\"x-note\",\"payload\":{\"text\":\"hi\"}}' | wrkr-events --append --create job_1",
+            what: "Create job_1 and append one event; prints seq 1 (job_initialized) and seq 2.",
+        },
+        Example { command: "wrkr-events --from-seq 10 job_1", what: "The ledger from seq 10 on." },
+        Example { command: "wrkr events --follow job_1", what: "Tail the ledger until the job ends." },
+    ],
+    run,
+};
+
+const DEFAULT_MAX_LINE_BYTES: u64 = 16 << 20;
+/// A batch is held in memory before it is written; bound it.
+const MAX_BATCH_BYTES: u64 = 64 << 20;
+const FOLLOW_POLL: Duration = Duration::from_millis(100);
+
+fn run(args: Args, io: &mut Io) -> Result<()> {
+    let [job] = args.positional_strings()?.try_into().map_err(|given: Vec<String>| {
+        Error::invalid_input(format!("expected exactly one JOB, got {}", given.len()))
+            .with_hint("wrkr-events --help shows the usage")
+    })?;
+    let job = JobId::parse(&job)?;
+    if args.switch(APPEND.long) {
+        for flag in [&FROM_SEQ, &FOLLOW] {
+            if args.switch(flag.long) {
+                return Err(Error::invalid_input(format!("--{} does not go with --append", flag.long)));
+            }
+        }
+        let epoch = match args.value(EPOCH.long) {
+            Some(_) => Some(args.u64_or(&EPOCH, 0)?),
+            None => None,
+        };
+        let events = read_requests(args.u64_or(&MAX_LINE_BYTES, DEFAULT_MAX_LINE_BYTES)?)?;
+        let store = args.store()?;
+        let options = AppendOptions { create: args.switch(CREATE.long), fence: epoch };
+        let mut events = Some(events);
+        let done = store.append(&job, options, &mut |_| Ok(events.take().unwrap_or_default()))?;
+        for record in &done.records {
+            io.record(&json!({"seq": record.seq, "created_at": record.created_at, "type": record.event_type}))?;
+        }
+        return Ok(());
+    }
+    for flag in [&CREATE, &EPOCH, &MAX_LINE_BYTES] {
+        if args.switch(flag.long) {
+            return Err(Error::invalid_input(format!("--{} goes with --append", flag.long)));
+        }
+    }
+    let store = args.store()?;
+    let from_seq = args.u64_or(&FROM_SEQ, 1)?.max(1);
+    if !args.switch(FOLLOW.long) {
+        store.read_events(&job, from_seq, &mut |_, line| write_line(io, line))?;
+        return Ok(());
+    }
+    let mut status = store.state(&job)?.status;
+    let mut next = from_seq;
+    loop {
+        let mut latest: Option<Status> = None;
+        let last = store.read_events(&job, next, &mut |record, line| {
+            if record.event_type == "status_changed"
+                && let Some(to) = record.payload.as_ref().and_then(|p| p.get("to")).and_then(|t| t.as_str())
+            {
+                latest = Status::parse(to);
+            }
+            write_line(io, line)
+        })?;
+        io.flush()?;
+        status = latest.unwrap_or(status);
+        if status.is_terminal() {
+            return Ok(());
+        }
+        next = last + 1;
+        std::thread::sleep(FOLLOW_POLL);
+    }
+}
+
+fn write_line(io: &mut Io, line: &[u8]) -> Result<()> {
+    io.write(line)?;
+    io.write(b"\n")
+}
+
+/// Every request on stdin, checked; nothing is appended unless all of them are good.
+fn read_requests(max_line_bytes: u64) -> Result<Vec<NewEvent>> {
+    let stdin = std::io::stdin().lock();
+    let mut lines = JsonlReader::new(std::io::BufReader::with_capacity(256 * 1024, stdin), max_line_bytes);
+    let mut events = Vec::new();
+    let mut total: u64 = 0;
+    while let Some(next) = lines.next_line() {
+        let (line_no, line) = next.map_err(|e| e.into_error(max_line_bytes).context("stdin"))?;
+        if is_blank(line) {
+            continue;
+        }
+        total += line.len() as u64;
+        if total > MAX_BATCH_BYTES {
+            return Err(Error::invalid_input(format!("batch larger than {MAX_BATCH_BYTES} bytes at line {line_no}"))
+                .with("line", line_no)
+                .with_hint("split the input into several appends"));
+        }
+        let value = crate::json::parse(line).map_err(|err| {
+            Error::invalid_input(format!("stdin: line {line_no}: {}", crate::json::line_error(&err)))
+                .with("line", line_no)
+        })?;
+        events.push(parse_request(value, line_no)?);
+    }
+    Ok(events)
+}
