@@ -11,4 +11,5 @@ pub mod digest;
 pub mod jcs;
 pub mod json;
 pub mod jsonl;
+pub mod pack;
 pub mod tools;
