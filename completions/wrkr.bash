@@ -6,7 +6,7 @@ _wrkr() {
     cmd="${COMP_WORDS[0]##*/}"
     if [[ "$cmd" == wrkr ]]; then
         if [[ $COMP_CWORD -eq 1 ]]; then
-            COMPREPLY=($(compgen -W "jcs schema version help help --list --version --generate --json --explain --help" -- "$cur"))
+            COMPREPLY=($(compgen -W "jcs schema pack verify job receipt keygen version help help --list --version --generate --json --explain --help" -- "$cur"))
             return
         fi
         cmd="wrkr-${COMP_WORDS[1]}"
@@ -14,6 +14,11 @@ _wrkr() {
     case "$cmd" in
         wrkr-jcs) opts="--doc --sha256 --text --keep-going -k --max-line-bytes --json --explain --help -h"; valued="--max-line-bytes" ;;
         wrkr-schema) opts="--schema -s --doc --max-line-bytes --json --explain --help -h"; valued="--schema --max-line-bytes" ;;
+        wrkr-pack) opts="--output -o --sign --max-line-bytes --json --explain --help -h"; valued="--output --sign --max-line-bytes" ;;
+        wrkr-verify) opts="--pubkey --sig --all --max-entry-bytes --out-dir --json --explain --help -h"; valued="--pubkey --sig --max-entry-bytes --out-dir" ;;
+        wrkr-job) opts="--max-entry-bytes --json --explain --help -h"; valued="--max-entry-bytes" ;;
+        wrkr-receipt) opts="--parse --json --explain --help -h"; valued="--parse" ;;
+        wrkr-keygen) opts="--out --json --explain --help -h"; valued="--out" ;;
         wrkr-version) opts="--json --explain --help -h"; valued="" ;;
         wrkr-help) opts="--json --explain --help -h"; valued="" ;;
         *) opts=""; valued="" ;;
@@ -28,4 +33,4 @@ _wrkr() {
         COMPREPLY=($(compgen -f -- "$cur"))
     fi
 }
-complete -F _wrkr wrkr wrkr-jcs wrkr-schema
+complete -F _wrkr wrkr wrkr-jcs wrkr-schema wrkr-pack wrkr-verify

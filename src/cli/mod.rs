@@ -52,6 +52,7 @@ pub fn main(argv: Vec<OsString>) -> u8 {
 fn dispatch(program: &OsStr, mut rest: Vec<OsString>, explain: bool, io: &mut Io) -> Result<()> {
     let basename = Path::new(program).file_name().and_then(OsStr::to_str).unwrap_or("wrkr");
     if let Some(tool) = table::tool_for_program(basename) {
+        io.as_tool = true;
         return run(tool, rest, explain, io);
     }
     if rest.is_empty() {

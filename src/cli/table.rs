@@ -5,7 +5,17 @@
 use crate::cli::spec::Command;
 use crate::{cmd, tools};
 
-static ALL: &[&Command] = &[&tools::jcs::TOOL, &tools::schema::TOOL, &cmd::version::COMMAND, &cmd::help::COMMAND];
+static ALL: &[&Command] = &[
+    &tools::jcs::TOOL,
+    &tools::schema::TOOL,
+    &tools::pack::TOOL,
+    &tools::verify::TOOL,
+    &cmd::job::COMMAND,
+    &cmd::receipt::COMMAND,
+    &cmd::keygen::COMMAND,
+    &cmd::version::COMMAND,
+    &cmd::help::COMMAND,
+];
 
 pub fn all() -> &'static [&'static Command] {
     ALL

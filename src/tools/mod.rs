@@ -2,4 +2,6 @@
 //! each with the same three parts: its flag declarations, `run`, and the library call it wraps.
 
 pub mod jcs;
+pub mod pack;
 pub mod schema;
+pub mod verify;
