@@ -40,7 +40,8 @@ fn jobpack_vectors() {
         }
         let env = support::envelope(&out.stderr);
         if env["code"] != h["code"].as_str() || env["exit_code"] != exit {
-            problems.push(format!("{name}: code {} exit_code {}, expected {}", env["code"], env["exit_code"], h["code"]));
+            problems
+                .push(format!("{name}: code {} exit_code {}, expected {}", env["code"], env["exit_code"], h["code"]));
         }
         if let Some(message) = h.get("message")
             && env["message"] != message.as_str()

@@ -65,6 +65,9 @@ fn run(args: Args, io: &mut Io) -> Result<()> {
     }
     let input = inputs.first().map_or("-", String::as_str);
     let max_line = args.u64_or(&MAX_LINE_BYTES, DEFAULT_MAX_LINE_BYTES)?;
+    if args.value(SIGN.long).is_some() && args.value(OUTPUT.long).is_none() {
+        return Err(Error::invalid_input("--sign needs -o FILE (the signature is written to FILE.sig)"));
+    }
     let key = match args.value(SIGN.long) {
         Some(path) => Some(signature::load_signing_key(Path::new(path))?),
         None => None,
@@ -72,9 +75,6 @@ fn run(args: Args, io: &mut Io) -> Result<()> {
     let mut packer = Packer::new()?;
     packer.add_stream(open_input(input)?, max_line)?;
     let Some(out) = args.value(OUTPUT.long) else {
-        if key.is_some() {
-            return Err(Error::invalid_input("--sign needs -o FILE (the signature is written to FILE.sig)"));
-        }
         io.refuse_binary_to_terminal("a jobpack zip")?;
         packer.finish(QuietPipe(io.stdout()))?;
         return io.flush();

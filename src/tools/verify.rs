@@ -97,7 +97,9 @@ fn target(arg: &str, out_dir: Option<&str>) -> PathBuf {
         && arg != "."
         && arg != ".."
         && arg.bytes().all(|b| b.is_ascii_alphanumeric() || b"._-".contains(&b));
-    if is_id {
+    // Go treats anything that is not an existing file as a job id; a name that looks like a path
+    // (a `/` or a `.zip` suffix) is kept as a path here so the error names what the user typed.
+    if is_id && !arg.ends_with(".zip") {
         return Path::new(out_dir.unwrap_or("wrkr-out")).join("jobpacks").join(file_name(arg));
     }
     path.to_path_buf()
