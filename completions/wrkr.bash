@@ -6,7 +6,7 @@ _wrkr() {
     cmd="${COMP_WORDS[0]##*/}"
     if [[ "$cmd" == wrkr ]]; then
         if [[ $COMP_CWORD -eq 1 ]]; then
-            COMPREPLY=($(compgen -W "events jcs lease schema init status jobs pause cancel version help help --list --version --generate --json --explain --help" -- "$cur"))
+            COMPREPLY=($(compgen -W "events jcs lease pack schema verify init status jobs pause cancel job receipt keygen version help help --list --version --generate --json --explain --help" -- "$cur"))
             return
         fi
         cmd="wrkr-${COMP_WORDS[1]}"
@@ -15,12 +15,17 @@ _wrkr() {
         wrkr-events) opts="--append -a --create --epoch --from-seq --follow -f --max-line-bytes --json --store --explain --help -h"; valued="--epoch --from-seq --max-line-bytes --store" ;;
         wrkr-jcs) opts="--doc --sha256 --text --keep-going -k --max-line-bytes --json --store --explain --help -h"; valued="--max-line-bytes --store" ;;
         wrkr-lease) opts="--worker -w --ttl --epoch --json --store --explain --help -h"; valued="--worker --ttl --epoch --store" ;;
+        wrkr-pack) opts="--output -o --sign --max-line-bytes --json --store --explain --help -h"; valued="--output --sign --max-line-bytes --store" ;;
         wrkr-schema) opts="--schema -s --doc --max-line-bytes --json --store --explain --help -h"; valued="--schema --max-line-bytes --store" ;;
+        wrkr-verify) opts="--pubkey --sig --all --max-entry-bytes --out-dir --json --store --explain --help -h"; valued="--pubkey --sig --max-entry-bytes --out-dir --store" ;;
         wrkr-init) opts="--path --force -f --json --store --explain --help -h"; valued="--path --store" ;;
         wrkr-status) opts="--json --store --explain --help -h"; valued="--store" ;;
         wrkr-jobs) opts="--status -s --json --store --explain --help -h"; valued="--status --store" ;;
         wrkr-pause) opts="--json --store --explain --help -h"; valued="--store" ;;
         wrkr-cancel) opts="--json --store --explain --help -h"; valued="--store" ;;
+        wrkr-job) opts="--max-entry-bytes --json --store --explain --help -h"; valued="--max-entry-bytes --store" ;;
+        wrkr-receipt) opts="--parse --json --store --explain --help -h"; valued="--parse --store" ;;
+        wrkr-keygen) opts="--out --json --store --explain --help -h"; valued="--out --store" ;;
         wrkr-version) opts="--json --store --explain --help -h"; valued="--store" ;;
         wrkr-help) opts="--json --store --explain --help -h"; valued="--store" ;;
         *) opts=""; valued="" ;;
@@ -35,4 +40,4 @@ _wrkr() {
         COMPREPLY=($(compgen -f -- "$cur"))
     fi
 }
-complete -F _wrkr wrkr wrkr-events wrkr-jcs wrkr-lease wrkr-schema
+complete -F _wrkr wrkr wrkr-events wrkr-jcs wrkr-lease wrkr-pack wrkr-schema wrkr-verify

@@ -13,6 +13,7 @@ pub mod jcs;
 pub mod job;
 pub mod json;
 pub mod jsonl;
+pub mod pack;
 pub mod report;
 pub mod run;
 pub mod store;

@@ -14,12 +14,15 @@ use crate::contract::{Error, Result};
 pub struct Io {
     /// `--json` was given: commands print JSON, errors print an envelope.
     pub json: bool,
+    /// Invoked as a pipe tool (`wrkr-verify`, by program name) rather than as `wrkr verify`: a tool
+    /// that is also a command writes JSONL data then, and people-facing text otherwise.
+    pub as_tool: bool,
     out: BufWriter<Stdout>,
 }
 
 impl Io {
     pub fn new(json: bool) -> Io {
-        Io { json, out: BufWriter::with_capacity(64 * 1024, io::stdout()) }
+        Io { json, as_tool: false, out: BufWriter::with_capacity(64 * 1024, io::stdout()) }
     }
 
     /// Raw bytes to stdout.

@@ -59,6 +59,7 @@ struct Globals {
 fn dispatch(program: &OsStr, mut rest: Vec<OsString>, explain: bool, globals: &Globals, io: &mut Io) -> Result<()> {
     let basename = Path::new(program).file_name().and_then(OsStr::to_str).unwrap_or("wrkr");
     if let Some(tool) = table::tool_for_program(basename) {
+        io.as_tool = true;
         return run(tool, rest, explain, globals, io);
     }
     if rest.is_empty() {

@@ -3,7 +3,10 @@
 pub mod cancel;
 pub mod help;
 pub mod init;
+pub mod job;
 pub mod jobs;
+pub mod keygen;
 pub mod pause;
+pub mod receipt;
 pub mod status;
 pub mod version;

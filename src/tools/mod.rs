@@ -4,4 +4,6 @@
 pub mod events;
 pub mod jcs;
 pub mod lease;
+pub mod pack;
 pub mod schema;
+pub mod verify;
