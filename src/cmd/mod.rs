@@ -1,6 +1,10 @@
 //! `wrkr <command>` modules: each a thin composition of library calls, never of other tools' `run`.
 
+pub mod approve;
+pub mod budget;
 pub mod cancel;
+pub mod checkpoint;
+pub mod demo;
 pub mod help;
 pub mod init;
 pub mod job;
@@ -8,5 +12,7 @@ pub mod jobs;
 pub mod keygen;
 pub mod pause;
 pub mod receipt;
+pub mod resume;
 pub mod status;
+pub mod submit;
 pub mod version;

@@ -129,6 +129,19 @@ pub fn parse(bytes: &[u8], is_json: bool) -> Result<JobSpec> {
     interpret(document)
 }
 
+/// The spec of a normalised document (as recorded in a job's ledger): validated again, so a ledger
+/// edited by hand cannot smuggle in a spec the loader would have refused.
+pub fn from_document(document: Value) -> Result<JobSpec> {
+    if let Some(v) = schema::find("wrkr.jobspec").and_then(|s| s.violations(&document).into_iter().next()) {
+        return Err(Error::invalid_input(format!(
+            "recorded jobspec is invalid: {}: {}",
+            schema::pointer_label(&v.pointer),
+            v.message
+        )));
+    }
+    interpret(document)
+}
+
 fn parse_json(text: &str) -> Result<Value> {
     crate::json::parse(text.as_bytes())
         .map_err(|e| Error::invalid_input(format!("invalid JSON: {e}")).with("line", e.line()))
