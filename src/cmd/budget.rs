@@ -89,7 +89,9 @@ fn run(args: Args, io: &mut Io) -> Result<()> {
     let (verb, job) = match words.as_slice() {
         [verb, job] => (verb.as_str(), JobId::parse(job)?),
         _ => {
-            return Err(Error::invalid_input("usage: wrkr budget show|raise|report JOB").with_hint("wrkr budget --help"));
+            return Err(
+                Error::invalid_input("usage: wrkr budget show|raise|report JOB").with_hint("wrkr budget --help")
+            );
         }
     };
     let store = args.store()?;
