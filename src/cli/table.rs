@@ -17,6 +17,7 @@ static ALL: &[&Command] = &[
     &cmd::jobs::COMMAND,
     &cmd::pause::COMMAND,
     &cmd::cancel::COMMAND,
+    &cmd::export::COMMAND,
     &cmd::job::COMMAND,
     &cmd::receipt::COMMAND,
     &cmd::keygen::COMMAND,

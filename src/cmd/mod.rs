@@ -1,6 +1,7 @@
 //! `wrkr <command>` modules: each a thin composition of library calls, never of other tools' `run`.
 
 pub mod cancel;
+pub mod export;
 pub mod help;
 pub mod init;
 pub mod job;
