@@ -25,7 +25,7 @@ _wrkr() {
         wrkr-cancel) opts="--json --store --explain --help -h"; valued="--store" ;;
         wrkr-export) opts="--out-dir --sign --capture --unsafe-capture-raw --json --store --explain --help -h"; valued="--out-dir --sign --capture --store" ;;
         wrkr-job) opts="--max-entry-bytes --json --store --explain --help -h"; valued="--max-entry-bytes --store" ;;
-        wrkr-receipt) opts="--parse --json --store --explain --help -h"; valued="--parse --store" ;;
+        wrkr-receipt) opts="--parse --out-dir --json --store --explain --help -h"; valued="--parse --out-dir --store" ;;
         wrkr-keygen) opts="--out --json --store --explain --help -h"; valued="--out --store" ;;
         wrkr-version) opts="--json --store --explain --help -h"; valued="--store" ;;
         wrkr-help) opts="--json --store --explain --help -h"; valued="--store" ;;

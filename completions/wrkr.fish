@@ -160,6 +160,7 @@ complete -c wrkr -n '__fish_seen_subcommand_from job' -l store -r -d 'Store root
 complete -c wrkr -n '__fish_seen_subcommand_from job' -l explain -d 'Print what the command would do, without running it'
 complete -c wrkr -n '__fish_seen_subcommand_from job' -l help -s h -d 'Print help and exit'
 complete -c wrkr -n '__fish_seen_subcommand_from receipt' -l parse -r -d 'Check that LINE is a valid footer and print its parts as JSON (exit 6 if not)'
+complete -c wrkr -n '__fish_seen_subcommand_from receipt' -l out-dir -r -d 'Write the pack to DIR/jobpacks/jobpack_<id>.zip [default: ./wrkr-out]'
 complete -c wrkr -n '__fish_seen_subcommand_from receipt' -l json -d 'Machine-readable output; errors become a wrkr.error_envelope on stderr'
 complete -c wrkr -n '__fish_seen_subcommand_from receipt' -l store -r -d 'Store root [default: $WRKR_HOME, else ~/.wrkr]'
 complete -c wrkr -n '__fish_seen_subcommand_from receipt' -l explain -d 'Print what the command would do, without running it'

@@ -56,6 +56,15 @@ pub struct Exported {
     pub reused: bool,
 }
 
+/// How `receipt`, `job inspect` and `verify` read an argument: an existing file (or `-`, or a name
+/// ending in `.zip`) is a pack; anything else that is a valid job id is a job.
+pub fn job_argument(arg: &str) -> Option<JobId> {
+    if arg == "-" || arg.ends_with(".zip") || Path::new(arg).is_file() {
+        return None;
+    }
+    JobId::parse(arg).ok()
+}
+
 /// `<out_dir>/jobpacks/jobpack_<id>.zip`.
 pub fn pack_path(out_dir: &Path, job: &JobId) -> PathBuf {
     out_dir.join("jobpacks").join(file_name(job.as_str()))
