@@ -5,6 +5,7 @@
 //! `json`, `jsonl`, ...), which hold all the logic and know nothing about argv.
 
 pub mod accept;
+pub mod base64;
 pub mod cli;
 pub mod cmd;
 pub mod contract;

@@ -292,3 +292,26 @@ fn protocol_decision_and_garbage() {
         ledger.iter().find(|e| e["type"] == "checkpoint_emitted" && e["payload"]["type"] == "progress").unwrap();
     assert_eq!(progress["payload"]["artifacts_delta"]["added"][0], "out.txt");
 }
+
+#[test]
+fn demo_runs_exports_verifies_and_prints_a_valid_footer() {
+    let sb = sandbox();
+    let started = Instant::now();
+    let out = wrkr(&sb).args(["demo", "--json"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    let demo: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(started.elapsed() < Duration::from_secs(10));
+    assert_eq!(demo["status"], "completed");
+    assert_eq!(demo["files_verified"], 4);
+    let job = demo["job_id"].as_str().unwrap();
+    assert_eq!(checkpoint_types(&sb, job), ["plan", "progress", "progress", "completed"]);
+    let pack = demo["jobpack"].as_str().unwrap();
+    assert!(pack.ends_with(&format!("wrkr-out/jobpacks/jobpack_{job}.zip")));
+    wrkr(&sb).args(["verify", pack]).assert().success();
+    let footer = demo["footer"].as_str().unwrap();
+    let parsed = wrkr(&sb).args(["receipt", "--parse", footer, "--json"]).output().unwrap();
+    assert_eq!(parsed.status.code(), Some(0), "{}", String::from_utf8_lossy(&parsed.stderr));
+    let again = wrkr(&sb).args(["export", job, "--json"]).output().unwrap();
+    let exported: Value = serde_json::from_slice(&again.stdout).unwrap();
+    assert_eq!(exported["manifest_sha256"], demo["manifest"], "re-exporting the finished job gives the same pack");
+}

@@ -1,19 +1,23 @@
 //! wrkr demo: a small real job, start to finish, offline and in well under a second.
 //!
 //! It writes a JobSpec whose steps run real commands (they write `reports/demo.md` in a workspace
-//! under `<store>/demo/<job>`), submits it, and runs it: plan, progress and completed checkpoints.
-//! The store is the usual one (`--store`, `$WRKR_HOME`, `~/.wrkr`); nothing is written to the
-//! current directory.
+//! under `<store>/demo/<job>`), submits it, runs it (plan, progress and completed checkpoints),
+//! exports its jobpack to `<out>/jobpacks/`, verifies it, and prints the ticket footer. The store is
+//! the usual one (`--store`, `$WRKR_HOME`, `~/.wrkr`); the pack goes under `--out-dir` (default
+//! `./wrkr-out`), as for `wrkr export`.
 
 use serde_json::json;
 
 use crate::cli::args::Args;
 use crate::cli::io::Io;
 use crate::cli::spec::{Command, Example, Kind};
+use crate::cmd::export::{DEFAULT_OUT_DIR, OUT_DIR};
 use crate::cmd::submit;
 use crate::contract::time::Timestamp;
 use crate::contract::{Error, Result};
 use crate::job::jobspec;
+use crate::pack::export::{ExportOptions, export_job};
+use crate::pack::verify;
 use crate::run::runner::{self, Options};
 use crate::store::{JobId, Store};
 
@@ -21,11 +25,11 @@ pub const COMMAND: Command = Command {
     name: "demo",
     kind: Kind::Command,
     about: "Run a small demo job end to end",
-    usage: "",
-    long_about: "Creates job_demo_<unix seconds> in the store, runs two real steps and prints the job id and its \
-                 final status. Offline; takes well under a second.",
-    flags: &[],
-    examples: &[Example { command: "wrkr demo", what: "Prints job_id=job_demo_... status=completed." }],
+    usage: "[--out-dir DIR]",
+    long_about: "Creates job_demo_<unix seconds> in the store, runs two real steps, exports and verifies its \
+                 jobpack, and prints the job id, the jobpack path and the ticket footer. Offline; well under a second.",
+    flags: &[&OUT_DIR],
+    examples: &[Example { command: "wrkr demo", what: "Prints job_id=, jobpack= and footer= lines." }],
     run,
 };
 
@@ -68,11 +72,20 @@ fn run(args: Args, io: &mut Io) -> Result<()> {
     std::fs::write(&spec_path, &text).map_err(|e| Error::io("write the demo jobspec", e))?;
     submit::create(&store, &job, &spec, &spec_path)?;
     let report = runner::drive(&store, &job, &Options::default())?;
+    let out_dir = std::path::PathBuf::from(args.value(OUT_DIR.long).unwrap_or(DEFAULT_OUT_DIR));
+    let pack = export_job(&store, &job, &out_dir, &ExportOptions::default())?;
+    let file = std::fs::File::open(&pack.path).map_err(|e| Error::io(format!("open {}", pack.path.display()), e))?;
+    let verified = verify::verify(file, &verify::Options::default())?;
     if io.json {
-        io.pretty(&json!({"job_id": job.as_str(), "status": report.status.as_str(), "workspace": workspace.display().to_string()}))
+        io.pretty(&json!({"footer": pack.footer, "job_id": job.as_str(), "jobpack": pack.path.display().to_string(),
+                          "manifest": pack.manifest_sha256, "status": report.status.as_str(),
+                          "files_verified": verified.files_verified}))
     } else {
         io.line(&format!("job_id={}", job.as_str()))?;
-        io.line(&format!("status={}", report.status))
+        io.line(&format!("status={}", report.status))?;
+        io.line(&format!("jobpack={}", pack.path.display()))?;
+        io.line(&format!("verified files={}", verified.files_verified))?;
+        io.line(&format!("footer={}", pack.footer))
     }
 }
 

@@ -2,13 +2,15 @@
 //!
 //! `inspect PACK` prints the job's timeline (events, checkpoints, approvals, by time); `diff A B`
 //! compares two packs file by file (their manifests' hashes) and record by record (which events and
-//! checkpoints were added, removed or changed). Neither verifies: run `wrkr verify` for that. Job
-//! ids (reading from the store) come with the store; for now the arguments are pack files.
+//! checkpoints were added, removed or changed). Neither verifies: run `wrkr verify` for that.
+//! `inspect JOB_ID` (an argument that is not a file and is a valid job id) builds the same view
+//! from the store, without exporting.
 
 use crate::cli::args::Args;
 use crate::cli::io::Io;
 use crate::cli::spec::{Command, Example, Kind};
 use crate::contract::{Error, Result};
+use crate::pack::export::job_argument;
 use crate::pack::inspect;
 use crate::pack::source;
 use crate::pack::zipread::DEFAULT_MAX_ENTRY_BYTES;
@@ -18,7 +20,7 @@ pub const COMMAND: Command = Command {
     name: "job",
     kind: Kind::Command,
     about: "Inspect a jobpack's timeline, or diff two jobpacks",
-    usage: "inspect PACK | diff PACK_A PACK_B",
+    usage: "inspect PACK|JOB_ID | diff PACK_A PACK_B",
     long_about: "`wrkr job inspect PACK`: `job=<id> status=<s> events=<n> checkpoints=<n> approvals=<n>`, then one \
                  line per timeline item, `<time> <kind> <id> <summary>`, sorted by time, kind and id. Events \
                  show their type, checkpoints `<type>:<status>`, approvals the checkpoint they approve. With \
@@ -27,10 +29,13 @@ pub const COMMAND: Command = Command {
                  then the same counts for events and checkpoints. With --json: {job_id_a, job_id_b, added, \
                  removed, changed, records: {events, checkpoints}}, each list sorted. Records are compared by \
                  their canonical content without producer_version.\n\n\
-                 Neither command verifies the packs (wrkr verify does); both refuse unsafe zips.",
+                 Neither command verifies the packs (wrkr verify does); both refuse unsafe zips. \
+                 `inspect JOB_ID` reads the job from the store instead (an argument that is not an existing \
+                 file is a job id).",
     flags: &[&MAX_ENTRY_BYTES],
     examples: &[
         Example { command: "wrkr job inspect jobpack_job_x.zip", what: "The timeline of a pack." },
+        Example { command: "wrkr job inspect job_x", what: "The timeline of job_x, from the store." },
         Example { command: "wrkr --json job diff before.zip after.zip", what: "What changed between two packs." },
     ],
     run,
@@ -40,7 +45,7 @@ fn run(args: Args, io: &mut Io) -> Result<()> {
     let words = args.positional_strings()?;
     let max = args.u64_or(&MAX_ENTRY_BYTES, DEFAULT_MAX_ENTRY_BYTES)?;
     match words.iter().map(String::as_str).collect::<Vec<_>>().as_slice() {
-        ["inspect", pack] => run_inspect(io, pack, max),
+        ["inspect", target] => run_inspect(&args, io, target, max),
         ["diff", a, b] => run_diff(io, a, b, max),
         ["inspect", ..] => Err(Error::invalid_input("usage: wrkr job inspect PACK")),
         ["diff", ..] => Err(Error::invalid_input("usage: wrkr job diff PACK_A PACK_B (exactly two)")),
@@ -53,8 +58,11 @@ fn run(args: Args, io: &mut Io) -> Result<()> {
     }
 }
 
-fn run_inspect(io: &mut Io, pack: &str, max: u64) -> Result<()> {
-    let view = inspect::inspect(source::open(pack)?, max)?;
+fn run_inspect(args: &Args, io: &mut Io, target: &str, max: u64) -> Result<()> {
+    let view = match job_argument(target) {
+        Some(job) => inspect::inspect_job(&args.store()?, &job)?,
+        None => inspect::inspect(source::open(target)?, max)?,
+    };
     if io.json {
         return io.pretty(&view);
     }

@@ -5,6 +5,7 @@ pub mod budget;
 pub mod cancel;
 pub mod checkpoint;
 pub mod demo;
+pub mod export;
 pub mod help;
 pub mod init;
 pub mod job;

@@ -3,15 +3,23 @@
 //! `receipt PACK` verifies the pack (a footer for a pack that does not verify would be a false
 //! receipt) and prints `WRKR job_id=<id> manifest=sha256:<hex> verify="wrkr verify <id>"`; with
 //! --json `{footer, job_id, manifest_sha256}`. `receipt --parse LINE` checks a footer line: exit 0
-//! with its parts as JSON, or exit 6. Receipts for a job id (reusing an up-to-date pack) come with
-//! the store.
+//! with its parts as JSON, or exit 6.
+//!
+//! `receipt JOB_ID` (an argument that is not an existing file) uses the job's pack in
+//! `<out-dir>/jobpacks/` when it is up to date (it verifies and holds the ledger's last event and
+//! the store's accept result), and exports it otherwise (`pack::export::receipt`): asking twice
+//! for an unchanged job gives the same footer without rewriting anything. Go always re-exported.
+
+use std::path::Path;
 
 use serde_json::json;
 
 use crate::cli::args::Args;
 use crate::cli::io::Io;
 use crate::cli::spec::{Command, Example, Flag, Kind};
+use crate::cmd::export::{DEFAULT_OUT_DIR, OUT_DIR};
 use crate::contract::{Error, Result};
+use crate::pack::export::{self, ExportOptions, job_argument};
 use crate::pack::verify::{self, Options};
 use crate::pack::{footer, source};
 
@@ -27,14 +35,20 @@ pub const COMMAND: Command = Command {
     name: "receipt",
     kind: Kind::Command,
     about: "Print the ticket footer of a jobpack, or validate a footer line",
-    usage: "PACK | --parse LINE",
+    usage: "PACK|JOB_ID | --parse LINE",
     long_about: "The footer is one line, exactly `WRKR job_id=<id> manifest=sha256:<hash> verify=\"wrkr verify <id>\"`, \
                  to paste into a ticket or PR. The pack is verified first. With --parse, LINE is checked \
                  against the footer format and its job_id, manifest_sha256 and verify target are printed as \
-                 JSON (one line; pretty with --json).",
-    flags: &[&PARSE],
+                 JSON (one line; pretty with --json).\n\n\
+                 For a JOB_ID (an argument that is not an existing file), the pack \
+                 DIR/jobpacks/jobpack_<id>.zip is reused when it is up to date with the store (it verifies \
+                 and holds the job's last event and accept result), so the footer is stable; otherwise the \
+                 job is exported first. An existing pack that fails verification is an error, not \
+                 overwritten.",
+    flags: &[&PARSE, &OUT_DIR],
     examples: &[
         Example { command: "wrkr receipt ./wrkr-out/jobpacks/jobpack_job_x.zip", what: "The footer line." },
+        Example { command: "wrkr receipt job_x", what: "The footer of job_x's pack, exporting it if stale." },
         Example {
             command: "wrkr receipt --parse \"$(tail -1 ticket.txt)\"",
             what: "Check a footer copied from a ticket.",
@@ -52,13 +66,23 @@ fn run(args: Args, io: &mut Io) -> Result<()> {
         let parsed = footer::parse(line)?;
         return if io.json { io.pretty(&parsed) } else { io.record(&parsed) };
     }
-    let [pack] = words.as_slice() else {
-        return Err(Error::invalid_input("usage: wrkr receipt PACK | wrkr receipt --parse LINE"));
+    let [target] = words.as_slice() else {
+        return Err(Error::invalid_input("usage: wrkr receipt PACK|JOB_ID | wrkr receipt --parse LINE"));
     };
-    let report = verify::verify(source::open(pack)?, &Options::default())?;
-    let line = footer::format(&report.job_id, &report.manifest_sha256);
+    let (job_id, manifest_sha256) = match job_argument(target) {
+        Some(job) => {
+            let out_dir = Path::new(args.value(OUT_DIR.long).unwrap_or(DEFAULT_OUT_DIR));
+            let e = export::receipt(&args.store()?, &job, out_dir, &ExportOptions::default())?;
+            (e.job_id, e.manifest_sha256)
+        }
+        None => {
+            let report = verify::verify(source::open(target)?, &Options::default())?;
+            (report.job_id, report.manifest_sha256)
+        }
+    };
+    let line = footer::format(&job_id, &manifest_sha256);
     if io.json {
-        io.pretty(&json!({"footer": line, "job_id": report.job_id, "manifest_sha256": report.manifest_sha256}))
+        io.pretty(&json!({"footer": line, "job_id": job_id, "manifest_sha256": manifest_sha256}))
     } else {
         io.line(&line)
     }

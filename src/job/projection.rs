@@ -11,11 +11,13 @@
 //!
 //! Artifact hashes are real: the sha256 of the file's content in the job's workspace. A path that
 //! does not exist there, or that would leave the workspace (absolute, `..`), gets the Go-style
-//! reference hash (`sha256("reference:" + path)`) and is reported as missing.
+//! reference hash (`sha256("reference:" + path)`) and is reported as missing. With
+//! [`Capture::Raw`] the manifest says `capture_mode: "raw"`, and [`Finished::files`] names the
+//! files found so that the caller can put their bytes into the pack.
 
 use std::collections::BTreeSet;
 use std::io::Read;
-use std::path::{Component, Path};
+use std::path::{Component, Path, PathBuf};
 
 use serde_json::{Map, Value, json};
 
@@ -46,12 +48,39 @@ pub struct Projection {
     artifacts: BTreeSet<String>,
 }
 
+/// How artifacts are captured: by content hash only (the default, Go's `reference-only`), or
+/// with the files themselves in the pack (`raw`, an explicit unsafe opt-in).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Capture {
+    #[default]
+    ReferenceOnly,
+    Raw,
+}
+
+impl Capture {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Capture::ReferenceOnly => "reference-only",
+            Capture::Raw => "raw",
+        }
+    }
+}
+
+/// An artifact found in the workspace: its path in the manifest, where it is, its content hash.
+pub struct ArtifactFile {
+    pub path: String,
+    pub file: PathBuf,
+    pub sha256: String,
+}
+
 /// What `finish` returns.
 pub struct Finished {
     pub job: Value,
     pub artifacts_manifest: Value,
     /// Artifact paths that were not found in the workspace (hashed by reference).
     pub missing: Vec<String>,
+    /// Artifacts found in the workspace, in path order.
+    pub files: Vec<ArtifactFile>,
 }
 
 impl Projection {
@@ -119,15 +148,29 @@ impl Projection {
 
     /// The records that need the whole ledger. `workspace` is where artifact paths are resolved.
     pub fn finish(self, workspace: Option<&Path>) -> Finished {
+        self.finish_with(workspace, Capture::ReferenceOnly)
+    }
+
+    /// [`Projection::finish`] with a capture mode (it only changes `capture_mode`; the caller adds
+    /// the bytes of [`Finished::files`]).
+    pub fn finish_with(self, workspace: Option<&Path>, capture: Capture) -> Finished {
         let mut missing = Vec::new();
+        let mut files = Vec::new();
         let artifacts: Vec<Value> = self
             .artifacts
             .iter()
             .map(|path| {
-                let sha256 = workspace.and_then(|ws| content_hash(ws, path)).unwrap_or_else(|| {
-                    missing.push(path.clone());
-                    digest::sha256_hex(format!("reference:{path}").as_bytes())
-                });
+                let found = workspace.and_then(|ws| content_hash(ws, path));
+                let sha256 = match found {
+                    Some((file, sha256)) => {
+                        files.push(ArtifactFile { path: path.clone(), file, sha256: sha256.clone() });
+                        sha256
+                    }
+                    None => {
+                        missing.push(path.clone());
+                        digest::sha256_hex(format!("reference:{path}").as_bytes())
+                    }
+                };
                 json!({"path": path, "sha256": sha256})
             })
             .collect();
@@ -148,10 +191,10 @@ impl Projection {
             "created_at": self.last_created_at,
             "producer_version": PRODUCER_VERSION,
             "job_id": self.job_id,
-            "capture_mode": "reference-only",
+            "capture_mode": capture.as_str(),
             "artifacts": artifacts,
         });
-        Finished { job, artifacts_manifest, missing }
+        Finished { job, artifacts_manifest, missing, files }
     }
 }
 
@@ -194,13 +237,15 @@ pub fn render_checkpoint(job_id: &str, seq: u64, created_at: &str, payload: &Val
     Value::Object(cp)
 }
 
-/// The sha256 of `workspace/path`'s content, or `None` when the path is unsafe or not a file.
-fn content_hash(workspace: &Path, path: &str) -> Option<String> {
+/// Where `workspace/path` is and the sha256 of its content, or `None` when the path is unsafe or
+/// not a regular file.
+fn content_hash(workspace: &Path, path: &str) -> Option<(PathBuf, String)> {
     let rel = Path::new(path);
     if rel.components().any(|c| !matches!(c, Component::Normal(_) | Component::CurDir)) {
         return None;
     }
-    let mut file = std::fs::File::open(workspace.join(rel)).ok()?;
+    let full = workspace.join(rel);
+    let mut file = std::fs::File::open(&full).ok()?;
     if !file.metadata().ok()?.is_file() {
         return None;
     }
@@ -213,7 +258,7 @@ fn content_hash(workspace: &Path, path: &str) -> Option<String> {
             Err(_) => return None,
         }
     }
-    Some(hasher.finish().0)
+    Some((full, hasher.finish().0))
 }
 
 #[cfg(test)]

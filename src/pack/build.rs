@@ -16,9 +16,13 @@
 //!   input was out of order. Single documents (job, artifacts manifest, accept result) and
 //!   approvals are held in memory (they are small and few).
 //!
-//! Not done here: reading a job store (the export command composes that), and deciding artifact
-//! hashes (the `wrkr.artifacts_manifest` record arrives complete). Raw artifact capture is supported
-//! at the API level only ([`Packer::add_file`]); the record stream has no record for file contents.
+//! Raw artifacts (`artifacts/<path>` entries, see [`crate::pack::raw`]) come in as
+//! `wrkr.raw_artifact` records or through [`Packer::add_file`], only after
+//! [`Packer::allow_raw_artifacts`]; otherwise such a record is exit 8 `E_UNSAFE_OPERATION`. Each is
+//! spilled to a temp file, and must match its hash in the artifacts manifest.
+//!
+//! Not done here: reading a job store (`pack::records` does that), and deciding artifact hashes
+//! (the `wrkr.artifacts_manifest` record arrives complete).
 
 use std::fs::File;
 use std::io::{self, BufRead, BufWriter, Read, Seek, SeekFrom, Write};
@@ -34,6 +38,7 @@ use crate::jcs;
 use crate::json;
 use crate::jsonl::{JsonlReader, is_blank};
 use crate::pack::manifest::{FileDigest, Manifest};
+use crate::pack::raw;
 use crate::pack::zipread::name_problem;
 use crate::pack::zipwrite::ZipWriter;
 use crate::pack::{ACCEPT_RESULT, APPROVALS, ARTIFACTS_MANIFEST, CHECKPOINTS, EVENTS, JOB, MANIFEST};
@@ -157,6 +162,7 @@ pub struct Packer {
     checkpoints: Spill,
     approvals: Vec<(Timestamp, String, Vec<u8>)>,
     extra: Vec<ExtraFile>,
+    raw_allowed: bool,
 }
 
 /// `evt_12` → 12 (the prefix and the digits must be exact: no sign, no leading zeros).
@@ -185,11 +191,38 @@ impl Packer {
             checkpoints: Spill::new()?,
             approvals: Vec::new(),
             extra: Vec::new(),
+            raw_allowed: false,
         })
+    }
+
+    /// Accept raw artifact content (`wrkr.raw_artifact` records, [`Packer::add_file`]).
+    pub fn allow_raw_artifacts(&mut self) {
+        self.raw_allowed = true;
+    }
+
+    fn check_job_id(&mut self, kind: &str, job_id: &str) -> Result<()> {
+        match &self.job_id {
+            Some(id) if id != job_id => {
+                Err(Error::invalid_input(format!("{kind} record is for job {job_id:?}, the stream is for {id:?}"))
+                    .with("job_id", job_id)
+                    .with("expected", id.as_str()))
+            }
+            _ => Ok(()),
+        }
     }
 
     /// Add one record. On error nothing was added; the error names what was wrong (exit 6).
     pub fn add_record(&mut self, record: &Value) -> Result<()> {
+        if record.get("schema_id").and_then(Value::as_str) == Some(raw::SCHEMA_ID) {
+            if !self.raw_allowed {
+                return Err(raw::refused("a wrkr.raw_artifact record"));
+            }
+            let artifact = raw::parse(record)?;
+            self.check_job_id("raw_artifact", &artifact.job_id)?;
+            self.add_file(&raw::entry_name(&artifact.path), &mut artifact.content.as_slice())?;
+            self.job_id.get_or_insert(artifact.job_id);
+            return Ok(());
+        }
         let schema = schema::for_instance(record)?;
         let kind = schema.short_name();
         if !matches!(
@@ -212,16 +245,7 @@ impl Packer {
                 .with("pointer", "/created_at")
         })?;
         let job_id = str_field(record, "job_id");
-        match &self.job_id {
-            Some(id) if id != job_id => {
-                return Err(Error::invalid_input(format!(
-                    "{kind} record is for job {job_id:?}, the stream is for {id:?}"
-                ))
-                .with("job_id", job_id)
-                .with("expected", id.as_str()));
-            }
-            _ => {}
-        }
+        self.check_job_id(kind, job_id)?;
         let bytes = jcs::to_vec(record);
         let once = |slot: &mut Option<Vec<u8>>, bytes: Vec<u8>| {
             if slot.is_some() {
@@ -281,8 +305,14 @@ impl Packer {
         Ok(count)
     }
 
-    /// Declare an extra entry (raw artifact capture: `artifacts/<path>`), streamed from `content`.
+    /// Declare a raw artifact entry (`artifacts/<path>`), streamed from `content`.
     pub fn add_file(&mut self, name: &str, content: &mut dyn Read) -> Result<()> {
+        if !self.raw_allowed {
+            return Err(raw::refused(&format!("entry {name:?}")));
+        }
+        if !name.starts_with(raw::PREFIX) {
+            return Err(Error::invalid_input(format!("extra entry {name:?} is not under {}", raw::PREFIX)));
+        }
         if let Some(problem) = name_problem(name) {
             return Err(Error::invalid_input(format!("entry name {name:?}: {problem}")));
         }
@@ -319,6 +349,8 @@ impl Packer {
         let created_at = self.latest.unwrap_or_else(|| Timestamp::from_unix(0, 0));
         let events_sha = self.events.seal("event", "evt_")?;
         let checkpoints_sha = self.checkpoints.seal("checkpoint", "cp_")?;
+        let raw: Vec<(&str, &str)> = self.extra.iter().map(|f| (f.name.as_str(), f.sha256.as_str())).collect();
+        raw::check_manifest(&artifacts, &raw)?;
         self.approvals.sort();
         let approvals: Vec<u8> = self.approvals.iter().flat_map(|(_, _, b)| b.iter().copied().chain([b'\n'])).collect();
 

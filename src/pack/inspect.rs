@@ -5,6 +5,10 @@
 //! but do not check hashes: inspect is for looking, verify is for trusting. JSONL entries are read
 //! line by line; the timeline itself is the output and is held in memory, the diff keeps one
 //! (id → sha256) map per record kind.
+//!
+//! [`inspect_job`] builds the same view from a job in the store (digest 2.9: "job id: builds the
+//! same view from the store"), through the same projection that export uses, so inspecting a job
+//! and inspecting its freshly exported pack give the same timeline.
 
 use std::collections::BTreeMap;
 use std::fs::File;
@@ -13,13 +17,16 @@ use std::io::{BufReader, Read};
 use serde::Serialize;
 use serde_json::Value;
 
+use crate::contract::reason::ReasonCode;
 use crate::contract::time::Timestamp;
 use crate::contract::{Error, Result};
 use crate::digest::sha256_hex;
+use crate::job::projection::{LedgerEvent, Projection};
 use crate::jsonl::{DEFAULT_MAX_LINE_BYTES, JsonlReader, is_blank};
 use crate::pack::manifest::Manifest;
 use crate::pack::zipread::ZipReader;
 use crate::pack::{APPROVALS, CHECKPOINTS, EVENTS, JOB, MANIFEST};
+use crate::store::{JobId, Store};
 use crate::{jcs, json};
 
 #[derive(Clone, Debug, Serialize, PartialEq)]
@@ -83,6 +90,64 @@ fn text(v: &Value, key: &str) -> String {
 fn at(v: &Value, name: &str, no: u64) -> Result<Timestamp> {
     let s = text(v, "created_at");
     Timestamp::parse(&s).ok_or_else(|| bad(name, no, format!("created_at {s:?} is not an RFC 3339 time")))
+}
+
+/// The timeline of `job` in the store: what `inspect` shows for the pack `wrkr export` would write.
+pub fn inspect_job(store: &dyn Store, job: &JobId) -> Result<Inspection> {
+    let mut projection = Projection::new(job.as_str());
+    let mut timeline = Vec::new();
+    let (mut events, mut checkpoints) = (0, 0);
+    let mut approvals: Vec<(Timestamp, String, Vec<u8>)> = Vec::new();
+    store.read_events(job, 1, &mut |record, _| {
+        let when = Timestamp::parse(&record.created_at).ok_or_else(|| {
+            Error::new(ReasonCode::StoreCorrupt, format!("seq {}: created_at is not an RFC 3339 time", record.seq))
+                .with("seq", record.seq)
+        })?;
+        let p = projection.event(&LedgerEvent {
+            seq: record.seq,
+            created_at: &record.created_at,
+            event_type: &record.event_type,
+            payload: record.payload.as_ref(),
+        });
+        events += 1;
+        timeline.push(TimelineItem {
+            at: when,
+            kind: "event",
+            id: text(&p.event, "event_id"),
+            summary: record.event_type.clone(),
+        });
+        if let Some(cp) = p.checkpoint {
+            checkpoints += 1;
+            let summary = format!("{}:{}", text(&cp, "type"), text(&cp, "status"));
+            timeline.push(TimelineItem { at: when, kind: "checkpoint", id: text(&cp, "checkpoint_id"), summary });
+        }
+        if let Some(a) = p.approval {
+            // The pack orders approvals by their own created_at (then checkpoint, then bytes).
+            let at_a = Timestamp::parse(&text(&a, "created_at")).unwrap_or(when);
+            approvals.push((at_a, text(&a, "checkpoint_id"), jcs::to_vec(&a)));
+        }
+        Ok(())
+    })?;
+    approvals.sort();
+    let approval_count = approvals.len();
+    for (i, (at_a, checkpoint_id, _)) in approvals.into_iter().enumerate() {
+        timeline.push(TimelineItem {
+            at: at_a,
+            kind: "approval",
+            id: format!("approval_{}", i + 1),
+            summary: checkpoint_id,
+        });
+    }
+    timeline.sort_by(|a, b| (a.at, a.kind, &a.id).cmp(&(b.at, b.kind, &b.id)));
+    let finished = projection.finish(None);
+    Ok(Inspection {
+        job_id: job.as_str().to_owned(),
+        status: text(&finished.job, "status"),
+        event_count: events,
+        checkpoint_count: checkpoints,
+        approval_count,
+        timeline,
+    })
 }
 
 /// The timeline of the pack in `file`.

@@ -17,9 +17,12 @@
 
 pub mod build;
 pub mod crc32;
+pub mod export;
 pub mod footer;
 pub mod inspect;
 pub mod manifest;
+pub mod raw;
+pub mod records;
 pub mod signature;
 pub mod source;
 pub mod verify;

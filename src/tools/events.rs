@@ -6,19 +6,30 @@
 //! as one batch under the job's lock, and prints one line per appended event only after the
 //! batch is durable. A printed seq is therefore a promise: it is in the ledger, whatever happens
 //! to this process or the machine after it is printed.
+//!
+//! `--records` writes the job's pack records instead (see `pack::records`): the input of
+//! `wrkr-pack`, so that `wrkr-events --records J | wrkr-pack` is `wrkr export J`, byte for byte.
+//! Artifacts missing from the workspace are named on stderr. With `--unsafe-capture-raw` each found
+//! artifact also goes out as one `wrkr.raw_artifact` record (its bytes in base64): that one record
+//! is held in memory, everything else streams.
 
 use std::time::Duration;
 
 use serde_json::json;
 
 use crate::cli::args::Args;
-use crate::cli::io::Io;
+use std::io::Read;
+
+use crate::cli::io::{Io, diag};
 use crate::cli::spec::{Command, Example, Flag, Kind};
 use crate::contract::{Error, Result};
 use crate::job::event::parse_request;
 use crate::job::{NewEvent, Status};
 use crate::jsonl::{JsonlReader, is_blank};
+use crate::pack::raw;
+use crate::pack::records::{self, Record};
 use crate::store::{AppendOptions, JobId, Store};
+use crate::tools::pack::{self, CAPTURE, UNSAFE_CAPTURE_RAW};
 
 const APPEND: Flag = Flag {
     long: "append",
@@ -52,6 +63,16 @@ const FOLLOW: Flag = Flag {
     help: "Keep printing new events until the job is completed or canceled",
     long_help: "",
 };
+const RECORDS: Flag = Flag {
+    long: "records",
+    short: Some('r'),
+    value: None,
+    help: "Write the job's pack records (the input of wrkr-pack) instead of its ledger",
+    long_help: "wrkr.event for every ledger event, wrkr.checkpoint and wrkr.approval_record as they occur, then \
+                wrkr.job, wrkr.artifacts_manifest (artifact content hashes from the job's workspace) and \
+                wrkr.accept_result when acceptance ran. Artifacts missing from the workspace are hashed by \
+                reference and named on stderr.",
+};
 const MAX_LINE_BYTES: Flag = Flag {
     long: "max-line-bytes",
     short: None,
@@ -73,7 +94,7 @@ pub const TOOL: Command = Command {
                  \"type\"} for each appended event. Status changes are checked against the transition \
                  table (E_INVALID_STATE_TRANSITION, exit 1). A job that does not exist is exit 6 \
                  unless --create is given.",
-    flags: &[&APPEND, &CREATE, &EPOCH, &FROM_SEQ, &FOLLOW, &MAX_LINE_BYTES],
+    flags: &[&APPEND, &CREATE, &EPOCH, &FROM_SEQ, &FOLLOW, &MAX_LINE_BYTES, &RECORDS, &CAPTURE, &UNSAFE_CAPTURE_RAW],
     examples: &[
         Example {
             command: "echo '{\"type\":\"x-note\",\"payload\":{\"text\":\"hi\"}}' | wrkr-events --append --create job_1",
@@ -81,6 +102,7 @@ pub const TOOL: Command = Command {
         },
         Example { command: "wrkr-events --from-seq 10 job_1", what: "The ledger from seq 10 on." },
         Example { command: "wrkr events --follow job_1", what: "Tail the ledger until the job ends." },
+        Example { command: "wrkr-events --records job_1 | wrkr-pack > jobpack_job_1.zip", what: "Pack a job." },
     ],
     run,
 };
@@ -96,6 +118,19 @@ fn run(args: Args, io: &mut Io) -> Result<()> {
             .with_hint("wrkr-events --help shows the usage")
     })?;
     let job = JobId::parse(&job)?;
+    if args.switch(RECORDS.long) {
+        for flag in [&APPEND, &CREATE, &EPOCH, &FROM_SEQ, &FOLLOW, &MAX_LINE_BYTES] {
+            if args.switch(flag.long) {
+                return Err(Error::invalid_input(format!("--{} does not go with --records", flag.long)));
+            }
+        }
+        return write_records(&args, io, &job);
+    }
+    for flag in [&CAPTURE, &UNSAFE_CAPTURE_RAW] {
+        if args.switch(flag.long) {
+            return Err(Error::invalid_input(format!("--{} goes with --records", flag.long)));
+        }
+    }
     if args.switch(APPEND.long) {
         for flag in [&FROM_SEQ, &FOLLOW] {
             if args.switch(flag.long) {
@@ -147,6 +182,27 @@ fn run(args: Args, io: &mut Io) -> Result<()> {
         next = last + 1;
         std::thread::sleep(FOLLOW_POLL);
     }
+}
+
+/// `--records`: the pack record stream, one compact JSON value per line.
+fn write_records(args: &Args, io: &mut Io, job: &JobId) -> Result<()> {
+    let capture = pack::capture(args)?;
+    let store = args.store()?;
+    let streamed = records::stream(&store, job, capture, &mut |record| match record {
+        Record::Value(value) => io.record(value),
+        Record::Raw(file) => {
+            let mut content = Vec::new();
+            records::open_artifact(file)?
+                .read_to_end(&mut content)
+                .map_err(|e| Error::io(format!("read artifact {}", file.path), e))?;
+            io.record(&raw::record(job.as_str(), &file.path, &content))
+        }
+    })?;
+    io.flush()?;
+    for path in &streamed.missing {
+        diag(&format!("wrkr-events: artifact {path} not found in the workspace; listed with its reference hash"));
+    }
+    Ok(())
 }
 
 fn write_line(io: &mut Io, line: &[u8]) -> Result<()> {

@@ -14,9 +14,10 @@ use crate::cli::args::Args;
 use crate::cli::io::{Io, open_input};
 use crate::cli::spec::{Command, Example, Flag, Kind};
 use crate::contract::{Error, Result};
+use crate::job::projection::Capture;
 use crate::jsonl::DEFAULT_MAX_LINE_BYTES;
 use crate::pack::build::Packer;
-use crate::pack::{footer, signature, source};
+use crate::pack::{footer, raw, signature, source};
 use crate::tools::jcs::MAX_LINE_BYTES;
 
 pub const OUTPUT: Flag = Flag {
@@ -34,6 +35,37 @@ pub const SIGN: Flag = Flag {
     long_help: "KEY is a private key file written by `wrkr keygen`. The pack itself is unchanged.",
 };
 
+pub const UNSAFE_CAPTURE_RAW: Flag = Flag {
+    long: "unsafe-capture-raw",
+    short: None,
+    value: None,
+    help: "Put the artifact files themselves into the pack, under artifacts/ (capture_mode raw)",
+    long_help: "Whatever the files hold (secrets included) is then in a file meant to be shared. Without \
+                this flag, raw capture is refused with exit 8 E_UNSAFE_OPERATION.",
+};
+pub const CAPTURE: Flag = Flag {
+    long: "capture",
+    short: None,
+    value: Some("MODE"),
+    help: "Artifact capture: reference-only (hashes only) or raw (needs --unsafe-capture-raw) [default: reference-only]",
+    long_help: "",
+};
+
+/// The capture mode asked for: `--capture MODE` and `--unsafe-capture-raw`. Raw without the
+/// unsafe flag is exit 8.
+pub fn capture(args: &Args) -> Result<Capture> {
+    let unsafe_raw = args.switch(UNSAFE_CAPTURE_RAW.long);
+    match args.value(CAPTURE.long) {
+        None if unsafe_raw => Ok(Capture::Raw),
+        None | Some("reference-only") => Ok(Capture::ReferenceOnly),
+        Some("raw") if unsafe_raw => Ok(Capture::Raw),
+        Some("raw") => Err(raw::refused("--capture raw")),
+        Some(other) => Err(Error::invalid_input(format!("--capture: unknown mode {other:?}"))
+            .with("flag", "capture")
+            .with_hint("--capture reference-only, or --capture raw with --unsafe-capture-raw")),
+    }
+}
+
 pub const TOOL: Command = Command {
     name: "pack",
     kind: Kind::Tool,
@@ -46,8 +78,11 @@ pub const TOOL: Command = Command {
                  The zip has the entries, names, order and bytes of a Go-made pack: JCS documents, JSONL \
                  with `\\n`, stored entries dated 1980-01-01, no directory entries, and a manifest.json whose \
                  created_at is the latest created_at among the records, so the same records (in any order) \
-                 always give the same bytes. Memory stays bounded: JSONL entries are spilled to temp files.",
-    flags: &[&OUTPUT, &SIGN, &MAX_LINE_BYTES],
+                 always give the same bytes. Memory stays bounded: JSONL entries are spilled to temp files.\n\n\
+                 wrkr.raw_artifact records (from `wrkr-events --records --unsafe-capture-raw`) carry artifact \
+                 files; they become entries under artifacts/ only with --unsafe-capture-raw (exit 8 otherwise). \
+                 A large artifact needs a larger --max-line-bytes.",
+    flags: &[&OUTPUT, &SIGN, &UNSAFE_CAPTURE_RAW, &MAX_LINE_BYTES],
     examples: &[
         Example { command: "wrkr-events --records job_x | wrkr-pack > jobpack_job_x.zip", what: "Pack a job." },
         Example {
@@ -73,6 +108,9 @@ fn run(args: Args, io: &mut Io) -> Result<()> {
         None => None,
     };
     let mut packer = Packer::new()?;
+    if args.switch(UNSAFE_CAPTURE_RAW.long) {
+        packer.allow_raw_artifacts();
+    }
     packer.add_stream(open_input(input)?, max_line)?;
     let Some(out) = args.value(OUTPUT.long) else {
         io.refuse_binary_to_terminal("a jobpack zip")?;

@@ -1,0 +1,129 @@
+//! A job in the store, as the record stream a pack is made of (`wrkr-events --records`).
+//!
+//! Order of the stream: every ledger event's `wrkr.event` in seq order, each followed by the
+//! `wrkr.checkpoint` or `wrkr.approval_record` it yields (see `job::projection`); then `wrkr.job`,
+//! `wrkr.artifacts_manifest`, the raw artifacts when capture is raw, and `wrkr.accept_result` when
+//! the store has the job file `accept_result.json` (written by `wrkr accept run`). The packer
+//! does not depend on this order; people reading the stream do.
+//!
+//! Streaming: the ledger is read once, line by line; memory is the projection's set of artifact
+//! paths. Reproducible: nothing here reads the clock, so the same ledger and workspace give the
+//! same records.
+//!
+//! The workspace that artifact paths are relative to is the `workspace` of the job's last
+//! `x-jobspec_recorded` event (written by the runner at submit: `{jobspec, spec_path,
+//! workspace}`). A job without one has no workspace: every artifact is then hashed by reference
+//! and reported missing. Missing artifacts are returned, never dropped silently.
+//!
+//! Raw capture does not read file bytes itself: it hands each found file to the sink as
+//! [`Record::Raw`], and the sink decides (the pipe tool base64-encodes it into a
+//! `wrkr.raw_artifact` record; in-process export streams it into the packer).
+
+use std::path::{Path, PathBuf};
+
+use serde_json::Value;
+
+use crate::contract::{Error, Result};
+use crate::job::projection::{ArtifactFile, Capture, LedgerEvent, Projection};
+use crate::store::{JobId, Store};
+
+/// The store job file holding the acceptance result.
+pub const ACCEPT_RESULT_FILE: &str = "accept_result.json";
+/// The ledger event type that records the job spec and its workspace.
+pub const JOBSPEC_EVENT: &str = "x-jobspec_recorded";
+
+/// One item of the stream.
+pub enum Record<'a> {
+    /// A pack record (`wrkr.event`, `wrkr.job`, ...).
+    Value(&'a Value),
+    /// A raw artifact file to include (only with [`Capture::Raw`]).
+    Raw(&'a ArtifactFile),
+}
+
+/// What the stream was made from.
+#[derive(Debug, Default)]
+pub struct Streamed {
+    pub job_id: String,
+    /// Seq and `created_at` of the last ledger event.
+    pub last_seq: u64,
+    pub last_created_at: String,
+    pub workspace: Option<PathBuf>,
+    /// Artifact paths not found in the workspace (hashed by reference).
+    pub missing: Vec<String>,
+    /// Number of records sent to the sink (raw files included).
+    pub records: u64,
+}
+
+/// Stream `job`'s pack records into `sink`. A missing job is the store's "job not found" (exit 6).
+pub fn stream(
+    store: &dyn Store,
+    job: &JobId,
+    capture: Capture,
+    sink: &mut dyn FnMut(Record<'_>) -> Result<()>,
+) -> Result<Streamed> {
+    let mut projection = Projection::new(job.as_str());
+    let mut out = Streamed { job_id: job.as_str().to_owned(), ..Streamed::default() };
+    store.read_events(job, 1, &mut |record, _| {
+        if record.event_type == JOBSPEC_EVENT {
+            out.workspace = record
+                .payload
+                .as_ref()
+                .and_then(|p| p.get("workspace"))
+                .and_then(Value::as_str)
+                .filter(|w| !w.is_empty())
+                .map(PathBuf::from);
+        }
+        let projected = projection.event(&LedgerEvent {
+            seq: record.seq,
+            created_at: &record.created_at,
+            event_type: &record.event_type,
+            payload: record.payload.as_ref(),
+        });
+        out.last_seq = record.seq;
+        out.last_created_at.clone_from(&record.created_at);
+        for value in [Some(projected.event), projected.checkpoint, projected.approval].iter().flatten() {
+            sink(Record::Value(value))?;
+            out.records += 1;
+        }
+        Ok(())
+    })?;
+    let finished = projection.finish_with(out.workspace.as_deref(), capture);
+    for value in [&finished.job, &finished.artifacts_manifest] {
+        sink(Record::Value(value))?;
+        out.records += 1;
+    }
+    if capture == Capture::Raw {
+        for file in &finished.files {
+            sink(Record::Raw(file))?;
+            out.records += 1;
+        }
+    }
+    if let Some(accept) = accept_result(store, job)? {
+        sink(Record::Value(&accept))?;
+        out.records += 1;
+    }
+    out.missing = finished.missing;
+    Ok(out)
+}
+
+/// The job's stored acceptance result, if `wrkr accept run` wrote one.
+pub fn accept_result(store: &dyn Store, job: &JobId) -> Result<Option<Value>> {
+    let Some(bytes) = store.read_job_file(job, ACCEPT_RESULT_FILE)? else { return Ok(None) };
+    crate::json::parse(&bytes).map(Some).map_err(|e| {
+        Error::new(crate::contract::reason::ReasonCode::StoreCorrupt, format!("{ACCEPT_RESULT_FILE}: {e}"))
+            .with("job_id", job.as_str())
+            .with("file", ACCEPT_RESULT_FILE)
+            .with_hint("re-run wrkr accept run for this job to rewrite it")
+    })
+}
+
+/// Open an artifact found in the workspace for reading.
+pub fn open_artifact(file: &ArtifactFile) -> Result<std::fs::File> {
+    std::fs::File::open(&file.file).map_err(|e| {
+        Error::io(format!("read artifact {} ({})", file.path, display(&file.file)), e).with("path", file.path.as_str())
+    })
+}
+
+fn display(path: &Path) -> String {
+    path.display().to_string()
+}

@@ -1,0 +1,290 @@
+//! Export from the store through the real binary: `wrkr-events --records`, `wrkr export`,
+//! `wrkr receipt JOB`, `wrkr job inspect JOB`, raw capture, signing, and hostile inputs.
+//!
+//! Jobs are built the way the runner builds them: `wrkr-events --append --create` with
+//! hand-written events, an `x-jobspec_recorded` event pointing at a temp workspace with real files.
+
+mod support;
+
+use std::fs;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+
+use serde_json::{Value, json};
+use support::{Sandbox, envelope, tree};
+use wrkr::digest::sha256_hex;
+use wrkr::pack::zipread::ZipReader;
+
+fn append(s: &Sandbox, job: &str, events: &[Value]) {
+    let input: String = events.iter().map(|e| format!("{e}\n")).collect();
+    let out = s.program("wrkr-events").args(["--append", "--create", job]).write_stdin(input).output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+}
+
+fn checkpoint(kind: &str, added: &[&str], changed: &[&str]) -> Value {
+    json!({"type": "checkpoint_emitted", "payload": {
+        "type": kind, "summary": format!("{kind} done"), "status": "running",
+        "budget_state": {"wall_time_seconds": 3, "retry_count": 0, "step_count": 2, "tool_call_count": 1},
+        "artifacts_delta": {"added": added, "changed": changed, "removed": ["old.txt"]},
+        "required_action": null, "reason_codes": []}})
+}
+
+/// A job `job_e` with a workspace holding `reports/plan.md` and `src/lib.rs`; `missing.md` is
+/// declared by a checkpoint but never written.
+fn job_with_workspace(s: &Sandbox) -> PathBuf {
+    let ws = s.work().join("workspace");
+    fs::create_dir_all(ws.join("reports")).unwrap();
+    fs::create_dir_all(ws.join("src")).unwrap();
+    fs::write(ws.join("reports/plan.md"), "# plan\nstep one\n").unwrap();
+    fs::write(ws.join("src/lib.rs"), "pub fn f() {}\n").unwrap();
+    let approval = json!({"schema_id": "wrkr.approval_record", "schema_version": "v1",
+        "created_at": "2026-02-13T18:00:03Z", "producer_version": "dev", "job_id": "job_e",
+        "checkpoint_id": "cp_6", "reason": "looks right", "approved_by": "ana"});
+    append(
+        s,
+        "job_e",
+        &[
+            json!({"type": "x-jobspec_recorded", "payload": {"jobspec": {"name": "demo"},
+                "spec_path": ws.join("spec.yaml"), "workspace": ws}}),
+            json!({"type": "status_changed", "payload": {"from": "queued", "to": "running"}}),
+            json!({"type": "adapter_step", "payload": {"step_id": "s1", "step_index": 0, "executed": false}}),
+            checkpoint("plan", &["reports/plan.md", "missing.md"], &[]),
+            checkpoint("progress", &[], &["src/lib.rs"]),
+            json!({"type": "approval_recorded", "payload": approval}),
+        ],
+    );
+    ws
+}
+
+fn export(s: &Sandbox, args: &[&str]) -> (i32, String, String) {
+    let out = s.wrkr().arg("export").args(args).output().unwrap();
+    (out.status.code().unwrap_or(-1), String::from_utf8(out.stdout).unwrap(), String::from_utf8(out.stderr).unwrap())
+}
+
+fn pack_path(s: &Sandbox, out: &str, job: &str) -> PathBuf {
+    s.work().join(out).join("jobpacks").join(format!("jobpack_{job}.zip"))
+}
+
+fn entry(path: &Path, name: &str) -> Option<Vec<u8>> {
+    let zip = ZipReader::open(fs::File::open(path).unwrap(), 1 << 30).unwrap();
+    let e = zip.find(name)?;
+    let mut b = Vec::new();
+    zip.reader(e).read_to_end(&mut b).unwrap();
+    Some(b)
+}
+
+fn records(s: &Sandbox, job: &str, extra: &[&str]) -> (Vec<u8>, String) {
+    let out = s.program("wrkr-events").arg("--records").args(extra).arg(job).output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    (out.stdout, String::from_utf8(out.stderr).unwrap())
+}
+
+fn pack_stdin(s: &Sandbox, input: Vec<u8>, extra: &[&str]) -> std::process::Output {
+    s.program("wrkr-pack").args(extra).write_stdin(input).output().unwrap()
+}
+
+#[test]
+fn export_twice_is_byte_identical_and_equals_the_pipeline_in_any_order() {
+    let s = Sandbox::new();
+    job_with_workspace(&s);
+    let (code, stdout, stderr) = export(&s, &["job_e"]);
+    assert_eq!(code, 0, "{stderr}");
+    let path = pack_path(&s, "wrkr-out", "job_e");
+    let lines: Vec<&str> = stdout.lines().collect();
+    assert_eq!(lines[0], "job_id=job_e");
+    assert_eq!(lines[1], format!("jobpack={}", path.display()));
+    assert!(lines[2].starts_with("footer=WRKR job_id=job_e manifest=sha256:"), "{stdout}");
+    assert!(stderr.contains("missing.md"), "missing artifact reported: {stderr}");
+    let first = fs::read(&path).unwrap();
+    assert_eq!(export(&s, &["job_e"]).0, 0);
+    assert_eq!(fs::read(&path).unwrap(), first, "export twice: identical bytes");
+
+    let (stream, diag) = records(&s, "job_e", &[]);
+    assert!(diag.contains("missing.md"), "{diag}");
+    let piped = pack_stdin(&s, stream.clone(), &[]);
+    assert_eq!(piped.status.code(), Some(0));
+    assert_eq!(piped.stdout, first, "wrkr-events --records | wrkr-pack == wrkr export");
+
+    let mut shuffled: Vec<&[u8]> = stream.split(|&b| b == b'\n').filter(|l| !l.is_empty()).collect();
+    shuffled.reverse();
+    shuffled.swap(1, 4);
+    let input = shuffled.join(&b'\n').into_iter().chain([b'\n']).collect();
+    assert_eq!(pack_stdin(&s, input, &[]).stdout, first, "shuffled records, same bytes");
+
+    let kinds: Vec<String> = String::from_utf8(stream)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str::<Value>(l).unwrap()["schema_id"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(kinds.iter().filter(|k| *k == "wrkr.event").count(), 7);
+    assert_eq!(kinds.iter().filter(|k| *k == "wrkr.checkpoint").count(), 2);
+    assert_eq!(kinds.iter().filter(|k| *k == "wrkr.approval_record").count(), 1);
+    assert_eq!(&kinds[kinds.len() - 2..], ["wrkr.job", "wrkr.artifacts_manifest"]);
+}
+
+#[test]
+fn export_verifies_and_hashes_artifact_content() {
+    let s = Sandbox::new();
+    let ws = job_with_workspace(&s);
+    let out = s.wrkr().args(["--json", "export", "job_e", "--out-dir", "o"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let e: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let keys: Vec<&str> = e.as_object().unwrap().keys().map(String::as_str).collect();
+    assert_eq!(keys, ["job_id", "path", "manifest_sha256", "footer", "missing_artifacts"]);
+    assert_eq!(e["missing_artifacts"], json!(["missing.md"]));
+    let path = pack_path(&s, "o", "job_e");
+    assert_eq!(e["path"], path.display().to_string());
+    let v = s.wrkr().args(["verify", "job_e", "--out-dir", "o"]).output().unwrap();
+    assert_eq!(v.status.code(), Some(0), "{}", String::from_utf8_lossy(&v.stderr));
+    let am: Value = serde_json::from_slice(&entry(&path, "artifacts_manifest.json").unwrap()).unwrap();
+    assert_eq!(am["capture_mode"], "reference-only");
+    let hash = |p: &str| am["artifacts"].as_array().unwrap().iter().find(|a| a["path"] == p).unwrap()["sha256"].clone();
+    assert_eq!(hash("reports/plan.md"), sha256_hex(&fs::read(ws.join("reports/plan.md")).unwrap()));
+    assert_eq!(hash("src/lib.rs"), sha256_hex(&fs::read(ws.join("src/lib.rs")).unwrap()));
+    assert_eq!(hash("missing.md"), sha256_hex(b"reference:missing.md"), "missing: Go's reference hash");
+    let events = String::from_utf8(entry(&path, "events.jsonl").unwrap()).unwrap();
+    assert!(events.contains("\"executed\":false"), "adapter_step executed=false kept");
+    assert!(entry(&path, "approvals.jsonl").is_some());
+}
+
+#[test]
+fn inspect_job_matches_inspect_of_its_pack() {
+    let s = Sandbox::new();
+    job_with_workspace(&s);
+    assert_eq!(export(&s, &["job_e"]).0, 0);
+    let from_store = s.wrkr().args(["--json", "job", "inspect", "job_e"]).output().unwrap();
+    assert_eq!(from_store.status.code(), Some(0), "{}", String::from_utf8_lossy(&from_store.stderr));
+    let path = pack_path(&s, "wrkr-out", "job_e");
+    let from_pack = s.wrkr().args(["--json", "job", "inspect", path.to_str().unwrap()]).output().unwrap();
+    assert_eq!(from_store.stdout, from_pack.stdout);
+    let view: Value = serde_json::from_slice(&from_store.stdout).unwrap();
+    assert_eq!((view["status"].as_str(), view["event_count"].as_u64()), (Some("running"), Some(7)));
+    assert_eq!((view["checkpoint_count"].as_u64(), view["approval_count"].as_u64()), (Some(2), Some(1)));
+    let text = s.wrkr().args(["job", "inspect", "job_e"]).output().unwrap();
+    assert!(String::from_utf8(text.stdout).unwrap().starts_with("job=job_e status=running events=7 checkpoints=2"));
+}
+
+#[test]
+fn receipt_reuses_an_up_to_date_pack_and_reexports_a_stale_one() {
+    let s = Sandbox::new();
+    job_with_workspace(&s);
+    let receipt = || {
+        let out = s.wrkr().args(["receipt", "job_e"]).output().unwrap();
+        assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let first = receipt();
+    let path = pack_path(&s, "wrkr-out", "job_e");
+    assert!(path.is_file(), "receipt exports a missing pack");
+    let (_, stdout, _) = export(&s, &["job_e"]);
+    assert!(stdout.ends_with(&format!("footer={first}")), "same footer as export");
+    // Up to date: not rewritten (the inode of an atomic replace would change).
+    let before = fs::metadata(&path).map(|m| std::os::unix::fs::MetadataExt::ino(&m)).unwrap();
+    assert_eq!(receipt(), first);
+    assert_eq!(fs::metadata(&path).map(|m| std::os::unix::fs::MetadataExt::ino(&m)).unwrap(), before);
+    // A new event makes it stale: re-exported, new footer, and stable again after that.
+    append(&s, "job_e", &[json!({"type": "x-note", "payload": {"text": "later"}})]);
+    let second = receipt();
+    assert_ne!(second, first);
+    assert_eq!(receipt(), second);
+    // A tampered pack is not silently replaced (one byte changed: the zip CRC fails, exit 1 as in Go).
+    let mut bytes = fs::read(&path).unwrap();
+    let at = bytes.windows(6).position(|w| w == b"x-note").unwrap();
+    bytes[at] = b'y';
+    fs::write(&path, &bytes).unwrap();
+    let out = s.wrkr().args(["--json", "receipt", "job_e"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(envelope(&out.stderr)["code"], "E_GENERIC_FAILURE");
+    assert_eq!(fs::read(&path).unwrap(), bytes);
+}
+
+#[test]
+fn raw_capture_includes_the_files_and_needs_the_flag() {
+    let s = Sandbox::new();
+    let ws = job_with_workspace(&s);
+    for args in [&["job_e", "--capture", "raw"][..], &["--capture", "raw", "job_e"]] {
+        let before = tree(s.work());
+        let out = s.wrkr().arg("--json").arg("export").args(args).output().unwrap();
+        assert_eq!(out.status.code(), Some(8));
+        assert_eq!(envelope(&out.stderr)["code"], "E_UNSAFE_OPERATION");
+        assert_eq!(tree(s.work()), before, "nothing written");
+    }
+    let out = s.program("wrkr-events").args(["--json", "--records", "--capture", "raw", "job_e"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(8));
+    assert_eq!(envelope(&out.stderr)["code"], "E_UNSAFE_OPERATION");
+
+    let (code, _, stderr) = export(&s, &["job_e", "--unsafe-capture-raw"]);
+    assert_eq!(code, 0, "{stderr}");
+    let path = pack_path(&s, "wrkr-out", "job_e");
+    assert_eq!(entry(&path, "artifacts/reports/plan.md").unwrap(), fs::read(ws.join("reports/plan.md")).unwrap());
+    assert_eq!(entry(&path, "artifacts/src/lib.rs").unwrap(), fs::read(ws.join("src/lib.rs")).unwrap());
+    assert!(entry(&path, "artifacts/missing.md").is_none());
+    let am: Value = serde_json::from_slice(&entry(&path, "artifacts_manifest.json").unwrap()).unwrap();
+    assert_eq!(am["capture_mode"], "raw");
+    let v = s.program("wrkr-verify").arg(&path).output().unwrap();
+    assert_eq!(v.status.code(), Some(0), "{}", String::from_utf8_lossy(&v.stderr));
+    let report: Value = serde_json::from_slice(&v.stdout).unwrap();
+    assert_eq!(report["files_verified"], 7);
+
+    // The pipe: raw records need --unsafe-capture-raw on both sides, and give the same bytes.
+    let (stream, _) = records(&s, "job_e", &["--unsafe-capture-raw"]);
+    let refused = pack_stdin(&s, stream.clone(), &["--json"]);
+    assert_eq!(refused.status.code(), Some(8));
+    assert_eq!(envelope(&refused.stderr)["code"], "E_UNSAFE_OPERATION");
+    let piped = pack_stdin(&s, stream, &["--unsafe-capture-raw"]);
+    assert_eq!(piped.status.code(), Some(0), "{}", String::from_utf8_lossy(&piped.stderr));
+    assert_eq!(piped.stdout, fs::read(&path).unwrap());
+}
+
+#[test]
+fn signed_export_verifies_with_the_key() {
+    let s = Sandbox::new();
+    job_with_workspace(&s);
+    let k = s.wrkr().args(["keygen", "--out", "keys"]).output().unwrap();
+    assert_eq!(k.status.code(), Some(0), "{}", String::from_utf8_lossy(&k.stderr));
+    let (code, stdout, stderr) = export(&s, &["job_e", "--sign", "keys/wrkr_ed25519.key"]);
+    assert_eq!(code, 0, "{stderr}");
+    let path = pack_path(&s, "wrkr-out", "job_e");
+    let sig = PathBuf::from(format!("{}.sig", path.display()));
+    assert!(stdout.contains(&format!("signature={}", sig.display())), "{stdout}");
+    assert!(sig.is_file());
+    let v = s.wrkr().args(["verify", "job_e", "--pubkey", "keys/wrkr_ed25519.pub"]).output().unwrap();
+    assert_eq!(v.status.code(), Some(0), "{}", String::from_utf8_lossy(&v.stderr));
+    let bad_key = s.wrkr().args(["--json", "export", "job_e", "--sign", "keys/nope.key"]).output().unwrap();
+    assert_ne!(bad_key.status.code(), Some(0));
+}
+
+#[test]
+fn hostile_job_ids_missing_jobs_and_unwritable_out_dirs_change_nothing() {
+    let s = Sandbox::new();
+    job_with_workspace(&s);
+    fs::write(s.work().join("a_file"), "not a directory").unwrap();
+    let cases: [(&[&str], i32, &str); 5] = [
+        (&["export", "../etc"], 6, "E_INVALID_INPUT_SCHEMA"),
+        (&["export", "no_such_job"], 6, "E_INVALID_INPUT_SCHEMA"),
+        (&["export", "job_e", "--out-dir", "a_file"], 1, "E_GENERIC_FAILURE"),
+        (&["receipt", "no_such_job"], 6, "E_INVALID_INPUT_SCHEMA"),
+        (&["job", "inspect", "no_such_job"], 6, "E_INVALID_INPUT_SCHEMA"),
+    ];
+    for (args, code, reason) in cases {
+        let (home, work) = (tree(s.home()), tree(s.work()));
+        let out = s.wrkr().arg("--json").args(args).output().unwrap();
+        assert_eq!(out.status.code(), Some(code), "{args:?}: {}", String::from_utf8_lossy(&out.stderr));
+        assert_eq!(envelope(&out.stderr)["code"], reason, "{args:?}");
+        assert_eq!(tree(s.home()), home, "{args:?}: store unchanged");
+        assert_eq!(tree(s.work()), work, "{args:?}: nothing written");
+    }
+    let out = s.program("wrkr-events").args(["--json", "--records", "no_such_job"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(6));
+    assert_eq!(envelope(&out.stderr)["details"]["job_id"], "no_such_job");
+}
+
+#[test]
+fn a_job_without_a_workspace_lists_every_artifact_as_missing() {
+    let s = Sandbox::new();
+    append(&s, "job_n", &[checkpoint("plan", &["a.txt"], &["b.txt"])]);
+    let out = s.wrkr().args(["--json", "export", "job_n"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    let e: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(e["missing_artifacts"], json!(["a.txt", "b.txt"]));
+}
