@@ -315,3 +315,35 @@ fn demo_runs_exports_verifies_and_prints_a_valid_footer() {
     let exported: Value = serde_json::from_slice(&again.stdout).unwrap();
     assert_eq!(exported["manifest_sha256"], demo["manifest"], "re-exporting the finished job gives the same pack");
 }
+
+#[test]
+fn step_emitted_decision_blocks_and_oversized_summary_is_refused() {
+    let sb = sandbox();
+    let ask = r#"wrkr checkpoint emit "$WRKR_JOB_ID" --type decision-needed --summary 'merge the refactor?' --required-kind approval"#;
+    let steps = [step("ask", ask), step("after", "echo after >> runs.log")].concat();
+    fs::write(sb.work().join("spec.yaml"), spec(&steps, "")).unwrap();
+    let out = wrkr(&sb).args(["submit", "spec.yaml", "--job-id", "q", "--json"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(status(&sb, "q"), "blocked_decision");
+    assert!(lines(&sb, "runs.log").is_empty());
+    let long = "x".repeat(2001);
+    let refused = wrkr(&sb)
+        .args(["checkpoint", "emit", "q", "--type", "progress", "--summary", &long, "--json"])
+        .output()
+        .unwrap();
+    assert_eq!(refused.status.code(), Some(6));
+    assert_eq!(envelope(&refused)["details"]["summary_length"], 2001);
+    let lying = wrkr(&sb)
+        .args(["checkpoint", "emit", "q", "--type", "progress", "--summary", "x", "--status", "completed", "--json"])
+        .output()
+        .unwrap();
+    assert_eq!(lying.status.code(), Some(6), "a checkpoint cannot claim another status than the job's");
+    let decision = checkpoint_types(&sb, "q").iter().filter(|t| *t == "decision-needed").count();
+    assert_eq!(decision, 1);
+    let list = wrkr(&sb).args(["checkpoint", "list", "q", "--json"]).output().unwrap();
+    let cps: Vec<Value> = serde_json::from_slice(&list.stdout).unwrap();
+    let cp = cps.iter().find(|c| c["type"] == "decision-needed").unwrap()["checkpoint_id"].as_str().unwrap().to_owned();
+    wrkr(&sb).args(["approve", "q", "--checkpoint", &cp, "--reason", "yes"]).assert().success();
+    wrkr(&sb).args(["resume", "q"]).assert().success();
+    assert_eq!(lines(&sb, "runs.log"), ["after"]);
+}
