@@ -6,6 +6,10 @@
 //! report` or `wrkr checkpoint emit` from another process is seen within one poll). Records with a
 //! seq already applied are ignored, so applying the runner's own appends and then tailing is safe.
 //!
+//! Applying a record and every query the runner makes per step are O(1) (amortised): the runner
+//! asks them once per step, so anything proportional to the ledger here would make a long job
+//! quadratic. Only the latest decision-needed checkpoint is kept, not every checkpoint.
+//!
 //! Wall time is *active* time: the sum of the intervals the job spent `running`, so a job that
 //! waited two days for an approval has not used two days of its budget.
 
@@ -18,6 +22,9 @@ use crate::contract::time::Timestamp;
 use crate::job::Status;
 use crate::job::budget::{Limits, Usage};
 use crate::store::{EventRecord, JobId, Store};
+
+/// More steps than a JobSpec can hold (16 MiB of YAML cannot describe more).
+const MAX_STEPS: usize = 4_000_000;
 
 /// A step's attempts so far.
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -34,7 +41,6 @@ pub struct CheckpointInfo {
     pub seq: u64,
     pub kind: String,
     pub status: String,
-    pub summary: String,
 }
 
 impl CheckpointInfo {
@@ -57,7 +63,10 @@ pub struct History {
     pub last_seq: u64,
     pub status: Status,
     pub spec: Option<RecordedSpec>,
-    pub steps: BTreeMap<u64, StepProgress>,
+    /// Indexed by step index.
+    pub steps: Vec<StepProgress>,
+    /// Every step below this index is done (the cursor never moves back).
+    done_prefix: usize,
     pub retry_count: u64,
     pub step_count: u64,
     pub tool_call_count: u64,
@@ -65,7 +74,11 @@ pub struct History {
     pub cost: f64,
     /// Limits changed by `wrkr budget raise`, by key (`max_step_count`, ...).
     pub raised: Map<String, Value>,
-    pub checkpoints: Vec<CheckpointInfo>,
+    pub checkpoint_count: usize,
+    /// How many decision-needed checkpoints the ledger has, and the latest one.
+    pub decision_count: usize,
+    pub latest_decision: Option<CheckpointInfo>,
+    pub has_plan: bool,
     /// Approvals per checkpoint id.
     pub approvals: BTreeMap<String, u64>,
     /// `wrkr pause --now` since the job last started running.
@@ -83,14 +96,18 @@ impl History {
             last_seq: 0,
             status: Status::Queued,
             spec: None,
-            steps: BTreeMap::new(),
+            steps: Vec::new(),
+            done_prefix: 0,
             retry_count: 0,
             step_count: 0,
             tool_call_count: 0,
             tokens: 0,
             cost: 0.0,
             raised: Map::new(),
-            checkpoints: Vec::new(),
+            checkpoint_count: 0,
+            decision_count: 0,
+            latest_decision: None,
+            has_plan: false,
             approvals: BTreeMap::new(),
             pause_now: false,
             env_hash: None,
@@ -161,27 +178,35 @@ impl History {
                 });
             }
             "adapter_step" => {
-                let step = self.steps.entry(u("step_index")).or_default();
+                let Some(step) = self.step_mut(u("step_index")) else { return };
                 let attempt = u("attempt").max(step.attempts + 1);
                 step.attempts = attempt;
                 step.open_attempt = Some(attempt);
             }
             "x-step_finished" => {
-                let step = self.steps.entry(u("step_index")).or_default();
+                let Some(step) = self.step_mut(u("step_index")) else { return };
                 step.open_attempt = None;
                 if matches!(text("outcome").as_str(), "succeeded" | "not_executed") {
                     step.done = true;
                 }
             }
             "x-step_interrupted" => {
-                self.steps.entry(u("step_index")).or_default().open_attempt = None;
+                if let Some(step) = self.step_mut(u("step_index")) {
+                    step.open_attempt = None;
+                }
             }
-            "checkpoint_emitted" => self.checkpoints.push(CheckpointInfo {
-                seq: record.seq,
-                kind: text("type"),
-                status: text("status"),
-                summary: text("summary"),
-            }),
+            "checkpoint_emitted" => {
+                self.checkpoint_count += 1;
+                match text("type").as_str() {
+                    "plan" => self.has_plan = true,
+                    "decision-needed" => {
+                        self.decision_count += 1;
+                        self.latest_decision =
+                            Some(CheckpointInfo { seq: record.seq, kind: text("type"), status: text("status") });
+                    }
+                    _ => {}
+                }
+            }
             "approval_recorded" => *self.approvals.entry(text("checkpoint_id")).or_default() += 1,
             "x-pause_requested" => self.pause_now |= p.get("now").and_then(Value::as_bool).unwrap_or(false),
             "env_fingerprint_set" | "env_override_recorded" => {
@@ -197,9 +222,27 @@ impl History {
         }
     }
 
+    /// The step at `index`, grown on demand. `None` for an index no JobSpec could have (a hostile
+    /// ledger must not make us allocate gigabytes).
+    fn step_mut(&mut self, index: u64) -> Option<&mut StepProgress> {
+        let index = usize::try_from(index).ok().filter(|i| *i < MAX_STEPS)?;
+        if self.steps.len() <= index {
+            self.steps.resize(index + 1, StepProgress::default());
+        }
+        self.steps.get_mut(index)
+    }
+
+    /// A step's progress (default when it never started).
+    pub fn step(&self, index: usize) -> StepProgress {
+        self.steps.get(index).cloned().unwrap_or_default()
+    }
+
     /// The first step that is not done (steps run in order).
-    pub fn cursor(&self, step_total: usize) -> usize {
-        (0..step_total).find(|i| !self.steps.get(&(*i as u64)).is_some_and(|s| s.done)).unwrap_or(step_total)
+    pub fn cursor(&mut self, step_total: usize) -> usize {
+        while self.done_prefix < step_total && self.steps.get(self.done_prefix).is_some_and(|s| s.done) {
+            self.done_prefix += 1;
+        }
+        self.done_prefix.min(step_total)
     }
 
     /// Seconds spent running, up to `now`.
@@ -228,14 +271,10 @@ impl History {
     }
 
     pub fn latest_decision(&self) -> Option<&CheckpointInfo> {
-        self.checkpoints.iter().rev().find(|c| c.kind == "decision-needed")
+        self.latest_decision.as_ref()
     }
 
     pub fn is_approved(&self, checkpoint_id: &str) -> bool {
         self.approvals.get(checkpoint_id).is_some_and(|n| *n > 0)
-    }
-
-    pub fn checkpoint(&self, checkpoint_id: &str) -> Option<&CheckpointInfo> {
-        self.checkpoints.iter().find(|c| c.id() == checkpoint_id)
     }
 }

@@ -199,7 +199,7 @@ impl Runner<'_> {
     }
 
     fn count_decisions(&self) -> usize {
-        self.history.checkpoints.iter().filter(|c| c.kind == "decision-needed").count()
+        self.history.decision_count
     }
 
     /// Append `plan`'s events (each stamped with our epoch) as one fenced batch.
@@ -237,7 +237,7 @@ impl Runner<'_> {
                 self.commit(&|s| vec![NewEvent::status_changed(s.status, Status::Running)])?;
             }
         }
-        if !self.history.checkpoints.iter().any(|c| c.kind == "plan") {
+        if !self.history.has_plan {
             let cp = Checkpoint::new("plan", self.spec.objective.clone(), Status::Running, self.usage());
             self.commit(&|_| vec![cp.event()])?;
         }
@@ -269,7 +269,7 @@ impl Runner<'_> {
 
     fn run_step(&mut self, index: usize) -> Result<Option<Report>> {
         let step = self.spec.steps[index].clone();
-        let progress = self.history.steps.get(&(index as u64)).cloned().unwrap_or_default();
+        let progress = self.history.step(index);
         let attempt = progress.attempts + 1;
         let key = format!("{}:{}:{attempt}", self.job.as_str(), step.id);
         let started = NewEvent::new(

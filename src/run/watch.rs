@@ -42,7 +42,7 @@ pub struct StepWatch<'a> {
     /// The first store failure; the step is stopped and the runner reports it.
     pub failure: Option<Error>,
     pending: Vec<NewEvent>,
-    seen_checkpoints: usize,
+    seen_decisions: usize,
 }
 
 impl<'a> StepWatch<'a> {
@@ -54,7 +54,7 @@ impl<'a> StepWatch<'a> {
         limits: Limits,
         lease_lost: Arc<AtomicBool>,
     ) -> StepWatch<'a> {
-        let seen_checkpoints = history.checkpoints.len();
+        let seen_decisions = history.decision_count;
         StepWatch {
             store,
             job,
@@ -68,7 +68,7 @@ impl<'a> StepWatch<'a> {
             decision_emitted: false,
             failure: None,
             pending: Vec::new(),
-            seen_checkpoints,
+            seen_decisions,
         }
     }
 
@@ -178,10 +178,9 @@ impl Supervisor for StepWatch<'_> {
             self.failure = Some(err);
             return Some(if lost { "lease lost" } else { "store failure" }.to_owned());
         }
-        if self.history.checkpoints[self.seen_checkpoints..].iter().any(|c| c.kind == "decision-needed") {
+        if self.history.decision_count > self.seen_decisions {
             self.decision_emitted = true;
         }
-        self.seen_checkpoints = self.history.checkpoints.len();
         match self.history.status {
             Status::Canceled => return Some("canceled".to_owned()),
             Status::Paused if self.history.pause_now => return Some("paused".to_owned()),
