@@ -6,6 +6,7 @@ use crate::cli::spec::Command;
 use crate::{cmd, tools};
 
 static ALL: &[&Command] = &[
+    &tools::accept::TOOL,
     &tools::events::TOOL,
     &tools::jcs::TOOL,
     &tools::lease::TOOL,
@@ -20,6 +21,8 @@ static ALL: &[&Command] = &[
     &cmd::export::COMMAND,
     &cmd::job::COMMAND,
     &cmd::receipt::COMMAND,
+    &cmd::report::COMMAND,
+    &cmd::bridge::COMMAND,
     &cmd::keygen::COMMAND,
     &cmd::version::COMMAND,
     &cmd::help::COMMAND,

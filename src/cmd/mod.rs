@@ -1,5 +1,7 @@
 //! `wrkr <command>` modules: each a thin composition of library calls, never of other tools' `run`.
 
+pub mod accept;
+pub mod bridge;
 pub mod cancel;
 pub mod export;
 pub mod help;
@@ -9,5 +11,6 @@ pub mod jobs;
 pub mod keygen;
 pub mod pause;
 pub mod receipt;
+pub mod report;
 pub mod status;
 pub mod version;
