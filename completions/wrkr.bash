@@ -6,7 +6,7 @@ _wrkr() {
     cmd="${COMP_WORDS[0]##*/}"
     if [[ "$cmd" == wrkr ]]; then
         if [[ $COMP_CWORD -eq 1 ]]; then
-            COMPREPLY=($(compgen -W "accept events jcs lease pack schema verify init status jobs pause cancel export job receipt report bridge keygen version help help --list --version --generate --json --explain --help" -- "$cur"))
+            COMPREPLY=($(compgen -W "accept events jcs lease pack schema verify init submit status jobs checkpoint approve resume pause cancel budget export job receipt report bridge keygen demo version help help --list --version --generate --json --explain --help" -- "$cur"))
             return
         fi
         cmd="wrkr-${COMP_WORDS[1]}"
@@ -20,16 +20,22 @@ _wrkr() {
         wrkr-schema) opts="--schema -s --doc --max-line-bytes --json --store --explain --help -h"; valued="--schema --max-line-bytes --store" ;;
         wrkr-verify) opts="--pubkey --sig --all --max-entry-bytes --out-dir --json --store --explain --help -h"; valued="--pubkey --sig --max-entry-bytes --out-dir --store" ;;
         wrkr-init) opts="--path --force -f --json --store --explain --help -h"; valued="--path --store" ;;
+        wrkr-submit) opts="--job-id --detach -d --lease-ttl --json --store --explain --help -h"; valued="--job-id --lease-ttl --store" ;;
         wrkr-status) opts="--json --store --explain --help -h"; valued="--store" ;;
         wrkr-jobs) opts="--status -s --json --store --explain --help -h"; valued="--status --store" ;;
-        wrkr-pause) opts="--json --store --explain --help -h"; valued="--store" ;;
+        wrkr-checkpoint) opts="--type -t --summary -s --status --required-kind --required-instructions --reason-code --added --changed --removed --json --store --explain --help -h"; valued="--type --summary --status --required-kind --required-instructions --reason-code --added --changed --removed --store" ;;
+        wrkr-approve) opts="--checkpoint -c --reason -r --approved-by --json --store --explain --help -h"; valued="--checkpoint --reason --approved-by --store" ;;
+        wrkr-resume) opts="--force-env --reason --approved-by --lease-ttl --json --store --explain --help -h"; valued="--reason --approved-by --lease-ttl --store" ;;
+        wrkr-pause) opts="--now --json --store --explain --help -h"; valued="--store" ;;
         wrkr-cancel) opts="--json --store --explain --help -h"; valued="--store" ;;
+        wrkr-budget) opts="--max-wall-time-seconds --max-step-count --max-tool-calls --max-retries --max-tokens --max-estimated-cost --reason --approved-by --tool-calls --tokens --cost --json --store --explain --help -h"; valued="--max-wall-time-seconds --max-step-count --max-tool-calls --max-retries --max-tokens --max-estimated-cost --reason --approved-by --tool-calls --tokens --cost --store" ;;
         wrkr-export) opts="--out-dir --sign --capture --unsafe-capture-raw --json --store --explain --help -h"; valued="--out-dir --sign --capture --store" ;;
         wrkr-job) opts="--max-entry-bytes --json --store --explain --help -h"; valued="--max-entry-bytes --store" ;;
         wrkr-receipt) opts="--parse --out-dir --json --store --explain --help -h"; valued="--parse --out-dir --store" ;;
         wrkr-report) opts="--out-dir --json --store --explain --help -h"; valued="--out-dir --store" ;;
         wrkr-bridge) opts="--checkpoint --template --dry-run --out-dir --json --store --explain --help -h"; valued="--checkpoint --template --out-dir --store" ;;
         wrkr-keygen) opts="--out --json --store --explain --help -h"; valued="--out --store" ;;
+        wrkr-demo) opts="--out-dir --json --store --explain --help -h"; valued="--out-dir --store" ;;
         wrkr-version) opts="--json --store --explain --help -h"; valued="--store" ;;
         wrkr-help) opts="--json --store --explain --help -h"; valued="--store" ;;
         *) opts=""; valued="" ;;

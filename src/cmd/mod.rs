@@ -1,8 +1,12 @@
 //! `wrkr <command>` modules: each a thin composition of library calls, never of other tools' `run`.
 
 pub mod accept;
+pub mod approve;
 pub mod bridge;
+pub mod budget;
 pub mod cancel;
+pub mod checkpoint;
+pub mod demo;
 pub mod export;
 pub mod help;
 pub mod init;
@@ -12,5 +16,7 @@ pub mod keygen;
 pub mod pause;
 pub mod receipt;
 pub mod report;
+pub mod resume;
 pub mod status;
+pub mod submit;
 pub mod version;

@@ -1,16 +1,26 @@
 //! wrkr pause: ask a job to pause, by recording the status change `-> paused`.
 //!
-//! This only records the request (checked against the transition table under the job's lock);
-//! a running step notices it cooperatively — the runner wires that. Output is the job's state
+//! This records the request (checked against the transition table under the job's lock); the
+//! runner notices it within one poll: it lets the current step finish and stops before the next,
+//! or, with `--now`, stops the step's process group at once and records the attempt as
+//! interrupted, so `wrkr resume` runs that step again. Output is the job's state
 //! after the change (Go's runner-state object), or `job=<id> status=<status>`.
 
 use crate::cli::args::Args;
 use crate::cli::io::Io;
-use crate::cli::spec::{Command, Example, Kind};
+use crate::cli::spec::{Command, Example, Flag, Kind};
 use crate::cmd::status::one_job;
 use crate::contract::Result;
-use crate::job::Status;
-use crate::store::Store;
+use crate::job::{NewEvent, Status};
+use crate::store::{AppendOptions, Store};
+
+const NOW: Flag = Flag {
+    long: "now",
+    short: None,
+    value: None,
+    help: "Stop the running step at once (it runs again on resume)",
+    long_help: "",
+};
 
 pub const COMMAND: Command = Command {
     name: "pause",
@@ -19,13 +29,27 @@ pub const COMMAND: Command = Command {
     usage: "JOB",
     long_about: "Records the status change to paused; only a running job can be paused \
                  (E_INVALID_STATE_TRANSITION, exit 1, otherwise). The running step stops cooperatively.",
-    flags: &[],
-    examples: &[Example { command: "wrkr pause job_1", what: "Prints job=job_1 status=paused." }],
+    flags: &[&NOW],
+    examples: &[
+        Example { command: "wrkr pause job_1", what: "Pause after the current step; prints job=job_1 status=paused." },
+        Example { command: "wrkr pause job_1 --now", what: "Stop the current step too." },
+    ],
     run,
 };
 
 fn run(args: Args, io: &mut Io) -> Result<()> {
-    request_status(args, io, "pause", Status::Paused)
+    if !args.switch(NOW.long) {
+        return request_status(args, io, "pause", Status::Paused);
+    }
+    let job = one_job(&args, "pause")?;
+    let done = args.store()?.append(&job, AppendOptions::default(), &mut |s| {
+        Ok(vec![
+            NewEvent::status_changed(s.status, Status::Paused),
+            NewEvent::new("x-pause_requested", serde_json::json!({"now": true})),
+        ])
+    })?;
+    let state = done.state;
+    if io.json { io.pretty(&state) } else { io.line(&format!("job={} status={}", state.job_id, state.status)) }
 }
 
 /// Record a status change and print the resulting state (shared by pause and cancel).

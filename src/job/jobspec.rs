@@ -22,8 +22,9 @@ use crate::contract::{Error, Result};
 use crate::job::budget::Limits;
 use crate::job::fingerprint;
 
-/// The largest JobSpec file we read (1 MiB): specs are small; anything bigger is a mistake or hostile.
-pub const MAX_JOBSPEC_BYTES: u64 = 1 << 20;
+/// The largest JobSpec file we read (16 MiB): room for tens of thousands of steps; a bigger file is
+/// a mistake or hostile.
+pub const MAX_JOBSPEC_BYTES: u64 = 16 << 20;
 /// Checkpoint summaries are at most 2000 bytes; the objective becomes the plan checkpoint's summary.
 pub const MAX_SUMMARY_BYTES: usize = 2000;
 /// The zero time Go writes for a missing `created_at`.
@@ -129,6 +130,19 @@ pub fn parse(bytes: &[u8], is_json: bool) -> Result<JobSpec> {
     interpret(document)
 }
 
+/// The spec of a normalised document (as recorded in a job's ledger): validated again, so a ledger
+/// edited by hand cannot smuggle in a spec the loader would have refused.
+pub fn from_document(document: Value) -> Result<JobSpec> {
+    if let Some(v) = schema::find("wrkr.jobspec").and_then(|s| s.violations(&document).into_iter().next()) {
+        return Err(Error::invalid_input(format!(
+            "recorded jobspec is invalid: {}: {}",
+            schema::pointer_label(&v.pointer),
+            v.message
+        )));
+    }
+    interpret(document)
+}
+
 fn parse_json(text: &str) -> Result<Value> {
     crate::json::parse(text.as_bytes())
         .map_err(|e| Error::invalid_input(format!("invalid JSON: {e}")).with("line", e.line()))
@@ -138,7 +152,7 @@ fn parse_yaml(text: &str) -> Result<Value> {
     let mut budget = serde_saphyr::budget::Budget::default();
     budget.max_depth = 64;
     budget.max_aliases = 100;
-    budget.max_nodes = 100_000;
+    budget.max_nodes = 1_000_000;
     let mut options = serde_saphyr::Options::default();
     options.budget = Some(budget);
     options.duplicate_keys = serde_saphyr::DuplicateKeyPolicy::Error;

@@ -7,6 +7,7 @@
 //! job's lock, so "check the current state, then append" is a single step for every writer.
 
 pub mod budget;
+pub mod checkpoint;
 pub mod event;
 pub mod fingerprint;
 pub mod jobspec;

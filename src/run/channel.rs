@@ -4,9 +4,9 @@
 //! The pipe's write end is placed at descriptor 3 in the step (`WRKR_EVENTS_FD=3`: shells such as
 //! dash only redirect to single-digit descriptors, so a high number would not be usable from
 //! `sh -c`), and wrkr closes its own copy right after the spawn, so the reader sees end-of-stream
-//! when the step's process group is gone. The file is tailed (new
-//! complete lines every 20 ms) and read one last time after the step ends, when a final line without
-//! `\n` also counts. Lines are bounded by `protocol::MAX_RECORD_BYTES`; a longer one arrives as
+//! when the step's process group is gone. The file is created by the step when it first appends,
+//! tailed (new complete lines every 20 ms) and read one last time as soon as the step ends, when a
+//! final line without `\n` also counts. Lines are bounded by `protocol::MAX_RECORD_BYTES`; a longer one arrives as
 //! `TooLong` so it can be recorded as rejected without being buffered.
 
 use std::fs::File;
@@ -15,8 +15,6 @@ use std::os::fd::{AsRawFd, BorrowedFd, FromRawFd, OwnedFd, RawFd};
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{self, Receiver, Sender};
 use std::thread::{self, JoinHandle};
 use std::time::Duration;
@@ -40,19 +38,17 @@ pub struct EventsChannel {
     pub env: Vec<(String, String)>,
     writer: Option<io::PipeWriter>,
     lines: Receiver<ProtocolLine>,
-    stop_tail: Arc<AtomicBool>,
+    stop_tail: Sender<()>,
     threads: Vec<JoinHandle<()>>,
 }
 
 impl EventsChannel {
-    /// Create the pipe and the (empty) file at `path`, and start reading both.
+    /// Create the pipe and start reading it and the file at `path` (which the step may create).
     pub fn open(path: &Path) -> io::Result<EventsChannel> {
-        File::create(path)?;
         let (reader, writer) = io::pipe()?;
         let (tx, lines) = mpsc::channel();
-        let stop_tail = Arc::new(AtomicBool::new(false));
-        let threads =
-            vec![spawn_pipe_reader(reader, tx.clone()), spawn_tailer(path.to_path_buf(), tx, stop_tail.clone())];
+        let (stop_tail, stopped) = mpsc::channel();
+        let threads = vec![spawn_pipe_reader(reader, tx.clone()), spawn_tailer(path.to_path_buf(), tx, stopped)];
         let env = vec![
             ("WRKR_EVENTS_FD".to_owned(), STEP_EVENTS_FD.to_string()),
             ("WRKR_EVENTS_PATH".to_owned(), path.display().to_string()),
@@ -93,17 +89,24 @@ impl EventsChannel {
     /// After the step's group is gone: read what is left and stop the readers (bounded wait).
     pub fn finish(mut self, wait: Duration) -> Vec<ProtocolLine> {
         self.writer = None;
-        self.stop_tail.store(true, Ordering::SeqCst);
+        let _ = self.stop_tail.send(());
+        // Both readers say when they are done (their senders drop); wait for that, bounded, so a
+        // process that escaped the step's group and holds the pipe cannot hang the runner.
         let deadline = std::time::Instant::now() + wait;
-        for handle in self.threads.drain(..) {
-            while !handle.is_finished() && std::time::Instant::now() < deadline {
-                thread::sleep(Duration::from_millis(5));
+        let mut lines = Vec::new();
+        loop {
+            let left = deadline.saturating_duration_since(std::time::Instant::now());
+            match self.lines.recv_timeout(left) {
+                Ok(line) => lines.push(line),
+                Err(_) => break,
             }
+        }
+        for handle in self.threads.drain(..) {
             if handle.is_finished() {
                 let _ = handle.join();
             }
         }
-        self.lines.try_iter().collect()
+        lines
     }
 }
 
@@ -126,16 +129,22 @@ fn spawn_pipe_reader(reader: io::PipeReader, tx: Sender<ProtocolLine>) -> JoinHa
 
 /// Follow an append-only file: emit each complete line; on stop, one last read (a final line
 /// without `\n` counts then).
-fn spawn_tailer(path: PathBuf, tx: Sender<ProtocolLine>, stop: Arc<AtomicBool>) -> JoinHandle<()> {
+fn spawn_tailer(path: PathBuf, tx: Sender<ProtocolLine>, stop: Receiver<()>) -> JoinHandle<()> {
     thread::spawn(move || {
-        let Ok(mut file) = File::open(&path) else { return };
+        let mut file: Option<File> = None;
         let mut pending: Vec<u8> = Vec::new();
         let mut skipping = false;
         let mut chunk = vec![0u8; 64 * 1024];
         loop {
-            let last_round = stop.load(Ordering::SeqCst);
-            loop {
-                let n = match file.read(&mut chunk) {
+            // Wake every 20 ms to read, or at once when the step has ended.
+            let last_round =
+                !matches!(stop.recv_timeout(Duration::from_millis(20)), Err(mpsc::RecvTimeoutError::Timeout));
+            if file.is_none() {
+                // The step creates the file when it first appends to it (`>>`).
+                file = File::open(&path).ok();
+            }
+            while let Some(f) = file.as_mut() {
+                let n = match f.read(&mut chunk) {
                     Ok(0) | Err(_) => break,
                     Ok(n) => n,
                 };
@@ -155,15 +164,15 @@ fn spawn_tailer(path: PathBuf, tx: Sender<ProtocolLine>, stop: Arc<AtomicBool>) 
                 emit(&tx, &mut pending, &mut skipping);
                 return;
             }
-            // A writer may truncate or replace the file; follow the path, not the old inode.
-            if let Ok(meta) = std::fs::metadata(&path)
-                && let Ok(pos) = file.stream_position()
+            // A writer may truncate the file; start over from its beginning then.
+            if let Some(f) = file.as_mut()
+                && let Ok(meta) = std::fs::metadata(&path)
+                && let Ok(pos) = f.stream_position()
                 && meta.len() < pos
             {
-                let _ = file.seek(SeekFrom::Start(0));
+                let _ = f.seek(SeekFrom::Start(0));
                 pending.clear();
             }
-            thread::sleep(Duration::from_millis(20));
         }
     })
 }

@@ -1,5 +1,9 @@
 //! Bounded step logs: every byte of a stream is hashed, the most recent bytes are kept on disk.
 //!
+//! The file is created on the first byte (a step that prints nothing costs no file), and is not
+//! fsynced: logs are evidence for people, the ledger records each stream's sha256 and length, and
+//! an fsync per stream per step would double a step's cost.
+//!
 //! A stream goes to `<name>.log`; when that file reaches the cap it becomes `<name>.log.1` (replacing
 //! the previous one) and a fresh `<name>.log` starts. So at least the last `cap` bytes, and at most
 //! `2 × cap`, are on disk, and memory use is one copy buffer whatever the step prints. The sha256 and
@@ -26,7 +30,7 @@ pub struct StreamDigest {
 
 pub struct BoundedLog {
     path: PathBuf,
-    file: File,
+    file: Option<File>,
     written: u64,
     cap: u64,
     hasher: Hasher,
@@ -35,15 +39,22 @@ pub struct BoundedLog {
 
 impl BoundedLog {
     pub fn create(path: &Path, cap: u64) -> io::Result<BoundedLog> {
-        let file = OpenOptions::new().create(true).write(true).truncate(true).open(path)?;
         Ok(BoundedLog {
             path: path.to_path_buf(),
-            file,
+            file: None,
             written: 0,
             cap: cap.max(1),
             hasher: Hasher::new(),
             rotated: false,
         })
+    }
+
+    fn open(&mut self) -> io::Result<&mut File> {
+        if self.file.is_none() {
+            self.file = Some(OpenOptions::new().create(true).write(true).truncate(true).open(&self.path)?);
+        }
+        // Opened just above when it was not.
+        self.file.as_mut().ok_or_else(|| io::Error::other("log file not open"))
     }
 
     pub fn write(&mut self, mut bytes: &[u8]) -> io::Result<()> {
@@ -54,7 +65,7 @@ impl BoundedLog {
             }
             let room = usize::try_from(self.cap - self.written).unwrap_or(usize::MAX);
             let (now, rest) = bytes.split_at(bytes.len().min(room));
-            self.file.write_all(now)?;
+            self.open()?.write_all(now)?;
             self.written += now.len() as u64;
             bytes = rest;
         }
@@ -64,16 +75,16 @@ impl BoundedLog {
     fn rotate(&mut self) -> io::Result<()> {
         let mut old = self.path.clone().into_os_string();
         old.push(".1");
+        self.file = None;
         std::fs::rename(&self.path, &old)?;
-        self.file = OpenOptions::new().create(true).write(true).truncate(true).open(&self.path)?;
+        self.open()?;
         self.written = 0;
         self.rotated = true;
         Ok(())
     }
 
-    /// Flush to disk and return the digest of everything written.
+    /// The digest of everything written (the file, if any, is closed).
     pub fn finish(self) -> io::Result<StreamDigest> {
-        self.file.sync_data()?;
         let (sha256, bytes) = self.hasher.finish();
         Ok(StreamDigest { sha256, bytes, truncated: self.rotated })
     }

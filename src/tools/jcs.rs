@@ -14,7 +14,8 @@ use crate::contract::{Error, Result};
 use crate::jsonl::{DEFAULT_MAX_LINE_BYTES, JsonlReader, is_blank};
 use crate::{digest, jcs, json};
 
-const DOC: Flag = Flag {
+/// Shared with wrkr-schema: both read JSONL, or whole documents with --doc.
+pub const DOC: Flag = Flag {
     long: "doc",
     short: None,
     value: None,

@@ -17,20 +17,13 @@ use crate::contract::schema::{self, Schema, pointer_label};
 use crate::contract::{Error, Result};
 use crate::json;
 use crate::jsonl::{DEFAULT_MAX_LINE_BYTES, JsonlReader, is_blank};
-use crate::tools::jcs::MAX_LINE_BYTES;
+use crate::tools::jcs::{DOC, MAX_LINE_BYTES};
 
 const SCHEMA: Flag = Flag {
     long: "schema",
     short: Some('s'),
     value: Some("NAME"),
     help: "Validate every record against NAME (wrkr.job, job, or jobpack/job.schema.json)",
-    long_help: "",
-};
-const DOC: Flag = Flag {
-    long: "doc",
-    short: None,
-    value: None,
-    help: "Read each input as one JSON document (may span lines) instead of JSONL",
     long_help: "",
 };
 

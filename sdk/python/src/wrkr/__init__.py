@@ -1,7 +1,9 @@
 """wrkr: the Python SDK. Drives the wrkr CLI (``--json``) and raises :class:`WrkrError` with the
-real reason code, exit code and details on failure."""
+real reason code, exit code and details on failure. ``wrkr.step()`` reports from inside a step."""
 from .client import Version, Wrkr
 from .errors import WrkrError
+from .step import Step, step
+from .types import Approval, Checkpoint, JobStatus, RunResult
 
-__all__ = ["Version", "Wrkr", "WrkrError"]
+__all__ = ["Approval", "Checkpoint", "JobStatus", "RunResult", "Step", "Version", "Wrkr", "WrkrError", "step"]
 __version__ = "0.1.0"

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any, Sequence
 
 from .errors import WrkrError
+from .types import Approval, Checkpoint, JobStatus, RunResult
 
 
 @dataclass(frozen=True)
@@ -91,3 +92,78 @@ class Wrkr:
         if proc.returncode != 0:
             raise WrkrError.from_process(proc.returncode, proc.stdout, proc.stderr)
         return proc.stdout.rstrip("\n")
+
+    # Jobs -------------------------------------------------------------------------------------
+
+    def submit(self, spec: str | os.PathLike[str], *, job_id: str | None = None, detach: bool = False) -> RunResult:
+        args = ["submit", os.fspath(spec)]
+        if job_id is not None:
+            args += ["--job-id", job_id]
+        if detach:
+            args.append("--detach")
+        return RunResult.from_json(self.run_json(*args))
+
+    def status(self, job_id: str) -> JobStatus:
+        return JobStatus.from_json(self.run_json("status", job_id))
+
+    def jobs(self, status: str | None = None) -> list[dict[str, Any]]:
+        args = ["jobs"] + (["--status", status] if status else [])
+        result = self.run_json(*args)
+        return result if isinstance(result, list) else [result] if result else []
+
+    def checkpoints(self, job_id: str) -> list[Checkpoint]:
+        return [Checkpoint.from_json(c) for c in self.run_json("checkpoint", "list", job_id)]
+
+    def checkpoint(self, job_id: str, checkpoint_id: str) -> Checkpoint:
+        return Checkpoint.from_json(self.run_json("checkpoint", "show", job_id, checkpoint_id))
+
+    def emit_checkpoint(self, job_id: str, checkpoint_type: str, summary: str, *, required_kind: str | None = None,
+                        required_instructions: str | None = None, reason_codes: Sequence[str] = ()) -> Checkpoint:
+        args = ["checkpoint", "emit", job_id, "--type", checkpoint_type, "--summary", summary]
+        if required_kind:
+            args += ["--required-kind", required_kind]
+        if required_instructions:
+            args += ["--required-instructions", required_instructions]
+        for code in reason_codes:
+            args += ["--reason-code", code]
+        return Checkpoint.from_json(self.run_json(*args))
+
+    def approve(self, job_id: str, checkpoint_id: str, reason: str, *, approved_by: str | None = None) -> Approval:
+        args = ["approve", job_id, "--checkpoint", checkpoint_id, "--reason", reason]
+        if approved_by:
+            args += ["--approved-by", approved_by]
+        return Approval.from_json(self.run_json(*args))
+
+    def resume(self, job_id: str, *, force_env: bool = False, reason: str | None = None) -> RunResult:
+        args = ["resume", job_id]
+        if force_env:
+            args.append("--force-env")
+        if reason is not None:
+            args += ["--reason", reason]
+        return RunResult.from_json(self.run_json(*args))
+
+    def pause(self, job_id: str, *, now: bool = False) -> dict[str, Any]:
+        return self.run_json("pause", job_id, *(["--now"] if now else []))
+
+    def cancel(self, job_id: str) -> dict[str, Any]:
+        return self.run_json("cancel", job_id)
+
+    def budget(self, job_id: str) -> dict[str, Any]:
+        return self.run_json("budget", "show", job_id)
+
+    def budget_report(self, job_id: str, *, tool_calls: int = 0, tokens: int = 0, cost: float = 0.0) -> dict[str, Any]:
+        args = ["budget", "report", job_id]
+        if tool_calls:
+            args += ["--tool-calls", str(tool_calls)]
+        if tokens:
+            args += ["--tokens", str(tokens)]
+        if cost:
+            args += ["--cost", repr(cost)]
+        return self.run_json(*args)
+
+    def budget_raise(self, job_id: str, reason: str, **limits: int | float) -> dict[str, Any]:
+        """``budget_raise(job, "why", max_step_count=40)``."""
+        args = ["budget", "raise", job_id, "--reason", reason]
+        for key, value in limits.items():
+            args += [f"--{key.replace('_', '-')}", str(value)]
+        return self.run_json(*args)

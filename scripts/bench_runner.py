@@ -1,0 +1,81 @@
+#!/usr/bin/env python3
+"""Runner benchmark: jobs of N `true` steps, against the floor measured in the same run.
+
+floor = N x (spawn of `sh -c true` + one write+fdatasync on the store's disk). The runner's goal is
+at most 2x the floor with a flat per-step cost as N grows. Run via `make bench` (release build).
+"""
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+WRKR = os.path.join(ROOT, "bin", "wrkr")
+SIZES = [int(n) for n in os.environ.get("WRKR_BENCH_STEPS", "2500,25000").split(",")]
+
+
+def spawn_floor(samples=300):
+    t0 = time.perf_counter()
+    for _ in range(samples):
+        subprocess.run(["sh", "-c", "true"], check=True)
+    return (time.perf_counter() - t0) / samples
+
+
+def fsync_floor(directory, samples=300):
+    path = os.path.join(directory, "fsync-probe")
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+    line = b'{"seq":1,"created_at":"2026-02-13T18:00:00Z","type":"x-probe","payload":{}}\n' * 3
+    t0 = time.perf_counter()
+    for _ in range(samples):
+        os.write(fd, line)
+        os.fdatasync(fd)
+    elapsed = (time.perf_counter() - t0) / samples
+    os.close(fd)
+    os.unlink(path)
+    return elapsed
+
+
+def spec(n):
+    return {
+        "schema_id": "wrkr.jobspec", "schema_version": "v1", "producer_version": "bench", "name": "bench",
+        "objective": f"{n} true steps", "adapter": {"name": "reference"},
+        "inputs": {"workspace": ".", "steps": [{"id": f"s{i}", "command": "true"} for i in range(n)]},
+        "expected_artifacts": [],
+        "budgets": {"max_wall_time_seconds": 86400, "max_retries": 0, "max_step_count": n + 1, "max_tool_calls": n + 1},
+        "checkpoint_policy": {"min_interval_seconds": 1, "required_types": []},
+        "environment_fingerprint": {"rules": []},
+    }
+
+
+def main():
+    if not os.access(WRKR, os.X_OK):
+        sys.exit("bench_runner: build first (make build)")
+    with tempfile.TemporaryDirectory(dir=os.environ.get("WRKR_BENCH_DIR")) as tmp:
+        home = os.path.join(tmp, "home")
+        os.makedirs(home)
+        spawn = spawn_floor()
+        fsync = fsync_floor(tmp)
+        per_step_floor = spawn + fsync
+        print(f"floor per step: spawn sh -c true {spawn*1e3:.2f} ms + write+fdatasync {fsync*1e3:.2f} ms = {per_step_floor*1e3:.2f} ms")
+        env = {**os.environ, "WRKR_HOME": home}
+        for n in SIZES:
+            path = os.path.join(tmp, f"spec{n}.json")
+            with open(path, "w") as f:
+                json.dump(spec(n), f)
+            t0 = time.perf_counter()
+            proc = subprocess.Popen([WRKR, "submit", path, "--job-id", f"bench{n}"], cwd=tmp, env=env,
+                                    stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+            _, status, usage = os.wait4(proc.pid, 0)
+            wall = time.perf_counter() - t0
+            out = proc.stdout.read().decode().strip()
+            if os.waitstatus_to_exitcode(status) != 0:
+                sys.exit(f"bench_runner: submit failed: {proc.stderr.read().decode()}")
+            floor = n * per_step_floor
+            print(f"{n:6d} steps: {wall:8.2f} s  {wall/n*1e3:6.2f} ms/step  x{wall/floor:.2f} floor  "
+                  f"peak RSS {usage.ru_maxrss/1024:.1f} MiB  ({out})")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,83 @@
+//! wrkr approve: a human's decision on a decision-needed checkpoint, recorded once.
+//!
+//! Only a `decision-needed` checkpoint can be approved; the reason is required; `approved_by` comes
+//! from `--approved-by`, `$WRKR_APPROVED_BY` or `$USER`. A second approval of the same checkpoint is
+//! refused (exit 6): the check and the append happen under the job's lock (an idempotency key per
+//! checkpoint), so two people approving at once cannot both be recorded.
+
+use serde_json::json;
+
+use crate::cli::args::Args;
+use crate::cli::io::Io;
+use crate::cli::spec::{Command, Example, Flag, Kind};
+use crate::cmd::checkpoint;
+use crate::cmd::resume::{APPROVED_BY, approver};
+use crate::cmd::status::one_job;
+use crate::contract::time::Timestamp;
+use crate::contract::{Error, PRODUCER_VERSION, Result, SCHEMA_VERSION};
+use crate::job::NewEvent;
+use crate::store::{AppendOptions, Store};
+
+const CHECKPOINT: Flag = Flag {
+    long: "checkpoint",
+    short: Some('c'),
+    value: Some("CP"),
+    help: "The decision-needed checkpoint (cp_<n>)",
+    long_help: "",
+};
+const REASON: Flag =
+    Flag { long: "reason", short: Some('r'), value: Some("TEXT"), help: "Why (required)", long_help: "" };
+
+pub const COMMAND: Command = Command {
+    name: "approve",
+    kind: Kind::Command,
+    about: "Approve a decision-needed checkpoint",
+    usage: "JOB --checkpoint CP --reason TEXT [--approved-by USER]",
+    long_about: "Records a wrkr.approval_record for the checkpoint. `wrkr resume JOB` then continues the job.",
+    flags: &[&CHECKPOINT, &REASON, &APPROVED_BY],
+    examples: &[Example {
+        command: "wrkr approve job_1 --checkpoint cp_11 --reason 'plan reviewed'",
+        what: "Then: wrkr resume job_1.",
+    }],
+    run,
+};
+
+fn run(args: Args, io: &mut Io) -> Result<()> {
+    let job = one_job(&args, "approve")?;
+    let cp_id =
+        args.value(CHECKPOINT.long).ok_or_else(|| Error::invalid_input("approve needs --checkpoint CP"))?.to_owned();
+    let reason = args
+        .value(REASON.long)
+        .map(str::trim)
+        .filter(|r| !r.is_empty())
+        .ok_or_else(|| Error::invalid_input("approval reason is required").with_hint("pass --reason TEXT"))?;
+    let store = args.store()?;
+    let cp = checkpoint::find(&store, &job, &cp_id)?;
+    if cp["type"] != "decision-needed" {
+        return Err(Error::invalid_input(format!("checkpoint {cp_id} is {}, not decision-needed", cp["type"]))
+            .with("checkpoint_id", cp_id.as_str())
+            .with("type", cp["type"].clone()));
+    }
+    let record = json!({
+        "schema_id": "wrkr.approval_record",
+        "schema_version": SCHEMA_VERSION,
+        "created_at": Timestamp::now().to_string(),
+        "producer_version": PRODUCER_VERSION,
+        "job_id": job.as_str(),
+        "checkpoint_id": cp_id,
+        "reason": reason,
+        "approved_by": approver(&args),
+    });
+    let key = format!("approval:{cp_id}");
+    store.append(&job, AppendOptions::default(), &mut |state| {
+        if state.idempotency_keys.contains_key(&key) {
+            return Err(Error::invalid_input(format!("checkpoint {cp_id} is already approved"))
+                .with("checkpoint_id", cp_id.as_str()));
+        }
+        Ok(vec![
+            NewEvent::new("approval_recorded", record.clone()),
+            NewEvent::new("idempotency_recorded", json!({"key": key})),
+        ])
+    })?;
+    if io.json { io.pretty(&record) } else { io.line(&format!("approved checkpoint={cp_id}")) }
+}

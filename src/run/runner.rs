@@ -1,0 +1,527 @@
+//! The runner: drives a submitted job's steps under a fenced lease until it completes or stops.
+//!
+//! Crash safety and exactly-once, in ledger terms:
+//! - Before a step runs, its attempt is durable (`adapter_step` with `attempt` and the idempotency
+//!   key `job:step:attempt`). After it, its end is durable (`x-step_finished`) in the same batch as
+//!   its counters and checkpoint. A step whose end is recorded as succeeded is never run again; an
+//!   attempt with no recorded end was interrupted (crash, kill -9): the next runner records
+//!   `x-step_interrupted` and runs the step again as a new attempt.
+//! - Every append carries the runner's lease epoch and is fenced: once another worker takes the
+//!   lease over, nothing this runner writes is accepted, and its heartbeat thread notices and stops
+//!   the running step.
+//! - Status changes and the checkpoints that announce them are appended in one batch, so a
+//!   checkpoint's status label is never a lie.
+//!
+//! Budgets are checked before each step (would it exceed the step or tool-call limit?), during it
+//! (the wall-time deadline kills the process group; reported tool calls, tokens and cost stop it as
+//! they arrive) and after it. A failing step is retried while the job's retry count stays within
+//! `max_retries`. Pause and cancel from other processes are honoured within one poll.
+
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+
+use crate::contract::time::Timestamp;
+use crate::contract::{Error, ReasonCode, Result};
+use crate::job::budget::{Limits, Usage};
+use crate::job::checkpoint::Checkpoint;
+use crate::job::jobspec::{self, AdapterKind, JobSpec};
+use crate::job::{JobState, NewEvent, Status, lease};
+use crate::run::heartbeat::Heartbeat;
+use crate::run::history::History;
+use crate::run::log::{DEFAULT_LOG_CAP, StreamDigest};
+use crate::run::process::{self, Ending, Program, StepCommand, StepOutcome, Supervisor};
+use crate::run::watch::StepWatch;
+use crate::store::{AppendOptions, FsStore, JobId, Store};
+
+pub struct Options {
+    pub worker: String,
+    pub ttl: Duration,
+    pub heartbeat: Duration,
+    /// Between SIGTERM and SIGKILL when a step is stopped.
+    pub grace: Duration,
+    pub log_cap: u64,
+    /// Copy step output to our stdout/stderr.
+    pub tee: bool,
+}
+
+impl Options {
+    pub fn new(ttl: Duration) -> Options {
+        Options {
+            worker: format!("dispatch-{}", std::process::id()),
+            ttl,
+            heartbeat: (ttl / 3).max(Duration::from_millis(200)),
+            grace: Duration::from_secs(2),
+            log_cap: DEFAULT_LOG_CAP,
+            tee: false,
+        }
+    }
+}
+
+impl Default for Options {
+    fn default() -> Options {
+        Options::new(lease::DEFAULT_TTL)
+    }
+}
+
+/// Where a run stopped without an error.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Outcome {
+    Completed,
+    /// Waiting for `wrkr approve` on a decision-needed checkpoint.
+    BlockedDecision,
+    Paused,
+    Canceled,
+}
+
+#[derive(Clone, Debug)]
+pub struct Report {
+    pub outcome: Outcome,
+    pub status: Status,
+    pub checkpoint_id: Option<String>,
+}
+
+/// Run `job` from where its ledger says it is. Errors are the job's blocking failures
+/// (`E_BUDGET_EXCEEDED`, `E_ADAPTER_FAIL`, `E_LEASE_CONFLICT`), recorded before they are returned.
+pub fn drive(store: &FsStore, job: &JobId, opts: &Options) -> Result<Report> {
+    let history = History::load(store, job)?;
+    let recorded = history.spec.clone().ok_or_else(|| {
+        Error::invalid_input("this job was not submitted from a JobSpec; there is nothing to run")
+            .with("job_id", job.as_str())
+    })?;
+    let spec = jobspec::from_document(recorded.document.clone())?;
+    let lease = store.acquire_lease(job, &opts.worker, opts.ttl)?;
+    let heartbeat = Heartbeat::start(
+        store.root().to_path_buf(),
+        job.clone(),
+        opts.worker.clone(),
+        lease.epoch,
+        opts.ttl,
+        opts.heartbeat,
+    );
+    let mut runner = Runner {
+        store,
+        job,
+        epoch: lease.epoch,
+        history,
+        spec,
+        workspace: PathBuf::from(recorded.workspace),
+        opts,
+        heartbeat: &heartbeat,
+        decisions_at_start: 0,
+    };
+    let result = runner.run();
+    let lost = heartbeat.lost();
+    drop(heartbeat);
+    if !lost {
+        // Best effort: an unreleased lease only delays the next runner until it expires.
+        let _ = store.release_lease(job, &opts.worker, Some(lease.epoch));
+    }
+    result.map_err(|e| e.with("job_id", job.as_str()))
+}
+
+struct Runner<'a> {
+    store: &'a FsStore,
+    job: &'a JobId,
+    epoch: u64,
+    history: History,
+    spec: JobSpec,
+    workspace: PathBuf,
+    opts: &'a Options,
+    heartbeat: &'a Heartbeat,
+    decisions_at_start: usize,
+}
+
+/// How one step ended, for the ledger.
+enum StepEnd {
+    Succeeded,
+    NotExecuted,
+    Failed(i32),
+    TimedOut,
+    Canceled,
+    Paused,
+    OverBudget(String),
+}
+
+impl StepEnd {
+    fn name(&self) -> &'static str {
+        match self {
+            StepEnd::Succeeded => "succeeded",
+            StepEnd::NotExecuted => "not_executed",
+            StepEnd::Failed(_) => "failed",
+            StepEnd::TimedOut => "timed_out",
+            StepEnd::Canceled => "canceled",
+            StepEnd::Paused => "interrupted",
+            StepEnd::OverBudget(_) => "stopped_budget",
+        }
+    }
+}
+
+impl Runner<'_> {
+    fn run(&mut self) -> Result<Report> {
+        self.history.catch_up(self.store, self.job)?;
+        self.start()?;
+        self.decisions_at_start = self.count_decisions();
+        if self.spec.adapter == AdapterKind::Noop {
+            return self.complete("noop adapter completed");
+        }
+        loop {
+            let index = self.history.cursor(self.spec.steps.len());
+            if index == self.spec.steps.len() {
+                return self.complete("reference adapter completed");
+            }
+            self.history.catch_up(self.store, self.job)?;
+            if let Some(report) = self.between_steps()? {
+                return Ok(report);
+            }
+            let step = &self.spec.steps[index];
+            let ran = u64::from(step.executed && !step.command.trim().is_empty());
+            let mut next = self.usage();
+            next.step_count += 1;
+            next.tool_call_count += ran;
+            let over = self.limits().violations(&next);
+            if !over.is_empty() {
+                return self.block_budget(over);
+            }
+            if let Some(report) = self.run_step(index)? {
+                return Ok(report);
+            }
+        }
+    }
+
+    fn limits(&self) -> Limits {
+        self.history.limits().unwrap_or_else(|| self.spec.budgets.clone())
+    }
+
+    fn usage(&self) -> Usage {
+        self.history.usage(Timestamp::now())
+    }
+
+    fn count_decisions(&self) -> usize {
+        self.history.checkpoints.iter().filter(|c| c.kind == "decision-needed").count()
+    }
+
+    /// Append `plan`'s events (each stamped with our epoch) as one fenced batch.
+    fn commit(&mut self, plan: &dyn Fn(&JobState) -> Vec<NewEvent>) -> Result<Vec<u64>> {
+        let epoch = self.epoch;
+        let done = self.store.append(self.job, AppendOptions { create: false, fence: Some(epoch) }, &mut |state| {
+            Ok(plan(state)
+                .into_iter()
+                .map(|mut e| {
+                    e.payload.insert("epoch".into(), json!(epoch));
+                    e
+                })
+                .collect())
+        })?;
+        for record in &done.records {
+            self.history.apply(record);
+        }
+        Ok(done.records.iter().map(|r| r.seq).collect())
+    }
+
+    /// Move to `running` (from queued, paused or blocked), and say what the job is for.
+    fn start(&mut self) -> Result<()> {
+        match self.history.status {
+            Status::Running => {}
+            Status::Completed | Status::Canceled => {
+                let status = self.history.status;
+                return Err(Error::new(
+                    ReasonCode::InvalidStateTransition,
+                    format!("job is {status}; there is nothing to run"),
+                )
+                .with("from", status.as_str())
+                .with("to", "running"));
+            }
+            _ => {
+                self.commit(&|s| vec![NewEvent::status_changed(s.status, Status::Running)])?;
+            }
+        }
+        if !self.history.checkpoints.iter().any(|c| c.kind == "plan") {
+            let cp = Checkpoint::new("plan", self.spec.objective.clone(), Status::Running, self.usage());
+            self.commit(&|_| vec![cp.event()])?;
+        }
+        Ok(())
+    }
+
+    /// Requests made while the previous step ran: pause, cancel, an emitted decision-needed.
+    fn between_steps(&mut self) -> Result<Option<Report>> {
+        let status = self.history.status;
+        let stop = |outcome| Some(Report { outcome, status, checkpoint_id: None });
+        match status {
+            Status::Paused => return Ok(stop(Outcome::Paused)),
+            Status::Canceled => return Ok(stop(Outcome::Canceled)),
+            _ => {}
+        }
+        if self.count_decisions() > self.decisions_at_start
+            && let Some(cp) = self.history.latest_decision().cloned()
+            && !self.history.is_approved(&cp.id())
+        {
+            self.commit(&|s| vec![NewEvent::status_changed(s.status, Status::BlockedDecision)])?;
+            return Ok(Some(Report {
+                outcome: Outcome::BlockedDecision,
+                status: Status::BlockedDecision,
+                checkpoint_id: Some(cp.id()),
+            }));
+        }
+        Ok(None)
+    }
+
+    fn run_step(&mut self, index: usize) -> Result<Option<Report>> {
+        let step = self.spec.steps[index].clone();
+        let progress = self.history.steps.get(&(index as u64)).cloned().unwrap_or_default();
+        let attempt = progress.attempts + 1;
+        let key = format!("{}:{}:{attempt}", self.job.as_str(), step.id);
+        let started = NewEvent::new(
+            "adapter_step",
+            json!({"adapter": "reference", "step_id": step.id, "step_index": index, "summary": step.summary,
+                   "command": step.command, "executed": step.executed, "artifacts": step.artifacts,
+                   "attempt": attempt, "idempotency_key": key}),
+        );
+        let interrupted = progress.open_attempt.map(|a| {
+            NewEvent::new(
+                "x-step_interrupted",
+                json!({"step_id": step.id, "step_index": index, "attempt": a, "reason": "no end was recorded: its runner stopped mid-step"}),
+            )
+        });
+        self.commit(&|_| interrupted.iter().cloned().chain([started.clone()]).collect())?;
+
+        let ran = step.executed && !step.command.trim().is_empty();
+        let (end, outcome, reported) = if ran {
+            self.execute(index, &step.id, &step.command, attempt)?
+        } else {
+            (StepEnd::NotExecuted, None, Reported::default())
+        };
+        let finished = NewEvent::new(
+            "x-step_finished",
+            json!({"step_id": step.id, "step_index": index, "attempt": attempt, "idempotency_key": key,
+                   "outcome": end.name(), "exit_code": outcome.as_ref().map(StepOutcome::exit_code),
+                   "duration_ms": outcome.as_ref().map(|o| o.duration.as_millis() as u64),
+                   "stdout": outcome.as_ref().and_then(|o| o.stdout.as_ref()).map(stream_json),
+                   "stderr": outcome.as_ref().and_then(|o| o.stderr.as_ref()).map(stream_json)}),
+        );
+        let tools = u64::from(ran);
+        match end {
+            StepEnd::Succeeded | StepEnd::NotExecuted => self.step_done(index, finished, tools, reported),
+            StepEnd::Failed(code) => {
+                if self.history.retry_count < self.limits().max_retries {
+                    self.commit(&|s| vec![finished.clone(), counters(s, 0, tools, 1)])?;
+                    return Ok(None);
+                }
+                let mut usage = self.usage();
+                usage.tool_call_count += tools;
+                let cp = Checkpoint::new(
+                    "blocked",
+                    format!("reference step {} failed (exit={code})", step.id),
+                    Status::BlockedError,
+                    usage,
+                )
+                .reason("E_ADAPTER_FAIL");
+                self.commit(&|s| {
+                    vec![
+                        finished.clone(),
+                        counters(s, 0, tools, 0),
+                        NewEvent::status_changed(s.status, Status::BlockedError),
+                        cp.event(),
+                    ]
+                })?;
+                Err(Error::new(ReasonCode::AdapterFail, format!("step {} failed (exit={code})", step.id))
+                    .with("step_id", step.id.as_str())
+                    .with("exit_code", code)
+                    .with("status", "blocked_error")
+                    .with_hint("fix the cause, then `wrkr resume JOB` runs the step again"))
+            }
+            StepEnd::TimedOut | StepEnd::OverBudget(_) => {
+                self.commit(&|s| vec![finished.clone(), counters(s, 0, tools, 0)])?;
+                let mut over = self.limits().violations(&self.usage());
+                if over.is_empty() {
+                    over = match &end {
+                        StepEnd::OverBudget(why) => vec![why.trim_start_matches("budget exceeded: ").to_owned()],
+                        _ => vec![format!("wall_time_seconds>{}", self.limits().max_wall_time_seconds)],
+                    };
+                }
+                self.block_budget(over).map(Some)
+            }
+            StepEnd::Canceled => {
+                self.commit(&|_| vec![finished.clone()])?;
+                Ok(Some(Report { outcome: Outcome::Canceled, status: Status::Canceled, checkpoint_id: None }))
+            }
+            StepEnd::Paused => {
+                self.commit(&|_| vec![finished.clone()])?;
+                Ok(Some(Report { outcome: Outcome::Paused, status: self.history.status, checkpoint_id: None }))
+            }
+        }
+    }
+
+    /// A step completed: its end, counters and checkpoint in one batch (plus the decision gate).
+    fn step_done(
+        &mut self,
+        index: usize,
+        finished: NewEvent,
+        tools: u64,
+        reported: Reported,
+    ) -> Result<Option<Report>> {
+        let step = &self.spec.steps[index];
+        let mut usage = self.usage();
+        usage.step_count += 1;
+        usage.tool_call_count += tools;
+        let mut added = step.artifacts.clone();
+        added.extend(reported.added.into_iter().filter(|p| !step.artifacts.contains(p)));
+        if step.decision_needed {
+            let mut cp = Checkpoint::new("decision-needed", step.summary.clone(), Status::BlockedDecision, usage);
+            cp.added = added;
+            cp.changed = reported.changed;
+            cp.removed = reported.removed;
+            cp.required_action = Some(json!({
+                "kind": step.required_action.clone().unwrap_or_else(|| "approval".to_owned()),
+                "instructions": format!("review and approve step {}", step.id),
+            }));
+            let seqs = self.commit(&|s| {
+                vec![
+                    finished.clone(),
+                    counters(s, 1, tools, 0),
+                    NewEvent::status_changed(s.status, Status::BlockedDecision),
+                    cp.event(),
+                ]
+            })?;
+            let checkpoint_id = seqs.last().map(|seq| format!("cp_{seq}"));
+            return Ok(Some(Report {
+                outcome: Outcome::BlockedDecision,
+                status: Status::BlockedDecision,
+                checkpoint_id,
+            }));
+        }
+        let mut cp = Checkpoint::new("progress", step.summary.clone(), self.history.status, usage);
+        cp.added = added;
+        cp.changed = reported.changed;
+        cp.removed = reported.removed;
+        self.commit(&|s| vec![finished.clone(), counters(s, 1, tools, 0), cp.event()])?;
+        if reported.decision {
+            return self.between_steps();
+        }
+        let over = self.limits().violations(&self.usage());
+        if !over.is_empty() && self.history.cursor(self.spec.steps.len()) < self.spec.steps.len() {
+            return self.block_budget(over).map(Some);
+        }
+        Ok(None)
+    }
+
+    /// Run a step's command under supervision.
+    fn execute(
+        &mut self,
+        index: usize,
+        step_id: &str,
+        command: &str,
+        attempt: u64,
+    ) -> Result<(StepEnd, Option<StepOutcome>, Reported)> {
+        let limits = self.limits();
+        let deadline = (limits.max_wall_time_seconds > 0).then(|| {
+            let left = limits.max_wall_time_seconds.saturating_sub(self.usage().wall_time_seconds);
+            // Usage violates a limit only when strictly greater, so the last whole second is allowed.
+            Instant::now() + Duration::from_secs(left + 1)
+        });
+        let safe_id: String =
+            step_id.chars().map(|c| if c.is_ascii_alphanumeric() || c == '-' || c == '_' { c } else { '_' }).collect();
+        let cmd = StepCommand {
+            program: Program::Shell(command.to_owned()),
+            cwd: self.workspace.clone(),
+            env: vec![
+                ("WRKR_JOB_ID".into(), self.job.as_str().to_owned()),
+                ("WRKR_STEP_ID".into(), step_id.to_owned()),
+                ("WRKR_STEP_ATTEMPT".into(), attempt.to_string()),
+                ("WRKR_LEASE_EPOCH".into(), self.epoch.to_string()),
+                ("WRKR_HOME".into(), self.store.root().display().to_string()),
+            ],
+            log_dir: self.store.job_dir(self.job).join("logs"),
+            log_name: format!("{index:05}-{safe_id}-{attempt}"),
+            log_cap: self.opts.log_cap,
+            deadline,
+            grace: self.opts.grace,
+            tee: self.opts.tee,
+            protocol: true,
+        };
+        let mut watch =
+            StepWatch::new(self.store, self.job, self.epoch, &mut self.history, limits, self.heartbeat.lost_flag());
+        let outcome = process::run(&cmd, &mut watch)?;
+        // Records that arrived as the step ended are appended now.
+        let _ = watch.should_stop();
+        if let Some(err) = watch.failure.take() {
+            return Err(err);
+        }
+        let reported = Reported {
+            added: std::mem::take(&mut watch.added),
+            changed: std::mem::take(&mut watch.changed),
+            removed: std::mem::take(&mut watch.removed),
+            decision: watch.decision_emitted,
+        };
+        drop(watch);
+        let end = match &outcome.ending {
+            Ending::Exited(0) => StepEnd::Succeeded,
+            Ending::Exited(code) => StepEnd::Failed(*code),
+            Ending::Signaled(_) | Ending::FailedToStart(_) => StepEnd::Failed(outcome.exit_code()),
+            Ending::TimedOut => StepEnd::TimedOut,
+            Ending::Stopped(why) if why == "canceled" => StepEnd::Canceled,
+            Ending::Stopped(why) if why == "paused" => StepEnd::Paused,
+            Ending::Stopped(why) if why.starts_with("budget exceeded") => StepEnd::OverBudget(why.clone()),
+            Ending::Stopped(why) => {
+                return Err(Error::new(ReasonCode::LeaseConflict, format!("step {step_id} stopped: {why}"))
+                    .with_hint("another worker took over this job's lease; it continues there"));
+            }
+        };
+        Ok((end, Some(outcome), reported))
+    }
+
+    fn block_budget(&mut self, violations: Vec<String>) -> Result<Report> {
+        let summary = format!("budget exceeded: {}", violations.join(", "));
+        let cp = Checkpoint::new("blocked", summary.clone(), Status::BlockedBudget, self.usage())
+            .reason("E_BUDGET_EXCEEDED");
+        self.commit(&|s| {
+            let mut events = Vec::new();
+            if s.status == Status::Running {
+                events.push(NewEvent::status_changed(s.status, Status::BlockedBudget));
+            }
+            let mut cp_event = cp.event();
+            cp_event.payload.insert(
+                "status".into(),
+                json!(if s.status == Status::Running { "blocked_budget" } else { s.status.as_str() }),
+            );
+            events.push(cp_event);
+            events
+        })?;
+        Err(Error::new(ReasonCode::BudgetExceeded, summary)
+            .with("violations", violations)
+            .with("status", self.history.status.as_str())
+            .with_hint("raise a limit with `wrkr budget raise JOB --max-... N --reason TEXT`, then `wrkr resume JOB`"))
+    }
+
+    fn complete(&mut self, summary: &str) -> Result<Report> {
+        let cp = Checkpoint::new("completed", summary, Status::Completed, self.usage());
+        let seqs = self.commit(&|s| vec![NewEvent::status_changed(s.status, Status::Completed), cp.event()])?;
+        Ok(Report {
+            outcome: Outcome::Completed,
+            status: Status::Completed,
+            checkpoint_id: seqs.last().map(|s| format!("cp_{s}")),
+        })
+    }
+}
+
+/// What a step reported through the adapter protocol.
+#[derive(Default)]
+struct Reported {
+    added: Vec<String>,
+    changed: Vec<String>,
+    removed: Vec<String>,
+    decision: bool,
+}
+
+/// Go's absolute counters, incremented from the state under the lock.
+fn counters(state: &JobState, steps: u64, tools: u64, retries: u64) -> NewEvent {
+    NewEvent::new(
+        "counters_updated",
+        json!({"retry_count": state.retry_count + retries, "step_count": state.step_count + steps, "tool_call_count": state.tool_call_count + tools}),
+    )
+}
+
+fn stream_json(d: &StreamDigest) -> Value {
+    json!({"sha256": d.sha256, "bytes": d.bytes, "truncated": d.truncated})
+}

@@ -1,0 +1,199 @@
+//! Watching a running step: what it reports (the adapter protocol) and what happens around it.
+//!
+//! Protocol records are validated and turned into ledger events; they are appended in one fenced
+//! batch per poll (at most ten a second), not one fsync per record, so a chatty agent costs little.
+//! Every poll also tails the ledger, so requests from other processes (`wrkr cancel`, `wrkr pause
+//! --now`, `wrkr budget report`, `wrkr checkpoint emit`) are seen while the step runs, and the
+//! budgets that reported usage counts against (tool calls, tokens, cost) stop the step the moment
+//! they are exceeded. A rejected record is appended as `x-adapter_record_rejected` with its reason.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use serde_json::json;
+
+use crate::contract::Error;
+use crate::contract::time::Timestamp;
+use crate::job::budget::Limits;
+use crate::job::checkpoint::Checkpoint;
+use crate::job::{NewEvent, Status};
+use crate::run::channel::ProtocolLine;
+use crate::run::history::History;
+use crate::run::process::Supervisor;
+use crate::run::protocol::{self, Change, Record};
+use crate::store::{AppendOptions, FsStore, JobId, Store};
+
+/// How much of a rejected line is kept in the ledger.
+const REJECTED_PREFIX_BYTES: usize = 512;
+
+pub struct StepWatch<'a> {
+    pub store: &'a FsStore,
+    pub job: &'a JobId,
+    pub epoch: u64,
+    pub history: &'a mut History,
+    pub limits: Limits,
+    pub lease_lost: Arc<AtomicBool>,
+    /// Artifacts the step reported, for its checkpoint.
+    pub added: Vec<String>,
+    pub changed: Vec<String>,
+    pub removed: Vec<String>,
+    /// A decision-needed checkpoint was emitted while the step ran.
+    pub decision_emitted: bool,
+    /// The first store failure; the step is stopped and the runner reports it.
+    pub failure: Option<Error>,
+    pending: Vec<NewEvent>,
+    seen_checkpoints: usize,
+}
+
+impl<'a> StepWatch<'a> {
+    pub fn new(
+        store: &'a FsStore,
+        job: &'a JobId,
+        epoch: u64,
+        history: &'a mut History,
+        limits: Limits,
+        lease_lost: Arc<AtomicBool>,
+    ) -> StepWatch<'a> {
+        let seen_checkpoints = history.checkpoints.len();
+        StepWatch {
+            store,
+            job,
+            epoch,
+            history,
+            limits,
+            lease_lost,
+            added: Vec::new(),
+            changed: Vec::new(),
+            removed: Vec::new(),
+            decision_emitted: false,
+            failure: None,
+            pending: Vec::new(),
+            seen_checkpoints,
+        }
+    }
+
+    fn event(&self, event_type: &str, payload: serde_json::Value) -> NewEvent {
+        let mut event = NewEvent::new(event_type, payload);
+        event.payload.insert("epoch".into(), json!(self.epoch));
+        event
+    }
+
+    /// Append what is pending (one fenced batch) and read what others appended.
+    fn flush(&mut self) -> Result<(), Error> {
+        if !self.pending.is_empty() {
+            let batch = std::mem::take(&mut self.pending);
+            let epoch = self.epoch;
+            let done =
+                self.store.append(self.job, AppendOptions { create: false, fence: Some(epoch) }, &mut |state| {
+                    // Tool-call counts are absolute in the ledger: add to the count under the lock.
+                    let mut batch = batch.clone();
+                    let mut tool_calls = state.tool_call_count;
+                    for event in batch.iter_mut().filter(|e| e.event_type == "counters_updated") {
+                        tool_calls += event.payload.remove("add_tool_calls").and_then(|v| v.as_u64()).unwrap_or(0);
+                        event.payload.insert("retry_count".into(), json!(state.retry_count));
+                        event.payload.insert("step_count".into(), json!(state.step_count));
+                        event.payload.insert("tool_call_count".into(), json!(tool_calls));
+                    }
+                    Ok(batch)
+                })?;
+            for record in &done.records {
+                self.history.apply(record);
+            }
+        }
+        self.history.catch_up(self.store, self.job)
+    }
+
+    fn accept(&mut self, record: Record) {
+        match record {
+            Record::ToolCall { name, count } => {
+                let mut counters = self.event("counters_updated", json!({"add_tool_calls": count}));
+                counters.payload.insert("source".into(), json!("adapter"));
+                self.pending.push(counters);
+                self.pending.push(
+                    self.event("x-usage_reported", json!({"tool_calls": count, "name": name, "source": "adapter"})),
+                );
+            }
+            Record::Tokens { count } => {
+                self.pending.push(self.event("x-usage_reported", json!({"tokens": count, "source": "adapter"})))
+            }
+            Record::Cost { usd } => {
+                self.pending.push(self.event("x-usage_reported", json!({"cost": usd, "source": "adapter"})))
+            }
+            Record::Artifact { path, change } => {
+                let list = match change {
+                    Change::Added => &mut self.added,
+                    Change::Changed => &mut self.changed,
+                    Change::Removed => &mut self.removed,
+                };
+                if !list.contains(&path) {
+                    list.push(path.clone());
+                }
+                self.pending.push(self.event("x-adapter_record", json!({"record": "artifact", "path": path})));
+            }
+            Record::Checkpoint { checkpoint_type, summary, required_action, reason_codes } => {
+                let Ok(kind) = crate::job::checkpoint::kind(&checkpoint_type) else { return };
+                let mut cp = Checkpoint::new(kind, summary, self.history.status, self.history.usage(Timestamp::now()));
+                cp.required_action = required_action;
+                cp.reason_codes = reason_codes;
+                let mut event = cp.event();
+                event.payload.insert("epoch".into(), json!(self.epoch));
+                self.pending.push(event);
+            }
+            Record::Progress { note } => self.pending.push(self.event("x-progress", json!({"note": note}))),
+        }
+    }
+
+    fn reject(&mut self, reason: String, line: &[u8]) {
+        let mut prefix = String::from_utf8_lossy(&line[..line.len().min(REJECTED_PREFIX_BYTES)]).into_owned();
+        if line.len() > REJECTED_PREFIX_BYTES {
+            prefix.push('…');
+        }
+        self.pending.push(self.event("x-adapter_record_rejected", json!({"reason": reason, "line": prefix})));
+    }
+}
+
+impl Supervisor for StepWatch<'_> {
+    fn record(&mut self, line: ProtocolLine) {
+        match line {
+            ProtocolLine::TooLong => {
+                let reason = format!("record longer than {} bytes", protocol::MAX_RECORD_BYTES);
+                self.reject(reason, b"");
+            }
+            ProtocolLine::Line(bytes) => match protocol::parse(&bytes) {
+                Ok(record) => self.accept(record),
+                Err(reason) => self.reject(reason, &bytes),
+            },
+        }
+    }
+
+    fn should_stop(&mut self) -> Option<String> {
+        if self.lease_lost.load(Ordering::SeqCst) {
+            return Some("lease lost".to_owned());
+        }
+        if self.failure.is_some() {
+            return Some("store failure".to_owned());
+        }
+        if let Err(err) = self.flush() {
+            let lost = err.code == crate::contract::ReasonCode::LeaseConflict;
+            self.failure = Some(err);
+            return Some(if lost { "lease lost" } else { "store failure" }.to_owned());
+        }
+        if self.history.checkpoints[self.seen_checkpoints..].iter().any(|c| c.kind == "decision-needed") {
+            self.decision_emitted = true;
+        }
+        self.seen_checkpoints = self.history.checkpoints.len();
+        match self.history.status {
+            Status::Canceled => return Some("canceled".to_owned()),
+            Status::Paused if self.history.pause_now => return Some("paused".to_owned()),
+            _ => {}
+        }
+        let mut usage = self.history.usage(Timestamp::now());
+        // Wall time is enforced by the step's deadline; here only what reports can push over.
+        usage.wall_time_seconds = 0;
+        let over = self.limits.violations(&usage);
+        if !over.is_empty() {
+            return Some(format!("budget exceeded: {}", over.join(", ")));
+        }
+        None
+    }
+}
