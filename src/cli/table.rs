@@ -26,6 +26,7 @@ static ALL: &[&Command] = &[
     &cmd::job::COMMAND,
     &cmd::receipt::COMMAND,
     &cmd::keygen::COMMAND,
+    &cmd::wrap::COMMAND,
     &cmd::demo::COMMAND,
     &cmd::version::COMMAND,
     &cmd::help::COMMAND,

@@ -17,3 +17,4 @@ pub mod resume;
 pub mod status;
 pub mod submit;
 pub mod version;
+pub mod wrap;
