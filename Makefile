@@ -15,10 +15,10 @@ build:
 	@echo "built bin/wrkr and $$(bin/wrkr --list | wc -l) tool links"
 
 # Installs what the tests need (mandoc, pytest) when it is missing, then runs every test: the Rust
-# suites, then the Python SDK's tests against the binary they just built.
+# suites, then the Python SDK's and the sidecar's tests against the binary they just built.
 test: test-deps
 	$(CARGO) test --locked
-	WRKR_BIN=$(CURDIR)/target/debug/wrkr python3 -m pytest -q sdk/python
+	WRKR_BIN=$(CURDIR)/target/debug/wrkr python3 -m pytest -q sdk/python examples/sidecar/tests
 
 test-deps:
 	@scripts/test-deps.sh

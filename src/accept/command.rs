@@ -48,6 +48,7 @@ pub fn run(name: &str, check: &CommandCheck, cwd: &Path, log_dir: &Path) -> Resu
         deadline: Some(started + Duration::from_secs(check.timeout_seconds)),
         grace: GRACE,
         tee: false,
+        tee_stdout_to_stderr: false,
         protocol: false,
     };
     let outcome = process::run(&step, &mut StopWhen(|| None))?;

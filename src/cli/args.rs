@@ -19,6 +19,9 @@ pub struct Args {
     pub positionals: Vec<OsString>,
     /// The global `--store DIR`, taken out by the dispatcher.
     pub store: Option<std::path::PathBuf>,
+    /// How many positionals came before a `--` (`None`: there was no `--`). Everything after the
+    /// first `--` is positional, verbatim, as `wrkr wrap -- CMD ARGS...` needs.
+    pub dashdash: Option<usize>,
 }
 
 impl Args {
@@ -27,8 +30,16 @@ impl Args {
         Ok(crate::store::FsStore::new(crate::store::root(self.store.as_deref())?))
     }
 
-    pub fn parse(command: &Command, raw: Vec<OsString>) -> Result<Args> {
+    pub fn parse(command: &Command, mut raw: Vec<OsString>) -> Result<Args> {
         use lexopt::prelude::*;
+        let tail = match raw.iter().position(|a| a == "--") {
+            Some(at) => {
+                let tail = raw.split_off(at + 1);
+                raw.pop();
+                Some(tail)
+            }
+            None => None,
+        };
         let mut parser = lexopt::Parser::from_args(raw);
         let mut args = Args::default();
         loop {
@@ -58,7 +69,10 @@ impl Args {
             };
             args.flags.push((flag.long, value));
         }
-        // Everything after `--` arrives as `Value`s above, so it is positional already.
+        if let Some(tail) = tail {
+            args.dashdash = Some(args.positionals.len());
+            args.positionals.extend(tail);
+        }
         Ok(args)
     }
 

@@ -29,6 +29,7 @@ static ALL: &[&Command] = &[
     &cmd::report::COMMAND,
     &cmd::bridge::COMMAND,
     &cmd::keygen::COMMAND,
+    &cmd::wrap::COMMAND,
     &cmd::demo::COMMAND,
     &cmd::version::COMMAND,
     &cmd::help::COMMAND,

@@ -20,3 +20,4 @@ pub mod resume;
 pub mod status;
 pub mod submit;
 pub mod version;
+pub mod wrap;

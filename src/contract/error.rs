@@ -27,11 +27,19 @@ pub struct ErrorData {
     pub details: Map<String, Value>,
     /// What to do next, for people. Goes into `details.hint` in the envelope (the envelope is closed).
     pub hint: Option<String>,
+    /// The process exit code when it must differ from the code's (`wrkr wrap --exit-code child`).
+    pub exit_override: Option<u8>,
 }
 
 impl Error {
     pub fn new(code: ReasonCode, message: impl Into<String>) -> Error {
-        Error(Box::new(ErrorData { code, message: message.into(), details: Map::new(), hint: None }))
+        Error(Box::new(ErrorData {
+            code,
+            message: message.into(),
+            details: Map::new(),
+            hint: None,
+            exit_override: None,
+        }))
     }
 
     /// Bad input or usage: exit 6.
@@ -65,8 +73,14 @@ impl Error {
         self
     }
 
+    /// Exit with `code` instead of the reason code's exit code; the reason code is kept.
+    pub fn with_exit_code(mut self, code: u8) -> Error {
+        self.exit_override = Some(code);
+        self
+    }
+
     pub fn exit_code(&self) -> u8 {
-        self.code.exit_code()
+        self.exit_override.unwrap_or_else(|| self.code.exit_code())
     }
 
     /// The `wrkr.error_envelope` for this error, fields in contract order.

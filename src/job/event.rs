@@ -145,7 +145,14 @@ pub fn check_against_state(state: &JobState, event: &NewEvent, seq: u64) -> Resu
         }
         "lease_set" => {
             let epoch = event.payload.get("epoch").and_then(Value::as_u64).unwrap_or(0);
-            if epoch <= state.lease_epoch {
+            // A heartbeat renews the held lease: same lease id, same epoch. Anything else must
+            // take a new epoch. (Refusing renewals made every runner lose its lease at its first
+            // heartbeat, a third of the TTL into any step.)
+            let renewal = state.lease.as_ref().is_some_and(|held| {
+                held.epoch == epoch
+                    && event.payload.get("lease_id").and_then(Value::as_str) == Some(held.lease_id.as_str())
+            });
+            if epoch <= state.lease_epoch && !renewal {
                 return Err(Error::new(ReasonCode::LeaseConflict, "lease epoch does not increase")
                     .with("epoch", epoch)
                     .with("current_epoch", state.lease_epoch));

@@ -12,7 +12,7 @@
 //!
 //! The workspace that artifact paths are relative to is the `workspace` of the job's last
 //! `x-jobspec_recorded` event (written by the runner at submit: `{jobspec, spec_path,
-//! workspace}`). A job without one has no workspace: every artifact is then hashed by reference
+//! workspace}`), or of its `x-wrap_recorded` event for a job made by `wrkr wrap`. A job without one has no workspace: every artifact is then hashed by reference
 //! and reported missing. Missing artifacts are returned, never dropped silently.
 //!
 //! Raw capture does not read file bytes itself: it hands each found file to the sink as
@@ -31,6 +31,8 @@ use crate::store::{JobId, Store};
 pub const ACCEPT_RESULT_FILE: &str = "accept_result.json";
 /// The ledger event type that records the job spec and its workspace.
 pub const JOBSPEC_EVENT: &str = "x-jobspec_recorded";
+/// The ledger event type that records what `wrkr wrap` ran, and in which workspace.
+pub const WRAP_EVENT: &str = "x-wrap_recorded";
 
 /// One item of the stream.
 pub enum Record<'a> {
@@ -64,7 +66,7 @@ pub fn stream(
     let mut projection = Projection::new(job.as_str());
     let mut out = Streamed { job_id: job.as_str().to_owned(), ..Streamed::default() };
     store.read_events(job, 1, &mut |record, _| {
-        if record.event_type == JOBSPEC_EVENT {
+        if record.event_type == JOBSPEC_EVENT || record.event_type == WRAP_EVENT {
             out.workspace = record
                 .payload
                 .as_ref()

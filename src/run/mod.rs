@@ -1,10 +1,13 @@
-//! Running work: supervised step processes and their bounded logs.
+//! Running work: supervised step processes and their bounded logs, the runner, and wrap mode.
 
 pub mod channel;
 pub mod heartbeat;
 pub mod history;
+pub mod interrupt;
 pub mod log;
 pub mod process;
 pub mod protocol;
 pub mod runner;
 pub mod watch;
+pub mod workspace;
+pub mod wrap;

@@ -56,6 +56,8 @@ pub struct StepCommand {
     pub grace: Duration,
     /// Also copy the output to our own stdout/stderr.
     pub tee: bool,
+    /// With `tee`, copy the step's stdout to our *stderr* (our stdout carries a JSON result).
+    pub tee_stdout_to_stderr: bool,
     /// Open an events channel (`WRKR_EVENTS_FD`, `WRKR_EVENTS_PATH`) for adapter-protocol records.
     pub protocol: bool,
 }
@@ -66,6 +68,9 @@ pub trait Supervisor {
     fn record(&mut self, line: ProtocolLine);
     /// Asked at least every poll interval: `Some(reason)` stops the step.
     fn should_stop(&mut self) -> Option<String>;
+    /// The step started as the process group `group` (for a supervisor that signals it itself,
+    /// such as `wrkr wrap` forwarding a Ctrl-C).
+    fn started(&mut self, _group: Pid) {}
 }
 
 /// A supervisor that ignores records and stops the step when its closure says so.
@@ -173,11 +178,15 @@ pub fn run(cmd: &StepCommand, supervisor: &mut dyn Supervisor) -> Result<StepOut
         }
     };
     let group = Pid::from_child(&child);
+    supervisor.started(group);
     let (stream_tx, stream_rx) = mpsc::channel();
     spawn_pump(
         child.stdout.take(),
         stdout_log,
-        cmd.tee.then(|| Box::new(io::stdout()) as Box<dyn io::Write + Send>),
+        cmd.tee.then(|| match cmd.tee_stdout_to_stderr {
+            true => Box::new(io::stderr()) as Box<dyn io::Write + Send>,
+            false => Box::new(io::stdout()) as Box<dyn io::Write + Send>,
+        }),
         1,
         stream_tx.clone(),
     );

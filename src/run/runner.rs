@@ -438,6 +438,7 @@ impl Runner<'_> {
             deadline,
             grace: self.opts.grace,
             tee: self.opts.tee,
+            tee_stdout_to_stderr: false,
             protocol: true,
         };
         let mut watch =

@@ -12,6 +12,7 @@ fn step(dir: &std::path::Path, script: &str) -> StepCommand {
         deadline: None,
         grace: Duration::from_millis(300),
         tee: false,
+        tee_stdout_to_stderr: false,
         protocol: false,
     }
 }

@@ -3,7 +3,10 @@ real reason code, exit code and details on failure. ``wrkr.step()`` reports from
 from .client import Version, Wrkr
 from .errors import WrkrError
 from .step import Step, step
-from .types import Approval, Checkpoint, JobStatus, RunResult
+from .types import Approval, Checkpoint, ExportResult, JobStatus, RunResult, StreamDigest, VerifyResult, WrapResult
 
-__all__ = ["Approval", "Checkpoint", "JobStatus", "RunResult", "Step", "Version", "Wrkr", "WrkrError", "step"]
+__all__ = [
+    "Approval", "Checkpoint", "ExportResult", "JobStatus", "RunResult", "Step", "StreamDigest", "Version",
+    "VerifyResult", "WrapResult", "Wrkr", "WrkrError", "step",
+]
 __version__ = "0.1.0"

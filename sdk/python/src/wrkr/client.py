@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any, Sequence
 
 from .errors import WrkrError
-from .types import Approval, Checkpoint, JobStatus, RunResult
+from .types import Approval, Checkpoint, ExportResult, JobStatus, RunResult, VerifyResult, WrapResult
 
 
 @dataclass(frozen=True)
@@ -167,3 +167,52 @@ class Wrkr:
         for key, value in limits.items():
             args += [f"--{key.replace('_', '-')}", str(value)]
         return self.run_json(*args)
+
+    # Wrap, export, verify ------------------------------------------------------------------------
+
+    def wrap(
+        self,
+        command: Sequence[str],
+        *,
+        job_id: str | None = None,
+        artifacts: Sequence[str] = (),
+        workspace: str | os.PathLike[str] | None = None,
+        exit_code_child: bool = False,
+        budget_wall_time: int | None = None,
+        out_dir: str | os.PathLike[str] | None = None,
+    ) -> WrapResult:
+        """Run ``command`` under ``wrkr wrap`` and return its result.
+
+        A failing command raises :class:`WrkrError` (``E_ADAPTER_FAIL``, ``E_BUDGET_EXCEEDED``);
+        the wrap result is still in ``err.stdout`` (parse it with ``WrapResult.from_json``).
+        """
+        if not command:
+            raise ValueError("wrap needs a command")
+        args = ["wrap"]
+        if job_id is not None:
+            args += ["--job-id", job_id]
+        for path in artifacts:
+            args += ["--artifact", path]
+        if workspace is not None:
+            args += ["--workspace", os.fspath(workspace)]
+        if exit_code_child:
+            args += ["--exit-code", "child"]
+        if budget_wall_time is not None:
+            args += ["--budget-wall-time", str(budget_wall_time)]
+        if out_dir is not None:
+            args += ["--out-dir", os.fspath(out_dir)]
+        args += ["--", *command]
+        return WrapResult.from_json(self.run_json(*args))
+
+    def export(self, job_id: str, out_dir: str | os.PathLike[str] | None = None) -> ExportResult:
+        args = ["export", job_id]
+        if out_dir is not None:
+            args += ["--out-dir", os.fspath(out_dir)]
+        return ExportResult.from_json(self.run_json(*args))
+
+    def verify(self, target: str | os.PathLike[str]) -> VerifyResult:
+        """Verify a jobpack (a path) or a job's exported pack (a job id); failures raise."""
+        result = self.run_json("verify", os.fspath(target))
+        if isinstance(result, list):
+            result = result[-1] if result else {}
+        return VerifyResult.from_json(result)

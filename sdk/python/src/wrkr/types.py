@@ -90,3 +90,99 @@ class Approval:
             created_at=data["created_at"],
             raw=data,
         )
+
+
+@dataclass(frozen=True)
+class StreamDigest:
+    """A wrapped command's stdout or stderr: sha256 and size of the full stream, and whether the
+    job's log kept only its tail."""
+
+    sha256: str
+    bytes: int
+    truncated: bool
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any] | None) -> "StreamDigest | None":
+        if not data:
+            return None
+        return cls(sha256=data["sha256"], bytes=int(data["bytes"]), truncated=bool(data["truncated"]))
+
+
+@dataclass(frozen=True)
+class WrapResult:
+    """``wrkr wrap --json``: the job, how the command ended, its artifacts and the exported pack."""
+
+    job_id: str
+    status: str
+    exit_code: int
+    outcome: str
+    jobpack_path: str
+    manifest_sha256: str
+    footer: str
+    artifacts: dict[str, list[str]]
+    stdout: StreamDigest | None
+    stderr: StreamDigest | None
+    raw: dict[str, Any] = field(default_factory=dict, repr=False)
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> "WrapResult":
+        adapter = data.get("adapter_result", {})
+        return cls(
+            job_id=data["job_id"],
+            status=adapter.get("status", ""),
+            exit_code=int(adapter.get("exit_code", 0)),
+            outcome=adapter.get("outcome", ""),
+            jobpack_path=data["jobpack_path"],
+            manifest_sha256=data["manifest_sha256"],
+            footer=data["footer"],
+            artifacts={k: list(v) for k, v in data.get("artifacts", {}).items()},
+            stdout=StreamDigest.from_json(data.get("stdout")),
+            stderr=StreamDigest.from_json(data.get("stderr")),
+            raw=data,
+        )
+
+
+@dataclass(frozen=True)
+class ExportResult:
+    """``wrkr export --json``."""
+
+    job_id: str
+    path: str
+    manifest_sha256: str
+    footer: str
+    missing_artifacts: list[str]
+    signature: str | None = None
+    raw: dict[str, Any] = field(default_factory=dict, repr=False)
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> "ExportResult":
+        return cls(
+            job_id=data["job_id"],
+            path=data["path"],
+            manifest_sha256=data["manifest_sha256"],
+            footer=data["footer"],
+            missing_artifacts=list(data.get("missing_artifacts", [])),
+            signature=data.get("signature"),
+            raw=data,
+        )
+
+
+@dataclass(frozen=True)
+class VerifyResult:
+    """``wrkr verify --json``: the pack passed every check (a failure raises ``WrkrError``)."""
+
+    job_id: str
+    manifest_sha256: str
+    files_verified: int
+    checks: list[dict[str, Any]]
+    raw: dict[str, Any] = field(default_factory=dict, repr=False)
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> "VerifyResult":
+        return cls(
+            job_id=data.get("job_id", ""),
+            manifest_sha256=data.get("manifest_sha256", ""),
+            files_verified=int(data.get("files_verified", 0)),
+            checks=list(data.get("checks", [])),
+            raw=data,
+        )
