@@ -13,7 +13,7 @@ fn coding_agent_flow_runs_end_to_end() {
     let example = support::repo().join("examples/integrations/coding-agent");
     let dir = sb.work().join("coding-agent");
     std::fs::create_dir_all(&dir).unwrap();
-    for file in ["agent.sh", "jobspec.yaml", "flow.sh"] {
+    for file in ["agent.sh", "jobspec.yaml", "flow.sh", "accept.yaml"] {
         std::fs::copy(example.join(file), dir.join(file)).unwrap();
     }
     let out = Command::new("sh")
@@ -32,6 +32,14 @@ fn coding_agent_flow_runs_end_to_end() {
     assert!(stdout.contains("type=decision-needed"), "{stdout}");
     assert!(stdout.contains("footer=WRKR job_id=agent_e2e"), "{stdout}");
     assert!(stdout.contains("verified job_id=agent_e2e"), "{stdout}");
+    assert!(stdout.contains("job=agent_e2e checks=6 passed=6 failures=0"), "acceptance ran and passed: {stdout}");
+    let pack = std::fs::File::open(dir.join("wrkr-out/jobpacks/jobpack_agent_e2e.zip")).unwrap();
+    let names = wrkr::pack::zipread::ZipReader::open(pack, u64::MAX)
+        .map(|z| z.entries().iter().map(|e| e.name.clone()).collect::<Vec<_>>());
+    assert!(
+        names.is_ok_and(|n| n.contains(&"accept/accept_result.json".to_owned())),
+        "the export carries the acceptance result"
+    );
     assert_eq!(
         std::fs::read_to_string(dir.join("workspace/REPORT.md")).unwrap().lines().next(),
         Some("# Change report")

@@ -1,6 +1,6 @@
 #!/bin/sh
 # The whole flow of README.md, as one script (the Rust test tests/coding_agent.rs runs it):
-# submit -> decision-needed -> approve -> resume -> export -> verify.
+# submit -> decision-needed -> approve -> resume -> accept -> export -> verify.
 # Uses $WRKR (default: wrkr on PATH) and the store in $WRKR_HOME; run it from this folder.
 set -eu
 WRKR=${WRKR:-wrkr}
@@ -20,8 +20,11 @@ if "$WRKR" resume "$JOB" 2>/dev/null; then echo "resume ran without approval" >&
 "$WRKR" approve "$JOB" --checkpoint "$cp" --reason "reviewed src/greet.sh" --approved-by reviewer
 "$WRKR" resume "$JOB"
 
-# 4. Acceptance would run here (`wrkr accept run`) once that command exists.
-# 5. Export the jobpack, verify it, and show the footer.
+# 4. Acceptance: artifacts present with the hashes the pack recorded, tests and lint pass, path rules,
+#    checkpoint types. The result is stored in the job, so the export below carries it.
 "$WRKR" checkpoint list "$JOB"
+"$WRKR" accept run "$JOB" --config accept.yaml --out-dir wrkr-out --junit wrkr-out/reports/accept.junit.xml
+
+# 5. Export the jobpack (now with accept/accept_result.json), verify it, and show the footer.
 "$WRKR" export "$JOB" --out-dir wrkr-out
 "$WRKR" verify "wrkr-out/jobpacks/jobpack_$JOB.zip"

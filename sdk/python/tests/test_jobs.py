@@ -73,3 +73,28 @@ def test_budget_and_pause_errors(client):
         client.pause("nope")
     assert info.value.exit_code == 6
     assert info.value.details["job_id"] == "nope"
+
+
+def test_accept_and_report_after_the_journey(client):
+    work = pathlib.Path(client.cwd)
+    client.run("init")
+    result = client.submit("jobspec.yaml", job_id="py3")
+    client.approve("py3", result.checkpoint_id, "ok")
+    client.resume("py3")
+    (work / "accept.yaml").write_text("required_artifacts: [reports/result.md]\ntest_command: \"true\"\n")
+    accepted = client.accept_run("py3", out_dir=work / "out")
+    assert accepted.passed and accepted.checks_run == accepted.checks_passed
+    skipped = [c for c in accepted.checks if c["status"] == "skipped"]
+    assert any(c["name"] == "lint_command" for c in skipped), "unconfigured checks are skipped, not passed"
+
+    (work / "accept.yaml").write_text("required_artifacts: [reports/nope.md]\n")
+    with pytest.raises(WrkrError) as info:
+        client.accept_run("py3", out_dir=work / "out")
+    assert info.value.exit_code == 5
+    failing = client.accept_run("py3", out_dir=work / "out", check=False)
+    assert not failing.passed and failing.reason_codes == ["E_ACCEPT_MISSING_ARTIFACT"]
+
+    summary = client.report_github("py3", out_dir=work / "out")
+    assert summary.job_id == "py3" and summary.status == "completed"
+    assert "Acceptance: `failed`" in summary.markdown
+    assert pathlib.Path(summary.summary_markdown_path).exists()

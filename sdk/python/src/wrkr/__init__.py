@@ -3,9 +3,9 @@ real reason code, exit code and details on failure. ``wrkr.step()`` reports from
 from .client import Version, Wrkr
 from .errors import WrkrError
 from .step import Step, step
-from .types import Approval, Checkpoint, ExportResult, JobStatus, RunResult, StreamDigest, VerifyResult, WrapResult
+from .types import AcceptResult, GithubSummary, Approval, Checkpoint, ExportResult, JobStatus, RunResult, StreamDigest, VerifyResult, WrapResult
 
-__all__ = [
+__all__ = ["AcceptResult", "GithubSummary", 
     "Approval", "Checkpoint", "ExportResult", "JobStatus", "RunResult", "Step", "StreamDigest", "Version",
     "VerifyResult", "WrapResult", "Wrkr", "WrkrError", "step",
 ]

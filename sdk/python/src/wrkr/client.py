@@ -12,7 +12,17 @@ from dataclasses import dataclass
 from typing import Any, Sequence
 
 from .errors import WrkrError
-from .types import Approval, Checkpoint, ExportResult, JobStatus, RunResult, VerifyResult, WrapResult
+from .types import (
+    AcceptResult,
+    Approval,
+    Checkpoint,
+    ExportResult,
+    GithubSummary,
+    JobStatus,
+    RunResult,
+    VerifyResult,
+    WrapResult,
+)
 
 
 @dataclass(frozen=True)
@@ -216,3 +226,27 @@ class Wrkr:
         if isinstance(result, list):
             result = result[-1] if result else {}
         return VerifyResult.from_json(result)
+
+    # Acceptance and reports ----------------------------------------------------------------------
+
+    def accept_run(self, target: str | os.PathLike[str], *, config: str | os.PathLike[str] | None = None,
+                   ci: bool = False, junit: str | os.PathLike[str] | None = None,
+                   out_dir: str | os.PathLike[str] | None = None, check: bool = True) -> AcceptResult:
+        """Run acceptance on a job or pack. A failed acceptance (exit 5) raises :class:`WrkrError`
+        (its ``stdout`` holds the result) unless ``check=False``, which returns the failing result."""
+        args = ["accept", "run", os.fspath(target)]
+        if config is not None:
+            args += ["--config", os.fspath(config)]
+        if junit is not None:
+            args += ["--junit", os.fspath(junit)]
+        if out_dir is not None:
+            args += ["--out-dir", os.fspath(out_dir)]
+        if ci:
+            args.append("--ci")
+        return AcceptResult.from_json(self.run_json(*args, ok_codes=(0,) if check else (0, 5)))
+
+    def report_github(self, target: str | os.PathLike[str], *, out_dir: str | os.PathLike[str] | None = None) -> GithubSummary:
+        args = ["report", "github", os.fspath(target)]
+        if out_dir is not None:
+            args += ["--out-dir", os.fspath(out_dir)]
+        return GithubSummary.from_json(self.run_json(*args))

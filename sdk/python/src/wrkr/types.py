@@ -186,3 +186,54 @@ class VerifyResult:
             checks=list(data.get("checks", [])),
             raw=data,
         )
+
+
+@dataclass(frozen=True)
+class AcceptResult:
+    """``wrkr accept run``: the ``wrkr.accept_result`` plus the per-check list."""
+
+    job_id: str
+    passed: bool
+    checks_run: int
+    checks_passed: int
+    failures: list[dict[str, Any]]
+    reason_codes: list[str]
+    checks: list[dict[str, Any]]
+    raw: dict[str, Any] = field(default_factory=dict, repr=False)
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> "AcceptResult":
+        result = data.get("accept_result", {})
+        failures = list(result.get("failures", []))
+        return cls(
+            job_id=data.get("job_id", result.get("job_id", "")),
+            passed=not failures,
+            checks_run=int(result.get("checks_run", 0)),
+            checks_passed=int(result.get("checks_passed", 0)),
+            failures=failures,
+            reason_codes=list(result.get("reason_codes", [])),
+            checks=list(data.get("checks", [])),
+            raw=data,
+        )
+
+
+@dataclass(frozen=True)
+class GithubSummary:
+    job_id: str
+    status: str
+    markdown: str
+    summary_json_path: str
+    summary_markdown_path: str
+    raw: dict[str, Any] = field(default_factory=dict, repr=False)
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> "GithubSummary":
+        summary = data.get("summary", {})
+        return cls(
+            job_id=summary.get("job_id", ""),
+            status=summary.get("status", ""),
+            markdown=summary.get("markdown", ""),
+            summary_json_path=data.get("summary_json_path", ""),
+            summary_markdown_path=data.get("summary_markdown_path", ""),
+            raw=data,
+        )
