@@ -110,6 +110,7 @@ pub fn drive(store: &FsStore, job: &JobId, opts: &Options) -> Result<Report> {
         opts,
         heartbeat: &heartbeat,
         decisions_at_start: 0,
+        prestarted: None,
     };
     let result = runner.run();
     let lost = heartbeat.lost();
@@ -131,6 +132,9 @@ struct Runner<'a> {
     opts: &'a Options,
     heartbeat: &'a Heartbeat,
     decisions_at_start: usize,
+    /// A step whose attempt is already durable: its `adapter_step` rode in the previous step's
+    /// end batch, so starting it costs no fsync of its own.
+    prestarted: Option<usize>,
 }
 
 /// How one step ended, for the ledger.
@@ -173,6 +177,7 @@ impl Runner<'_> {
             }
             self.history.catch_up(self.store, self.job)?;
             if let Some(report) = self.between_steps()? {
+                self.withdraw_prestart()?;
                 return Ok(report);
             }
             let step = &self.spec.steps[index];
@@ -267,24 +272,36 @@ impl Runner<'_> {
         Ok(None)
     }
 
-    fn run_step(&mut self, index: usize) -> Result<Option<Report>> {
-        let step = self.spec.steps[index].clone();
-        let progress = self.history.step(index);
-        let attempt = progress.attempts + 1;
+    /// The `adapter_step` that makes attempt `attempt` of step `index` durable before it runs.
+    fn start_event(&self, index: usize, attempt: u64) -> NewEvent {
+        let step = &self.spec.steps[index];
         let key = format!("{}:{}:{attempt}", self.job.as_str(), step.id);
-        let started = NewEvent::new(
+        NewEvent::new(
             "adapter_step",
             json!({"adapter": "reference", "step_id": step.id, "step_index": index, "summary": step.summary,
                    "command": step.command, "executed": step.executed, "artifacts": step.artifacts,
                    "attempt": attempt, "idempotency_key": key}),
-        );
-        let interrupted = progress.open_attempt.map(|a| {
-            NewEvent::new(
-                "x-step_interrupted",
-                json!({"step_id": step.id, "step_index": index, "attempt": a, "reason": "no end was recorded: its runner stopped mid-step"}),
-            )
-        });
-        self.commit(&|_| interrupted.iter().cloned().chain([started.clone()]).collect())?;
+        )
+    }
+
+    fn run_step(&mut self, index: usize) -> Result<Option<Report>> {
+        let step = self.spec.steps[index].clone();
+        let progress = self.history.step(index);
+        let attempt;
+        if self.prestarted.take() == Some(index) && progress.open_attempt == Some(progress.attempts) {
+            attempt = progress.attempts;
+        } else {
+            attempt = progress.attempts + 1;
+            let started = self.start_event(index, attempt);
+            let interrupted = progress.open_attempt.map(|a| {
+                NewEvent::new(
+                    "x-step_interrupted",
+                    json!({"step_id": step.id, "step_index": index, "attempt": a, "reason": "no end was recorded: its runner stopped mid-step"}),
+                )
+            });
+            self.commit(&|_| interrupted.iter().cloned().chain([started.clone()]).collect())?;
+        }
+        let key = format!("{}:{}:{attempt}", self.job.as_str(), step.id);
 
         let ran = step.executed && !step.command.trim().is_empty();
         let (end, outcome, reported) = if ran {
@@ -391,11 +408,24 @@ impl Runner<'_> {
                 checkpoint_id,
             }));
         }
-        let mut cp = Checkpoint::new("progress", step.summary.clone(), self.history.status, usage);
+        let mut cp = Checkpoint::new("progress", step.summary.clone(), self.history.status, usage.clone());
         cp.added = added;
         cp.changed = reported.changed;
         cp.removed = reported.removed;
-        self.commit(&|s| vec![finished.clone(), counters(s, 1, tools, 0), cp.event()])?;
+        let next = self.next_start(index, &usage, reported.decision);
+        let seqs = self.commit(&|s| {
+            let mut events = vec![finished.clone(), counters(s, 1, tools, 0), cp.event()];
+            // Only a job still running goes on: a pause or cancel recorded meanwhile wins.
+            if let Some((_, start)) = next.as_ref().filter(|_| s.status == Status::Running) {
+                events.push(start.clone());
+            }
+            events
+        })?;
+        if let Some((next_index, _)) = next
+            && seqs.len() == 4
+        {
+            self.prestarted = Some(next_index);
+        }
         if reported.decision {
             return self.between_steps();
         }
@@ -404,6 +434,38 @@ impl Runner<'_> {
             return self.block_budget(over).map(Some);
         }
         Ok(None)
+    }
+
+    /// A step started in advance that will not run now (a pause or cancel came first): say so.
+    fn withdraw_prestart(&mut self) -> Result<()> {
+        let Some(index) = self.prestarted.take() else { return Ok(()) };
+        let step = &self.spec.steps[index];
+        let attempt = self.history.step(index).attempts;
+        let event = NewEvent::new(
+            "x-step_finished",
+            json!({"step_id": step.id, "step_index": index, "attempt": attempt, "outcome": "not_started",
+                   "idempotency_key": format!("{}:{}:{attempt}", self.job.as_str(), step.id)}),
+        );
+        self.commit(&|_| vec![event.clone()])?;
+        Ok(())
+    }
+
+    /// The start of the step after `index`, when the job will go straight on to it: not after a
+    /// decision, not over budget, and not when that step has an interrupted attempt to record.
+    fn next_start(&self, index: usize, usage_after: &Usage, decision: bool) -> Option<(usize, NewEvent)> {
+        let next = index + 1;
+        let step = self.spec.steps.get(next)?;
+        let progress = self.history.step(next);
+        if decision || progress.done || progress.open_attempt.is_some() {
+            return None;
+        }
+        let mut predicted = usage_after.clone();
+        predicted.step_count += 1;
+        predicted.tool_call_count += u64::from(step.executed && !step.command.trim().is_empty());
+        if !self.limits().violations(&predicted).is_empty() {
+            return None;
+        }
+        Some((next, self.start_event(next, progress.attempts + 1)))
     }
 
     /// Run a step's command under supervision.
