@@ -6,12 +6,13 @@ _wrkr() {
     cmd="${COMP_WORDS[0]##*/}"
     if [[ "$cmd" == wrkr ]]; then
         if [[ $COMP_CWORD -eq 1 ]]; then
-            COMPREPLY=($(compgen -W "events jcs lease pack schema verify init submit status jobs checkpoint approve resume pause cancel budget export job receipt keygen demo version help help --list --version --generate --json --explain --help" -- "$cur"))
+            COMPREPLY=($(compgen -W "accept events jcs lease pack schema verify init submit status jobs checkpoint approve resume pause cancel budget export job receipt report bridge keygen demo version help help --list --version --generate --json --explain --help" -- "$cur"))
             return
         fi
         cmd="wrkr-${COMP_WORDS[1]}"
     fi
     case "$cmd" in
+        wrkr-accept) opts="--config --checks --junit --workspace --path --force --ci --out-dir --json --store --explain --help -h"; valued="--config --junit --workspace --path --out-dir --store" ;;
         wrkr-events) opts="--append -a --create --epoch --from-seq --follow -f --max-line-bytes --records -r --capture --unsafe-capture-raw --json --store --explain --help -h"; valued="--epoch --from-seq --max-line-bytes --capture --store" ;;
         wrkr-jcs) opts="--doc --sha256 --text --keep-going -k --max-line-bytes --json --store --explain --help -h"; valued="--max-line-bytes --store" ;;
         wrkr-lease) opts="--worker -w --ttl --epoch --json --store --explain --help -h"; valued="--worker --ttl --epoch --store" ;;
@@ -31,6 +32,8 @@ _wrkr() {
         wrkr-export) opts="--out-dir --sign --capture --unsafe-capture-raw --json --store --explain --help -h"; valued="--out-dir --sign --capture --store" ;;
         wrkr-job) opts="--max-entry-bytes --json --store --explain --help -h"; valued="--max-entry-bytes --store" ;;
         wrkr-receipt) opts="--parse --out-dir --json --store --explain --help -h"; valued="--parse --out-dir --store" ;;
+        wrkr-report) opts="--out-dir --json --store --explain --help -h"; valued="--out-dir --store" ;;
+        wrkr-bridge) opts="--checkpoint --template --dry-run --out-dir --json --store --explain --help -h"; valued="--checkpoint --template --out-dir --store" ;;
         wrkr-keygen) opts="--out --json --store --explain --help -h"; valued="--out --store" ;;
         wrkr-demo) opts="--out-dir --json --store --explain --help -h"; valued="--out-dir --store" ;;
         wrkr-version) opts="--json --store --explain --help -h"; valued="--store" ;;
@@ -47,4 +50,4 @@ _wrkr() {
         COMPREPLY=($(compgen -f -- "$cur"))
     fi
 }
-complete -F _wrkr wrkr wrkr-events wrkr-jcs wrkr-lease wrkr-pack wrkr-schema wrkr-verify
+complete -F _wrkr wrkr wrkr-accept wrkr-events wrkr-jcs wrkr-lease wrkr-pack wrkr-schema wrkr-verify

@@ -7,6 +7,11 @@ if ! python3 -c "import pytest" >/dev/null 2>&1; then
   echo "installing test dependencies: pytest" >&2
   python3 -m pip install -q --disable-pip-version-check pytest >&2
 fi
+# lxml: the JUnit output is validated against tests/fixtures/junit/junit.xsd (tests/accept_report.rs).
+if ! python3 -c "import lxml" >/dev/null 2>&1; then
+  echo "installing test dependencies: lxml" >&2
+  python3 -m pip install -q --disable-pip-version-check lxml >&2
+fi
 missing=()
 command -v mandoc >/dev/null 2>&1 || missing+=(mandoc)
 [ ${#missing[@]} -eq 0 ] && exit 0

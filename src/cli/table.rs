@@ -6,6 +6,7 @@ use crate::cli::spec::Command;
 use crate::{cmd, tools};
 
 static ALL: &[&Command] = &[
+    &tools::accept::TOOL,
     &tools::events::TOOL,
     &tools::jcs::TOOL,
     &tools::lease::TOOL,
@@ -25,6 +26,8 @@ static ALL: &[&Command] = &[
     &cmd::export::COMMAND,
     &cmd::job::COMMAND,
     &cmd::receipt::COMMAND,
+    &cmd::report::COMMAND,
+    &cmd::bridge::COMMAND,
     &cmd::keygen::COMMAND,
     &cmd::demo::COMMAND,
     &cmd::version::COMMAND,

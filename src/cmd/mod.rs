@@ -1,6 +1,8 @@
 //! `wrkr <command>` modules: each a thin composition of library calls, never of other tools' `run`.
 
+pub mod accept;
 pub mod approve;
+pub mod bridge;
 pub mod budget;
 pub mod cancel;
 pub mod checkpoint;
@@ -13,6 +15,7 @@ pub mod jobs;
 pub mod keygen;
 pub mod pause;
 pub mod receipt;
+pub mod report;
 pub mod resume;
 pub mod status;
 pub mod submit;

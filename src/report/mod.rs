@@ -3,3 +3,5 @@
 pub mod bridge;
 pub mod github;
 pub mod junit;
+pub mod publish;
+pub mod view;

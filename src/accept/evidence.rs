@@ -1,0 +1,159 @@
+//! What acceptance needs to know about a jobpack, read in one streaming pass.
+//!
+//! The checks never hold the pack's records: a 25,000-step job has tens of thousands of events and
+//! checkpoints, and acceptance needs only aggregates of them: which artifact paths checkpoints
+//! claimed (added, changed, removed), which checkpoint types occurred, what the artifacts manifest
+//! recorded for each path, the job's usage counters, the first and last event times (wall time),
+//! and from the `x-jobspec_recorded` event (the runner writes it at submit) the workspace and the
+//! budget limits. Memory is the set of artifact paths.
+//!
+//! The pack's *integrity* is not this module's business (verify's is); a record that does not
+//! parse is skipped here and reported by the schema check, which sees every record.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fs::File;
+use std::io::BufReader;
+use std::path::PathBuf;
+
+use serde_json::Value;
+
+use crate::contract::time::Timestamp;
+use crate::contract::{Error, Result};
+use crate::jsonl::{DEFAULT_MAX_LINE_BYTES, JsonlReader, is_blank};
+use crate::pack::zipread::{DEFAULT_MAX_ENTRY_BYTES, ZipReader};
+use crate::pack::{ARTIFACTS_MANIFEST, CHECKPOINTS, EVENTS, JOB, MANIFEST};
+
+/// The ledger event that records the job spec and its workspace.
+pub const JOBSPEC_EVENT: &str = "x-jobspec_recorded";
+
+#[derive(Clone, Debug, Default)]
+pub struct Evidence {
+    pub job_id: String,
+    pub status: String,
+    /// Paths checkpoints added or changed (what they claim exists).
+    pub claimed: BTreeSet<String>,
+    /// Every path checkpoints touched: added, changed or removed.
+    pub touched: BTreeSet<String>,
+    pub checkpoint_types: BTreeSet<String>,
+    /// path → sha256, from artifacts_manifest.json.
+    pub recorded: BTreeMap<String, String>,
+    /// `retry_count`, `step_count`, `tool_call_count` from job.json.
+    pub usage: BTreeMap<String, u64>,
+    /// Seconds from the first to the last event.
+    pub wall_time_seconds: Option<u64>,
+    /// The `workspace` of the last `x-jobspec_recorded` event.
+    pub workspace: Option<PathBuf>,
+    /// The `jobspec.budgets` of the last `x-jobspec_recorded` event.
+    pub limits: Option<Value>,
+}
+
+/// Read the aggregates of the pack in `file`.
+pub fn read(file: File) -> Result<Evidence> {
+    let zip = ZipReader::open(file, DEFAULT_MAX_ENTRY_BYTES)?;
+    let mut ev = Evidence::default();
+    let doc = |name: &str| -> Result<Option<Value>> {
+        let Some(entry) = zip.find(name) else { return Ok(None) };
+        let bytes = zip.read_to_vec(entry, DEFAULT_MAX_LINE_BYTES).map_err(|e| Error::io(name, e))?;
+        Ok(crate::json::parse(&bytes).ok())
+    };
+    let manifest = doc(MANIFEST)?;
+    let job = doc(JOB)?;
+    let text = |v: &Option<Value>, k: &str| {
+        v.as_ref().and_then(|v| v.get(k)).and_then(Value::as_str).unwrap_or_default().to_owned()
+    };
+    ev.job_id = text(&manifest, "job_id");
+    if ev.job_id.is_empty() {
+        ev.job_id = text(&job, "job_id");
+    }
+    ev.status = text(&job, "status");
+    if let Some(Value::Object(budgets)) = job.as_ref().and_then(|j| j.get("budgets")) {
+        for (k, v) in budgets {
+            if let Some(n) = v.as_u64() {
+                ev.usage.insert(k.clone(), n);
+            }
+        }
+    }
+    if let Some(artifacts) =
+        doc(ARTIFACTS_MANIFEST)?.as_ref().and_then(|m| m.get("artifacts")).and_then(Value::as_array)
+    {
+        for a in artifacts {
+            if let (Some(p), Some(s)) = (a.get("path").and_then(Value::as_str), a.get("sha256").and_then(Value::as_str))
+            {
+                ev.recorded.insert(p.to_owned(), s.to_owned());
+            }
+        }
+    }
+    each_line(&zip, CHECKPOINTS, &mut |cp| {
+        if let Some(t) = cp.get("type").and_then(Value::as_str) {
+            ev.checkpoint_types.insert(t.to_owned());
+        }
+        for (kind, claims) in [("added", true), ("changed", true), ("removed", false)] {
+            let paths = cp.pointer(&format!("/artifacts_delta/{kind}")).and_then(Value::as_array);
+            for p in paths.into_iter().flatten().filter_map(Value::as_str).map(str::trim).filter(|p| !p.is_empty()) {
+                if claims {
+                    ev.claimed.insert(p.to_owned());
+                }
+                ev.touched.insert(p.to_owned());
+            }
+        }
+    })?;
+    // Events: only the first and last times and the jobspec events are needed, so a line is
+    // parsed only when it is one of those (a byte search first: 100k events cost ~no parsing).
+    let (mut first, mut last): (Option<Vec<u8>>, Vec<u8>) = (None, Vec::new());
+    each_raw_line(&zip, EVENTS, &mut |line| {
+        if first.is_none() {
+            first = Some(line.to_vec());
+        }
+        last.clear();
+        last.extend_from_slice(line);
+        if contains(line, JOBSPEC_EVENT.as_bytes())
+            && let Ok(event) = crate::json::parse(line)
+            && event.get("type").and_then(Value::as_str) == Some(JOBSPEC_EVENT)
+        {
+            let payload = event.get("payload");
+            if let Some(w) = payload.and_then(|p| p.get("workspace")).and_then(Value::as_str).filter(|w| !w.is_empty())
+            {
+                ev.workspace = Some(PathBuf::from(w));
+            }
+            if let Some(b) = payload.and_then(|p| p.pointer("/jobspec/budgets")) {
+                ev.limits = Some(b.clone());
+            }
+        }
+    })?;
+    let time = |line: Option<&[u8]>| {
+        let v = crate::json::parse(line?).ok()?;
+        Timestamp::parse(v.get("created_at")?.as_str()?)
+    };
+    if let (Some(first), Some(last)) = (time(first.as_deref()), time(Some(&last))) {
+        ev.wall_time_seconds = Some(last.seconds_since(first));
+    }
+    Ok(ev)
+}
+
+/// Call `f` with every line of a JSONL entry that parses (others are the schema check's to report).
+fn each_line(zip: &ZipReader, name: &str, f: &mut dyn FnMut(&Value)) -> Result<()> {
+    each_raw_line(zip, name, &mut |line| {
+        if let Ok(value) = crate::json::parse(line) {
+            f(&value);
+        }
+    })
+}
+
+/// Call `f` with every non-blank line of a JSONL entry (over-long lines are skipped).
+fn each_raw_line(zip: &ZipReader, name: &str, f: &mut dyn FnMut(&[u8])) -> Result<()> {
+    let Some(entry) = zip.find(name) else { return Ok(()) };
+    let mut lines = JsonlReader::new(BufReader::with_capacity(256 * 1024, zip.reader(entry)), DEFAULT_MAX_LINE_BYTES);
+    while let Some(next) = lines.next_line() {
+        match next {
+            Ok((_, line)) if is_blank(line) => {}
+            Ok((_, line)) => f(line),
+            Err(crate::jsonl::LineError::TooLong { .. }) => {}
+            Err(crate::jsonl::LineError::Io(e)) => return Err(Error::io(name, e)),
+        }
+    }
+    Ok(())
+}
+
+fn contains(haystack: &[u8], needle: &[u8]) -> bool {
+    haystack.windows(needle.len()).any(|w| w == needle)
+}
