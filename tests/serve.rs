@@ -160,7 +160,7 @@ fn served_document_matches_routes() {
             operations += 1;
         }
     }
-    assert_eq!(operations, 19);
+    assert_eq!(operations, 18);
     let unknown = server.get("/v1/nothing");
     assert_eq!(unknown.status, 404);
     assert_eq!(unknown.json()["message"], "unknown endpoint");

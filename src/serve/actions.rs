@@ -230,15 +230,17 @@ struct OutDirBody {
     out_dir: Option<String>,
 }
 
+/// The confined out dir; the job id is validated first (ids before any file system access).
 fn out_dir(call: &Call<'_>, given: Option<&str>) -> Result<std::path::PathBuf> {
+    call.job()?;
     confine(&call.ctx.cwd, "out_dir", given.unwrap_or(DEFAULT_OUT_DIR), Kind::OutputDir)
 }
 
 pub fn export(call: &Call<'_>) -> Result<Reply> {
     let body: OutDirBody = call.decode()?;
     let store = call.store();
-    let job = call.existing_job(&store)?;
     let dir = out_dir(call, body.out_dir.as_deref())?;
+    let job = call.existing_job(&store)?;
     let e = export_job(&store, &job, &dir, &ExportOptions::default())?;
     Ok(Reply::json(
         200,
@@ -272,13 +274,14 @@ struct AcceptBody {
 pub fn accept(call: &Call<'_>) -> Result<Reply> {
     let body: AcceptBody = call.decode()?;
     let store = call.store();
-    let job = call.existing_job(&store)?;
+    call.job()?;
     let config = confine(
         &call.ctx.cwd,
         "config_path",
         body.config_path.as_deref().unwrap_or("accept.yaml"),
         Kind::ExistingFile,
     )?;
+    let job = call.existing_job(&store)?;
     let request = RunRequest {
         target: job.as_str().to_owned(),
         config_path: config.display().to_string(),
@@ -302,8 +305,8 @@ pub fn accept(call: &Call<'_>) -> Result<Reply> {
 pub fn report_github(call: &Call<'_>) -> Result<Reply> {
     let body: OutDirBody = call.decode()?;
     let store = call.store();
-    let job = call.existing_job(&store)?;
     let dir = out_dir(call, body.out_dir.as_deref())?;
+    let job = call.existing_job(&store)?;
     let pack = receipt(&store, &job, &dir, &ExportOptions::default())?.path;
     let p = publish::github_summary(Path::new(&pack), &dir)?;
     Ok(Reply::json(
