@@ -29,7 +29,7 @@ COMMON_GET = ("400", "401", "404", "405", "500")
 COMMON_POST = ("400", "401", "404", "405", "408", "409", "413", "422", "500")
 JOB = {"name": "job_id", "in": "path", "required": True, "description": "^[A-Za-z0-9._-]+$, at most 128 bytes",
        "schema": {"type": "string", "pattern": "^[A-Za-z0-9._-]{1,128}$"}}
-CP = {"name": "checkpoint_id", "in": "path", "required": True, "schema": {"type": "string", "pattern": "^cp_[1-9][0-9]*$"}}
+CP = {"name": "checkpoint_id", "in": "path", "required": True, "schema": {"type": "string", "pattern": "^cp_[1-9][0-9]{0,17}$"}}
 def body(schema, required):
     return {"required": required, "content": {"application/json": {"schema": schema}}}
 def op(opid, summary, ok, okcode="200", params=None, req=None, errs=COMMON_POST, extra=None):
@@ -74,31 +74,33 @@ S["ReportResponse"] = {"type": "object", "required": ["summary", "summary_json_p
     "summary": {"type": "object"}, "summary_json_path": {"type": "string"}, "summary_markdown_path": {"type": "string"},
     "step_summary_path": {"type": ["string", "null"]}}}
 S["SubmitRequest"] = {"type": "object", "required": ["jobspec_path"], "additionalProperties": False, "properties": {
-    "jobspec_path": {"type": "string", "description": "Relative to the server's working directory; cannot leave it."},
-    "job_id": {"type": "string"}, "wait": {"type": "boolean", "description": "Block until the job completes or blocks (200); else 202 at once."}}}
+    "jobspec_path": {"type": "string", "minLength": 1, "description": "Relative to the server's working directory; cannot leave it."},
+    "job_id": {"type": ["string", "null"], "pattern": "^[A-Za-z0-9._-]{1,128}$"}, "wait": {"type": "boolean", "description": "Block until the job completes or blocks (200); else 202 at once."}}}
 S["ApproveRequest"] = {"type": "object", "required": ["checkpoint_id", "reason"], "additionalProperties": False, "properties": {
-    "checkpoint_id": {"type": "string"}, "reason": {"type": "string"}, "approved_by": {"type": "string"}}}
+    "checkpoint_id": {"type": "string", "pattern": "^cp_[1-9][0-9]{0,17}$"}, "reason": {"type": "string", "pattern": "\\S"}, "approved_by": {"type": ["string", "null"]}}}
 S["ResumeRequest"] = {"type": "object", "additionalProperties": False, "properties": {"wait": {"type": "boolean"},
-    "force_env": {"type": "boolean"}, "reason": {"type": "string"}, "approved_by": {"type": "string"}}}
+    "force_env": {"type": "boolean"}, "reason": {"type": ["string", "null"]}, "approved_by": {"type": ["string", "null"]}},
+    "if": {"properties": {"force_env": {"const": True}}, "required": ["force_env"]},
+    "then": {"required": ["reason"], "properties": {"reason": {"type": "string", "pattern": "\\S"}}}}
 S["PauseRequest"] = {"type": "object", "additionalProperties": False, "properties": {"now": {"type": "boolean"}}}
 S["EmptyRequest"] = {"type": "object", "additionalProperties": False, "properties": {}}
-S["OutDirRequest"] = {"type": "object", "additionalProperties": False, "properties": {"out_dir": {"type": "string",
+S["OutDirRequest"] = {"type": "object", "additionalProperties": False, "properties": {"out_dir": {"type": ["string", "null"], "minLength": 1, "pattern": "\\S",
     "description": "Relative to the server's working directory [default: wrkr-out]."}}}
-S["AcceptRequest"] = {"type": "object", "additionalProperties": False, "properties": {"config_path": {"type": "string",
+S["AcceptRequest"] = {"type": "object", "additionalProperties": False, "properties": {"config_path": {"type": ["string", "null"], "minLength": 1, "pattern": "\\S",
     "description": "Relative to the server's working directory [default: accept.yaml]."}}}
 S["EmitRequest"] = {"type": "object", "required": ["type", "summary"], "additionalProperties": False, "properties": {
-    "type": {"enum": ["plan", "progress", "decision-needed", "blocked", "completed"]}, "summary": {"type": "string"},
-    "status": {"type": "string"}, "required_action": {"type": "object", "additionalProperties": False,
-        "properties": {"kind": {"type": "string"}, "instructions": {"type": "string"}}},
+    "type": {"enum": ["plan", "progress", "decision-needed", "blocked", "completed"]}, "summary": {"type": "string", "pattern": "\\S", "maxLength": 2000},
+    "status": {"type": ["string", "null"]}, "required_action": {"type": ["object", "null"], "additionalProperties": False,
+        "properties": {"kind": {"type": ["string", "null"]}, "instructions": {"type": ["string", "null"]}}},
     "reason_codes": {"type": "array", "items": {"type": "string"}},
-    "artifacts_delta": {"type": "object", "additionalProperties": False, "properties": {
+    "artifacts_delta": {"type": ["object", "null"], "additionalProperties": False, "properties": {
         k: {"type": "array", "items": {"type": "string"}} for k in ("added", "changed", "removed")}}}}
 
 P = {}
 P["/healthz"] = {"get": op("health", "Liveness.", resp("OK.", {"type": "object", "required": ["status"], "properties": {"status": {"const": "ok"}, "producer_version": {"type": "string"}}}), errs=("401", "405"))}
 P["/v1/openapi.json"] = {"get": op("openapi", "This document.", resp("The OpenAPI 3.1 document.", {"type": "object"}), errs=("401", "405"))}
 P["/v1/jobs"] = {"get": op("listJobs", "The jobs in the store, newest first.", resp("Jobs.", ref("JobList")),
-    params=[{"name": "status", "in": "query", "required": False, "schema": {"type": "string"}}], errs=COMMON_GET)}
+    params=[{"name": "status", "in": "query", "required": False, "schema": {"enum": ["queued", "running", "paused", "blocked_decision", "blocked_budget", "blocked_error", "completed", "canceled"]}}], errs=COMMON_GET)}
 P["/v1/jobs:submit"] = {"post": op("submitJob", "Create a job from a JobSpec and run it (in the background unless wait).",
     resp("Ran to completion or a block (wait: true).", ref("RunResult")), req=body(ref("SubmitRequest"), True),
     extra={"202": resp("Accepted; the job runs in the background.", ref("RunResult"))})}
@@ -109,7 +111,7 @@ P["/v1/jobs/{job_id}/checkpoints"] = {
 P["/v1/jobs/{job_id}/checkpoints/{checkpoint_id}"] = {"get": op("getCheckpoint", "One checkpoint.", resp("Checkpoint.", ref("Checkpoint")), params=[JOB, CP], errs=COMMON_GET)}
 P["/v1/jobs/{job_id}/events"] = {"get": op("getEvents", "The job's ledger from from_seq, one JSON event per line.",
     resp("Events (JSONL).", {"type": "string"}, ctype="application/x-ndjson"),
-    params=[JOB, {"name": "from_seq", "in": "query", "required": False, "schema": {"type": "integer", "minimum": 1}}], errs=COMMON_GET)}
+    params=[JOB, {"name": "from_seq", "in": "query", "required": False, "schema": {"type": "integer", "minimum": 1, "maximum": 18446744073709551615}}], errs=COMMON_GET)}
 P["/v1/jobs/{job_id}/jobpack"] = {"get": op("getJobpack", "The job's jobpack zip, built from the store.",
     resp("The zip.", {"type": "string", "contentMediaType": "application/zip"}, ctype="application/zip"), params=[JOB], errs=COMMON_GET)}
 P["/v1/jobs/{job_id}:approve"] = {"post": op("approveCheckpoint", "Approve a decision-needed checkpoint.", resp("Approval record.", ref("ApprovalRecord")), params=[JOB], req=body(ref("ApproveRequest"), True))}

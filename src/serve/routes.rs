@@ -4,8 +4,8 @@
 //! server cannot answer a route the document does not describe (or the other way round). A
 //! template is matched segment by segment; `{job_id}` and `{checkpoint_id}` capture one segment,
 //! optionally followed by a literal suffix (`{job_id}:status`). A captured segment is
-//! percent-decoded, and one that decodes to something that could climb or split a path (`..`,
-//! `/`, `\`, NUL) is refused with `E_UNSAFE_OPERATION` before its id is even parsed; ids are then
+//! percent-decoded, and one that decodes to something that could climb or split a path (`.`,
+//! `..`, or containing `/`, `\`, NUL) is refused with `E_UNSAFE_OPERATION` before its id is even parsed; ids are then
 //! validated (`JobId::parse`) before any file system access.
 
 use crate::contract::{Error, ReasonCode, Result};
@@ -142,7 +142,7 @@ fn decode_segment(raw: &str, name: &str) -> Result<String> {
     let value = String::from_utf8(out).map_err(|_| {
         Error::invalid_input(format!("{field} is not UTF-8 after percent-decoding")).with("field", field)
     })?;
-    if value.contains("..") || value.contains(['/', '\\', '\0']) {
+    if value == ".." || value == "." || value.contains(['/', '\\', '\0']) {
         return Err(Error::new(ReasonCode::UnsafeOperation, "unsafe path component")
             .with("field", field)
             .with("value", value.chars().take(128).collect::<String>()));
