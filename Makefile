@@ -2,7 +2,7 @@
 CARGO ?= cargo
 RELEASE := target/release/wrkr
 
-.PHONY: all build test test-deps fmt lint demo man bench clean
+.PHONY: all build test test-deps test-hardening fmt lint demo man bench clean
 
 all: build
 
@@ -22,6 +22,11 @@ test: test-deps
 
 test-deps:
 	@scripts/test-deps.sh
+
+# Schemathesis (PyPI, installed into target/hardening-venv here, not by `make test`) against the
+# OpenAPI document a loopback `wrkr serve` serves: no 5xx, no response outside the document.
+test-hardening: build
+	@scripts/test_hardening.sh
 
 fmt:
 	$(CARGO) fmt --all

@@ -17,5 +17,6 @@ pub mod jsonl;
 pub mod pack;
 pub mod report;
 pub mod run;
+pub mod serve;
 pub mod store;
 pub mod tools;

@@ -28,6 +28,8 @@ static ALL: &[&Command] = &[
     &cmd::receipt::COMMAND,
     &cmd::report::COMMAND,
     &cmd::bridge::COMMAND,
+    &cmd::serve::COMMAND,
+    &cmd::doctor::COMMAND,
     &cmd::keygen::COMMAND,
     &cmd::wrap::COMMAND,
     &cmd::demo::COMMAND,

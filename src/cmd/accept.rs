@@ -23,7 +23,7 @@ use crate::pack::export::{ExportOptions, export_job, job_argument};
 use crate::pack::records::ACCEPT_RESULT_FILE;
 use crate::pack::source;
 use crate::report::publish;
-use crate::store::{AppendOptions, Store};
+use crate::store::{AppendOptions, FsStore, Store};
 use crate::tools::accept::{CI, CONFIG, FORCE, JUNIT, OUT_DIR, PATH, WORKSPACE, finish};
 
 /// `wrkr accept init [--path P] [--force]`.
@@ -46,16 +46,49 @@ pub fn run(args: &Args, words: &[String], io: &mut Io) -> Result<()> {
     let [target] = words else {
         return Err(Error::invalid_input("usage: wrkr accept run JOB|PACK [OPTIONS]").with_hint("wrkr accept --help"));
     };
-    let config_path = args.value(CONFIG.long).unwrap_or("accept.yaml");
-    let config = config::load(Path::new(config_path))?;
-    let out_dir = PathBuf::from(args.value(OUT_DIR.long).unwrap_or(crate::cmd::export::DEFAULT_OUT_DIR));
-    let ci = args.switch(CI.long);
-    let job = job_argument(target);
-    let store = match &job {
+    let request = RunRequest {
+        target: target.clone(),
+        config_path: args.value(CONFIG.long).unwrap_or("accept.yaml").to_owned(),
+        out_dir: PathBuf::from(args.value(OUT_DIR.long).unwrap_or(crate::cmd::export::DEFAULT_OUT_DIR)),
+        workspace: args.value(WORKSPACE.long).map(PathBuf::from),
+        junit: args.value(JUNIT.long).map(PathBuf::from),
+        ci: args.switch(CI.long),
+    };
+    let store = match job_argument(target) {
         Some(_) => Some(args.store()?),
         None => None,
     };
-    let pack = match (&job, &store) {
+    let (out, outcome) = execute(store.as_ref(), &request)?;
+    print(io, &out)?;
+    finish(io, &outcome)
+}
+
+/// What `accept run` is asked to do, as typed data (from flags or a request body).
+#[derive(Clone, Debug)]
+pub struct RunRequest {
+    /// A job id (when `job_argument` says so) or a pack path.
+    pub target: String,
+    pub config_path: String,
+    pub out_dir: PathBuf,
+    pub workspace: Option<PathBuf>,
+    pub junit: Option<PathBuf>,
+    pub ci: bool,
+}
+
+/// Run acceptance and return the command's JSON output and the outcome (whose verdict decides
+/// exit 5). `store` is required when the target is a job.
+pub fn execute(store: Option<&FsStore>, request: &RunRequest) -> Result<(Value, accept::Outcome)> {
+    let config_path = request.config_path.as_str();
+    let config = config::load(Path::new(config_path))?;
+    let out_dir = request.out_dir.clone();
+    let ci = request.ci;
+    let target = request.target.as_str();
+    let job = job_argument(target);
+    let store = match &job {
+        Some(_) => Some(store.ok_or_else(|| Error::generic("accept run on a job needs a store"))?),
+        None => None,
+    };
+    let pack = match (&job, store) {
         (Some(job), Some(store)) => export_job(store, job, &out_dir, &ExportOptions::default())?.path,
         _ => PathBuf::from(target),
     };
@@ -63,7 +96,7 @@ pub fn run(args: &Args, words: &[String], io: &mut Io) -> Result<()> {
         Some(job) => Some(publish::reports_dir(&out_dir)?.join(format!("accept_{job}_logs"))),
         None => None,
     };
-    let opts = accept::Options { workspace: args.value(WORKSPACE.long).map(PathBuf::from), log_dir };
+    let opts = accept::Options { workspace: request.workspace.clone(), log_dir };
     let outcome = accept::run(&source::open(&pack.to_string_lossy())?, &config, &opts)?;
     let now = Timestamp::now();
     let result = outcome.accept_result(now);
@@ -71,7 +104,7 @@ pub fn run(args: &Args, words: &[String], io: &mut Io) -> Result<()> {
         .ok_or_else(|| Error::generic("schema wrkr.accept_result missing"))?
         .check(&result, "accept_result")?;
     let bytes = crate::jcs::to_vec(&result);
-    let accept_result_path = match (&job, &store) {
+    let accept_result_path = match (&job, store) {
         (Some(job), Some(store)) => {
             store.write_job_file(job, ACCEPT_RESULT_FILE, &bytes)?;
             let payload = outcome.event_payload(config_path);
@@ -87,8 +120,8 @@ pub fn run(args: &Args, words: &[String], io: &mut Io) -> Result<()> {
             path
         }
     };
-    let junit_path = match (args.value(JUNIT.long), ci) {
-        (Some(p), _) => Some(PathBuf::from(p)),
+    let junit_path = match (&request.junit, ci) {
+        (Some(p), _) => Some(p.clone()),
         (None, true) => Some(publish::reports_dir(&out_dir)?.join(format!("accept_{}.junit.xml", outcome.job_id))),
         (None, false) => None,
     };
@@ -106,7 +139,7 @@ pub fn run(args: &Args, words: &[String], io: &mut Io) -> Result<()> {
         out["junit_path"] = json!(p.display().to_string());
     }
     if ci {
-        let pack = match (&job, &store) {
+        let pack = match (&job, store) {
             (Some(job), Some(store)) => export_job(store, job, &out_dir, &ExportOptions::default())?.path,
             _ => pack,
         };
@@ -118,8 +151,7 @@ pub fn run(args: &Args, words: &[String], io: &mut Io) -> Result<()> {
             out["step_summary_path"] = json!(p);
         }
     }
-    print(io, &out)?;
-    finish(io, &outcome)
+    Ok((out, outcome))
 }
 
 fn print(io: &mut Io, out: &Value) -> Result<()> {

@@ -5,7 +5,7 @@
 //! refused (exit 6): the check and the append happen under the job's lock (an idempotency key per
 //! checkpoint), so two people approving at once cannot both be recorded.
 
-use serde_json::json;
+use serde_json::{Value, json};
 
 use crate::cli::args::Args;
 use crate::cli::io::Io;
@@ -16,7 +16,7 @@ use crate::cmd::status::one_job;
 use crate::contract::time::Timestamp;
 use crate::contract::{Error, PRODUCER_VERSION, Result, SCHEMA_VERSION};
 use crate::job::NewEvent;
-use crate::store::{AppendOptions, Store};
+use crate::store::{AppendOptions, FsStore, JobId, Store};
 
 const CHECKPOINT: Flag = Flag {
     long: "checkpoint",
@@ -51,11 +51,21 @@ fn run(args: Args, io: &mut Io) -> Result<()> {
         .map(str::trim)
         .filter(|r| !r.is_empty())
         .ok_or_else(|| Error::invalid_input("approval reason is required").with_hint("pass --reason TEXT"))?;
-    let store = args.store()?;
-    let cp = checkpoint::find(&store, &job, &cp_id)?;
+    let record = approve(&args.store()?, &job, &cp_id, reason, &approver(&args))?;
+    if io.json { io.pretty(&record) } else { io.line(&format!("approved checkpoint={cp_id}")) }
+}
+
+/// Record the approval of decision-needed checkpoint `cp_id` (once), returning the
+/// `wrkr.approval_record`. `reason` must be non-blank.
+pub fn approve(store: &FsStore, job: &JobId, cp_id: &str, reason: &str, approved_by: &str) -> Result<Value> {
+    let reason = reason.trim();
+    if reason.is_empty() {
+        return Err(Error::invalid_input("approval reason is required").with_hint("pass --reason TEXT"));
+    }
+    let cp = checkpoint::find(store, job, cp_id)?;
     if cp["type"] != "decision-needed" {
         return Err(Error::invalid_input(format!("checkpoint {cp_id} is {}, not decision-needed", cp["type"]))
-            .with("checkpoint_id", cp_id.as_str())
+            .with("checkpoint_id", cp_id)
             .with("type", cp["type"].clone()));
     }
     let record = json!({
@@ -66,18 +76,19 @@ fn run(args: Args, io: &mut Io) -> Result<()> {
         "job_id": job.as_str(),
         "checkpoint_id": cp_id,
         "reason": reason,
-        "approved_by": approver(&args),
+        "approved_by": approved_by,
     });
     let key = format!("approval:{cp_id}");
-    store.append(&job, AppendOptions::default(), &mut |state| {
+    store.append(job, AppendOptions::default(), &mut |state| {
         if state.idempotency_keys.contains_key(&key) {
-            return Err(Error::invalid_input(format!("checkpoint {cp_id} is already approved"))
-                .with("checkpoint_id", cp_id.as_str()));
+            return Err(
+                Error::invalid_input(format!("checkpoint {cp_id} is already approved")).with("checkpoint_id", cp_id)
+            );
         }
         Ok(vec![
             NewEvent::new("approval_recorded", record.clone()),
             NewEvent::new("idempotency_recorded", json!({"key": key})),
         ])
     })?;
-    if io.json { io.pretty(&record) } else { io.line(&format!("approved checkpoint={cp_id}")) }
+    Ok(record)
 }

@@ -139,7 +139,7 @@ fn run(args: Args, io: &mut Io) -> Result<()> {
             Ok(())
         }
         ["emit", job] => {
-            let cp = emit(&store, &JobId::parse(job)?, &args)?;
+            let cp = emit_from_args(&store, &JobId::parse(job)?, &args)?;
             if io.json {
                 io.pretty(&cp)
             } else {
@@ -192,14 +192,44 @@ pub fn find(store: &FsStore, job: &JobId, id: &str) -> Result<Value> {
     })
 }
 
-fn emit(store: &FsStore, job: &JobId, args: &Args) -> Result<Value> {
-    let kind = checkpoint::kind(args.value(TYPE.long).ok_or_else(|| Error::invalid_input("emit needs --type TYPE"))?)?;
-    let summary = checkpoint::summary(
-        args.value(SUMMARY.long).ok_or_else(|| Error::invalid_input("emit needs --summary TEXT"))?,
-    )?;
+/// A checkpoint to emit, as typed data (from flags or a request body).
+#[derive(Clone, Debug, Default)]
+pub struct Emit {
+    pub kind: String,
+    pub summary: String,
+    /// Must equal the job's status when given.
+    pub status: Option<String>,
+    pub required_kind: Option<String>,
+    pub required_instructions: Option<String>,
+    pub reason_codes: Vec<String>,
+    pub added: Vec<String>,
+    pub changed: Vec<String>,
+    pub removed: Vec<String>,
+}
+
+fn emit_from_args(store: &FsStore, job: &JobId, args: &Args) -> Result<Value> {
+    let strings = |flag: &Flag| args.values(flag.long).into_iter().map(str::to_owned).collect::<Vec<_>>();
+    let request = Emit {
+        kind: args.value(TYPE.long).ok_or_else(|| Error::invalid_input("emit needs --type TYPE"))?.to_owned(),
+        summary: args.value(SUMMARY.long).ok_or_else(|| Error::invalid_input("emit needs --summary TEXT"))?.to_owned(),
+        status: args.value(STATUS.long).map(str::to_owned),
+        required_kind: args.value(REQUIRED_KIND.long).map(str::to_owned),
+        required_instructions: args.value(REQUIRED_INSTRUCTIONS.long).map(str::to_owned),
+        reason_codes: strings(&REASON_CODE),
+        added: strings(&ADDED),
+        changed: strings(&CHANGED),
+        removed: strings(&REMOVED),
+    };
+    emit(store, job, &request)
+}
+
+/// Append one checkpoint and return it rendered as `wrkr.checkpoint`.
+pub fn emit(store: &FsStore, job: &JobId, request: &Emit) -> Result<Value> {
+    let kind = checkpoint::kind(&request.kind)?;
+    let summary = checkpoint::summary(&request.summary)?;
     let mut action = serde_json::Map::new();
-    for (flag, key) in [(&REQUIRED_KIND, "kind"), (&REQUIRED_INSTRUCTIONS, "instructions")] {
-        if let Some(v) = args.value(flag.long).map(str::trim).filter(|v| !v.is_empty()) {
+    for (value, key) in [(&request.required_kind, "kind"), (&request.required_instructions, "instructions")] {
+        if let Some(v) = value.as_deref().map(str::trim).filter(|v| !v.is_empty()) {
             action.insert(key.into(), json!(v));
         }
     }
@@ -209,19 +239,18 @@ fn emit(store: &FsStore, job: &JobId, args: &Args) -> Result<Value> {
         ));
     }
     let history = History::load(store, job)?;
-    if let Some(label) = args.value(STATUS.long)
+    if let Some(label) = &request.status
         && label != history.status.as_str()
     {
         return Err(Error::invalid_input(format!("--status {label} is not the job's status ({})", history.status))
             .with("status", history.status.as_str())
             .with_hint("omit --status: a checkpoint is labelled with the job's real status"));
     }
-    let strings = |flag: &Flag| {
-        args.values(flag.long).into_iter().map(|s| s.trim().to_owned()).filter(|s| !s.is_empty()).collect::<Vec<_>>()
-    };
+    let strings =
+        |list: &[String]| list.iter().map(|s| s.trim().to_owned()).filter(|s| !s.is_empty()).collect::<Vec<_>>();
     let usage = history.usage(Timestamp::now());
-    let codes = strings(&REASON_CODE);
-    let (added, changed, removed) = (strings(&ADDED), strings(&CHANGED), strings(&REMOVED));
+    let codes = strings(&request.reason_codes);
+    let (added, changed, removed) = (strings(&request.added), strings(&request.changed), strings(&request.removed));
     let done = store.append(job, AppendOptions::default(), &mut |s| {
         let mut cp = Checkpoint::new(kind, summary.clone(), s.status, usage.clone());
         cp.required_action = (!action.is_empty()).then(|| Value::Object(action.clone()));

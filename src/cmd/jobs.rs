@@ -42,8 +42,25 @@ fn run(args: Args, io: &mut Io) -> Result<()> {
             )
         })?),
     };
+    let rows = rows(&args.store()?, filter)?;
+    if io.json {
+        for (job_id, status, started_at, updated_at, last_seq) in &rows {
+            io.record(&json!({"job_id": job_id, "status": status, "started_at": started_at, "updated_at": updated_at, "last_seq": last_seq}))?;
+        }
+        return Ok(());
+    }
+    let width = rows.iter().map(|r| r.0.len()).max().unwrap_or(0).max(3);
+    for (job_id, status, started_at, _, last_seq) in &rows {
+        io.line(&format!("{job_id:width$}  {status:16}  {}  seq={last_seq}", started_at.as_deref().unwrap_or("-")))?;
+    }
+    Ok(())
+}
+
+/// One row per job: (id, status, started_at, updated_at, last_seq), newest first; a job whose
+/// ledger cannot be read is named on stderr and listed as `corrupt`.
+pub fn rows(store: &dyn Store, filter: Option<Status>) -> Result<Vec<Row>> {
     let mut rows = Vec::new();
-    for (job, result) in args.store()?.list_jobs()? {
+    for (job, result) in store.list_jobs()? {
         match result {
             Ok(state) => rows.push((
                 job.as_str().to_owned(),
@@ -59,18 +76,9 @@ fn run(args: Args, io: &mut Io) -> Result<()> {
         }
     }
     rows.retain(|row| filter.is_none_or(|f| row.1 == f.as_str()));
-    let started =
-        |row: &(String, &str, Option<String>, Option<String>, u64)| row.2.as_deref().and_then(Timestamp::parse);
+    let started = |row: &Row| row.2.as_deref().and_then(Timestamp::parse);
     rows.sort_by(|a, b| started(b).cmp(&started(a)).then_with(|| a.0.cmp(&b.0)));
-    if io.json {
-        for (job_id, status, started_at, updated_at, last_seq) in &rows {
-            io.record(&json!({"job_id": job_id, "status": status, "started_at": started_at, "updated_at": updated_at, "last_seq": last_seq}))?;
-        }
-        return Ok(());
-    }
-    let width = rows.iter().map(|r| r.0.len()).max().unwrap_or(0).max(3);
-    for (job_id, status, started_at, _, last_seq) in &rows {
-        io.line(&format!("{job_id:width$}  {status:16}  {}  seq={last_seq}", started_at.as_deref().unwrap_or("-")))?;
-    }
-    Ok(())
+    Ok(rows)
 }
+
+pub type Row = (String, &'static str, Option<String>, Option<String>, u64);

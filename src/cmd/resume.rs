@@ -72,7 +72,34 @@ fn run(args: Args, io: &mut Io) -> Result<()> {
         );
     }
     let store = args.store()?;
-    let history = History::load(&store, &job)?;
+    let force = args.switch(FORCE_ENV.long).then(|| EnvOverride {
+        reason: args.value(REASON.long).unwrap_or_default().trim().to_owned(),
+        approved_by: approver(&args),
+    });
+    gate(&store, &job, force.as_ref())?;
+    let report = runner::drive(&store, &job, &Options::new(lease_ttl(&args)?))?;
+    if io.json {
+        let mut out = json!({"job_id": job.as_str(), "status": report.status.as_str()});
+        if let Some(cp) = &report.checkpoint_id {
+            out["checkpoint_id"] = json!(cp);
+        }
+        io.pretty(&out)
+    } else {
+        io.line(&format!("job_id={} status={}", job.as_str(), report.status))
+    }
+}
+
+/// An accepted environment change: why, and who decided.
+#[derive(Clone, Debug)]
+pub struct EnvOverride {
+    pub reason: String,
+    pub approved_by: String,
+}
+
+/// The gates before a job may continue: not finished, the latest decision approved, the
+/// environment unchanged (or `force` recorded). A mismatch without `force` blocks the job.
+pub fn gate(store: &FsStore, job: &JobId, force: Option<&EnvOverride>) -> Result<()> {
+    let history = History::load(store, job)?;
     if matches!(history.status, Status::Completed | Status::Canceled) {
         return Err(Error::new(
             ReasonCode::InvalidStateTransition,
@@ -89,17 +116,7 @@ fn run(args: Args, io: &mut Io) -> Result<()> {
             .with("checkpoint_id", cp.id())
             .with_hint(format!("wrkr approve {} --checkpoint {} --reason TEXT", job.as_str(), cp.id())));
     }
-    check_environment(&store, &job, &history, &args)?;
-    let report = runner::drive(&store, &job, &Options::new(lease_ttl(&args)?))?;
-    if io.json {
-        let mut out = json!({"job_id": job.as_str(), "status": report.status.as_str()});
-        if let Some(cp) = &report.checkpoint_id {
-            out["checkpoint_id"] = json!(cp);
-        }
-        io.pretty(&out)
-    } else {
-        io.line(&format!("job_id={} status={}", job.as_str(), report.status))
-    }
+    check_environment(store, job, &history, force)
 }
 
 /// Who is deciding: the flag, else `$WRKR_APPROVED_BY`, else `$USER`, else `unknown`.
@@ -114,18 +131,18 @@ pub fn approver(args: &Args) -> String {
 }
 
 /// Compare the environment with the job's baseline; block, or record the override.
-fn check_environment(store: &FsStore, job: &JobId, history: &History, args: &Args) -> Result<()> {
+fn check_environment(store: &FsStore, job: &JobId, history: &History, force: Option<&EnvOverride>) -> Result<()> {
     let Some(expected) = history.env_hash.clone() else { return Ok(()) };
     let now = fingerprint::capture(&history.env_rules)?;
     if now.hash == expected {
         return Ok(());
     }
-    if args.switch(FORCE_ENV.long) {
+    if let Some(force) = force {
         let mut payload = now.to_json();
         payload["expected_hash"] = json!(expected);
         payload["actual_hash"] = json!(now.hash);
-        payload["reason"] = json!(args.value(REASON.long).unwrap_or_default().trim());
-        payload["approved_by"] = json!(approver(args));
+        payload["reason"] = json!(force.reason);
+        payload["approved_by"] = json!(force.approved_by);
         if let Some(map) = payload.as_object_mut() {
             map.remove("hash");
         }

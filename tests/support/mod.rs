@@ -83,4 +83,5 @@ pub fn tree(dir: &Path) -> std::collections::BTreeMap<PathBuf, Vec<u8>> {
     out
 }
 
+pub mod http;
 pub mod journey;

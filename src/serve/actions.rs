@@ -1,0 +1,317 @@
+//! The state-changing endpoints: each decodes a closed request body, confines its paths, and
+//! calls the same library function as the CLI command of the same name.
+//!
+//! Submit and resume run the job: by default on a background thread with its own `FsStore`
+//! (answering `202 Accepted` at once, the job id in the body; poll `:status`), or, with
+//! `"wait": true`, in the request (Go's behaviour: the answer comes when the job completes or
+//! blocks). A background run that fails is recorded in the job's ledger like any run; the server
+//! also logs one line. There is no cancellation on client disconnect: use `:pause` or `:cancel`.
+
+use std::path::Path;
+
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use crate::cmd::accept::{RunRequest, execute};
+use crate::cmd::checkpoint::{self as cp, Emit};
+use crate::cmd::export::DEFAULT_OUT_DIR;
+use crate::cmd::resume::{EnvOverride, gate};
+use crate::cmd::{approve as approve_cmd, submit as submit_cmd};
+use crate::contract::time::Timestamp;
+use crate::contract::{Error, Result};
+use crate::job::jobspec::{self};
+use crate::job::{NewEvent, Status};
+use crate::pack::export::{ExportOptions, export_job, pack_path, receipt};
+use crate::pack::verify as pack_verify;
+use crate::report::publish;
+use crate::run::runner::{self, Options, Report};
+use crate::serve::confine::{Kind, confine};
+use crate::serve::endpoints::Call;
+use crate::serve::reply::Reply;
+use crate::store::{AppendOptions, FsStore, JobId, Store};
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SubmitBody {
+    jobspec_path: String,
+    job_id: Option<String>,
+    #[serde(default)]
+    wait: bool,
+}
+
+pub fn submit(call: &Call<'_>) -> Result<Reply> {
+    let body: SubmitBody = call.decode()?;
+    if let Some(id) = &body.job_id {
+        JobId::parse(id)?;
+    }
+    let path = confine(&call.ctx.cwd, "jobspec_path", &body.jobspec_path, Kind::ExistingFile)?;
+    let spec = jobspec::load(&path)?;
+    let job = JobId::parse(&match &body.job_id {
+        Some(id) => jobspec::normalize_job_id(id),
+        None => jobspec::infer_job_id(&spec.name, Timestamp::now()),
+    })?;
+    let store = call.store();
+    submit_cmd::create(&store, &job, &spec, &path)?;
+    let mut out = json!({"job_id": job.as_str(), "status": "queued", "adapter": spec.adapter.as_str(),
+                         "spec_name": spec.name, "objective": spec.objective, "spec_path": body.jobspec_path});
+    if body.wait {
+        let report = runner::drive(&store, &job, &Options::new(call.ctx.lease_ttl))?;
+        outcome(&mut out, &report);
+        return Ok(Reply::json(200, &out));
+    }
+    background(call, job)?;
+    Ok(Reply::json(202, &out))
+}
+
+/// Run the job on its own thread with its own store handle.
+fn background(call: &Call<'_>, job: JobId) -> Result<()> {
+    let (root, ttl) = (call.ctx.store_root.clone(), call.ctx.lease_ttl);
+    std::thread::Builder::new()
+        .name(format!("run-{}", job.as_str()))
+        .spawn(move || {
+            let store = FsStore::new(root);
+            let line = match runner::drive(&store, &job, &Options::new(ttl)) {
+                Ok(report) => {
+                    json!({"event": "run_finished", "job_id": job.as_str(), "status": report.status.as_str()})
+                }
+                Err(err) => json!({"event": "run_failed", "job_id": job.as_str(), "code": err.code.as_str()}),
+            };
+            eprintln!("{line}");
+        })
+        .map(drop)
+        .map_err(|e| Error::io("start a runner thread", e))
+}
+
+fn outcome(out: &mut Value, report: &Report) {
+    out["status"] = json!(report.status.as_str());
+    if let Some(cp) = &report.checkpoint_id {
+        out["checkpoint_id"] = json!(cp);
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ApproveBody {
+    checkpoint_id: String,
+    reason: String,
+    approved_by: Option<String>,
+}
+
+pub fn approve(call: &Call<'_>) -> Result<Reply> {
+    let body: ApproveBody = call.decode()?;
+    let store = call.store();
+    let job = call.existing_job(&store)?;
+    let by = body.approved_by.as_deref().map(str::trim).filter(|s| !s.is_empty()).unwrap_or("serve");
+    Ok(Reply::json(200, &approve_cmd::approve(&store, &job, &body.checkpoint_id, &body.reason, by)?))
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct ResumeBody {
+    #[serde(default)]
+    wait: bool,
+    #[serde(default)]
+    force_env: bool,
+    reason: Option<String>,
+    approved_by: Option<String>,
+}
+
+pub fn resume(call: &Call<'_>) -> Result<Reply> {
+    let body: ResumeBody = call.decode()?;
+    let store = call.store();
+    let job = call.existing_job(&store)?;
+    let force = match (body.force_env, body.reason.as_deref().map(str::trim).filter(|r| !r.is_empty())) {
+        (false, _) => None,
+        (true, None) => return Err(Error::invalid_input("force_env needs a reason")),
+        (true, Some(reason)) => Some(EnvOverride {
+            reason: reason.to_owned(),
+            approved_by: body.approved_by.clone().unwrap_or_else(|| "serve".to_owned()),
+        }),
+    };
+    gate(&store, &job, force.as_ref())?;
+    let mut out = json!({"job_id": job.as_str(), "status": "running"});
+    if body.wait {
+        let report = runner::drive(&store, &job, &Options::new(call.ctx.lease_ttl))?;
+        outcome(&mut out, &report);
+        return Ok(Reply::json(200, &out));
+    }
+    background(call, job)?;
+    Ok(Reply::json(202, &out))
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct PauseBody {
+    /// Also stop the running step (it runs again on resume).
+    #[serde(default)]
+    now: bool,
+}
+
+pub fn pause(call: &Call<'_>) -> Result<Reply> {
+    let body: PauseBody = call.decode()?;
+    let store = call.store();
+    let job = call.existing_job(&store)?;
+    let done = store.append(&job, AppendOptions::default(), &mut |s| {
+        let mut events = vec![NewEvent::status_changed(s.status, Status::Paused)];
+        if body.now {
+            events.push(NewEvent::new("x-pause_requested", json!({"now": true})));
+        }
+        Ok(events)
+    })?;
+    Ok(Reply::json(200, &serde_json::to_value(&done.state).unwrap_or(Value::Null)))
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct Empty {}
+
+pub fn cancel(call: &Call<'_>) -> Result<Reply> {
+    let _: Empty = call.decode()?;
+    let store = call.store();
+    let job = call.existing_job(&store)?;
+    let state = store.change_status(&job, Status::Canceled, None)?;
+    Ok(Reply::json(200, &serde_json::to_value(&state).unwrap_or(Value::Null)))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct EmitBody {
+    #[serde(rename = "type")]
+    kind: String,
+    summary: String,
+    status: Option<String>,
+    required_action: Option<RequiredAction>,
+    #[serde(default)]
+    reason_codes: Vec<String>,
+    artifacts_delta: Option<Delta>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RequiredAction {
+    kind: Option<String>,
+    instructions: Option<String>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct Delta {
+    #[serde(default)]
+    added: Vec<String>,
+    #[serde(default)]
+    changed: Vec<String>,
+    #[serde(default)]
+    removed: Vec<String>,
+}
+
+pub fn emit(call: &Call<'_>) -> Result<Reply> {
+    let body: EmitBody = call.decode()?;
+    let store = call.store();
+    let job = call.existing_job(&store)?;
+    let action = body.required_action.unwrap_or_default();
+    let delta = body.artifacts_delta.unwrap_or_default();
+    let request = Emit {
+        kind: body.kind,
+        summary: body.summary,
+        status: body.status,
+        required_kind: action.kind,
+        required_instructions: action.instructions,
+        reason_codes: body.reason_codes,
+        added: delta.added,
+        changed: delta.changed,
+        removed: delta.removed,
+    };
+    Ok(Reply::json(201, &cp::emit(&store, &job, &request)?))
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct OutDirBody {
+    out_dir: Option<String>,
+}
+
+/// The confined out dir; the job id is validated first (ids before any file system access).
+fn out_dir(call: &Call<'_>, given: Option<&str>) -> Result<std::path::PathBuf> {
+    call.job()?;
+    confine(&call.ctx.cwd, "out_dir", given.unwrap_or(DEFAULT_OUT_DIR), Kind::OutputDir)
+}
+
+pub fn export(call: &Call<'_>) -> Result<Reply> {
+    let body: OutDirBody = call.decode()?;
+    let store = call.store();
+    let dir = out_dir(call, body.out_dir.as_deref())?;
+    let job = call.existing_job(&store)?;
+    let e = export_job(&store, &job, &dir, &ExportOptions::default())?;
+    Ok(Reply::json(
+        200,
+        &json!({"job_id": e.job_id, "path": e.path.display().to_string(), "manifest_sha256": e.manifest_sha256, "footer": e.footer}),
+    ))
+}
+
+pub fn verify(call: &Call<'_>) -> Result<Reply> {
+    let body: OutDirBody = call.decode()?;
+    let job = call.job()?;
+    let path = pack_path(&out_dir(call, body.out_dir.as_deref())?, &job);
+    let file = std::fs::File::open(&path).map_err(|_| {
+        Error::invalid_input("jobpack not found")
+            .with("job_id", job.as_str())
+            .with_hint(format!("POST /v1/jobs/{}:export first", job.as_str()))
+    })?;
+    let report = pack_verify::verify(file, &pack_verify::Options::default())?;
+    Ok(Reply::json(
+        200,
+        &json!({"job_id": report.job_id, "manifest_sha256": report.manifest_sha256, "files_verified": report.files_verified}),
+    ))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct AcceptBody {
+    config_path: Option<String>,
+}
+
+/// Acceptance on the job; 200 with the result even when a check fails (Go's behaviour).
+pub fn accept(call: &Call<'_>) -> Result<Reply> {
+    let body: AcceptBody = call.decode()?;
+    let store = call.store();
+    call.job()?;
+    let config = confine(
+        &call.ctx.cwd,
+        "config_path",
+        body.config_path.as_deref().unwrap_or("accept.yaml"),
+        Kind::ExistingFile,
+    )?;
+    let job = call.existing_job(&store)?;
+    let request = RunRequest {
+        target: job.as_str().to_owned(),
+        config_path: config.display().to_string(),
+        out_dir: out_dir(call, None)?,
+        workspace: None,
+        junit: None,
+        ci: false,
+    };
+    if crate::pack::export::job_argument(&request.target).is_none() {
+        return Err(
+            Error::invalid_input("the job id names a file in the server's directory").with("job_id", job.as_str())
+        );
+    }
+    let (mut out, _) = execute(Some(&store), &request)?;
+    if let Some(map) = out.as_object_mut() {
+        map.shift_remove("job_id");
+    }
+    Ok(Reply::json(200, &out))
+}
+
+pub fn report_github(call: &Call<'_>) -> Result<Reply> {
+    let body: OutDirBody = call.decode()?;
+    let store = call.store();
+    let dir = out_dir(call, body.out_dir.as_deref())?;
+    let job = call.existing_job(&store)?;
+    let pack = receipt(&store, &job, &dir, &ExportOptions::default())?.path;
+    let p = publish::github_summary(Path::new(&pack), &dir)?;
+    Ok(Reply::json(
+        200,
+        &json!({"summary": p.summary, "summary_json_path": p.summary_json_path,
+                "summary_markdown_path": p.summary_markdown_path, "step_summary_path": p.step_summary_path}),
+    ))
+}

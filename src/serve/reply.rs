@@ -1,0 +1,112 @@
+//! What a handler answers, and how an error becomes an HTTP status.
+//!
+//! Every error response is a `wrkr.error_envelope` carrying the real reason code (never a
+//! wrapped `E_GENERIC_FAILURE`). The status comes from the code, in one table
+//! ([`status_of`], documented in docs/contracts/serve.md): bad input 400, a job, checkpoint or
+//! file that does not exist 404, a state conflict (lease, transition, pending approval, changed
+//! environment) 409, a valid request whose work failed (verify, budget, adapter) 422, and store
+//! or I/O failures 500. JSON is compact with a trailing newline, as Go writes it.
+
+use serde::de::DeserializeOwned;
+use serde_json::Value;
+
+use crate::contract::time::Timestamp;
+use crate::contract::{Error, ReasonCode, Result};
+use crate::serve::routes::Body;
+
+pub const JSON: &str = "application/json";
+
+#[derive(Debug)]
+pub struct Reply {
+    pub status: u16,
+    pub content_type: &'static str,
+    pub body: Vec<u8>,
+    /// Extra headers (`Allow`, `WWW-Authenticate`).
+    pub headers: Vec<(&'static str, String)>,
+}
+
+impl Reply {
+    pub fn json(status: u16, value: &Value) -> Reply {
+        let mut body = serde_json::to_vec(value).unwrap_or_else(|_| b"{}".to_vec());
+        body.push(b'\n');
+        Reply { status, content_type: JSON, body, headers: Vec::new() }
+    }
+
+    pub fn bytes(content_type: &'static str, body: Vec<u8>) -> Reply {
+        Reply { status: 200, content_type, body, headers: Vec::new() }
+    }
+
+    pub fn error(err: &Error) -> Reply {
+        Reply::error_with(status_of(err), err)
+    }
+
+    pub fn error_with(status: u16, err: &Error) -> Reply {
+        Reply::json(status, &err.envelope(Timestamp::now()))
+    }
+
+    pub fn header(mut self, name: &'static str, value: String) -> Reply {
+        self.headers.push((name, value));
+        self
+    }
+}
+
+/// The HTTP status of an error: the one table.
+pub fn status_of(err: &Error) -> u16 {
+    if err.code == ReasonCode::InvalidInputSchema && err.message.ends_with(" not found") {
+        return 404;
+    }
+    match err.code {
+        ReasonCode::InvalidInputSchema | ReasonCode::UnsafeOperation => 400,
+        ReasonCode::LeaseConflict
+        | ReasonCode::InvalidStateTransition
+        | ReasonCode::CheckpointApprovalRequired
+        | ReasonCode::EnvFingerprintMismatch => 409,
+        ReasonCode::VerifyHashMismatch
+        | ReasonCode::AcceptMissingArtifact
+        | ReasonCode::AcceptTestFail
+        | ReasonCode::BudgetExceeded
+        | ReasonCode::AdapterFail => 422,
+        ReasonCode::StoreCorrupt | ReasonCode::GenericFailure => 500,
+    }
+}
+
+/// Decode a request body into `T` (unknown fields and duplicate fields are refused by `T`'s
+/// derive); an empty body is `{}` where the route allows it.
+pub fn decode<T: DeserializeOwned>(body: &[u8], kind: Body) -> Result<T> {
+    let trimmed = body.iter().all(u8::is_ascii_whitespace);
+    let bytes: &[u8] = if trimmed && kind != Body::Required { b"{}" } else { body };
+    if trimmed && kind == Body::Required {
+        return Err(Error::invalid_input("request body required").with_hint("send a JSON object"));
+    }
+    serde_json::from_slice(bytes).map_err(|e| {
+        Error::invalid_input("invalid request json").with("error", e.to_string().chars().take(300).collect::<String>())
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(serde::Deserialize, Debug)]
+    #[serde(deny_unknown_fields)]
+    struct Req {
+        #[allow(dead_code)]
+        a: Option<String>,
+    }
+
+    #[test]
+    fn decoding() {
+        assert!(decode::<Req>(b"", Body::Optional).is_ok());
+        assert!(decode::<Req>(b"", Body::Required).is_err());
+        assert!(decode::<Req>(br#"{"b":1}"#, Body::Optional).is_err());
+        assert!(decode::<Req>(br#"{"a":"x","a":"y"}"#, Body::Optional).is_err());
+    }
+
+    #[test]
+    fn statuses() {
+        assert_eq!(status_of(&crate::store::job_not_found(&crate::store::JobId::parse("j").unwrap())), 404);
+        assert_eq!(status_of(&Error::new(ReasonCode::LeaseConflict, "x")), 409);
+        assert_eq!(status_of(&Error::new(ReasonCode::UnsafeOperation, "x")), 400);
+        assert_eq!(status_of(&Error::generic("x")), 500);
+    }
+}

@@ -1,0 +1,196 @@
+//! The HTTP/1 server: one current-thread tokio runtime, hyper connections, handlers on the
+//! blocking pool.
+//!
+//! Order of work per request (each step can end it): auth (`Bearer` token, constant-time; 401 with
+//! `WWW-Authenticate`, on every path including unknown ones), route (404 unknown, 405 with `Allow`,
+//! 400 for an unsafe path segment), body (413 by `Content-Length` before reading, or as soon as the
+//! streamed body passes the limit — never buffered past it; 408 when it is not sent within the body
+//! timeout), then the handler. Connection limits: a semaphore caps open connections (the accept
+//! loop waits for a free slot; the kernel backlog holds the rest), hyper's header read timeout
+//! closes a connection that does not finish its headers in time (slowloris) and also bounds how
+//! long an idle keep-alive connection is kept, and the read buffer caps the request head (431).
+//! Each request is logged to stderr as one JSON line: method, route template (never the raw path,
+//! which could carry ids or tokens), status, duration. Headers are never logged.
+
+use std::convert::Infallible;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Instant;
+
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full, LengthLimitError, Limited};
+use hyper::body::Incoming;
+use hyper::service::service_fn;
+use hyper::{Request, Response};
+use hyper_util::rt::{TokioIo, TokioTimer};
+use serde_json::json;
+use tokio::net::TcpListener;
+use tokio::sync::Semaphore;
+
+use crate::contract::time::Timestamp;
+use crate::contract::{Error, ReasonCode, Result};
+use crate::serve::config::{Config, Token};
+use crate::serve::endpoints::{Call, Ctx};
+use crate::serve::reply::Reply;
+use crate::serve::routes::{self, Body, Match};
+
+/// Largest request head (request line and headers); more is 431.
+pub const MAX_HEAD_BYTES: usize = 16 * 1024;
+
+struct Shared {
+    ctx: Ctx,
+    token: Option<Token>,
+    max_body_bytes: u64,
+    body_timeout: std::time::Duration,
+}
+
+/// Bind `config.listen`, call `ready` with the bound address, then serve until the process ends.
+pub fn run(config: &Config, ctx: Ctx, ready: &mut dyn FnMut(SocketAddr) -> Result<()>) -> Result<()> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_io()
+        .enable_time()
+        .build()
+        .map_err(|e| Error::io("start the runtime", e))?;
+    runtime.block_on(async {
+        let listener = TcpListener::bind(config.listen.as_str())
+            .await
+            .map_err(|e| Error::io(format!("listen on {}", config.listen), e).with("listen", config.listen.as_str()))?;
+        let local = listener.local_addr().map_err(|e| Error::io("read the bound address", e))?;
+        if !config.allow_non_loopback && !local.ip().is_loopback() {
+            return Err(Error::new(
+                ReasonCode::UnsafeOperation,
+                format!("{} resolved to non-loopback {local}", config.listen),
+            )
+            .with("listen", config.listen.as_str()));
+        }
+        ready(local)?;
+        let shared = Arc::new(Shared {
+            ctx,
+            token: config.token.clone(),
+            max_body_bytes: config.max_body_bytes,
+            body_timeout: config.body_timeout,
+        });
+        let slots = Arc::new(Semaphore::new(
+            usize::try_from(config.max_connections).unwrap_or(usize::MAX).min(Semaphore::MAX_PERMITS),
+        ));
+        let header_timeout = config.header_timeout;
+        loop {
+            let Ok(permit) = slots.clone().acquire_owned().await else { return Ok(()) };
+            let stream = match listener.accept().await {
+                Ok((stream, _)) => stream,
+                Err(err) => {
+                    eprintln!("{}", json!({"event": "accept_failed", "error": err.to_string()}));
+                    tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+                    continue;
+                }
+            };
+            let _ = stream.set_nodelay(true);
+            let shared = shared.clone();
+            tokio::spawn(async move {
+                let service = service_fn(move |req| respond(shared.clone(), req));
+                let _ = hyper::server::conn::http1::Builder::new()
+                    .timer(TokioTimer::new())
+                    .header_read_timeout(header_timeout)
+                    .max_buf_size(MAX_HEAD_BYTES)
+                    .serve_connection(TokioIo::new(stream), service)
+                    .await;
+                drop(permit);
+            });
+        }
+    })
+}
+
+async fn respond(
+    shared: Arc<Shared>,
+    req: Request<Incoming>,
+) -> std::result::Result<Response<Full<Bytes>>, Infallible> {
+    let start = Instant::now();
+    let method = req.method().as_str().to_owned();
+    let (route, reply) = handle(&shared, req).await;
+    let ms = start.elapsed().as_secs_f64() * 1000.0;
+    eprintln!(
+        "{}",
+        json!({"ts": Timestamp::now().to_string(), "method": method, "route": route, "status": reply.status,
+               "duration_ms": (ms * 1000.0).round() / 1000.0})
+    );
+    let mut builder = Response::builder()
+        .status(reply.status)
+        .header("content-type", reply.content_type)
+        .header("x-content-type-options", "nosniff")
+        .header("cache-control", "no-store");
+    for (name, value) in &reply.headers {
+        builder = builder.header(*name, value.as_str());
+    }
+    Ok(builder.body(Full::new(Bytes::from(reply.body))).unwrap_or_else(|_| Response::new(Full::new(Bytes::new()))))
+}
+
+/// The route template (for the log) and the reply.
+async fn handle(shared: &Shared, req: Request<Incoming>) -> (&'static str, Reply) {
+    if let Some(token) = &shared.token {
+        let given = req.headers().get("authorization").map(|v| v.as_bytes()).unwrap_or_default();
+        let bearer =
+            given.get(..7).is_some_and(|s| s.eq_ignore_ascii_case(b"bearer ")).then(|| given[7..].trim_ascii());
+        if !bearer.is_some_and(|b| token.matches(b)) {
+            let err = Error::new(ReasonCode::UnsafeOperation, "invalid auth token")
+                .with_hint("send Authorization: Bearer <token>");
+            return ("-", Reply::error_with(401, &err).header("www-authenticate", "Bearer realm=\"wrkr\"".to_owned()));
+        }
+    }
+    let path = req.uri().path().to_owned();
+    let query = req.uri().query().unwrap_or_default().to_owned();
+    let (route, captures) = match routes::find(req.method().as_str(), &path) {
+        Err(err) => return ("-", Reply::error(&err)),
+        Ok(Match::NotFound) => {
+            let err = Error::invalid_input("unknown endpoint").with("path", path.chars().take(256).collect::<String>());
+            return ("-", Reply::error_with(404, &err));
+        }
+        Ok(Match::WrongMethod(allowed)) => {
+            let err =
+                Error::invalid_input(format!("method {} not allowed", req.method())).with("allow", allowed.join(", "));
+            return ("-", Reply::error_with(405, &err).header("allow", allowed.join(", ")));
+        }
+        Ok(Match::Found(route, captures)) => (route, captures),
+    };
+    let body = match route.body {
+        Body::None => Vec::new(),
+        Body::Required | Body::Optional => match read_body(shared, req).await {
+            Ok(body) => body,
+            Err(reply) => return (route.template, reply),
+        },
+    };
+    let ctx = shared.ctx.clone();
+    let kind = route.body;
+    let handler = route.handler;
+    let result = tokio::task::spawn_blocking(move || {
+        let call = Call { ctx: &ctx, captures, body: &body, body_kind: kind, query: &query };
+        handler(&call)
+    })
+    .await;
+    let reply = match result {
+        Ok(Ok(reply)) => reply,
+        Ok(Err(err)) => Reply::error(&err),
+        Err(join) => Reply::error(&Error::generic(format!("handler failed: {join}"))),
+    };
+    (route.template, reply)
+}
+
+/// Read the body within the limit and the body timeout.
+async fn read_body(shared: &Shared, req: Request<Incoming>) -> std::result::Result<Vec<u8>, Reply> {
+    let limit = shared.max_body_bytes;
+    let too_large = || {
+        let err = Error::new(ReasonCode::UnsafeOperation, "request body too large").with("limit", limit);
+        Reply::error_with(413, &err)
+    };
+    let declared =
+        req.headers().get("content-length").and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|n| n > limit) {
+        return Err(too_large());
+    }
+    let limited = Limited::new(req.into_body(), usize::try_from(limit).unwrap_or(usize::MAX));
+    match tokio::time::timeout(shared.body_timeout, limited.collect()).await {
+        Err(_) => Err(Reply::error_with(408, &Error::invalid_input("request body not received in time"))),
+        Ok(Err(err)) if err.downcast_ref::<LengthLimitError>().is_some() => Err(too_large()),
+        Ok(Err(err)) => Err(Reply::error(&Error::invalid_input(format!("read the request body: {err}")))),
+        Ok(Ok(collected)) => Ok(collected.to_bytes().to_vec()),
+    }
+}
