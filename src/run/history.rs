@@ -52,7 +52,11 @@ impl CheckpointInfo {
 /// The `x-jobspec_recorded` payload.
 #[derive(Clone, Debug, PartialEq)]
 pub struct RecordedSpec {
-    pub document: Value,
+    /// The whole normalised JobSpec, until the runner takes it ([`History::take_spec_document`]):
+    /// a 25,000-step spec is megabytes, and keeping copies makes every step's fork slower.
+    pub document: Option<Value>,
+    /// The spec's `budgets` block, kept for [`History::limits`].
+    pub budgets: Value,
     pub spec_path: String,
     pub workspace: String,
 }
@@ -171,8 +175,10 @@ impl History {
                 }
             }
             "x-jobspec_recorded" => {
+                let document = p.get("jobspec").cloned().unwrap_or(Value::Null);
                 self.spec = Some(RecordedSpec {
-                    document: p.get("jobspec").cloned().unwrap_or(Value::Null),
+                    budgets: document.get("budgets").cloned().unwrap_or(Value::Null),
+                    document: Some(document),
                     spec_path: text("spec_path"),
                     workspace: text("workspace"),
                 });
@@ -261,9 +267,39 @@ impl History {
         }
     }
 
+    /// The recorded JobSpec document, moved out (later calls get `None`).
+    pub fn take_spec_document(&mut self) -> Option<Value> {
+        self.spec.as_mut()?.document.take()
+    }
+
+    /// Append `plan`'s events, each stamped with `epoch`, as one batch fenced by it, and apply them
+    /// here. The one way a lease holder (runner, wrap) writes. Returns the new seqs.
+    pub fn append_fenced(
+        &mut self,
+        store: &dyn Store,
+        job: &JobId,
+        epoch: u64,
+        plan: &dyn Fn(&crate::job::JobState) -> Vec<crate::job::NewEvent>,
+    ) -> Result<Vec<u64>> {
+        let fence = crate::store::AppendOptions { create: false, fence: Some(epoch) };
+        let done = store.append(job, fence, &mut |state| {
+            Ok(plan(state)
+                .into_iter()
+                .map(|mut e| {
+                    e.payload.insert("epoch".into(), serde_json::json!(epoch));
+                    e
+                })
+                .collect())
+        })?;
+        for record in &done.records {
+            self.apply(record);
+        }
+        Ok(done.records.iter().map(|r| r.seq).collect())
+    }
+
     /// The JobSpec's budgets with every `wrkr budget raise` applied.
     pub fn limits(&self) -> Option<Limits> {
-        let mut budgets = self.spec.as_ref()?.document.get("budgets")?.clone();
+        let mut budgets = self.spec.as_ref()?.budgets.clone();
         if let Value::Object(map) = &mut budgets {
             map.extend(self.raised.clone());
         }

@@ -33,7 +33,7 @@ use crate::run::history::History;
 use crate::run::log::{DEFAULT_LOG_CAP, StreamDigest};
 use crate::run::process::{self, Ending, Program, StepCommand, StepOutcome, Supervisor};
 use crate::run::watch::StepWatch;
-use crate::store::{AppendOptions, FsStore, JobId, Store};
+use crate::store::{FsStore, JobId, Store};
 
 pub struct Options {
     pub worker: String,
@@ -85,12 +85,15 @@ pub struct Report {
 /// Run `job` from where its ledger says it is. Errors are the job's blocking failures
 /// (`E_BUDGET_EXCEEDED`, `E_ADAPTER_FAIL`, `E_LEASE_CONFLICT`), recorded before they are returned.
 pub fn drive(store: &FsStore, job: &JobId, opts: &Options) -> Result<Report> {
-    let history = History::load(store, job)?;
+    let mut history = History::load(store, job)?;
+    let document = history.take_spec_document();
     let recorded = history.spec.clone().ok_or_else(|| {
         Error::invalid_input("this job was not submitted from a JobSpec; there is nothing to run")
             .with("job_id", job.as_str())
     })?;
-    let spec = jobspec::from_document(recorded.document.clone())?;
+    let mut spec = jobspec::from_document(document.unwrap_or(Value::Null))?;
+    // The runner needs the typed steps, not the document (see `RecordedSpec::document`).
+    spec.document = Value::Null;
     let lease = store.acquire_lease(job, &opts.worker, opts.ttl)?;
     let heartbeat = Heartbeat::start(
         store.root().to_path_buf(),
@@ -209,20 +212,7 @@ impl Runner<'_> {
 
     /// Append `plan`'s events (each stamped with our epoch) as one fenced batch.
     fn commit(&mut self, plan: &dyn Fn(&JobState) -> Vec<NewEvent>) -> Result<Vec<u64>> {
-        let epoch = self.epoch;
-        let done = self.store.append(self.job, AppendOptions { create: false, fence: Some(epoch) }, &mut |state| {
-            Ok(plan(state)
-                .into_iter()
-                .map(|mut e| {
-                    e.payload.insert("epoch".into(), json!(epoch));
-                    e
-                })
-                .collect())
-        })?;
-        for record in &done.records {
-            self.history.apply(record);
-        }
-        Ok(done.records.iter().map(|r| r.seq).collect())
+        self.history.append_fenced(self.store, self.job, self.epoch, plan)
     }
 
     /// Move to `running` (from queued, paused or blocked), and say what the job is for.

@@ -202,20 +202,7 @@ struct Run<'a> {
 impl Run<'_> {
     /// Append `plan`'s events, stamped with our epoch, as one fenced batch.
     fn commit(&mut self, plan: &dyn Fn(&JobState) -> Vec<NewEvent>) -> Result<()> {
-        let epoch = self.epoch;
-        let done = self.store.append(self.job, AppendOptions { create: false, fence: Some(epoch) }, &mut |state| {
-            Ok(plan(state)
-                .into_iter()
-                .map(|mut e| {
-                    e.payload.insert("epoch".into(), json!(epoch));
-                    e
-                })
-                .collect())
-        })?;
-        for record in &done.records {
-            self.history.apply(record);
-        }
-        Ok(())
+        self.history.append_fenced(self.store, self.job, self.epoch, plan).map(|_| ())
     }
 
     fn execute(
