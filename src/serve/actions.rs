@@ -27,7 +27,7 @@ use crate::report::publish;
 use crate::run::runner::{self, Options, Report};
 use crate::serve::confine::{Kind, confine};
 use crate::serve::endpoints::Call;
-use crate::serve::reply::Reply;
+use crate::serve::reply::{Obj, Reply};
 use crate::store::{AppendOptions, FsStore, JobId, Store};
 
 #[derive(Deserialize)]
@@ -180,10 +180,10 @@ struct EmitBody {
     kind: String,
     summary: String,
     status: Option<String>,
-    required_action: Option<RequiredAction>,
+    required_action: Option<Obj<RequiredAction>>,
     #[serde(default)]
     reason_codes: Vec<String>,
-    artifacts_delta: Option<Delta>,
+    artifacts_delta: Option<Obj<Delta>>,
 }
 
 #[derive(Deserialize, Default)]
@@ -208,8 +208,8 @@ pub fn emit(call: &Call<'_>) -> Result<Reply> {
     let body: EmitBody = call.decode()?;
     let store = call.store();
     let job = call.existing_job(&store)?;
-    let action = body.required_action.unwrap_or_default();
-    let delta = body.artifacts_delta.unwrap_or_default();
+    let action = body.required_action.map(|o| o.0).unwrap_or_default();
+    let delta = body.artifacts_delta.map(|o| o.0).unwrap_or_default();
     let request = Emit {
         kind: body.kind,
         summary: body.summary,

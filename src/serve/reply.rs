@@ -70,17 +70,38 @@ pub fn status_of(err: &Error) -> u16 {
     }
 }
 
-/// Decode a request body into `T` (unknown fields and duplicate fields are refused by `T`'s
-/// derive); an empty body is `{}` where the route allows it.
+/// Decode a request body into `T`: strict JSON (duplicate keys refused), a JSON object at the top
+/// (serde would also build a struct from an array), unknown fields refused by `T`'s derive. An
+/// empty body is `{}` where the route allows it.
 pub fn decode<T: DeserializeOwned>(body: &[u8], kind: Body) -> Result<T> {
     let trimmed = body.iter().all(u8::is_ascii_whitespace);
     let bytes: &[u8] = if trimmed && kind != Body::Required { b"{}" } else { body };
     if trimmed && kind == Body::Required {
         return Err(Error::invalid_input("request body required").with_hint("send a JSON object"));
     }
-    serde_json::from_slice(bytes).map_err(|e| {
-        Error::invalid_input("invalid request json").with("error", e.to_string().chars().take(300).collect::<String>())
-    })
+    let invalid =
+        |e: String| Error::invalid_input("invalid request json").with("error", e.chars().take(300).collect::<String>());
+    let value = crate::json::parse(bytes).map_err(|e| invalid(e.to_string()))?;
+    if !value.is_object() {
+        return Err(invalid(format!("expected a JSON object, found {}", crate::json::kind(&value))));
+    }
+    serde_json::from_value(value).map_err(|e| invalid(e.to_string()))
+}
+
+/// A nested request object: like `T`, but only from a JSON object (serde's derive would also
+/// accept an array, `[null, null]`, for a struct).
+#[derive(Debug)]
+pub struct Obj<T>(pub T);
+
+impl<'de, T: DeserializeOwned> serde::Deserialize<'de> for Obj<T> {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> std::result::Result<Self, D::Error> {
+        use serde::de::Error as _;
+        let value = serde_json::Value::deserialize(deserializer)?;
+        if !value.is_object() {
+            return Err(D::Error::custom(format!("expected an object, found {}", crate::json::kind(&value))));
+        }
+        serde_json::from_value(value).map(Obj).map_err(D::Error::custom)
+    }
 }
 
 #[cfg(test)]
@@ -92,6 +113,21 @@ mod tests {
     struct Req {
         #[allow(dead_code)]
         a: Option<String>,
+    }
+
+    #[derive(serde::Deserialize, Debug)]
+    #[serde(deny_unknown_fields)]
+    struct Outer {
+        #[allow(dead_code)]
+        inner: Option<Obj<Req>>,
+    }
+
+    #[test]
+    fn arrays_are_not_objects() {
+        assert!(decode::<Req>(b"[null]", Body::Optional).is_err());
+        assert!(decode::<Outer>(br#"{"inner":[null]}"#, Body::Optional).is_err());
+        assert!(decode::<Outer>(br#"{"inner":{"a":"x"}}"#, Body::Optional).is_ok());
+        assert!(decode::<Outer>(br#"{"inner":null}"#, Body::Optional).is_ok());
     }
 
     #[test]
