@@ -139,7 +139,7 @@ fn find_checkpoint(store: &dyn Store, job: &JobId, cp_id: &str) -> Result<Value>
         Ok(())
     })?;
     found.ok_or_else(|| {
-        Error::invalid_input(format!("checkpoint {cp_id} not found in job {job}"))
+        Error::not_found(format!("checkpoint {cp_id} not found in job {job}"))
             .with("checkpoint_id", cp_id)
             .with_hint("wrkr job inspect JOB lists its checkpoints; ids are cp_<seq>")
     })

@@ -185,7 +185,7 @@ pub fn find(store: &FsStore, job: &JobId, id: &str) -> Result<Value> {
             .with_hint("ids look like cp_12"));
     }
     checkpoints(store, job)?.into_iter().find(|c| c["checkpoint_id"] == id).ok_or_else(|| {
-        Error::invalid_input("checkpoint not found")
+        Error::not_found("checkpoint not found")
             .with("job_id", job.as_str())
             .with("checkpoint_id", id)
             .with_hint(format!("wrkr checkpoint list {}", job.as_str()))

@@ -29,6 +29,10 @@ pub struct ErrorData {
     pub hint: Option<String>,
     /// The process exit code when it must differ from the code's (`wrkr wrap --exit-code child`).
     pub exit_override: Option<u8>,
+    /// The thing asked for does not exist (a job, a checkpoint, a file). Not on the wire: the v1
+    /// envelope says `E_INVALID_INPUT_SCHEMA`, exit 6; a transport that can say more (HTTP 404)
+    /// reads it here instead of matching message text.
+    pub missing: bool,
 }
 
 impl Error {
@@ -39,12 +43,20 @@ impl Error {
             details: Map::new(),
             hint: None,
             exit_override: None,
+            missing: false,
         }))
     }
 
     /// Bad input or usage: exit 6.
     pub fn invalid_input(message: impl Into<String>) -> Error {
         Error::new(ReasonCode::InvalidInputSchema, message)
+    }
+
+    /// Bad input naming something that does not exist: exit 6, and `missing` set.
+    pub fn not_found(message: impl Into<String>) -> Error {
+        let mut err = Error::invalid_input(message);
+        err.missing = true;
+        err
     }
 
     pub fn generic(message: impl Into<String>) -> Error {

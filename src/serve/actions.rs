@@ -253,7 +253,7 @@ pub fn verify(call: &Call<'_>) -> Result<Reply> {
     let job = call.job()?;
     let path = pack_path(&out_dir(call, body.out_dir.as_deref())?, &job);
     let file = std::fs::File::open(&path).map_err(|_| {
-        Error::invalid_input("jobpack not found")
+        Error::not_found("jobpack not found")
             .with("job_id", job.as_str())
             .with_hint(format!("POST /v1/jobs/{}:export first", job.as_str()))
     })?;

@@ -48,7 +48,7 @@ pub fn confine(root: &Path, field: &str, value: &str, kind: Kind) -> Result<Path
         Kind::ExistingFile => match std::fs::canonicalize(&joined) {
             Ok(p) => p,
             Err(_) => {
-                return Err(Error::invalid_input(format!("{field} not found"))
+                return Err(Error::not_found(format!("{field} not found"))
                     .with("field", field)
                     .with("value", value.chars().take(256).collect::<String>()));
             }

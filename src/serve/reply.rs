@@ -52,7 +52,7 @@ impl Reply {
 
 /// The HTTP status of an error: the one table.
 pub fn status_of(err: &Error) -> u16 {
-    if err.code == ReasonCode::InvalidInputSchema && err.message.ends_with(" not found") {
+    if err.missing {
         return 404;
     }
     match err.code {
@@ -144,5 +144,9 @@ mod tests {
         assert_eq!(status_of(&Error::new(ReasonCode::LeaseConflict, "x")), 409);
         assert_eq!(status_of(&Error::new(ReasonCode::UnsafeOperation, "x")), 400);
         assert_eq!(status_of(&Error::generic("x")), 500);
+        // 404 comes from the error's kind, not its wording: context keeps it, look-alike text does not.
+        let wrapped = crate::store::job_not_found(&crate::store::JobId::parse("j").unwrap()).context("export j");
+        assert_eq!(status_of(&wrapped), 404);
+        assert_eq!(status_of(&Error::invalid_input("field not found")), 400);
     }
 }

@@ -136,7 +136,7 @@ pub fn root(store_flag: Option<&Path>) -> Result<PathBuf> {
 
 /// The error for a job the store does not have (exit 6, as Go's per-job commands).
 pub fn job_not_found(job: &JobId) -> Error {
-    Error::invalid_input("job not found")
+    Error::not_found("job not found")
         .with("job_id", job.as_str())
         .with_hint("wrkr jobs lists the jobs in this store; wrkr-events --append --create JOB makes one")
 }
