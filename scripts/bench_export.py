@@ -28,7 +28,7 @@ GNU_TIME = "/usr/bin/time" if os.path.exists("/usr/bin/time") else None
 BATCH_STEPS = 5_000  # 20,000 events, ~5 MiB: one append, one fdatasync
 
 
-def run(argv, env, stdin=None, stdout=None):
+def run(argv, env=None, stdin=None, stdout=None):
     """Run once; return (wall seconds, peak RSS MiB, exit code). RSS from GNU time's %M."""
     rss_file = tempfile.NamedTemporaryFile(delete=False)
     rss_file.close()

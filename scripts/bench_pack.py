@@ -58,30 +58,8 @@ def records(path, steps, job="job_bench"):
         w(dict(env("wrkr.artifacts_manifest", end), job_id=job, capture_mode="reference-only", artifacts=[]))
 
 
-GNU_TIME = "/usr/bin/time" if os.path.exists("/usr/bin/time") else None
-
-
-def run(argv, stdin=None, stdout=None):
-    """Run once; return (wall seconds, peak RSS MiB, exit code).
-
-    Peak RSS comes from GNU time's %M: a child forked from this Python process would otherwise
-    report Python's own pre-exec RSS (Linux keeps the larger of the two in ru_maxrss).
-    """
-    rss_file = tempfile.NamedTemporaryFile(delete=False)
-    rss_file.close()
-    cmd = [GNU_TIME, "-f", "%M", "-o", rss_file.name] + argv if GNU_TIME else argv
-    start = time.perf_counter()
-    code = subprocess.call(cmd, stdin=stdin, stdout=stdout or subprocess.DEVNULL)
-    wall = time.perf_counter() - start
-    text = open(rss_file.name).read().strip().splitlines()
-    os.unlink(rss_file.name)
-    rss = int(text[-1]) / 1024 if GNU_TIME and text and text[-1].isdigit() else float("nan")
-    return wall, rss, code
-
-
-def best(n, fn):
-    results = [fn() for _ in range(n)]
-    return min(results, key=lambda r: r[0])
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from bench_export import best, run  # noqa: E402  (one measuring helper for every bench script)
 
 
 def main():

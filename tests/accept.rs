@@ -61,6 +61,21 @@ fn statuses(out: &Value) -> Vec<(String, String)> {
         .collect()
 }
 
+/// `wrkr-accept PACK` with Go's journey config, in a workspace holding the journey's artifact.
+fn accept_with_journey_config(sb: &Sandbox, pack: &str, extra: &[&str]) -> std::process::Output {
+    let ws = sb.work().join("ws");
+    std::fs::create_dir_all(ws.join("reports")).unwrap();
+    std::fs::write(ws.join("reports/result.md"), "result\n").unwrap();
+    sb.program("wrkr-accept")
+        .arg(fixture(pack))
+        .args(["--config", fixture("go-wrkr/journey.accept.yaml").to_str().unwrap()])
+        .args(extra)
+        .arg("--workspace")
+        .arg(&ws)
+        .output()
+        .unwrap()
+}
+
 /// Go's journey pack with Go's journey config: Go said 5 checks run, 5 passed (its
 /// accept/accept_result.json in the fixture). Our harness runs the same five v1 checks; the two
 /// additive checks are not configured there, so they are skipped and not counted in checks_run,
@@ -69,16 +84,7 @@ fn statuses(out: &Value) -> Vec<(String, String)> {
 #[test]
 fn go_journey_pack_gets_the_go_verdict() {
     let sb = Sandbox::new();
-    let ws = sb.work().join("ws");
-    std::fs::create_dir_all(ws.join("reports")).unwrap();
-    std::fs::write(ws.join("reports/result.md"), "result\n").unwrap();
-    let out = sb
-        .program("wrkr-accept")
-        .arg(fixture("go-wrkr/jobpack_journey.zip"))
-        .args(["--config", fixture("go-wrkr/journey.accept.yaml").to_str().unwrap(), "--checks", "--workspace"])
-        .arg(&ws)
-        .output()
-        .unwrap();
+    let out = accept_with_journey_config(&sb, "go-wrkr/jobpack_journey.zip", &["--checks"]);
     assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
     let lines: Vec<Value> =
         String::from_utf8(out.stdout).unwrap().lines().map(|l| serde_json::from_str(l).unwrap()).collect();
@@ -104,7 +110,7 @@ fn go_journey_pack_gets_the_go_verdict() {
     let pack = std::fs::read(fixture("go-wrkr/jobpack_journey.zip")).unwrap();
     sb.program("wrkr-accept")
         .args(["--config", fixture("go-wrkr/journey.accept.yaml").to_str().unwrap(), "--workspace"])
-        .arg(&ws)
+        .arg(sb.work().join("ws"))
         .write_stdin(pack)
         .assert()
         .success();
@@ -173,16 +179,7 @@ fn each_check_fails_alone_with_exit_5_and_its_code() {
 #[test]
 fn schema_validity_fails_alone_on_a_schema_invalid_pack() {
     let sb = Sandbox::new();
-    let ws = sb.work().join("ws");
-    std::fs::create_dir_all(ws.join("reports")).unwrap();
-    std::fs::write(ws.join("reports/result.md"), "result\n").unwrap();
-    let out = sb
-        .program("wrkr-accept")
-        .arg(fixture("jobpacks/schema_checkpoints_jsonl/pack.zip"))
-        .args(["--config", fixture("go-wrkr/journey.accept.yaml").to_str().unwrap(), "--workspace"])
-        .arg(&ws)
-        .output()
-        .unwrap();
+    let out = accept_with_journey_config(&sb, "jobpacks/schema_checkpoints_jsonl/pack.zip", &[]);
     assert_eq!(out.status.code(), Some(5));
     let result: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(result["failures"].as_array().unwrap().len(), 1, "{result:#}");
