@@ -11,10 +11,11 @@
 
 use std::fs::File;
 use std::io::{self, BufReader, Read, Seek, SeekFrom};
-use std::os::fd::{AsRawFd, BorrowedFd, FromRawFd, OwnedFd, RawFd};
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, FromRawFd, OwnedFd, RawFd};
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::process::{Child, Command};
+use std::sync::Mutex;
 use std::sync::mpsc::{self, Receiver, Sender};
 use std::thread::{self, JoinHandle};
 use std::time::Duration;
@@ -56,29 +57,17 @@ impl EventsChannel {
         Ok(EventsChannel { env, writer: Some(writer), lines, stop_tail, threads })
     }
 
-    /// Arrange for the write end to be descriptor 3 in the child `command` will start.
-    pub fn attach(&self, command: &mut Command) {
-        let Some(writer) = &self.writer else { return };
-        let source: RawFd = writer.as_raw_fd();
-        // SAFETY: the closure runs in the forked child before exec and only calls dup2/fcntl, which
-        // are async-signal-safe; it allocates nothing and touches no locks. The OwnedFd for
-        // descriptor 3 is forgotten, never dropped, so it closes nothing.
-        unsafe {
-            command.pre_exec(move || {
-                let source = BorrowedFd::borrow_raw(source);
-                if source.as_raw_fd() == STEP_EVENTS_FD {
-                    // Already in place: only make it survive exec.
-                    return rustix::io::fcntl_setfd(source, rustix::io::FdFlags::empty()).map_err(io::Error::from);
-                }
-                let mut target = std::mem::ManuallyDrop::new(OwnedFd::from_raw_fd(STEP_EVENTS_FD));
-                rustix::io::dup2(source, &mut target).map_err(io::Error::from)
-            });
-        }
-    }
-
-    /// Close wrkr's copy of the write end: call right after the step is spawned.
-    pub fn close_writer(&mut self) {
+    /// Start `command` with the write end as its descriptor 3, then close wrkr's copy of it.
+    ///
+    /// While wrkr holds descriptor 3 (see [`spawn`]) this is a `posix_spawn`; otherwise the
+    /// descriptor is placed by a `pre_exec`, which makes the spawn a `fork`.
+    pub fn spawn(&mut self, command: &mut Command) -> io::Result<Child> {
+        let spawned = match &self.writer {
+            Some(writer) => spawn(command, Some(writer.as_fd())),
+            None => spawn(command, None),
+        };
         self.writer = None;
+        spawned
     }
 
     /// Lines that arrived so far, without waiting.
@@ -107,6 +96,80 @@ impl EventsChannel {
             }
         }
         lines
+    }
+}
+
+/// Descriptor 3, held by wrkr from the first step on (a `/dev/null` while no step is starting).
+///
+/// A step's events descriptor must be 3 (see the module comment). Placing it there in the child
+/// takes a `pre_exec`, and a `pre_exec` forces `fork`, which copies the page tables of the whole
+/// runner: with a large JobSpec loaded that was most of a step's cost. When wrkr itself owns
+/// descriptor 3 it can point it at the step's pipe, without close-on-exec, for the instant of a
+/// `posix_spawn` (vfork + exec, nothing copied) and point it back at `/dev/null` right after. The
+/// lock makes that instant exclusive: every spawn in this module holds it, so no other step (or
+/// other process started here) inherits the pipe.
+struct Slot {
+    fd3: OwnedFd,
+    idle: OwnedFd,
+}
+
+static SLOT: Mutex<Option<Slot>> = Mutex::new(None);
+
+/// Take descriptor 3 if wrkr does not hold it yet and it is free (it may not be: the parent may
+/// have passed one down, or another thread opened a file; then the fallback serves, and the next
+/// step tries again).
+pub fn reserve_slot() {
+    let mut slot = SLOT.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+    if slot.is_none() {
+        *slot = take_fd3();
+    }
+}
+
+fn take_fd3() -> Option<Slot> {
+    let null: OwnedFd = File::open("/dev/null").ok()?.into();
+    // The lowest free descriptor: if 3 is free, the open itself got it.
+    if null.as_raw_fd() == STEP_EVENTS_FD {
+        let idle = rustix::io::fcntl_dupfd_cloexec(&null, 0).ok()?;
+        return Some(Slot { fd3: null, idle });
+    }
+    let fd3 = rustix::io::fcntl_dupfd_cloexec(&null, STEP_EVENTS_FD).ok()?;
+    (fd3.as_raw_fd() == STEP_EVENTS_FD).then_some(Slot { fd3, idle: null })
+}
+
+/// Spawn `command`, with `events` (if any) as its descriptor 3.
+pub fn spawn(command: &mut Command, events: Option<BorrowedFd<'_>>) -> io::Result<Child> {
+    let mut slot = SLOT.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+    let Some(events) = events else { return command.spawn() };
+    let Some(Slot { fd3, idle }) = slot.as_mut() else {
+        place_in_child(command, events.as_raw_fd());
+        return command.spawn();
+    };
+    rustix::io::dup2(events, fd3)?;
+    let spawned = command.spawn();
+    // Back to /dev/null, close-on-exec: the pipe's only writer is now the step.
+    let restored = rustix::io::dup3(&*idle, fd3, rustix::io::DupFlags::CLOEXEC);
+    if restored.is_err() {
+        // Descriptor 3 would keep the pipe open; give it up rather than hold it wrongly.
+        *slot = None;
+    }
+    spawned
+}
+
+/// The fallback: place `source` at descriptor 3 in the forked child, before exec.
+fn place_in_child(command: &mut Command, source: RawFd) {
+    // SAFETY: the closure runs in the forked child before exec and only calls dup2/fcntl, which
+    // are async-signal-safe; it allocates nothing and touches no locks. The OwnedFd for
+    // descriptor 3 is forgotten, never dropped, so it closes nothing.
+    unsafe {
+        command.pre_exec(move || {
+            let source = BorrowedFd::borrow_raw(source);
+            if source.as_raw_fd() == STEP_EVENTS_FD {
+                // Already in place: only make it survive exec.
+                return rustix::io::fcntl_setfd(source, rustix::io::FdFlags::empty()).map_err(io::Error::from);
+            }
+            let mut target = std::mem::ManuallyDrop::new(OwnedFd::from_raw_fd(STEP_EVENTS_FD));
+            rustix::io::dup2(source, &mut target).map_err(io::Error::from)
+        });
     }
 }
 

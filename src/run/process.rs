@@ -125,6 +125,10 @@ impl StepOutcome {
 /// Run `cmd` to its end under `supervisor`.
 pub fn run(cmd: &StepCommand, supervisor: &mut dyn Supervisor) -> Result<StepOutcome> {
     let started = Instant::now();
+    if cmd.protocol {
+        // Before this step opens its logs and pipe, any of which would otherwise take it.
+        crate::run::channel::reserve_slot();
+    }
     std::fs::create_dir_all(&cmd.log_dir).map_err(|e| Error::io(format!("create {}", cmd.log_dir.display()), e))?;
     let log_path = |stream: &str| cmd.log_dir.join(format!("{}.{stream}.log", cmd.log_name));
     let stdout_log =
@@ -134,7 +138,8 @@ pub fn run(cmd: &StepCommand, supervisor: &mut dyn Supervisor) -> Result<StepOut
 
     let mut command = match &cmd.program {
         Program::Shell(script) => {
-            let mut c = Command::new("sh");
+            // By path: a bare `sh` makes std search $PATH with one failed exec per entry.
+            let mut c = Command::new("/bin/sh");
             c.arg("-c").arg(script);
             c
         }
@@ -157,15 +162,14 @@ pub fn run(cmd: &StepCommand, supervisor: &mut dyn Supervisor) -> Result<StepOut
     command.current_dir(&cmd.cwd).envs(cmd.env.iter().map(|(k, v)| (k, v)));
     if let Some(channel) = &channel {
         command.envs(channel.env.iter().map(|(k, v)| (k, v)));
-        channel.attach(&mut command);
     }
     command.stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped());
     std::os::unix::process::CommandExt::process_group(&mut command, 0);
 
-    let spawned = command.spawn();
-    if let Some(channel) = channel.as_mut() {
-        channel.close_writer();
-    }
+    let spawned = match channel.as_mut() {
+        Some(channel) => channel.spawn(&mut command),
+        None => crate::run::channel::spawn(&mut command, None),
+    };
     let mut child = match spawned {
         Ok(child) => child,
         Err(err) => {

@@ -580,9 +580,9 @@ fn stream_json(d: &StreamDigest) -> Value {
     json!({"sha256": d.sha256, "bytes": d.bytes, "truncated": d.truncated})
 }
 
-/// Give the memory freed after parsing a large JobSpec back to the OS. Steps are started with
-/// `fork` (a `pre_exec` places their events descriptor), and fork copies the page tables of every
-/// mapped page, so memory glibc keeps mapped makes every step of a long job slower.
+/// Give the memory freed after parsing a large JobSpec back to the OS: a runner that holds
+/// descriptor 3 busy starts its steps with `fork` (`run::channel::spawn`), which copies the page
+/// tables of every mapped page, and peak RSS is what a job's owner sees.
 fn release_freed_memory() {
     #[cfg(all(target_os = "linux", target_env = "gnu"))]
     // SAFETY: malloc_trim only returns free heap memory to the OS; it has no preconditions.
