@@ -1,5 +1,6 @@
 //! The events channel a step reports through: a pipe (`WRKR_EVENTS_FD`) and an append-only file
-//! (`WRKR_EVENTS_PATH`), both read line by line on their own threads while the step runs.
+//! (`WRKR_EVENTS_PATH`), both read line by line while the step runs, by the thread that
+//! supervises it (`run::process`: the pipe when it is ready, the file every 20 ms).
 //!
 //! The pipe's write end is placed at descriptor 3 in the step (`WRKR_EVENTS_FD=3`: shells such as
 //! dash only redirect to single-digit descriptors, so a high number would not be usable from
@@ -10,18 +11,16 @@
 //! `TooLong` so it can be recorded as rejected without being buffered.
 
 use std::fs::File;
-use std::io::{self, BufReader, Read, Seek, SeekFrom};
+use std::io::{self, Read, Seek, SeekFrom};
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, FromRawFd, OwnedFd, RawFd};
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command};
 use std::sync::Mutex;
-use std::sync::mpsc::{self, Receiver, Sender};
-use std::thread::{self, JoinHandle};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
-use crate::jsonl::{JsonlReader, LineError};
 use crate::run::protocol::MAX_RECORD_BYTES;
+use crate::run::ready::wait_readable;
 
 /// The descriptor a step writes its records to.
 pub const STEP_EVENTS_FD: RawFd = 3;
@@ -38,23 +37,39 @@ pub struct EventsChannel {
     /// `WRKR_EVENTS_FD` and `WRKR_EVENTS_PATH` for the step's environment.
     pub env: Vec<(String, String)>,
     writer: Option<io::PipeWriter>,
-    lines: Receiver<ProtocolLine>,
-    stop_tail: Sender<()>,
-    threads: Vec<JoinHandle<()>>,
+    /// `None` once the pipe reached its end.
+    reader: Option<io::PipeReader>,
+    from_pipe: Lines,
+    path: PathBuf,
+    /// `None` until the step creates the file.
+    file: Option<File>,
+    from_file: Lines,
+    next_tail: Instant,
+    arrived: Vec<ProtocolLine>,
 }
 
+/// How often the events file is read for new lines while the step runs.
+pub const TAIL_INTERVAL: Duration = Duration::from_millis(20);
+
 impl EventsChannel {
-    /// Create the pipe and start reading it and the file at `path` (which the step may create).
+    /// Create the pipe; the file at `path` is the step's to create.
     pub fn open(path: &Path) -> io::Result<EventsChannel> {
         let (reader, writer) = io::pipe()?;
-        let (tx, lines) = mpsc::channel();
-        let (stop_tail, stopped) = mpsc::channel();
-        let threads = vec![spawn_pipe_reader(reader, tx.clone()), spawn_tailer(path.to_path_buf(), tx, stopped)];
         let env = vec![
             ("WRKR_EVENTS_FD".to_owned(), STEP_EVENTS_FD.to_string()),
             ("WRKR_EVENTS_PATH".to_owned(), path.display().to_string()),
         ];
-        Ok(EventsChannel { env, writer: Some(writer), lines, stop_tail, threads })
+        Ok(EventsChannel {
+            env,
+            writer: Some(writer),
+            reader: Some(reader),
+            from_pipe: Lines::default(),
+            path: path.to_path_buf(),
+            file: None,
+            from_file: Lines::default(),
+            next_tail: Instant::now() + TAIL_INTERVAL,
+            arrived: Vec::new(),
+        })
     }
 
     /// Start `command` with the write end as its descriptor 3, then close wrkr's copy of it.
@@ -70,32 +85,119 @@ impl EventsChannel {
         spawned
     }
 
-    /// Lines that arrived so far, without waiting.
-    pub fn drain(&self) -> Vec<ProtocolLine> {
-        self.lines.try_iter().collect()
+    /// The pipe's read end until its end of stream, to wait on.
+    pub fn pipe(&self) -> Option<BorrowedFd<'_>> {
+        self.reader.as_ref().map(AsFd::as_fd)
     }
 
-    /// After the step's group is gone: read what is left and stop the readers (bounded wait).
-    pub fn finish(mut self, wait: Duration) -> Vec<ProtocolLine> {
+    /// One read from the pipe: call when it is ready, so the read does not block.
+    pub fn read_pipe(&mut self, buf: &mut [u8]) {
+        let Some(reader) = self.reader.as_mut() else { return };
+        match reader.read(buf) {
+            Ok(0) => {
+                self.from_pipe.end(&mut self.arrived);
+                self.reader = None;
+            }
+            Ok(n) => self.from_pipe.push(&buf[..n], &mut self.arrived),
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(_) => self.reader = None,
+        }
+    }
+
+    /// When the file is next due to be read.
+    pub fn next_tail(&self) -> Instant {
+        self.next_tail
+    }
+
+    /// Read the file's new lines if it is due.
+    pub fn tail(&mut self, buf: &mut [u8]) {
+        if Instant::now() >= self.next_tail {
+            self.read_file(buf);
+            self.next_tail = Instant::now() + TAIL_INTERVAL;
+        }
+    }
+
+    /// Lines that arrived since the last call.
+    pub fn take(&mut self) -> Vec<ProtocolLine> {
+        std::mem::take(&mut self.arrived)
+    }
+
+    /// After the step's group is gone: read the pipe to its end (waiting at most until `until`,
+    /// so a process that escaped the group and holds the pipe cannot hang the runner) and the
+    /// file one last time, where a final line without `\n` also counts.
+    pub fn finish(mut self, until: Instant, buf: &mut [u8]) -> Vec<ProtocolLine> {
         self.writer = None;
-        let _ = self.stop_tail.send(());
-        // Both readers say when they are done (their senders drop); wait for that, bounded, so a
-        // process that escaped the step's group and holds the pipe cannot hang the runner.
-        let deadline = std::time::Instant::now() + wait;
-        let mut lines = Vec::new();
+        while self.reader.is_some() {
+            if !wait_readable(&[self.pipe()], until)[0] {
+                break;
+            }
+            self.read_pipe(buf);
+        }
+        self.read_file(buf);
+        self.from_file.end(&mut self.arrived);
+        self.arrived
+    }
+
+    fn read_file(&mut self, buf: &mut [u8]) {
+        if self.file.is_none() {
+            // The step creates the file when it first appends to it (`>>`).
+            self.file = File::open(&self.path).ok();
+        }
+        let Some(file) = self.file.as_mut() else { return };
+        // A writer may truncate the file; start over from its beginning then.
+        if let (Ok(meta), Ok(pos)) = (file.metadata(), file.stream_position())
+            && meta.len() < pos
+        {
+            let _ = file.seek(SeekFrom::Start(0));
+            self.from_file = Lines::default();
+        }
         loop {
-            let left = deadline.saturating_duration_since(std::time::Instant::now());
-            match self.lines.recv_timeout(left) {
-                Ok(line) => lines.push(line),
-                Err(_) => break,
+            match file.read(buf) {
+                Ok(0) | Err(_) => break,
+                Ok(n) => self.from_file.push(&buf[..n], &mut self.arrived),
             }
         }
-        for handle in self.threads.drain(..) {
-            if handle.is_finished() {
-                let _ = handle.join();
+    }
+}
+
+/// Splits a byte stream into lines bounded by `MAX_RECORD_BYTES`; blank lines are dropped.
+#[derive(Default)]
+struct Lines {
+    pending: Vec<u8>,
+    /// The current line passed the bound; its bytes are being skipped.
+    skipping: bool,
+}
+
+impl Lines {
+    fn push(&mut self, bytes: &[u8], out: &mut Vec<ProtocolLine>) {
+        for part in bytes.split_inclusive(|&b| b == b'\n') {
+            let (body, complete) = match part.split_last() {
+                Some((b'\n', body)) => (body, true),
+                _ => (part, false),
+            };
+            if !self.skipping {
+                if (self.pending.len() + body.len()) as u64 > MAX_RECORD_BYTES {
+                    self.pending.clear();
+                    self.skipping = true;
+                } else {
+                    self.pending.extend_from_slice(body);
+                }
+            }
+            if complete {
+                self.end(out);
             }
         }
-        lines
+    }
+
+    /// The end of a line (or of the stream: a final line without `\n` counts).
+    fn end(&mut self, out: &mut Vec<ProtocolLine>) {
+        if self.skipping {
+            out.push(ProtocolLine::TooLong);
+        } else if !crate::jsonl::is_blank(&self.pending) {
+            out.push(ProtocolLine::Line(std::mem::take(&mut self.pending)));
+        }
+        self.pending.clear();
+        self.skipping = false;
     }
 }
 
@@ -171,81 +273,4 @@ fn place_in_child(command: &mut Command, source: RawFd) {
             rustix::io::dup2(source, &mut target).map_err(io::Error::from)
         });
     }
-}
-
-fn spawn_pipe_reader(reader: io::PipeReader, tx: Sender<ProtocolLine>) -> JoinHandle<()> {
-    thread::spawn(move || {
-        let mut lines = JsonlReader::new(BufReader::new(reader), MAX_RECORD_BYTES);
-        while let Some(next) = lines.next_line() {
-            let msg = match next {
-                Ok((_, line)) if crate::jsonl::is_blank(line) => continue,
-                Ok((_, line)) => ProtocolLine::Line(line.to_vec()),
-                Err(LineError::TooLong { .. }) => ProtocolLine::TooLong,
-                Err(LineError::Io(_)) => return,
-            };
-            if tx.send(msg).is_err() {
-                return;
-            }
-        }
-    })
-}
-
-/// Follow an append-only file: emit each complete line; on stop, one last read (a final line
-/// without `\n` counts then).
-fn spawn_tailer(path: PathBuf, tx: Sender<ProtocolLine>, stop: Receiver<()>) -> JoinHandle<()> {
-    thread::spawn(move || {
-        let mut file: Option<File> = None;
-        let mut pending: Vec<u8> = Vec::new();
-        let mut skipping = false;
-        let mut chunk = vec![0u8; 64 * 1024];
-        loop {
-            // Wake every 20 ms to read, or at once when the step has ended.
-            let last_round =
-                !matches!(stop.recv_timeout(Duration::from_millis(20)), Err(mpsc::RecvTimeoutError::Timeout));
-            if file.is_none() {
-                // The step creates the file when it first appends to it (`>>`).
-                file = File::open(&path).ok();
-            }
-            while let Some(f) = file.as_mut() {
-                let n = match f.read(&mut chunk) {
-                    Ok(0) | Err(_) => break,
-                    Ok(n) => n,
-                };
-                for &b in &chunk[..n] {
-                    if b == b'\n' {
-                        emit(&tx, &mut pending, &mut skipping);
-                    } else if !skipping {
-                        pending.push(b);
-                        if pending.len() as u64 > MAX_RECORD_BYTES {
-                            pending.clear();
-                            skipping = true;
-                        }
-                    }
-                }
-            }
-            if last_round {
-                emit(&tx, &mut pending, &mut skipping);
-                return;
-            }
-            // A writer may truncate the file; start over from its beginning then.
-            if let Some(f) = file.as_mut()
-                && let Ok(meta) = std::fs::metadata(&path)
-                && let Ok(pos) = f.stream_position()
-                && meta.len() < pos
-            {
-                let _ = f.seek(SeekFrom::Start(0));
-                pending.clear();
-            }
-        }
-    })
-}
-
-fn emit(tx: &Sender<ProtocolLine>, pending: &mut Vec<u8>, skipping: &mut bool) {
-    if *skipping {
-        let _ = tx.send(ProtocolLine::TooLong);
-    } else if !crate::jsonl::is_blank(pending) {
-        let _ = tx.send(ProtocolLine::Line(std::mem::take(pending)));
-    }
-    pending.clear();
-    *skipping = false;
 }

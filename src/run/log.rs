@@ -11,7 +11,7 @@
 //! against what the ledger recorded.
 
 use std::fs::{File, OpenOptions};
-use std::io::{self, Read, Write};
+use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 
 use crate::digest::Hasher;
@@ -90,38 +90,24 @@ impl BoundedLog {
     }
 }
 
-/// Copy `input` into `log` (and into `tee`, if given) until end of stream.
-pub fn pump(mut input: impl Read, mut log: BoundedLog, mut tee: Option<&mut dyn Write>) -> io::Result<StreamDigest> {
-    let mut buf = vec![0u8; 64 * 1024];
-    loop {
-        let n = match input.read(&mut buf) {
-            Ok(0) => break,
-            Ok(n) => n,
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-            Err(e) => return Err(e),
-        };
-        log.write(&buf[..n])?;
-        if let Some(out) = tee.as_mut() {
-            // The terminal going away must not stop the log; keep logging without it.
-            if out.write_all(&buf[..n]).and_then(|()| out.flush()).is_err() {
-                tee = None;
-            }
-        }
-    }
-    log.finish()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::digest::sha256_hex;
+
+    fn pump(data: &[u8], mut log: BoundedLog) -> io::Result<StreamDigest> {
+        for chunk in data.chunks(4096) {
+            log.write(chunk)?;
+        }
+        log.finish()
+    }
 
     #[test]
     fn keeps_the_tail_and_hashes_everything() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("out.log");
         let data: Vec<u8> = (0..10_000u32).flat_map(|i| i.to_le_bytes()).collect();
-        let digest = pump(&data[..], BoundedLog::create(&path, 1000).unwrap(), None).unwrap();
+        let digest = pump(&data, BoundedLog::create(&path, 1000).unwrap()).unwrap();
         assert_eq!(digest, StreamDigest { sha256: sha256_hex(&data), bytes: 40_000, truncated: true });
         let current = std::fs::read(&path).unwrap();
         let previous = std::fs::read(dir.path().join("out.log.1")).unwrap();
@@ -134,7 +120,7 @@ mod tests {
     fn small_stream_is_kept_whole() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("out.log");
-        let digest = pump(&b"hello\n"[..], BoundedLog::create(&path, 1000).unwrap(), None).unwrap();
+        let digest = pump(b"hello\n", BoundedLog::create(&path, 1000).unwrap()).unwrap();
         assert!(!digest.truncated);
         assert_eq!(std::fs::read(&path).unwrap(), b"hello\n");
         assert!(!dir.path().join("out.log.1").exists());

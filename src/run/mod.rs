@@ -7,6 +7,7 @@ pub mod interrupt;
 pub mod log;
 pub mod process;
 pub mod protocol;
+pub mod ready;
 pub mod runner;
 pub mod watch;
 pub mod workspace;
