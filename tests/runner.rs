@@ -293,6 +293,38 @@ fn protocol_decision_and_garbage() {
     assert_eq!(progress["payload"]["artifacts_delta"]["added"][0], "out.txt");
 }
 
+/// wrkr starts steps by `posix_spawn` while it can hold descriptor 3 itself; when its parent
+/// passed a descriptor 3 down, steps are started the slower way, and must work the same: records
+/// reach the runner and nothing the step writes to its descriptor 3 reaches the inherited one.
+#[test]
+fn records_arrive_when_the_runner_inherited_descriptor_3() {
+    let sb = sandbox();
+    let report = r#"echo '{"type":"artifact","path":"a.txt"}' >&3; echo a > a.txt"#;
+    let steps = [step("one", report), step("two", "echo '{\"type\":\"tool_call\",\"count\":2}' >&3")].concat();
+    fs::write(sb.work().join("spec.yaml"), spec(&steps, "")).unwrap();
+    let held = sb.work().join("held-by-parent.txt");
+    let out = std::process::Command::new("/bin/sh")
+        .args(["-c", r#"exec 3>>"$1"; shift; exec "$@""#, "sh"])
+        .arg(&held)
+        .arg(support::bin())
+        .args(["submit", "spec.yaml", "--job-id", "fd3", "--json"])
+        .env("WRKR_HOME", sb.home())
+        .env("PATH", format!("{}:{}", support::bin().parent().unwrap().display(), std::env::var("PATH").unwrap()))
+        .current_dir(sb.work())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(status(&sb, "fd3"), "completed");
+    assert_eq!(fs::read(&held).unwrap(), b"", "the step's records went to its own channel");
+    let ledger = events(&sb, "fd3");
+    let progress =
+        ledger.iter().find(|e| e["type"] == "checkpoint_emitted" && e["payload"]["type"] == "progress").unwrap();
+    assert_eq!(progress["payload"]["artifacts_delta"]["added"][0], "a.txt");
+    let show = wrkr(&sb).args(["budget", "show", "fd3", "--json"]).output().unwrap();
+    let view: Value = serde_json::from_slice(&show.stdout).unwrap();
+    assert_eq!(view["usage"]["tool_call_count"], 4, "2 commands + 2 reported tool calls");
+}
+
 #[test]
 fn demo_runs_exports_verifies_and_prints_a_valid_footer() {
     let sb = sandbox();

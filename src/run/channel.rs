@@ -274,3 +274,40 @@ fn place_in_child(command: &mut Command, source: RawFd) {
         });
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn split(chunks: &[&[u8]]) -> Vec<ProtocolLine> {
+        let (mut lines, mut out) = (Lines::default(), Vec::new());
+        for chunk in chunks {
+            lines.push(chunk, &mut out);
+        }
+        lines.end(&mut out);
+        out
+    }
+
+    fn line(s: &str) -> ProtocolLine {
+        ProtocolLine::Line(s.as_bytes().to_vec())
+    }
+
+    #[test]
+    fn lines_join_across_reads_and_skip_blanks() {
+        assert_eq!(split(&[b"{\"a\"", b":1}\n\n  \n{\"b\":2}\n"]), [line("{\"a\":1}"), line("{\"b\":2}")]);
+    }
+
+    #[test]
+    fn a_final_line_without_newline_counts_at_the_end() {
+        assert_eq!(split(&[b"one\ntw", b"o"]), [line("one"), line("two")]);
+    }
+
+    #[test]
+    fn an_overlong_line_is_reported_once_and_the_next_one_is_kept() {
+        let max = MAX_RECORD_BYTES as usize;
+        let exact = "x".repeat(max);
+        let long = vec![b'y'; max + 1];
+        let chunks: Vec<&[u8]> = vec![exact.as_bytes(), b"\n", &long[..max / 2], &long[max / 2..], b"\nok\n"];
+        assert_eq!(split(&chunks), [line(&exact), ProtocolLine::TooLong, line("ok")]);
+    }
+}
