@@ -55,27 +55,28 @@ def main():
     with tempfile.TemporaryDirectory(dir=os.environ.get("WRKR_BENCH_DIR")) as tmp:
         home = os.path.join(tmp, "home")
         os.makedirs(home)
-        spawn = spawn_floor()
-        fsync = fsync_floor(tmp)
-        per_step_floor = spawn + fsync
-        print(f"floor per step: spawn sh -c true {spawn*1e3:.2f} ms + write+fdatasync {fsync*1e3:.2f} ms = {per_step_floor*1e3:.2f} ms")
         env = {**os.environ, "WRKR_HOME": home}
         for n in SIZES:
             path = os.path.join(tmp, f"spec{n}.json")
             with open(path, "w") as f:
                 json.dump(spec(n), f)
+            # The disk's fdatasync time drifts; measure the floor right before and right after the
+            # job and compare against their mean.
+            before = spawn_floor() + fsync_floor(tmp)
             t0 = time.perf_counter()
             proc = subprocess.Popen([WRKR, "submit", path, "--job-id", f"bench{n}"], cwd=tmp, env=env,
                                     stdout=subprocess.PIPE, stderr=subprocess.PIPE)
             _, status, usage = os.wait4(proc.pid, 0)
             wall = time.perf_counter() - t0
+            after = spawn_floor() + fsync_floor(tmp)
             out = proc.stdout.read().decode().strip()
             if os.waitstatus_to_exitcode(status) != 0:
                 sys.exit(f"bench_runner: submit failed: {proc.stderr.read().decode()}")
+            per_step_floor = (before + after) / 2
             floor = n * per_step_floor
-            print(f"{n:6d} steps: {wall:8.2f} s  {wall/n*1e3:6.2f} ms/step  x{wall/floor:.2f} floor  "
+            print(f"{n:6d} steps: {wall:8.2f} s  {wall/n*1e3:6.2f} ms/step  x{wall/floor:.2f} floor "
+                  f"({before*1e3:.2f}/{after*1e3:.2f} ms/step before/after)  "
                   f"peak RSS {usage.ru_maxrss/1024:.1f} MiB  ({out})")
-
 
 if __name__ == "__main__":
     main()
