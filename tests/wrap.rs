@@ -136,6 +136,39 @@ fn wall_time_budget_kills_the_command() {
     verify(&sb, v["jobpack_path"].as_str().unwrap());
 }
 
+/// The copy of the command's output to ours must not hold up supervision: with nobody reading
+/// wrap's stderr (where the command's stdout goes with --json), an endless writer is still
+/// stopped at its wall-time budget and the job is recorded; wrap then finishes once read.
+#[test]
+fn a_reader_that_stops_reading_does_not_stall_the_budget() {
+    let sb = Sandbox::new();
+    let started = Instant::now();
+    let mut child = std::process::Command::new(support::bin())
+        .args(["wrap", "--job-id", "stall", "--budget-wall-time", "1", "--json", "--", "yes"])
+        .env("WRKR_HOME", sb.home())
+        .current_dir(sb.work())
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Read nothing until the job is recorded as stopped (wrap's own last words then wait for a reader).
+    let status = || {
+        let out = sb.wrkr().args(["status", "stall", "--json"]).output().unwrap();
+        serde_json::from_slice::<Value>(&out.stdout).map(|v| v["status"].clone()).unwrap_or(Value::Null)
+    };
+    while status() != "blocked_budget" {
+        if started.elapsed() > Duration::from_secs(30) {
+            let _ = child.kill();
+            panic!("wrap did not stop the command while its output was not read");
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(json(&out)["adapter_result"]["status"], "blocked_budget");
+}
+
 #[test]
 fn ctrl_c_is_forwarded_and_the_job_is_recorded_as_interrupted() {
     let sb = Sandbox::new();

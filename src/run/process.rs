@@ -15,8 +15,8 @@
 //!   output pipes, its events pipe and its exit (a pidfd), so a step that ends is noticed at
 //!   once; the poll interval only bounds how late a stop request is noticed. Starting no thread
 //!   per step matters: a job of 25,000 short steps would otherwise start 125,000 of them.
-//! - With `tee`, the copy to our own output is written on that thread: a reader of ours that
-//!   stops reading holds the step back as it would if the step wrote to it directly.
+//! - With `tee` (only `wrkr wrap`), the copy to our own output is written by a thread of its own
+//!   (see [`Tee`]), so a reader of ours that stops reading cannot stall the supervision.
 
 use std::ffi::OsString;
 use std::fs::File;
@@ -24,6 +24,8 @@ use std::io::{self, Read};
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use std::path::PathBuf;
 use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::mpsc;
+use std::thread;
 use std::time::{Duration, Instant};
 
 use rustix::process::{Pid, Signal, kill_process_group};
@@ -37,6 +39,8 @@ use crate::run::ready::wait_readable;
 const POLL: Duration = Duration::from_millis(100);
 /// How long to wait for output streams to close after the step's group is gone.
 const STREAM_DRAIN: Duration = Duration::from_secs(5);
+/// How often a chunk held for a full tee is offered again.
+const TEE_RETRY: Duration = Duration::from_millis(10);
 /// How often the step's exit is checked where the kernel cannot signal it (no pidfd).
 const NO_PIDFD_TICK: Duration = Duration::from_millis(5);
 
@@ -190,12 +194,7 @@ pub fn run(cmd: &StepCommand, supervisor: &mut dyn Supervisor) -> Result<StepOut
     };
     let group = Pid::from_child(&child);
     supervisor.started(group);
-    let tee = |to_stderr: bool| -> Option<Box<dyn io::Write>> {
-        cmd.tee.then(|| match to_stderr {
-            true => Box::new(io::stderr()) as Box<dyn io::Write>,
-            false => Box::new(io::stdout()) as Box<dyn io::Write>,
-        })
-    };
+    let tee = |to_stderr: bool| cmd.tee.then(|| Tee::start(to_stderr));
     let mut outputs = [
         Output::new(child.stdout.take().map(OwnedFd::from), stdout_log, tee(cmd.tee_stdout_to_stderr)),
         Output::new(child.stderr.take().map(OwnedFd::from), stderr_log, tee(true)),
@@ -211,20 +210,23 @@ pub fn run(cmd: &StepCommand, supervisor: &mut dyn Supervisor) -> Result<StepOut
             supervisor.record(line);
         }
     }
-    while outputs.iter().any(Output::open) {
+    while outputs.iter().any(Output::open) && Instant::now() < drain_until {
         let fds = [outputs[0].fd(), outputs[1].fd()];
-        let ready = wait_readable(&fds, drain_until);
-        if !ready.contains(&true) {
-            break;
-        }
+        let ready = wait_readable(&fds, wake_for_tee(&outputs, drain_until));
         for (output, ready) in outputs.iter_mut().zip(ready) {
+            output.pass_held();
             if ready {
                 output.read(&mut buf);
             }
         }
     }
     let [stdout, stderr] = outputs;
-    Ok(StepOutcome { ending, duration: started.elapsed(), stdout: stdout.finish()?, stderr: stderr.finish()? })
+    Ok(StepOutcome {
+        ending,
+        duration: started.elapsed(),
+        stdout: stdout.finish(drain_until)?,
+        stderr: stderr.finish(drain_until)?,
+    })
 }
 
 /// Follow the step until its main process ends: copy its output, hand over its records, and stop
@@ -263,8 +265,9 @@ fn supervise(
             channel.as_deref().and_then(EventsChannel::pipe),
             exit_fd.as_ref().map(|fd| fd.as_fd()),
         ];
-        let ready = wait_readable(&fds, wake);
+        let ready = wait_readable(&fds, wake_for_tee(outputs, wake));
         for (output, ready) in outputs.iter_mut().zip(&ready) {
+            output.pass_held();
             if *ready {
                 output.read(buf);
             }
@@ -312,13 +315,15 @@ struct Output {
     /// `None` once the stream ended (or failed).
     pipe: Option<File>,
     log: Option<BoundedLog>,
-    tee: Option<Box<dyn io::Write>>,
+    tee: Option<Tee>,
+    /// A chunk the tee had no room for yet: the pipe is not read again until it is passed on.
+    held: Option<Vec<u8>>,
     digest: Option<io::Result<StreamDigest>>,
 }
 
 impl Output {
-    fn new(pipe: Option<OwnedFd>, log: BoundedLog, tee: Option<Box<dyn io::Write>>) -> Output {
-        let mut output = Output { pipe: pipe.map(File::from), log: Some(log), tee, digest: None };
+    fn new(pipe: Option<OwnedFd>, log: BoundedLog, tee: Option<Tee>) -> Output {
+        let mut output = Output { pipe: pipe.map(File::from), log: Some(log), tee, held: None, digest: None };
         if output.pipe.is_none() {
             output.close();
         }
@@ -329,8 +334,12 @@ impl Output {
         self.pipe.is_some()
     }
 
+    /// The pipe to wait on; none while a chunk is held for the tee.
     fn fd(&self) -> Option<BorrowedFd<'_>> {
-        self.pipe.as_ref().map(AsFd::as_fd)
+        match self.held {
+            Some(_) => None,
+            None => self.pipe.as_ref().map(AsFd::as_fd),
+        }
     }
 
     /// One read: call when the stream is ready, so the read does not block.
@@ -347,11 +356,20 @@ impl Output {
         {
             return self.fail(e);
         }
-        if let Some(out) = self.tee.as_mut() {
-            // The terminal going away must not stop the log; keep logging without it.
-            if out.write_all(&buf[..n]).and_then(|()| out.flush()).is_err() {
-                self.tee = None;
-            }
+        if self.tee.is_some() {
+            self.held = Some(buf[..n].to_vec());
+            self.pass_held();
+        }
+    }
+
+    /// Hand the held chunk to the tee if it has room.
+    fn pass_held(&mut self) {
+        let (Some(tee), Some(chunk)) = (self.tee.as_ref(), self.held.take()) else { return };
+        match tee.chunks.try_send(chunk) {
+            Ok(()) => {}
+            Err(mpsc::TrySendError::Full(chunk)) => self.held = Some(chunk),
+            // The terminal went away: keep logging without it.
+            Err(mpsc::TrySendError::Disconnected(_)) => self.tee = None,
         }
     }
 
@@ -369,13 +387,58 @@ impl Output {
     }
 
     /// The stream's digest; `None` when it was still open (a process that left the step's group
-    /// kept it past the drain time).
-    fn finish(self) -> Result<Option<StreamDigest>> {
+    /// kept it past the drain time). The tee's copy is written out first (waiting at most until
+    /// `until`), so the step's output comes before whatever we print next.
+    fn finish(self, until: Instant) -> Result<Option<StreamDigest>> {
+        if let Some(Tee { chunks, written }) = self.tee {
+            drop(chunks);
+            let _ = written.recv_timeout(until.saturating_duration_since(Instant::now()));
+        }
         match self.digest {
             None => Ok(None),
             Some(Ok(digest)) => Ok(Some(digest)),
             Some(Err(err)) => Err(Error::io("write step log", err)),
         }
+    }
+}
+
+/// The copy of a stream to our own stdout or stderr, written by a thread of its own through a
+/// small queue: a reader of ours that stops reading fills the queue and then holds the step back
+/// (its pipe fills), but never the supervising thread, which keeps enforcing deadlines and stop
+/// requests. Only `wrkr wrap` tees, one step per process, so the thread costs nothing that counts.
+struct Tee {
+    chunks: mpsc::SyncSender<Vec<u8>>,
+    /// Disconnects when everything queued was written (or the writer gave up).
+    written: mpsc::Receiver<()>,
+}
+
+impl Tee {
+    const QUEUE: usize = 16;
+
+    fn start(to_stderr: bool) -> Tee {
+        let (chunks, queue) = mpsc::sync_channel::<Vec<u8>>(Tee::QUEUE);
+        let (done, written) = mpsc::channel::<()>();
+        thread::spawn(move || {
+            let _done = done;
+            let mut out: Box<dyn io::Write> = match to_stderr {
+                true => Box::new(io::stderr()),
+                false => Box::new(io::stdout()),
+            };
+            for chunk in queue {
+                if out.write_all(&chunk).and_then(|()| out.flush()).is_err() {
+                    return;
+                }
+            }
+        });
+        Tee { chunks, written }
+    }
+}
+
+/// While a chunk is held for a full tee, wake often enough to pass it on.
+fn wake_for_tee(outputs: &[Output; 2], wake: Instant) -> Instant {
+    match outputs.iter().any(|o| o.held.is_some()) {
+        true => wake.min(Instant::now() + TEE_RETRY),
+        false => wake,
     }
 }
 
