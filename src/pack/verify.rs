@@ -29,6 +29,7 @@ use crate::contract::schema::{self, Schema};
 use crate::contract::{Error, ReasonCode, Result};
 use crate::digest::Hasher;
 use crate::json;
+use crate::json::tape::Tape;
 use crate::jsonl::{DEFAULT_MAX_LINE_BYTES, JsonlReader, LineError, is_blank};
 use crate::pack::manifest::{Manifest, SCHEMA_ID};
 use crate::pack::zipread::{DEFAULT_MAX_ENTRY_BYTES, ZipReader};
@@ -115,8 +116,13 @@ fn schema_error(message: &str, text: String) -> Error {
     Error::invalid_input(message).with("error", text)
 }
 
-/// Validate one JSON value; `None` when valid.
-fn violation(schema: &Schema, bytes: &[u8]) -> Option<String> {
+/// Validate one JSON value; `None` when valid. `tape` is scratch space reused between calls.
+fn violation(schema: &Schema, bytes: &[u8], tape: &mut Tape) -> Option<String> {
+    // The fast path answers only "parsed and valid"; anything else is judged again below by the
+    // strict parser and the `Value` validator, which alone word the findings (see json::tape).
+    if tape.parse(bytes).is_ok() && tape.root().is_some_and(|root| schema.is_valid_tape(root)) {
+        return None;
+    }
     let value = match json::parse(bytes) {
         Ok(v) => v,
         Err(e) => return Some(format!("invalid JSON: {e}")),
@@ -151,6 +157,7 @@ fn scan_entry(
     };
     let mut tee = Tee { inner: zip.reader(entry), hasher: Hasher::new() };
     let mut findings = Vec::new();
+    let mut tape = Tape::new();
     let spec = SCHEMA_ENTRIES.iter().find(|(name, ..)| *name == entry.name);
     let wants_doc = entry.name == MANIFEST || spec.is_some_and(|s| !s.3);
     if wants_doc {
@@ -162,7 +169,7 @@ fn scan_entry(
             let problem = if bytes.len() as u64 > opts.max_doc_bytes {
                 Some(format!("document longer than {} bytes", opts.max_doc_bytes))
             } else {
-                violation(schema, &bytes)
+                violation(schema, &bytes, &mut tape)
             };
             if let Some(text) = problem {
                 findings.push(schema_error(message, text).with("path", entry.name.as_str()));
@@ -175,7 +182,7 @@ fn scan_entry(
         while let Some(next) = lines.next_line() {
             let (line_no, problem) = match next {
                 Ok((_, line)) if is_blank(line) => continue,
-                Ok((line_no, line)) => (line_no, violation(schema, line)),
+                Ok((line_no, line)) => (line_no, violation(schema, line, &mut tape)),
                 Err(LineError::TooLong { line }) => {
                     (line, Some(format!("line longer than {} bytes", opts.max_doc_bytes)))
                 }
