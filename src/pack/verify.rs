@@ -19,6 +19,8 @@
 //! Memory holds the manifest and the three small JSON documents, never a JSONL entry or the pack.
 //! With `all`, every finding is kept (up to [`MAX_FINDINGS`]) and the first one is still the error.
 
+mod lines;
+
 use std::fs::File;
 use std::io::{self, BufReader, Read};
 
@@ -30,7 +32,7 @@ use crate::contract::{Error, ReasonCode, Result};
 use crate::digest::Hasher;
 use crate::json;
 use crate::json::tape::Tape;
-use crate::jsonl::{DEFAULT_MAX_LINE_BYTES, JsonlReader, LineError, is_blank};
+use crate::jsonl::{DEFAULT_MAX_LINE_BYTES, JsonlReader};
 use crate::pack::manifest::{Manifest, SCHEMA_ID};
 use crate::pack::zipread::{DEFAULT_MAX_ENTRY_BYTES, ZipReader};
 use crate::pack::{ACCEPT_RESULT, APPROVALS, ARTIFACTS_MANIFEST, CHECKPOINTS, EVENTS, JOB, MANIFEST};
@@ -179,23 +181,10 @@ fn scan_entry(
     } else if let Some(&(_, id, message, _)) = spec {
         let schema = schema::find(id).ok_or_else(|| Error::generic(format!("schema {id} missing")))?;
         let mut lines = JsonlReader::new(BufReader::with_capacity(256 * 1024, &mut tee), opts.max_doc_bytes);
-        while let Some(next) = lines.next_line() {
-            let (line_no, problem) = match next {
-                Ok((_, line)) if is_blank(line) => continue,
-                Ok((line_no, line)) => (line_no, violation(schema, line, &mut tape)),
-                Err(LineError::TooLong { line }) => {
-                    (line, Some(format!("line longer than {} bytes", opts.max_doc_bytes)))
-                }
-                Err(LineError::Io(e)) => return Err(read_err(e)),
-            };
-            if let Some(text) = problem {
-                if findings.len() < MAX_FINDINGS {
-                    findings.push(schema_error(message, text).with("path", entry.name.as_str()).with("line", line_no));
-                }
-                if !opts.all {
-                    break;
-                }
-            }
+        let workers = if entry.size < lines::PARALLEL_MIN_BYTES { 0 } else { lines::workers() };
+        let problems = lines::check(&mut lines, schema, opts.max_doc_bytes, opts.all, workers).map_err(read_err)?;
+        for (line_no, text) in problems {
+            findings.push(schema_error(message, text).with("path", entry.name.as_str()).with("line", line_no));
         }
         drop(lines);
         io::copy(&mut tee, &mut io::sink()).map_err(read_err)?;
