@@ -8,10 +8,10 @@
 //! `jsonschema` validates it directly through its public representation API ([`TapeJson`]).
 //!
 //! It is built by the same tokenizer as [`crate::json::parse`] (serde_json's, with the same
-//! recursion limit, number handling and duplicate-key rule), so it accepts no document that
-//! `json::parse` refuses. It is only ever a fast *yes*: callers take "parsed and valid" from it
-//! and go back to `json::parse` and the `Value` validator for anything else, so every finding and
-//! its message still come from the one strict parser and the one validator.
+//! recursion limit, number handling and duplicate-key rule), so it accepts exactly the documents
+//! `json::parse` accepts, with the same content. Its errors are not worded for people: a verdict
+//! of "invalid" is always re-derived with `json::parse` and the `Value` validator, so every
+//! finding and its message still come from the one strict parser and the one validator.
 
 use std::borrow::Cow;
 use std::fmt;
@@ -21,9 +21,13 @@ use jsonschema::json::{Array, Json, Node, NodeIdentity, Object, cmp};
 use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde_json::{Map, Number, Value};
 
-/// Objects with more members than this are left to the slow path: duplicate keys are found by
-/// comparing each key with its siblings, which must stay cheap.
-const MAX_FAST_MEMBERS: usize = 64;
+/// Up to this many members, a key is compared with each earlier sibling as it arrives; a larger
+/// object is checked once at its end by sorting its keys, so hostile objects cost n log n, not n².
+const LINEAR_MEMBERS: usize = 32;
+
+/// Capacity kept between documents (slots, text bytes); more is released.
+const KEEP_SLOTS: usize = 1 << 16;
+const KEEP_TEXT: usize = 1 << 20;
 
 /// One JSON document, flattened. Reuse it: [`Tape::parse`] clears it first.
 #[derive(Default)]
@@ -32,6 +36,8 @@ pub struct Tape {
     slots: Vec<Slot>,
     /// Every string and key of the document, back to back.
     text: String,
+    /// Scratch for the duplicate check of large objects: (start, len) of each key in `text`.
+    keys: Vec<(usize, usize)>,
 }
 
 #[derive(Clone, Debug)]
@@ -64,8 +70,13 @@ impl Tape {
     /// Parse exactly one JSON value (surrounding whitespace allowed), as [`crate::json::parse`]
     /// does. An error means only "not on the fast path": the caller asks `json::parse` why.
     pub fn parse(&mut self, bytes: &[u8]) -> Result<(), serde_json::Error> {
+        // One huge record must not pin its memory for the rest of the stream.
         self.slots.clear();
+        self.slots.shrink_to(KEEP_SLOTS);
         self.text.clear();
+        self.text.shrink_to(KEEP_TEXT);
+        self.keys.clear();
+        self.keys.shrink_to(KEEP_SLOTS);
         let mut de = serde_json::Deserializer::from_slice(bytes);
         let parsed = Build(self).deserialize(&mut de).and_then(|()| de.end());
         if parsed.is_err() {
@@ -159,23 +170,45 @@ impl<'de> Visitor<'de> for Build<'_> {
         let mut len = 0;
         while access.next_key_seed(Key(&mut *tape))?.is_some() {
             let key_at = tape.slots.len() - 1;
-            if len == MAX_FAST_MEMBERS {
-                return Err(de::Error::custom("object too large for the fast path"));
-            }
-            let key = member_key(tape, key_at);
-            let mut sibling = at + 1;
-            while sibling < key_at {
-                if member_key(tape, sibling) == key {
-                    return Err(de::Error::custom(format_args!("duplicate object key {key:?}")));
+            if len < LINEAR_MEMBERS {
+                let key = member_key(tape, key_at);
+                let mut sibling = at + 1;
+                while sibling < key_at {
+                    if member_key(tape, sibling) == key {
+                        return Err(duplicate(key));
+                    }
+                    sibling = tape.after(sibling + 1);
                 }
-                sibling = tape.after(sibling + 1);
             }
             access.next_value_seed(Build(&mut *tape))?;
             len += 1;
         }
-        tape.slots[at] = Slot::Object { len, end: tape.slots.len() };
+        let end = tape.slots.len();
+        tape.slots[at] = Slot::Object { len, end };
+        if len > LINEAR_MEMBERS {
+            let mut keys = std::mem::take(&mut tape.keys);
+            keys.clear();
+            let mut member = at + 1;
+            while member < end {
+                if let Some(Slot::String { at, len }) = tape.slots.get(member) {
+                    keys.push((*at, *len));
+                }
+                member = tape.after(member + 1);
+            }
+            keys.sort_unstable_by(|a, b| tape.str_at(a.0, a.1).cmp(tape.str_at(b.0, b.1)));
+            let twice = keys.windows(2).find(|w| tape.str_at(w[0].0, w[0].1) == tape.str_at(w[1].0, w[1].1));
+            let found = twice.map(|w| duplicate::<A::Error>(tape.str_at(w[0].0, w[0].1)));
+            tape.keys = keys;
+            if let Some(err) = found {
+                return Err(err);
+            }
+        }
         Ok(())
     }
+}
+
+fn duplicate<E: de::Error>(key: &str) -> E {
+    E::custom(format_args!("duplicate object key {key:?}"))
 }
 
 fn member_key(tape: &Tape, at: usize) -> &str {
@@ -387,7 +420,23 @@ impl<'a> Iterator for Elements<'a> {
     }
 }
 
+/// Plain reading, for callers that want a few fields of a record rather than a validation.
 impl<'a> TapeNode<'a> {
+    /// The value of member `key`, when this is an object that has it.
+    pub fn member(&self, key: &str) -> Option<TapeNode<'a>> {
+        self.as_object()?.members().find(|(name, _)| *name == key).map(|(_, value)| value)
+    }
+
+    /// The text, when this is a string.
+    pub fn string(&self) -> Option<&'a str> {
+        self.str()
+    }
+
+    /// The elements, when this is an array.
+    pub fn items(&self) -> Option<Elements<'a>> {
+        self.as_array().map(|array| array.elements())
+    }
+
     fn container(&self) -> (usize, usize) {
         match self.slot() {
             Slot::Array { len, end } | Slot::Object { len, end } => (*len, *end),
@@ -463,11 +512,31 @@ mod tests {
     }
 
     #[test]
-    fn large_objects_leave_the_fast_path() {
-        let big: Map<String, Value> = (0..=MAX_FAST_MEMBERS).map(|i| (format!("k{i}"), Value::from(i))).collect();
-        let text = Value::Object(big).to_string();
-        assert!(value(&text).is_none());
-        assert!(crate::json::parse(text.as_bytes()).is_ok());
+    fn large_objects_are_checked_for_duplicates_too() {
+        for n in [LINEAR_MEMBERS, LINEAR_MEMBERS + 1, 1000] {
+            let members: Vec<String> = (0..n).map(|i| format!(r#""k{i}":{{"k{i}":[{i}]}}"#)).collect();
+            let text = format!("{{{}}}", members.join(","));
+            assert_eq!(value(&text), crate::json::parse(text.as_bytes()).ok(), "{n} members");
+            assert!(value(&text).is_some());
+            for twice in [0, n / 2, n - 1] {
+                let text = format!(r#"{{{},"k{twice}":null}}"#, members.join(","));
+                assert!(value(&text).is_none(), "{n} members, k{twice} twice");
+                assert!(crate::json::parse(text.as_bytes()).is_err());
+            }
+        }
+    }
+
+    #[test]
+    fn reads_fields() {
+        let mut tape = Tape::new();
+        tape.parse(br#"{"type":"progress","delta":{"added":["a",1,"b"]},"n":[]}"#).unwrap();
+        let root = tape.root().unwrap();
+        assert_eq!(root.member("type").and_then(|t| t.string()), Some("progress"));
+        let added = root.member("delta").and_then(|d| d.member("added")).and_then(|a| a.items());
+        assert_eq!(added.unwrap().filter_map(|n| n.string()).collect::<Vec<_>>(), ["a", "b"]);
+        assert!(root.member("n").unwrap().items().unwrap().next().is_none());
+        assert!(root.member("type").unwrap().member("x").is_none() && root.member("missing").is_none());
+        assert!(root.member("type").unwrap().items().is_none());
     }
 
     #[test]
