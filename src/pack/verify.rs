@@ -15,8 +15,12 @@
 //! | 5a–f | job, artifacts manifest, accept result, then events/checkpoints/approvals lines | `E_INVALID_INPUT_SCHEMA` (6) |
 //!
 //! Every entry is read exactly once, in one streaming pass: hashed, CRC-checked, and (for the known
-//! entries) schema-checked line by line as it streams; findings are then reported in the order above.
-//! Memory holds the manifest and the three small JSON documents, never a JSONL entry or the pack.
+//! entries) schema-checked line by line as it streams (a large entry's lines by one worker per core,
+//! see `lines`); findings are then reported in the order above. Memory holds the manifest and the
+//! three small JSON documents and a few batches of lines, never a JSONL entry or the pack.
+//! Records are judged on a reusable tape first (`json::tape`), which costs no allocation per record;
+//! only a record that is not plainly valid is parsed again into a `Value`, whose validator words the
+//! finding.
 //! With `all`, every finding is kept (up to [`MAX_FINDINGS`]) and the first one is still the error.
 
 mod lines;
