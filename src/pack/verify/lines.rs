@@ -29,6 +29,10 @@ pub(super) const BATCH_BYTES: usize = 64 * 1024;
 /// Entries smaller than this are checked inline.
 pub(super) const PARALLEL_MIN_BYTES: u64 = 1 << 20;
 
+/// A worker's stack: the main thread's usual size, since a record may nest as deep as the parser
+/// allows (128 levels) and is then parsed, validated and dropped recursively.
+const WORKER_STACK: usize = 8 << 20;
+
 /// A line number and what is wrong with that line.
 pub(super) type Problem = (u64, String);
 
@@ -84,7 +88,8 @@ pub(super) fn workers() -> usize {
 
 /// Check every line of `lines` against `schema`; blank lines are skipped, a line longer than
 /// `max_line_bytes` is a problem. Returns the problems in line order: only the first unless `all`,
-/// and never more than [`MAX_FINDINGS`]. With `workers == 0` everything happens on this thread.
+/// and never more than [`MAX_FINDINGS`]. With `workers == 0` (or when no thread can be started)
+/// everything happens on this thread.
 pub(super) fn check<R: BufRead>(
     lines: &mut JsonlReader<R>,
     schema: &'static Schema,
@@ -95,32 +100,35 @@ pub(super) fn check<R: BufRead>(
     let mut problems = Problems { all, list: Vec::new() };
     let too_long = || format!("line longer than {max_line_bytes} bytes");
     let mut tape = Tape::new();
-    if workers == 0 {
-        while let Some(next) = lines.next_line() {
-            match next {
-                Ok((_, line)) if is_blank(line) => continue,
-                Ok((line_no, line)) => {
-                    if let Some(text) = violation(schema, line, &mut tape) {
-                        problems.add((line_no, text));
-                    }
-                }
-                Err(LineError::TooLong { line }) => problems.add((line, too_long())),
-                Err(LineError::Io(e)) => return Err(e),
-            }
-            if problems.stop() {
-                break;
-            }
-        }
-        return Ok(problems.finish());
-    }
-    let (work_tx, work_rx) = mpsc::sync_channel::<Batch>(2 * workers);
+    let (work_tx, work_rx) = mpsc::sync_channel::<Batch>(2 * workers.max(1));
     let work_rx = Mutex::new(work_rx);
     let (done_tx, done_rx) = mpsc::channel();
     let cap = problems.cap();
     std::thread::scope(|scope| {
+        // A worker that cannot be started is one fewer; with none, this thread checks every line.
+        let mut started = 0;
         for _ in 0..workers {
             let (work_rx, done_tx) = (&work_rx, done_tx.clone());
-            scope.spawn(move || work(schema, cap, work_rx, done_tx));
+            let worker = std::thread::Builder::new().name("verify-lines".into()).stack_size(WORKER_STACK);
+            started += usize::from(worker.spawn_scoped(scope, move || work(schema, cap, work_rx, done_tx)).is_ok());
+        }
+        if started == 0 {
+            while let Some(next) = lines.next_line() {
+                match next {
+                    Ok((_, line)) if is_blank(line) => continue,
+                    Ok((line_no, line)) => {
+                        if let Some(text) = violation(schema, line, &mut tape) {
+                            problems.add((line_no, text));
+                        }
+                    }
+                    Err(LineError::TooLong { line }) => problems.add((line, too_long())),
+                    Err(LineError::Io(e)) => return Err(e),
+                }
+                if problems.stop() {
+                    break;
+                }
+            }
+            return Ok(problems.finish());
         }
         drop(done_tx);
         let mut spare: Vec<Batch> = Vec::new();
@@ -216,17 +224,19 @@ mod tests {
     }
 
     /// A large events entry with problems of every kind scattered through it: bad JSON, a
-    /// duplicate key, a schema violation, an over-long line, blank lines; `bad` lines in all.
+    /// duplicate key, schema violations, an over-long line, a record nested 120 deep (parsed and
+    /// dropped recursively on a worker's stack), blank lines; `bad` lines in all.
     fn entry(lines: usize, bad: &[usize]) -> Vec<u8> {
         let mut out = String::new();
         for i in 1..=lines {
-            let line = match (bad.contains(&i), i % 5) {
+            let line = match (bad.contains(&i), i % 6) {
                 (false, _) if i % 997 == 0 => "  ".to_owned(),
                 (false, _) => event(i),
                 (true, 0) => "{not json".to_owned(),
                 (true, 1) => event(i).replacen(r#""executed":true"#, r#""executed":true,"executed":false"#, 1),
                 (true, 2) => event(i).replace(r#""executed":true"#, r#""executed":"yes""#),
                 (true, 3) => format!(r#"{{"pad":"{}"}}"#, "p".repeat(600)),
+                (true, 5) => format!("{}{}", "[".repeat(120), "]".repeat(120)),
                 (true, _) => event(i).replace(r#""schema_version":"v1""#, r#""schema_version":"v2""#),
             };
             out.push_str(&line);
