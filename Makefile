@@ -18,7 +18,7 @@ build:
 # suites, then the Python SDK's and the sidecar's tests against the binary they just built.
 test: test-deps
 	$(CARGO) test --locked
-	WRKR_BIN=$(CURDIR)/target/debug/wrkr python3 -m pytest -q sdk/python examples/sidecar/tests
+	WRKR_BIN=$(or $(CARGO_TARGET_DIR),$(CURDIR)/target)/debug/wrkr python3 -m pytest -q sdk/python examples/sidecar/tests
 
 test-deps:
 	@scripts/test-deps.sh

@@ -53,7 +53,8 @@ def main():
                                check=True).stdout.decode().splitlines()
         checks = [json.loads(line) for line in lines[1:]]
         nevents = sum(1 for _ in open(os.path.join(env["WRKR_HOME"], "jobs", job, "events.jsonl"), "rb"))
-        print(f"job: {STEPS} steps, {nevents} events (built in {build_s:.1f}s); pack {os.path.getsize(pack) / (1 << 20):.1f} MiB")
+        print(f"job: {STEPS} steps, {nevents} events (built in {build_s:.1f}s); pack {os.path.getsize(pack) / (1 << 20):.1f} MiB; "
+              f"{os.cpu_count()} cores (verify checks a large entry's lines on each)")
         print(f"wrkr accept run JOB    : {rw:7.3f} s  peak RSS {rrss:6.1f} MiB  (export + checks + store)")
         print(f"wrkr-accept --checks   : {tw:7.3f} s  peak RSS {trss:6.1f} MiB  (checks on the pack)")
         for c in checks:

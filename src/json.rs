@@ -6,6 +6,8 @@
 //! Numbers are parsed with `float_roundtrip`, so a decimal round-trips to the same f64 that
 //! JavaScript (and JCS) would produce.
 
+pub mod tape;
+
 use std::fmt;
 
 use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};

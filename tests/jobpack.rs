@@ -397,3 +397,69 @@ fn hostile_many_entries() {
     assert_eq!((code, env["message"].as_str()), (1, Some("jobpack missing manifest.json")));
     assert!(started.elapsed().as_secs() < 20);
 }
+
+/// The journey pack with `events` in place of its events (hashes and manifest made consistent).
+fn journey_with_events(events: &[u8]) -> Vec<u8> {
+    use wrkr::pack::manifest::{FileDigest, Manifest};
+    let mut files: Vec<(String, Vec<u8>)> =
+        entries(&go("jobpack_journey.zip")).into_iter().filter(|(n, _)| n != "manifest.json").collect();
+    for (name, bytes) in &mut files {
+        if name == "events.jsonl" {
+            *bytes = events.to_vec();
+        }
+    }
+    let digests =
+        files.iter().map(|(n, b)| FileDigest { path: n.clone(), sha256: wrkr::digest::sha256_hex(b) }).collect();
+    let manifest = Manifest::seal("job_j", wrkr::contract::time::Timestamp::from_unix(1_800_000_000, 0), digests);
+    files.push(("manifest.json".into(), manifest.to_jcs()));
+    files.sort();
+    let mut zip = wrkr::pack::zipwrite::ZipWriter::new(Vec::new());
+    for (n, b) in &files {
+        zip.entry(n, b).unwrap();
+    }
+    zip.finish().unwrap().0
+}
+
+/// A large events entry is checked on several threads: the findings must be the ones a line-by-line
+/// pass gives, in line order, with the same first finding with and without `--all`.
+#[test]
+fn large_events_entry_reports_findings_in_line_order() {
+    let s = Sandbox::new();
+    let template = entries(&go("jobpack_journey.zip"))
+        .into_iter()
+        .find(|(n, _)| n == "events.jsonl")
+        .map(|(_, b)| String::from_utf8(b).unwrap().lines().next().unwrap().to_owned())
+        .unwrap();
+    let bad = [(5_000, "executed"), (9_000, "json"), (9_001, "duplicate"), (11_999, "executed")];
+    let mut events = String::new();
+    for i in 1..=12_000 {
+        let line = template.replace("\"evt_1\"", &format!("\"evt_{i}\""));
+        let line = match bad.iter().find(|(at, _)| *at == i).map(|b| b.1) {
+            Some("executed") => line.replace("\"executed\":true", "\"executed\":\"yes\""),
+            Some("json") => line[..line.len() / 2].to_owned(),
+            Some(_) => line.replacen("\"executed\":true", "\"executed\":true,\"executed\":true", 1),
+            None => line,
+        };
+        events.push_str(&line);
+        events.push('\n');
+    }
+    assert!(events.len() > 2 << 20, "large enough for the threaded path");
+    fs::write(s.work().join("big.zip"), journey_with_events(events.as_bytes())).unwrap();
+
+    let (code, _, all) = verify_json(&s, &["--all", "big.zip"]);
+    assert_eq!(code, 6, "{all}");
+    let findings = all["details"]["findings"].as_array().unwrap();
+    let lines: Vec<u64> = findings.iter().map(|f| f["details"]["line"].as_u64().unwrap()).collect();
+    assert_eq!(lines, [5_000, 9_000, 9_001, 11_999]);
+    let errors: Vec<&str> = findings.iter().map(|f| f["details"]["error"].as_str().unwrap()).collect();
+    assert_eq!(errors[0], r#"/executed: "yes" is not of type "boolean""#);
+    assert!(errors[1].starts_with("invalid JSON: EOF while parsing"), "{}", errors[1]);
+    assert!(errors[2].starts_with(r#"invalid JSON: duplicate object key "executed""#), "{}", errors[2]);
+    assert_eq!(errors[3], errors[0]);
+
+    let (code, _, first) = verify_json(&s, &["big.zip"]);
+    assert_eq!(code, 6);
+    assert_eq!(first["details"]["line"], 5_000);
+    assert_eq!(first["details"]["error"], errors[0]);
+    assert!(first["details"].get("findings").is_none());
+}

@@ -11,6 +11,7 @@ use jsonschema::Validator;
 use serde_json::Value;
 
 use crate::contract::{Error, Result};
+use crate::json::tape::{TapeJson, TapeNode};
 
 /// One embedded schema.
 pub struct Schema {
@@ -39,6 +40,23 @@ impl Schema {
         })
     }
 
+    /// Whether a [`crate::json::tape::Tape`] document is valid: the same schema and draft as
+    /// [`Schema::validator`], compiled for the tape representation (on first use, then shared).
+    /// Only a yes is used; findings are always reported by the `Value` validator.
+    pub fn is_valid_tape(&self, instance: TapeNode<'_>) -> bool {
+        let index = SCHEMAS.iter().position(|s| s.id == self.id).unwrap_or(0);
+        COMPILED_TAPE[index]
+            .get_or_init(|| {
+                let doc: Value =
+                    serde_json::from_str(self.text).unwrap_or_else(|e| panic!("embedded schema {}: {e}", self.path));
+                jsonschema::options_for::<TapeJson>()
+                    .with_draft(jsonschema::Draft::Draft202012)
+                    .build(&doc)
+                    .unwrap_or_else(|e| panic!("embedded schema {}: {e}", self.path))
+            })
+            .is_valid(instance)
+    }
+
     /// Every violation of `instance`, in the validator's (deterministic) order.
     pub fn violations(&self, instance: &Value) -> Vec<Violation> {
         self.validator()
@@ -49,6 +67,11 @@ impl Schema {
 
     /// `Ok` when valid; otherwise `E_INVALID_INPUT_SCHEMA` naming the first violation.
     pub fn check(&self, instance: &Value, what: &str) -> Result<()> {
+        // Collecting errors costs several times a yes/no answer, and nearly every instance is valid
+        // (the pack builder checks each of a job's records here).
+        if self.validator().is_valid(instance) {
+            return Ok(());
+        }
         match self.violations(instance).into_iter().next() {
             None => Ok(()),
             Some(v) => Err(Error::invalid_input(format!(
@@ -81,6 +104,8 @@ macro_rules! schemas {
             $(Schema { id: $id, path: $path, text: include_str!(concat!("../../schemas/v1/", $path)) },)*
         ];
         static COMPILED: [OnceLock<Validator>; [$($id),*].len()] = [const { OnceLock::new() }; [$($id),*].len()];
+        static COMPILED_TAPE: [OnceLock<Validator<TapeJson>>; [$($id),*].len()] =
+            [const { OnceLock::new() }; [$($id),*].len()];
     };
 }
 

@@ -15,9 +15,15 @@
 //! | 5a–f | job, artifacts manifest, accept result, then events/checkpoints/approvals lines | `E_INVALID_INPUT_SCHEMA` (6) |
 //!
 //! Every entry is read exactly once, in one streaming pass: hashed, CRC-checked, and (for the known
-//! entries) schema-checked line by line as it streams; findings are then reported in the order above.
-//! Memory holds the manifest and the three small JSON documents, never a JSONL entry or the pack.
+//! entries) schema-checked line by line as it streams (a large entry's lines by one worker per core,
+//! see `lines`); findings are then reported in the order above. Memory holds the manifest and the
+//! three small JSON documents and a few batches of lines, never a JSONL entry or the pack.
+//! Records are judged on a reusable tape first (`json::tape`), which costs no allocation per record;
+//! only a record that is not plainly valid is parsed again into a `Value`, whose validator words the
+//! finding.
 //! With `all`, every finding is kept (up to [`MAX_FINDINGS`]) and the first one is still the error.
+
+mod lines;
 
 use std::fs::File;
 use std::io::{self, BufReader, Read};
@@ -29,7 +35,8 @@ use crate::contract::schema::{self, Schema};
 use crate::contract::{Error, ReasonCode, Result};
 use crate::digest::Hasher;
 use crate::json;
-use crate::jsonl::{DEFAULT_MAX_LINE_BYTES, JsonlReader, LineError, is_blank};
+use crate::json::tape::Tape;
+use crate::jsonl::{DEFAULT_MAX_LINE_BYTES, JsonlReader};
 use crate::pack::manifest::{Manifest, SCHEMA_ID};
 use crate::pack::zipread::{DEFAULT_MAX_ENTRY_BYTES, ZipReader};
 use crate::pack::{ACCEPT_RESULT, APPROVALS, ARTIFACTS_MANIFEST, CHECKPOINTS, EVENTS, JOB, MANIFEST};
@@ -115,8 +122,13 @@ fn schema_error(message: &str, text: String) -> Error {
     Error::invalid_input(message).with("error", text)
 }
 
-/// Validate one JSON value; `None` when valid.
-fn violation(schema: &Schema, bytes: &[u8]) -> Option<String> {
+/// Validate one JSON value; `None` when valid. `tape` is scratch space reused between calls.
+fn violation(schema: &Schema, bytes: &[u8], tape: &mut Tape) -> Option<String> {
+    // The fast path answers only "parsed and valid"; anything else is judged again below by the
+    // strict parser and the `Value` validator, which alone word the findings (see json::tape).
+    if tape.parse(bytes).is_ok() && tape.root().is_some_and(|root| schema.is_valid_tape(root)) {
+        return None;
+    }
     let value = match json::parse(bytes) {
         Ok(v) => v,
         Err(e) => return Some(format!("invalid JSON: {e}")),
@@ -151,6 +163,7 @@ fn scan_entry(
     };
     let mut tee = Tee { inner: zip.reader(entry), hasher: Hasher::new() };
     let mut findings = Vec::new();
+    let mut tape = Tape::new();
     let spec = SCHEMA_ENTRIES.iter().find(|(name, ..)| *name == entry.name);
     let wants_doc = entry.name == MANIFEST || spec.is_some_and(|s| !s.3);
     if wants_doc {
@@ -162,7 +175,7 @@ fn scan_entry(
             let problem = if bytes.len() as u64 > opts.max_doc_bytes {
                 Some(format!("document longer than {} bytes", opts.max_doc_bytes))
             } else {
-                violation(schema, &bytes)
+                violation(schema, &bytes, &mut tape)
             };
             if let Some(text) = problem {
                 findings.push(schema_error(message, text).with("path", entry.name.as_str()));
@@ -172,23 +185,10 @@ fn scan_entry(
     } else if let Some(&(_, id, message, _)) = spec {
         let schema = schema::find(id).ok_or_else(|| Error::generic(format!("schema {id} missing")))?;
         let mut lines = JsonlReader::new(BufReader::with_capacity(256 * 1024, &mut tee), opts.max_doc_bytes);
-        while let Some(next) = lines.next_line() {
-            let (line_no, problem) = match next {
-                Ok((_, line)) if is_blank(line) => continue,
-                Ok((line_no, line)) => (line_no, violation(schema, line)),
-                Err(LineError::TooLong { line }) => {
-                    (line, Some(format!("line longer than {} bytes", opts.max_doc_bytes)))
-                }
-                Err(LineError::Io(e)) => return Err(read_err(e)),
-            };
-            if let Some(text) = problem {
-                if findings.len() < MAX_FINDINGS {
-                    findings.push(schema_error(message, text).with("path", entry.name.as_str()).with("line", line_no));
-                }
-                if !opts.all {
-                    break;
-                }
-            }
+        let workers = if entry.size < lines::PARALLEL_MIN_BYTES { 0 } else { lines::workers() };
+        let problems = lines::check(&mut lines, schema, opts.max_doc_bytes, opts.all, workers).map_err(read_err)?;
+        for (line_no, text) in problems {
+            findings.push(schema_error(message, text).with("path", entry.name.as_str()).with("line", line_no));
         }
         drop(lines);
         io::copy(&mut tee, &mut io::sink()).map_err(read_err)?;
