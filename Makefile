@@ -1,6 +1,7 @@
 # wrkr: the two commands a fresh machine needs are `make demo` and `make test`.
 CARGO ?= cargo
-RELEASE := target/release/wrkr
+TARGET := $(or $(CARGO_TARGET_DIR),$(CURDIR)/target)
+RELEASE := $(TARGET)/release/wrkr
 
 .PHONY: all build test test-deps test-hardening fmt lint demo man bench clean
 
@@ -18,7 +19,7 @@ build:
 # suites, then the Python SDK's and the sidecar's tests against the binary they just built.
 test: test-deps
 	$(CARGO) test --locked
-	WRKR_BIN=$(or $(CARGO_TARGET_DIR),$(CURDIR)/target)/debug/wrkr python3 -m pytest -q sdk/python examples/sidecar/tests
+	WRKR_BIN=$(TARGET)/debug/wrkr python3 -m pytest -q sdk/python examples/sidecar/tests
 
 test-deps:
 	@scripts/test-deps.sh
