@@ -5,6 +5,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 store=wrkr-out/demo-store
+# tee opens its file before wrkr creates wrkr-out/ (a fresh clone has none).
+mkdir -p wrkr-out
 echo "# 1. wrkr demo: submit a small job, run its steps, export and verify its jobpack"
 bin/wrkr --store "$store" demo | tee wrkr-out/demo.txt
 job=$(sed -n 's/^job_id=//p' wrkr-out/demo.txt)
