@@ -143,15 +143,7 @@ fn wall_time_budget_kills_the_command() {
 fn a_reader_that_stops_reading_does_not_stall_the_budget() {
     let sb = Sandbox::new();
     let started = Instant::now();
-    let mut child = std::process::Command::new(support::bin())
-        .args(["wrap", "--job-id", "stall", "--budget-wall-time", "1", "--json", "--", "yes"])
-        .env("WRKR_HOME", sb.home())
-        .current_dir(sb.work())
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let mut child = spawn_wrap(&sb, &["--job-id", "stall", "--budget-wall-time", "1", "--json", "--", "yes"]);
     // Read nothing until the job is recorded as stopped (wrap's own last words then wait for a reader).
     let status = || {
         let out = sb.wrkr().args(["status", "stall", "--json"]).output().unwrap();
@@ -167,6 +159,24 @@ fn a_reader_that_stops_reading_does_not_stall_the_budget() {
     let out = child.wait_with_output().unwrap();
     assert_eq!(out.status.code(), Some(1));
     assert_eq!(json(&out)["adapter_result"]["status"], "blocked_budget");
+    // The command's output (`y` lines) came first on stderr; wrap's error envelope ends it.
+    let at = out.stderr.windows(2).rposition(|w| w == b"\n{").expect("an envelope after the output") + 1;
+    assert_eq!(support::envelope(&out.stderr[at..])["code"], "E_BUDGET_EXCEEDED");
+    sb.wrkr().args(["verify", json(&out)["jobpack_path"].as_str().unwrap()]).assert().success();
+}
+
+/// `wrkr wrap ARGS` started in the background with its output piped and unread.
+fn spawn_wrap(sb: &Sandbox, args: &[&str]) -> std::process::Child {
+    std::process::Command::new(support::bin())
+        .arg("wrap")
+        .args(args)
+        .env("WRKR_HOME", sb.home())
+        .current_dir(sb.work())
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap()
 }
 
 #[test]
@@ -177,15 +187,7 @@ fn ctrl_c_is_forwarded_and_the_job_is_recorded_as_interrupted() {
         "trap 'echo got-int > {0}.int; exit 130' INT; touch {0}; while :; do sleep 0.1; done",
         marker.display()
     );
-    let child = std::process::Command::new(support::bin())
-        .args(["wrap", "--job-id", "intr", "--json", "--", "sh", "-c", &script])
-        .env("WRKR_HOME", sb.home())
-        .current_dir(sb.work())
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let child = spawn_wrap(&sb, &["--job-id", "intr", "--json", "--", "sh", "-c", &script]);
     let start = Instant::now();
     while !marker.exists() {
         assert!(start.elapsed() < Duration::from_secs(20), "the wrapped command never started");

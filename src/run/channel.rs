@@ -77,10 +77,7 @@ impl EventsChannel {
     /// While wrkr holds descriptor 3 (see [`spawn`]) this is a `posix_spawn`; otherwise the
     /// descriptor is placed by a `pre_exec`, which makes the spawn a `fork`.
     pub fn spawn(&mut self, command: &mut Command) -> io::Result<Child> {
-        let spawned = match &self.writer {
-            Some(writer) => spawn(command, Some(writer.as_fd())),
-            None => spawn(command, None),
-        };
+        let spawned = spawn(command, self.writer.as_ref().map(AsFd::as_fd));
         self.writer = None;
         spawned
     }

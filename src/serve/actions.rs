@@ -52,15 +52,9 @@ pub fn submit(call: &Call<'_>) -> Result<Reply> {
     })?;
     let store = call.store();
     submit_cmd::create(&store, &job, &spec, &path)?;
-    let mut out = json!({"job_id": job.as_str(), "status": "queued", "adapter": spec.adapter.as_str(),
+    let out = json!({"job_id": job.as_str(), "status": "queued", "adapter": spec.adapter.as_str(),
                          "spec_name": spec.name, "objective": spec.objective, "spec_path": body.jobspec_path});
-    if body.wait {
-        let report = runner::drive(&store, &job, &Options::new(call.ctx.lease_ttl))?;
-        outcome(&mut out, &report);
-        return Ok(Reply::json(200, &out));
-    }
-    background(call, job)?;
-    Ok(Reply::json(202, &out))
+    run(call, &store, job, out, body.wait)
 }
 
 /// Run the job on its own thread with its own store handle.
@@ -129,9 +123,15 @@ pub fn resume(call: &Call<'_>) -> Result<Reply> {
         }),
     };
     gate(&store, &job, force.as_ref())?;
-    let mut out = json!({"job_id": job.as_str(), "status": "running"});
-    if body.wait {
-        let report = runner::drive(&store, &job, &Options::new(call.ctx.lease_ttl))?;
+    let out = json!({"job_id": job.as_str(), "status": "running"});
+    run(call, &store, job, out, body.wait)
+}
+
+/// Run the job: to its end or first block with `wait` (200, the outcome added to `out`), else on
+/// a background thread (202, `out` as it is).
+fn run(call: &Call<'_>, store: &FsStore, job: JobId, mut out: Value, wait: bool) -> Result<Reply> {
+    if wait {
+        let report = runner::drive(store, &job, &Options::new(call.ctx.lease_ttl))?;
         outcome(&mut out, &report);
         return Ok(Reply::json(200, &out));
     }
