@@ -3,7 +3,7 @@ CARGO ?= cargo
 TARGET := $(or $(CARGO_TARGET_DIR),$(CURDIR)/target)
 RELEASE := $(TARGET)/release/wrkr
 
-.PHONY: all build test test-deps test-hardening fmt lint demo man bench clean
+.PHONY: all build test test-deps test-hardening fmt lint demo man bench clean docs-site-build
 
 all: build
 
@@ -19,7 +19,7 @@ build:
 # suites, then the Python SDK's and the sidecar's tests against the binary they just built.
 test: test-deps
 	$(CARGO) test --locked
-	WRKR_BIN=$(TARGET)/debug/wrkr python3 -m pytest -q sdk/python examples/sidecar/tests
+	WRKR_BIN=$(TARGET)/debug/wrkr python3 -m pytest -q sdk/python examples/sidecar/tests tests/docs
 
 test-deps:
 	@scripts/test-deps.sh
@@ -46,6 +46,11 @@ man:
 	target/debug/wrkr --generate man man >/dev/null
 	target/debug/wrkr --generate completions completions >/dev/null
 	@echo "regenerated man/ and completions/"
+
+# The documentation site (mdBook, pinned; installed into target/tools on first use) with the man
+# pages rendered in, into target/docs-site/, then an offline check of every internal link.
+docs-site-build:
+	@scripts/docs_site.sh
 
 bench: build
 	@python3 scripts/bench.py
