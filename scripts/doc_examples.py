@@ -83,7 +83,7 @@ def _commands(body: list[tuple[int, str]]) -> list[Command]:
                 heredoc = None
             continue
         if pending is not None and pending.text.endswith("\\"):
-            pending.text = pending.text[:-1] + "\n" + text
+            pending.text += "\n" + text  # bash reads the backslash-newline as a continuation
             continue
         if text.startswith("$ "):
             pending = Command(line=number, text=text[2:])
