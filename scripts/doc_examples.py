@@ -10,7 +10,8 @@ command whose exit code is not 0 must say so with `# exit N` at the end of its `
 comment is not run). A here-document (`$ cat > f <<'EOF'`) runs on to its end marker.
 
 Each markdown file is one session: its blocks run in order in one fresh temp directory with a fresh
-`WRKR_HOME`, `wrkr` and every `wrkr-<tool>` link on `PATH`, and `NO_COLOR=1`. A block fenced as
+`WRKR_HOME`, `wrkr` and every `wrkr-<tool>` link on `PATH`, the Python SDK of this checkout on
+`PYTHONPATH`, and `NO_COLOR=1`. A block fenced as
 ```console skip is shown, not run, and counted as skipped (say why in the text next to it);
 ```console requires=node runs only where `node` is on PATH and is counted as skipped elsewhere.
 
@@ -24,6 +25,7 @@ import os
 import pathlib
 import re
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -31,6 +33,7 @@ from dataclasses import dataclass, field
 
 FENCE = re.compile(r"^(\s*)(```+|~~~+)\s*(\S*)\s*(.*)$")
 EXIT = re.compile(r"\s+#\s*exit\s+(\d+)\s*$")
+REPO = pathlib.Path(__file__).resolve().parents[1]
 HEREDOC = re.compile(r"<<-?\s*'?\"?([A-Za-z_]+)'?\"?")
 
 
@@ -122,7 +125,6 @@ def run_file(path: pathlib.Path, binary: pathlib.Path) -> tuple[int, int, list[s
     """Run one file's blocks; return (blocks run, blocks skipped, failures)."""
     blocks = parse(path)
     failures: list[str] = []
-    ran = skipped = 0
     with tempfile.TemporaryDirectory(prefix="wrkr-doc-") as tmp:
         root = pathlib.Path(tmp)
         bindir, work, home = root / "bin", root / "work", root / "home"
@@ -139,25 +141,52 @@ def run_file(path: pathlib.Path, binary: pathlib.Path) -> tuple[int, int, list[s
             "NO_COLOR": "1",
             "LANG": "C.UTF-8",
             "TERM": "dumb",
+            # The SDK of this checkout, importable as it is after `pip install ./sdk/python`.
+            "PYTHONPATH": str(REPO / "sdk" / "python" / "src"),
         }
-        for block in blocks:
-            if block.skip:
-                skipped += 1
-                continue
-            ran += 1
-            for command in block.commands:
-                proc = subprocess.run(
-                    ["bash", "-o", "pipefail", "-c", command.text],
-                    cwd=work, env=env, capture_output=True, text=True, timeout=120, stdin=subprocess.DEVNULL,
-                )
-                actual = (proc.stdout + proc.stderr).splitlines()
-                where = f"{path}:{command.line}: $ {command.text}"
-                if proc.returncode != command.exit_code:
-                    failures.append(f"{where}\n  exit {proc.returncode}, expected {command.exit_code}\n"
-                                    + _indent(actual))
-                elif not matches(command.expected, actual):
-                    failures.append(f"{where}\n  expected:\n{_indent(command.expected)}\n  actual:\n{_indent(actual)}")
+        groups: list[int] = []
+        try:
+            ran, skipped = _run_blocks(path, blocks, work, env, groups, failures)
+        finally:
+            for group in groups:
+                try:
+                    os.killpg(group, signal.SIGKILL)
+                except OSError:
+                    pass
     return ran, skipped, failures
+
+
+def _run_blocks(
+    path: pathlib.Path, blocks: list[Block], work: pathlib.Path, env: dict[str, str],
+    groups: list[int], failures: list[str],
+) -> tuple[int, int]:
+    ran = skipped = 0
+    for block in blocks:
+        if block.skip:
+            skipped += 1
+            continue
+        ran += 1
+        for command in block.commands:
+            # Each command leads its own process group, so a server an example started in the
+            # background (`wrkr serve ... &`) is stopped when the file is done, pass or fail.
+            proc = subprocess.Popen(
+                ["bash", "-o", "pipefail", "-c", command.text],
+                cwd=work, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                stdin=subprocess.DEVNULL, start_new_session=True,
+            )
+            groups.append(proc.pid)
+            try:
+                stdout, stderr = proc.communicate(timeout=120)
+            except subprocess.TimeoutExpired:
+                os.killpg(proc.pid, signal.SIGKILL)
+                stdout, stderr = proc.communicate()
+            actual = (stdout + stderr).splitlines()
+            where = f"{path}:{command.line}: $ {command.text}"
+            if proc.returncode != command.exit_code:
+                failures.append(f"{where}\n  exit {proc.returncode}, expected {command.exit_code}\n" + _indent(actual))
+            elif not matches(command.expected, actual):
+                failures.append(f"{where}\n  expected:\n{_indent(command.expected)}\n  actual:\n{_indent(actual)}")
+    return ran, skipped
 
 
 def _indent(lines: list[str]) -> str:
