@@ -27,6 +27,8 @@ mkdir -p "$SRC/reference/man"
 cp schemas/v1/serve/api.openapi.json "$SRC/reference/openapi.json"
 {
   echo
+  echo "The OpenAPI document of \`wrkr serve\`: [openapi.json](openapi.json)."
+  echo
   echo "| page | what it is |"
   echo "|---|---|"
   for page in man/*.1; do
