@@ -80,3 +80,12 @@ def test_every_command_has_man_page_completions_example_and_docs_section():
             missing.append(f"{name}: no '### {title}' section in docs/reference/commands.md")
     stale = sorted(h for h in headings if h.replace("wrkr-", "wrkr ").split(" ", 1)[1] not in names)
     assert missing == [] and stale == [], "\n".join(missing + [f"stale section: {s}" for s in stale])
+
+
+def test_every_page_is_in_the_site_once():
+    docs = ROOT / "docs"
+    summary = (docs / "SUMMARY.md").read_text()
+    linked = re.findall(r"\]\(([^)#]+\.md)\)", summary)
+    pages = sorted(str(p.relative_to(docs)) for p in docs.rglob("*.md") if p.name != "SUMMARY.md")
+    assert sorted(set(linked)) == pages, "docs/SUMMARY.md must list every page (and no missing one)"
+    assert len(linked) == len(set(linked)), "a page is listed twice in docs/SUMMARY.md"
