@@ -80,6 +80,21 @@ impl Status {
     }
 }
 
+/// The transition table as a mermaid state diagram: docs/concepts/states.md embeds this text, and
+/// a test keeps the two equal, so the documented state machine is the one the store enforces.
+pub fn state_diagram() -> String {
+    let mut out = String::from("stateDiagram-v2\n    [*] --> queued\n");
+    for from in Status::ALL {
+        for to in from.allowed_targets() {
+            out.push_str(&format!("    {from} --> {to}\n"));
+        }
+        if from.is_terminal() {
+            out.push_str(&format!("    {from} --> [*]\n"));
+        }
+    }
+    out
+}
+
 pub fn invalid_transition(from: &str, to: &str) -> Error {
     Error::new(ReasonCode::InvalidStateTransition, format!("invalid status transition {from:?} -> {to:?}"))
         .with("from", from)
@@ -110,6 +125,18 @@ mod tests {
         assert_eq!(err.details["from"], "completed");
         assert_eq!(err.details["to"], "running");
         assert_eq!(err.exit_code(), 1);
+    }
+
+    #[test]
+    fn the_documented_state_machine_is_the_enforced_one() {
+        let page = concat!(env!("CARGO_MANIFEST_DIR"), "/docs/concepts/states.md");
+        let text = std::fs::read_to_string(page).unwrap();
+        let block = text.split("```mermaid\n").nth(1).and_then(|rest| rest.split("```").next()).unwrap_or("");
+        assert_eq!(
+            block,
+            state_diagram(),
+            "docs/concepts/states.md drifted from the transition table; paste the diagram above"
+        );
     }
 
     #[test]
