@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Make sure the tools the test suite shells out to are present: mandoc (man page lint), jq and curl
-# (the docs' console examples) and pytest (the Python SDK's tests). Installs them (apt-get as root on Debian; pip) when they are missing;
-# otherwise says what to install.
+# (the docs' console examples) and pytest (the Python SDK's tests). Installs them (apt-get as root
+# on Debian; pip) when they are missing; otherwise says what to install.
 set -euo pipefail
 if ! python3 -c "import pytest" >/dev/null 2>&1; then
   echo "installing test dependencies: pytest" >&2
