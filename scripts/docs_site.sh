@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Builds the documentation site: a copy of docs/ with the man pages rendered to HTML by mandoc and
-# the OpenAPI document beside them, through a pinned mdBook (installed with `cargo install --locked`
+# Builds the documentation site: a copy of docs/ with its mermaid diagrams rendered to SVG
+# (scripts/mermaid_svg.py, Graphviz), the man pages rendered to HTML by mandoc and the OpenAPI
+# document beside them, through a pinned mdBook (installed with `cargo install --locked`
 # into target/tools/ when it is missing), into target/docs-site/. Then checks every internal link
 # and anchor of the built site offline; external links are listed, not fetched.
 set -euo pipefail
@@ -16,13 +17,22 @@ if ! "$MDBOOK" --version 2>/dev/null | grep -q "v$MDBOOK_VERSION"; then
     --no-default-features --features search --root "$TOOLS"
   MDBOOK="$TOOLS/bin/mdbook"
 fi
-command -v mandoc >/dev/null || { echo "docs-site-build needs mandoc (apt-get install mandoc)" >&2; exit 1; }
+for need in mandoc:mandoc dot:graphviz; do
+  command -v "${need%%:*}" >/dev/null && continue
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+    apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need#*:}" >/dev/null
+  else
+    echo "docs-site-build needs ${need#*:} (apt-get install ${need#*:})" >&2; exit 1
+  fi
+done
 
 SRC="$TARGET/docs-src"
 OUT="$TARGET/docs-site"
 rm -rf "$SRC" "$OUT"
 mkdir -p "$SRC"
 cp -R docs/. "$SRC/"
+# Diagrams are mermaid source in the docs; the site gets them as static SVG (no JavaScript, offline).
+find "$SRC" -name '*.md' -print0 | xargs -0 python3 scripts/mermaid_svg.py
 mkdir -p "$SRC/reference/man"
 cp schemas/v1/serve/api.openapi.json "$SRC/reference/openapi.json"
 {
