@@ -33,6 +33,8 @@ mkdir -p "$SRC"
 cp -R docs/. "$SRC/"
 # Diagrams are mermaid source in the docs; the site gets them as static SVG (no JavaScript, offline).
 find "$SRC" -name '*.md' -print0 | xargs -0 python3 scripts/mermaid_svg.py
+# mdBook serves each README.md as index.html but leaves links to README.md alone: point them there.
+find "$SRC" -name '*.md' -print0 | xargs -0 sed -i -E 's#(\]\(([^)]*/)?)README\.md#\1index.md#g'
 mkdir -p "$SRC/reference/man"
 cp schemas/v1/serve/api.openapi.json "$SRC/reference/openapi.json"
 {
