@@ -19,7 +19,7 @@ build:
 # suites, then the Python SDK's and the sidecar's tests against the binary they just built.
 test: test-deps
 	$(CARGO) test --locked
-	WRKR_BIN=$(TARGET)/debug/wrkr python3 -m pytest -q sdk/python examples/sidecar/tests tests/docs
+	WRKR_BIN=$(TARGET)/debug/wrkr python3 -m pytest -q sdk/python examples/sidecar/tests tests/docs tests/scripts
 
 test-deps:
 	@scripts/test-deps.sh
@@ -52,9 +52,10 @@ man:
 docs-site-build:
 	@scripts/docs_site.sh
 
+# Every bench script, then one table of each path against the floor measured in the same run, also
+# written to target/bench/results.json; scripts/check_perf_budgets compares it with perf/budgets.json.
 bench: build
-	@python3 scripts/bench.py
-	@for script in scripts/bench_*; do if [ -x "$$script" ]; then echo; echo "## $$script"; "$$script" || exit 1; fi; done
+	@python3 scripts/bench_all.py
 
 clean:
 	$(CARGO) clean

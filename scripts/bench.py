@@ -10,6 +10,9 @@ import subprocess
 import sys
 import time
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from benchlib import record  # noqa: E402
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BIN = os.path.join(ROOT, "bin")
 OUT = os.path.join(ROOT, "bench-out")
@@ -66,6 +69,11 @@ def main():
     print(f"wc -l          {wc_s*1000:8.0f} ms  {mb/wc_s:8.0f} MB/s")
     print(f"wrkr-jcs       {jcs_s*1000:8.0f} ms  {mb/jcs_s:8.0f} MB/s  x{jcs_s/wc_s:.1f} wc -l  x{jcs_s/cat_s:.1f} cat  peak RSS {jcs_rss/1024:.1f} MiB")
     print(f"wrkr-jcs -sha  {sha_s*1000:8.0f} ms  {mb/sha_s:8.0f} MB/s  x{sha_s/wc_s:.1f} wc -l  peak RSS {sha_rss/1024:.1f} MiB")
+    sum_s, _ = best_of(3, ["sha256sum", data])
+    print(f"sha256sum      {sum_s*1000:8.0f} ms  {mb/sum_s:8.0f} MB/s")
+    record("jcs_sha256_100mb", f"wrkr-jcs --sha256, {mb:.0f} MB JSONL", sha_s, "s", sum_s, "sha256sum of the same file",
+           sha_rss / 1024)
+    record("jcs_100mb", f"wrkr-jcs, {mb:.0f} MB JSONL", jcs_s, "s", cat_s, "cat of the same file", jcs_rss / 1024)
     print()
     n = 200
     t0 = time.perf_counter()
@@ -79,8 +87,10 @@ def main():
     print(f"# start-up, mean of {n} runs")
     print(f"true           {true_s*1e3:8.2f} ms")
     print(f"wrkr --version {ver_s*1e3:8.2f} ms  x{ver_s/true_s:.1f} true")
+    record("startup", "wrkr --version (start-up)", ver_s, "s", true_s, "spawn of true")
     size = os.path.getsize(os.path.join(BIN, "wrkr"))
     print(f"binary size    {size/1e6:8.2f} MB")
+    record("binary_size", "release binary size", size, "B")
 
 
 if __name__ == "__main__":

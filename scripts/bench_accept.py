@@ -21,6 +21,7 @@ import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from bench_export import BIN, ROOT, best, build_job, run  # noqa: E402
+from benchlib import record  # noqa: E402
 
 STEPS = 25_000
 CONFIG = """\
@@ -56,6 +57,9 @@ def main():
         print(f"job: {STEPS} steps, {nevents} events (built in {build_s:.1f}s); pack {os.path.getsize(pack) / (1 << 20):.1f} MiB; "
               f"{os.cpu_count()} cores (verify checks a large entry's lines on each)")
         print(f"wrkr accept run JOB    : {rw:7.3f} s  peak RSS {rrss:6.1f} MiB  (export + checks + store)")
+        ledger = os.path.join(env["WRKR_HOME"], "jobs", job, "events.jsonl")
+        sw, _, _ = best(3, lambda: run(["sha256sum", ledger], env))
+        record(f"accept_run_{STEPS}", f"wrkr accept run JOB, {STEPS:,} steps", rw, "s", sw, "sha256sum of the ledger", rrss)
         print(f"wrkr-accept --checks   : {tw:7.3f} s  peak RSS {trss:6.1f} MiB  (checks on the pack)")
         for c in checks:
             share = 100 * c["seconds"] / tw if tw else 0

@@ -21,6 +21,9 @@ import sys
 import tempfile
 import time
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from benchlib import record  # noqa: E402
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 TARGET = os.environ.get("CARGO_TARGET_DIR", os.path.join(ROOT, "target"))
 BIN = os.path.join(TARGET, "release", "wrkr")
@@ -112,6 +115,10 @@ def main():
             pipe_s = time.perf_counter() - start
             assert open(piped, "rb").read() == open(pack, "rb").read(), "pipeline bytes differ from wrkr export"
             nevents = sum(1 for _ in open(os.path.join(env["WRKR_HOME"], "jobs", job, "events.jsonl"), "rb"))
+            ledger = os.path.join(env["WRKR_HOME"], "jobs", job, "events.jsonl")
+            sw, _, _ = best(3, lambda: run(["sha256sum", ledger], env))
+            record(f"export_{steps}", f"wrkr export, {steps:,} steps ({nevents:,} events)", ew, "s", sw,
+                   "sha256sum of the ledger", erss)
             print(f"{steps:>7} {nevents:>8} {build_s:>8.2f} {ew:>9.3f} {erss:>9.1f}Mi {os.path.getsize(pack) / (1 << 20):>9.1f} "
                   f"{rw:>10.3f} {rrss:>6.1f}Mi {nrec / rw:>10.0f} {rec_mib / rw:>7.1f} {pipe_s:>7.3f}")
         print("export = store -> records -> pack -> atomic write; pipe = wrkr-events --records | wrkr-pack (same bytes, checked)")

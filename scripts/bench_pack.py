@@ -60,6 +60,7 @@ def records(path, steps, job="job_bench"):
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from bench_export import best, run  # noqa: E402  (one measuring helper for every bench script)
+from benchlib import record  # noqa: E402
 
 
 def main():
@@ -85,6 +86,8 @@ def main():
             sw, _, _ = best(5, lambda: run(["sha256sum", zip_path]))
             size = os.path.getsize(zip_path) / (1 << 20)
             print(f"{steps:>7} {nrec:>9} {size:>9.1f} {pw:>8.3f} {prss:>7.1f}Mi {vw:>9.3f} {vrss:>9.1f}Mi {sw:>12.3f} {vw / sw:>6.1f}")
+            record(f"verify_{steps}", f"wrkr-verify, {steps:,}-step pack ({size:.0f} MiB)", vw, "s", sw,
+                   "sha256sum of the same pack", vrss)
         print("ratio = wrkr-verify wall time / sha256sum wall time on the same pack (1.0 = the hashing limit)")
 
 

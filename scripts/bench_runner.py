@@ -11,6 +11,9 @@ import sys
 import tempfile
 import time
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from benchlib import record  # noqa: E402
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 WRKR = os.path.join(ROOT, "bin", "wrkr")
 SIZES = [int(n) for n in os.environ.get("WRKR_BENCH_STEPS", "2500,25000").split(",")]
@@ -77,6 +80,8 @@ def main():
             print(f"{n:6d} steps: {wall:8.2f} s  {wall/n*1e3:6.2f} ms/step  x{wall/floor:.2f} floor "
                   f"({before*1e3:.2f}/{after*1e3:.2f} ms/step before/after)  "
                   f"peak RSS {usage.ru_maxrss/1024:.1f} MiB  ({out})")
+            record(f"runner_step_{n}", f"runner, per step, {n:,} true steps", wall / n, "s", per_step_floor,
+                   "spawn sh -c true + one fdatasync", usage.ru_maxrss / 1024)
 
 if __name__ == "__main__":
     main()
