@@ -1,0 +1,82 @@
+#!/usr/bin/env python3
+"""Scale profile: the same commands at 250, 2,500 and 25,000 steps, printed per step, so flatness
+can be read off one table; and `wrkr jobs` over 10,000 jobs, per job.
+
+For each size N: submit a spec of N `true` steps, then time status, checkpoint list, export,
+verify and accept run on that job (best of 3 for the read-only ones). A flat profile has the same
+microseconds per step in every column at every size; the issue's goal is 25,000 within 10% of 250.
+Sizes: WRKR_BENCH_SCALE (default 250,2500,25000); jobs: WRKR_BENCH_JOBS (default 10000).
+Not a test. Rows go to $WRKR_BENCH_ROWS (scripts/benchlib.py) as `scale_<command>_<N>`.
+"""
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from bench_runner import spec  # noqa: E402  (the same N-step spec the runner bench uses)
+from benchlib import record  # noqa: E402
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+WRKR = os.environ.get("WRKR_BIN") or os.path.join(ROOT, "bin", "wrkr")
+SIZES = [int(n) for n in os.environ.get("WRKR_BENCH_SCALE", "250,2500,25000").split(",")]
+JOBS = int(os.environ.get("WRKR_BENCH_JOBS", "10000"))
+
+
+def timed(argv, env, cwd, repeat=1):
+    best = None
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        proc = subprocess.run(argv, env=env, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        elapsed = time.perf_counter() - t0
+        if proc.returncode != 0:
+            sys.exit(f"bench_scale: {' '.join(argv)} failed: {proc.stderr.decode(errors='replace')}")
+        best = elapsed if best is None else min(best, elapsed)
+    return best
+
+
+def main():
+    if not os.access(WRKR, os.X_OK):
+        sys.exit("bench_scale: build first (make build) or set WRKR_BIN")
+    commands = ["submit", "status", "checkpoint list", "export", "verify", "accept run"]
+    print(f"{'steps':>7} " + " ".join(f"{c + ' us/step':>22}" for c in commands))
+    with tempfile.TemporaryDirectory(dir=os.environ.get("WRKR_BENCH_DIR")) as tmp:
+        env = {**os.environ, "WRKR_HOME": os.path.join(tmp, "home")}
+        with open(os.path.join(tmp, "accept.yaml"), "w") as f:
+            f.write("schema_id: wrkr.accept_config\nschema_version: v1\nrequired_checkpoint_types: [plan]\n")
+        for n in SIZES:
+            path = os.path.join(tmp, f"spec{n}.json")
+            with open(path, "w") as f:
+                json.dump(spec(n), f)
+            job = f"scale{n}"
+            out = os.path.join(tmp, f"out{n}")
+            figures = {
+                "submit": timed([WRKR, "submit", path, "--job-id", job], env, tmp),
+                "status": timed([WRKR, "status", job], env, tmp, 3),
+                "checkpoint list": timed([WRKR, "checkpoint", "list", job], env, tmp, 3),
+                "export": timed([WRKR, "export", job, "--out-dir", out], env, tmp, 3),
+                "verify": timed([WRKR, "verify", job, "--out-dir", out], env, tmp, 3),
+                "accept run": timed([WRKR, "accept", "run", job, "--out-dir", out], env, tmp, 3),
+            }
+            print(f"{n:>7} " + " ".join(f"{figures[c] / n * 1e6:>22.1f}" for c in commands))
+            for c, seconds in figures.items():
+                record(f"scale_{c.replace(' ', '_')}_{n}", f"{c}, {n:,} steps (per step)", seconds / n, "s")
+        # wrkr jobs over many small jobs: created through the append tool (one batch each), which is
+        # what a job's first event costs, so 10,000 jobs take seconds, not a runner run each.
+        home = os.path.join(tmp, "many")
+        jenv = {**os.environ, "WRKR_HOME": home}
+        t0 = time.perf_counter()
+        for i in range(JOBS):
+            subprocess.run([WRKR, "events", "--append", "--create", f"j{i:05d}"], env=jenv, stdin=subprocess.DEVNULL,
+                           stdout=subprocess.DEVNULL, check=True)
+        made = time.perf_counter() - t0
+        jobs_s = timed([WRKR, "jobs"], jenv, tmp, 3)
+        print(f"wrkr jobs over {JOBS:,} jobs: {jobs_s * 1e3:.1f} ms, {jobs_s / JOBS * 1e6:.1f} us/job "
+              f"(jobs made in {made:.1f} s)")
+        record(f"jobs_{JOBS}", f"wrkr jobs over {JOBS:,} jobs (per job)", jobs_s / JOBS, "s")
+
+
+if __name__ == "__main__":
+    main()
