@@ -5,7 +5,7 @@
 //! 2. find the tail by reading backwards; derive the state from the snapshot (if it proves its
 //!    position) plus the records after it, else by replaying the whole ledger;
 //! 3. check the fence, run the plan, check each planned event against the state;
-//! 4. record the pending batch in the lock file, `pwrite` the whole batch at the tail in one call,
+//! 4. record the pending batch in `ledger.lock`, `pwrite` the whole batch at the tail in one call,
 //!    `fdatasync`; only then is anything acknowledged;
 //! 5. refresh the snapshot (cache durability) when the batch changed status or lease, or every
 //!    [`SNAPSHOT_EVERY`] events, so that no reader replays more than that many records.
@@ -178,7 +178,6 @@ impl Store for FsStore {
         if !options.create && !ledger_path.exists() {
             return Err(job_not_found(job));
         }
-        let (lock, lock_created) = JobLock::acquire(&dir, job.as_str())?;
         let (file, ledger_created) =
             match OpenOptions::new().read(true).write(true).create_new(true).mode(0o600).open(&ledger_path) {
                 Ok(f) => (f, true),
@@ -188,6 +187,8 @@ impl Store for FsStore {
                 }
                 Err(e) => return Err(Error::io("create ledger", e)),
             };
+        // The lock is on the ledger's own inode (see lock.rs): held until `file` is closed.
+        let (lock, lock_created) = JobLock::acquire(&dir, job.as_str(), &file)?;
         if lock_created || ledger_created {
             sync_dir(&dir).map_err(|e| Error::io(format!("fsync {}", dir.display()), e))?;
         }
@@ -257,6 +258,7 @@ impl Store for FsStore {
             Snapshot::of(&working, after).save(&dir);
         }
         drop(lock);
+        drop(file); // releases the ledger lock
         Ok(Appended { records, state: working })
     }
 
@@ -413,9 +415,11 @@ mod tests {
         let line =
             EventRecord { seq: 2, created_at: "2026-02-13T18:00:00Z".into(), event_type: "x-a".into(), payload: None }
                 .to_line();
-        let (lock, _) = JobLock::acquire(&store.job_dir(&job), "j").unwrap();
+        let ledger = OpenOptions::new().read(true).write(true).open(&path).unwrap();
+        let (lock, _) = JobLock::acquire(&store.job_dir(&job), "j", &ledger).unwrap();
         lock.set_pending(PendingBatch { start: good.len() as u64, end: (good.len() + 2 * line.len()) as u64 }).unwrap();
         drop(lock);
+        drop(ledger);
         let mut torn = good.clone();
         torn.extend_from_slice(&line);
         std::fs::write(&path, &torn).unwrap();

@@ -1,17 +1,26 @@
-//! The per-job write lock: an advisory `flock` on `jobs/<id>/ledger.lock`, held for one append.
+//! The per-job write lock: an advisory `flock` on the ledger's own open file
+//! (`jobs/<id>/events.jsonl`), held for one append.
 //!
-//! The lock file is created once and never removed, so there is no stale-lock reclaim to get
-//! wrong: the kernel drops the lock when its holder exits, however it exits (SIGKILL included).
+//! The lock lives on the ledger's inode, not on a separate lock file, so mutual exclusion does
+//! not depend on any file staying put: an operator who deletes `ledger.lock` (the Go
+//! implementation taught people to remove stale lock files) used to let two writers hold "the
+//! lock" on two different inodes at once, and acknowledged appends were lost (issue 14). Deleting
+//! the ledger itself deletes the job, so locking it adds no new way to break the store.
+//! `flock` belongs to the open file description: a `dup` of the ledger fd (`try_clone`) shares
+//! the lock, and closing it does not release it. The kernel drops the lock when its holder exits,
+//! however it exits (SIGKILL included), so there is no stale lock to reclaim.
 //! Waiting is bounded: `try_lock` with a growing, jittered sleep until a deadline (10 s, or
 //! `WRKR_LOCK_TIMEOUT_MS`), then `E_LEASE_CONFLICT` with `busy: "store_lock"` — the job is busy,
 //! retrying later is safe. (The Go implementation's `append.lock` is a different file with a
 //! different protocol; the two must not write one store at the same time.)
 //!
-//! The lock file also carries the *pending batch* record `start end` written before each ledger
-//! write. A writer killed in the middle of a multi-line write can leave whole lines of a batch it
-//! never acknowledged; the next writer sees the record, finds the ledger between `start` and `end`,
-//! and truncates back to `start`, so a batch is all or nothing. The record is not fsynced: after
-//! a power loss it may be missing while part of an unacknowledged batch survived.
+//! `ledger.lock` now only carries the *pending batch* record `start end`, written before each
+//! ledger write. A writer killed in the middle of a multi-line write can leave whole lines of a
+//! batch it never acknowledged; the next writer sees the record, finds the ledger between `start`
+//! and `end`, and truncates back to `start`, so a batch is all or nothing. The file is opened by
+//! path after the ledger lock is held (and recreated if it was deleted). The record is not
+//! fsynced: after a power loss, or if the file is deleted while a writer is killed mid-batch, it
+//! may be missing while part of an unacknowledged batch survived as complete lines.
 
 use std::fs::{File, OpenOptions, TryLockError};
 use std::os::unix::fs::{FileExt, OpenOptionsExt};
@@ -20,12 +29,14 @@ use std::time::{Duration, Instant};
 
 use crate::contract::{Error, ReasonCode, Result};
 
+/// The pending-batch record file (historically also the flock target, hence the name).
 pub const LOCK_FILE: &str = "ledger.lock";
 const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
 
-/// A held lock; dropping it (closing the file) releases it.
+/// The pending-batch record of a job whose ledger lock is held. The ledger lock itself is released
+/// when the ledger file it was taken on is closed.
 pub struct JobLock {
-    file: File,
+    record: File,
 }
 
 /// The batch the previous lock holder was writing: ledger bytes `start..end`.
@@ -36,53 +47,26 @@ pub struct PendingBatch {
 }
 
 impl JobLock {
-    /// Open (creating if needed) and lock `dir/ledger.lock`. Returns whether the file was created.
-    pub fn acquire(dir: &Path, job_id: &str) -> Result<(JobLock, bool)> {
+    /// Lock the open `ledger` (waiting up to the deadline), then open (creating if needed)
+    /// `dir/ledger.lock`. Returns whether the record file was created.
+    pub fn acquire(dir: &Path, job_id: &str, ledger: &File) -> Result<(JobLock, bool)> {
+        lock_ledger(ledger, dir, job_id)?;
         let path = dir.join(LOCK_FILE);
-        let (file, created) = match OpenOptions::new().read(true).write(true).create_new(true).mode(0o600).open(&path) {
+        let (record, created) = match OpenOptions::new().read(true).write(true).create_new(true).mode(0o600).open(&path)
+        {
             Ok(f) => (f, true),
             Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
-                let f = OpenOptions::new()
-                    .read(true)
-                    .write(true)
-                    .open(&path)
-                    .map_err(|e| Error::io(format!("open {}", path.display()), e))?;
-                (f, false)
+                let f = OpenOptions::new().read(true).write(true).open(&path);
+                (f.map_err(|e| Error::io(format!("open {}", path.display()), e))?, false)
             }
             Err(e) => return Err(Error::io(format!("create {}", path.display()), e)),
         };
-        let timeout = timeout();
-        let started = Instant::now();
-        let mut sleep = Duration::from_micros(50);
-        let mut attempt: u64 = 0;
-        loop {
-            match file.try_lock() {
-                Ok(()) => return Ok((JobLock { file }, created)),
-                Err(TryLockError::WouldBlock) => {}
-                Err(TryLockError::Error(e)) => return Err(Error::io(format!("lock {}", path.display()), e)),
-            }
-            let waited = started.elapsed();
-            if waited >= timeout {
-                return Err(Error::new(
-                    ReasonCode::LeaseConflict,
-                    format!("job {job_id} is busy: its store lock is held"),
-                )
-                .with("job_id", job_id)
-                .with("busy", "store_lock")
-                .with("waited_ms", waited.as_millis() as u64)
-                .with_hint("another wrkr process is appending to this job; retry later"));
-            }
-            attempt += 1;
-            // Jitter from the attempt number and pid keeps waiting processes from polling in step.
-            let jitter = Duration::from_micros((attempt * 7919 + u64::from(std::process::id())) % 97);
-            std::thread::sleep((sleep + jitter).min(timeout - waited));
-            sleep = (sleep * 2).min(Duration::from_millis(4));
-        }
+        Ok((JobLock { record }, created))
     }
 
     pub fn pending(&self) -> Option<PendingBatch> {
         let mut buf = [0u8; 64];
-        let n = self.file.read_at(&mut buf, 0).ok()?;
+        let n = self.record.read_at(&mut buf, 0).ok()?;
         let text = std::str::from_utf8(&buf[..n]).ok()?;
         let mut words = text.split_whitespace();
         let start = words.next()?.parse().ok()?;
@@ -93,7 +77,37 @@ impl JobLock {
     /// Record the batch about to be written (page cache only; see the module notes).
     pub fn set_pending(&self, batch: PendingBatch) -> Result<()> {
         let text = format!("{:020} {:020}\n", batch.start, batch.end);
-        self.file.write_all_at(text.as_bytes(), 0).map_err(|e| Error::io("write ledger.lock", e))
+        self.record.write_all_at(text.as_bytes(), 0).map_err(|e| Error::io("write ledger.lock", e))
+    }
+}
+
+/// `flock` the ledger, retrying with a growing jittered sleep until the deadline.
+fn lock_ledger(ledger: &File, dir: &Path, job_id: &str) -> Result<()> {
+    let timeout = timeout();
+    let started = Instant::now();
+    let mut sleep = Duration::from_micros(50);
+    let mut attempt: u64 = 0;
+    loop {
+        match ledger.try_lock() {
+            Ok(()) => return Ok(()),
+            Err(TryLockError::WouldBlock) => {}
+            Err(TryLockError::Error(e)) => {
+                return Err(Error::io(format!("lock the ledger in {}", dir.display()), e));
+            }
+        }
+        let waited = started.elapsed();
+        if waited >= timeout {
+            return Err(Error::new(ReasonCode::LeaseConflict, format!("job {job_id} is busy: its store lock is held"))
+                .with("job_id", job_id)
+                .with("busy", "store_lock")
+                .with("waited_ms", waited.as_millis() as u64)
+                .with_hint("another wrkr process is appending to this job; retry later"));
+        }
+        attempt += 1;
+        // Jitter from the attempt number and pid keeps waiting processes from polling in step.
+        let jitter = Duration::from_micros((attempt * 7919 + u64::from(std::process::id())) % 97);
+        std::thread::sleep((sleep + jitter).min(timeout - waited));
+        sleep = (sleep * 2).min(Duration::from_millis(4));
     }
 }
 

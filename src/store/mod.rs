@@ -12,7 +12,8 @@
 //! - Finding the last seq reads the end of the file backwards: O(length of the last line).
 //!
 //! Root: `--store DIR`, else `$WRKR_HOME`, else `$HOME/.wrkr`. Per job: `jobs/<id>/events.jsonl`,
-//! `snapshot.json`, `ledger.lock`, and whatever small files other modules keep there.
+//! `snapshot.json`, `ledger.lock` (the pending-batch record; the lock is on the ledger itself),
+//! and whatever small files other modules keep there.
 
 pub mod atomic;
 pub mod fs;
