@@ -9,6 +9,7 @@ pub mod process;
 pub mod protocol;
 pub mod ready;
 pub mod runner;
+pub mod step_group;
 pub mod watch;
 pub mod workspace;
 pub mod wrap;

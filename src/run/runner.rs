@@ -32,6 +32,7 @@ use crate::run::heartbeat::Heartbeat;
 use crate::run::history::History;
 use crate::run::log::{DEFAULT_LOG_CAP, StreamDigest};
 use crate::run::process::{self, Ending, Program, StepCommand, StepOutcome, Supervisor};
+use crate::run::step_group;
 use crate::run::watch::StepWatch;
 use crate::store::{FsStore, JobId, Store};
 
@@ -96,6 +97,23 @@ pub fn drive(store: &FsStore, job: &JobId, opts: &Options) -> Result<Report> {
     spec.document = Value::Null;
     release_freed_memory();
     let lease = store.acquire_lease(job, &opts.worker, opts.ttl)?;
+    // Before anything runs: a step a previous runner left running must not overlap its re-run.
+    let job_dir = store.job_dir(job);
+    let stopped_previous = step_group::stop_previous(&job_dir, job.as_str(), lease.epoch, opts.grace);
+    if let Some(stopped) = stopped_previous.as_ref().filter(|s| !s.gone) {
+        let _ = store.release_lease(job, &opts.worker, Some(lease.epoch));
+        return Err(Error::generic(format!(
+            "the previous runner's step (process group {}) did not stop; not running it a second time",
+            stopped.group
+        ))
+        .with("job_id", job.as_str())
+        .with("process_group", stopped.group)
+        .with_hint("stop that process group (kill -KILL -- -GROUP), then run `wrkr resume` again"));
+    }
+    // Descriptor 3 first: steps start by `posix_spawn` only while wrkr holds it (`run::channel`),
+    // and the record file would otherwise take it.
+    crate::run::channel::reserve_slot();
+    let step_groups = step_group::StepGroupRecord::open(&job_dir).ok();
     let heartbeat = Heartbeat::start(
         store.root().to_path_buf(),
         job.clone(),
@@ -115,6 +133,8 @@ pub fn drive(store: &FsStore, job: &JobId, opts: &Options) -> Result<Report> {
         heartbeat: &heartbeat,
         decisions_at_start: 0,
         prestarted: None,
+        step_groups: step_groups.as_ref(),
+        stopped_previous,
     };
     let result = runner.run();
     let lost = heartbeat.lost();
@@ -139,6 +159,10 @@ struct Runner<'a> {
     /// A step whose attempt is already durable: its `adapter_step` rode in the previous step's
     /// end batch, so starting it costs no fsync of its own.
     prestarted: Option<usize>,
+    /// Where each step's process group is recorded (see `run::step_group`).
+    step_groups: Option<&'a step_group::StepGroupRecord>,
+    /// The previous runner's step that was stopped before this run, reported with the interruption.
+    stopped_previous: Option<step_group::Stopped>,
 }
 
 /// How one step ended, for the ledger.
@@ -284,11 +308,13 @@ impl Runner<'_> {
         } else {
             attempt = progress.attempts + 1;
             let started = self.start_event(index, attempt);
+            let stopped = self.stopped_previous.take();
             let interrupted = progress.open_attempt.map(|a| {
-                NewEvent::new(
-                    "x-step_interrupted",
-                    json!({"step_id": step.id, "step_index": index, "attempt": a, "reason": "no end was recorded: its runner stopped mid-step"}),
-                )
+                let mut payload = json!({"step_id": step.id, "step_index": index, "attempt": a, "reason": "no end was recorded: its runner stopped mid-step"});
+                if let Some(stopped) = &stopped {
+                    payload["stopped_process_group"] = json!({"group": stopped.group, "epoch": stopped.epoch});
+                }
+                NewEvent::new("x-step_interrupted", payload)
             });
             self.commit(&|_| interrupted.iter().cloned().chain([started.clone()]).collect())?;
         }
@@ -496,7 +522,8 @@ impl Runner<'_> {
         };
         let mut watch =
             StepWatch::new(self.store, self.job, self.epoch, &mut self.history, limits, self.heartbeat.lost_flag());
-        let outcome = process::run(&cmd, &mut watch)?;
+        let mut recording = step_group::Recording { inner: &mut watch, groups: self.step_groups, epoch: self.epoch };
+        let outcome = process::run(&cmd, &mut recording)?;
         // Records that arrived as the step ended are appended now.
         let _ = watch.should_stop();
         if let Some(err) = watch.failure.take() {

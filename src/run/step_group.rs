@@ -1,0 +1,250 @@
+//! The running step's process group, recorded so that a runner taking over can stop it first.
+//!
+//! A step runs in its own process group (so that a terminal's Ctrl-C reaches only wrkr, and a stop
+//! reaches everything the step started). The price: when its runner dies without a word (SIGKILL,
+//! OOM), the step runs on, and a runner that takes the expired lease over would run the step
+//! again while the first attempt still runs: double execution (issue 14). So:
+//!
+//! - When a step starts, its runner writes `jobs/<id>/step_group`: the group id, the leader's start
+//!   time (`/proc/<pid>/stat` field 22, clock ticks since boot), the runner's lease epoch and the
+//!   boot id. Start time and boot id rule out pid reuse: a recycled pid has another start time.
+//!   The record is a fixed-width `pwrite` into a file opened once per run, with no fsync: it only
+//!   has to survive its runner, not the machine (after a reboot no step is left to stop), and the
+//!   per-step cost stays one `open`/`read` of `/proc` and one `pwrite`.
+//! - A runner that holds a new lease, before it runs anything, calls [`stop_previous`]: when the
+//!   recorded leader is still the same process, or the leader is gone but members of its group
+//!   still carry the recorded job id and epoch in their environment, the group gets SIGTERM, then
+//!   SIGKILL after the grace period, and the runner waits until the group is gone.
+//!
+//! Not covered: a runner killed between the step's spawn and the record (a few microseconds), and
+//! a step that moves its processes into another process group or session on purpose. The kernel's
+//! parent-death signal would end the step with its runner, but it must be set in the child between
+//! fork and exec, which rules out the `posix_spawn` path steps start on (see `run::channel`).
+
+use std::fs::{File, OpenOptions};
+use std::os::unix::fs::{FileExt, OpenOptionsExt};
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use rustix::process::{Pid, Signal, kill_process_group, test_kill_process_group};
+
+use crate::run::channel::ProtocolLine;
+use crate::run::process::Supervisor;
+
+pub const STEP_GROUP_FILE: &str = "step_group";
+/// How long to wait for a stopped group to disappear after SIGKILL.
+const GONE_WAIT: Duration = Duration::from_secs(5);
+
+/// What identifies a step's process group beyond its number.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StepGroup {
+    pub group: i32,
+    pub start_time: u64,
+    pub epoch: u64,
+    pub boot_id: String,
+}
+
+impl StepGroup {
+    fn to_line(&self) -> String {
+        // Fixed width, so that a `pwrite` at offset 0 always replaces the whole previous record.
+        format!("{:010} {:020} {:020} {:<36}\n", self.group, self.start_time, self.epoch, self.boot_id)
+    }
+
+    fn parse(text: &str) -> Option<StepGroup> {
+        let mut words = text.split_whitespace();
+        let group = words.next()?.parse().ok()?;
+        let start_time = words.next()?.parse().ok()?;
+        let epoch = words.next()?.parse().ok()?;
+        let boot_id = words.next()?.to_owned();
+        Some(StepGroup { group, start_time, epoch, boot_id })
+    }
+}
+
+/// The open record file of one run.
+pub struct StepGroupRecord {
+    file: File,
+    boot_id: String,
+}
+
+impl StepGroupRecord {
+    pub fn open(job_dir: &Path) -> std::io::Result<StepGroupRecord> {
+        let file = OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .mode(0o600)
+            .open(job_dir.join(STEP_GROUP_FILE))?;
+        Ok(StepGroupRecord { file, boot_id: boot_id().unwrap_or_else(|| "-".to_owned()) })
+    }
+
+    /// Record that the step of lease `epoch` runs as process group `group` (best effort: a step
+    /// whose record cannot be written still runs, as it did before records existed).
+    pub fn record(&self, group: Pid, epoch: u64) {
+        let Some(start_time) = process_stat(group.as_raw_nonzero().get()).map(|s| s.start_time) else { return };
+        let entry = StepGroup { group: group.as_raw_nonzero().get(), start_time, epoch, boot_id: self.boot_id.clone() };
+        let _ = self.file.write_all_at(entry.to_line().as_bytes(), 0);
+    }
+}
+
+/// A supervisor that records the step's group when it starts, then defers to `inner`.
+pub struct Recording<'a> {
+    pub inner: &'a mut dyn Supervisor,
+    pub groups: Option<&'a StepGroupRecord>,
+    pub epoch: u64,
+}
+
+impl Supervisor for Recording<'_> {
+    fn record(&mut self, line: ProtocolLine) {
+        self.inner.record(line);
+    }
+
+    fn should_stop(&mut self) -> Option<String> {
+        self.inner.should_stop()
+    }
+
+    fn started(&mut self, group: Pid) {
+        if let Some(groups) = self.groups {
+            groups.record(group, self.epoch);
+        }
+        self.inner.started(group);
+    }
+}
+
+/// What [`stop_previous`] did.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Stopped {
+    pub group: i32,
+    pub epoch: u64,
+    /// Whether the group was gone within the wait after SIGKILL.
+    pub gone: bool,
+}
+
+/// Stop the step a previous runner of this job left running (see the module notes). `epoch` is
+/// the caller's lease epoch: only a record of an older epoch belongs to a previous runner.
+pub fn stop_previous(job_dir: &Path, job_id: &str, epoch: u64, grace: Duration) -> Option<Stopped> {
+    let text = std::fs::read_to_string(job_dir.join(STEP_GROUP_FILE)).ok()?;
+    let entry = StepGroup::parse(&text)?;
+    if entry.epoch >= epoch || entry.group <= 1 || boot_id().as_deref() != Some(entry.boot_id.as_str()) {
+        return None;
+    }
+    if !belongs_to_step(&entry, job_id) {
+        return None;
+    }
+    let group = Pid::from_raw(entry.group)?;
+    if group == rustix::process::getpgrp() {
+        return None; // never our own group
+    }
+    let _ = kill_process_group(group, Signal::TERM);
+    let gone = wait_gone(group, grace) || {
+        let _ = kill_process_group(group, Signal::KILL);
+        wait_gone(group, GONE_WAIT)
+    };
+    Some(Stopped { group: entry.group, epoch: entry.epoch, gone })
+}
+
+/// The recorded leader is the same process (same start time), or it is gone and a member of its
+/// group still carries the job id and the recorded epoch in its environment.
+fn belongs_to_step(entry: &StepGroup, job_id: &str) -> bool {
+    if let Some(stat) = process_stat(entry.group) {
+        return stat.start_time == entry.start_time && stat.group == entry.group && stat.state != 'Z';
+    }
+    let Ok(procs) = std::fs::read_dir("/proc") else { return false };
+    let job_var = format!("WRKR_JOB_ID={job_id}");
+    let epoch_var = format!("WRKR_LEASE_EPOCH={}", entry.epoch);
+    procs.flatten().filter_map(|e| e.file_name().to_str()?.parse::<i32>().ok()).any(|pid| {
+        process_stat(pid).is_some_and(|s| s.group == entry.group && s.start_time >= entry.start_time)
+            && std::fs::read(format!("/proc/{pid}/environ")).is_ok_and(|env| {
+                let mut vars = env.split(|&b| b == 0);
+                let (mut job, mut epoch) = (false, false);
+                for var in &mut vars {
+                    job |= var == job_var.as_bytes();
+                    epoch |= var == epoch_var.as_bytes();
+                }
+                job && epoch
+            })
+    })
+}
+
+fn wait_gone(group: Pid, within: Duration) -> bool {
+    let until = Instant::now() + within;
+    loop {
+        if test_kill_process_group(group).is_err() {
+            return true;
+        }
+        if Instant::now() >= until {
+            return false;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
+struct ProcessStat {
+    state: char,
+    group: i32,
+    start_time: u64,
+}
+
+/// State, process group and start time from `/proc/<pid>/stat`.
+fn process_stat(pid: i32) -> Option<ProcessStat> {
+    // One read into a stack buffer: this runs once per step. The line is well under 1 KiB.
+    let mut buf = [0u8; 1024];
+    let n = std::io::Read::read(&mut File::open(format!("/proc/{pid}/stat")).ok()?, &mut buf).ok()?;
+    let text = std::str::from_utf8(&buf[..n]).ok()?;
+    // The command name is in parentheses and may hold anything: the fields start after the last `)`.
+    let rest = &text[text.rfind(')')? + 1..];
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    Some(ProcessStat {
+        state: fields.first()?.chars().next()?,
+        group: fields.get(2)?.parse().ok()?,
+        start_time: fields.get(19)?.parse().ok()?,
+    })
+}
+
+fn boot_id() -> Option<String> {
+    let id = std::fs::read_to_string("/proc/sys/kernel/random/boot_id").ok()?;
+    let id = id.trim();
+    (!id.is_empty() && !id.contains(char::is_whitespace)).then(|| id.to_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::unix::process::CommandExt;
+
+    fn sleeper() -> std::process::Child {
+        let mut cmd = std::process::Command::new("sleep");
+        cmd.arg("30").process_group(0);
+        cmd.spawn().unwrap()
+    }
+
+    #[test]
+    fn stops_the_recorded_group_and_only_it() {
+        let dir = tempfile::TempDir::new().unwrap();
+        let mut child = sleeper();
+        let pid = Pid::from_child(&child);
+        // Reaped as soon as it ends, as an orphaned step is by init.
+        let waiter = std::thread::spawn(move || child.wait().unwrap());
+        let record = StepGroupRecord::open(dir.path()).unwrap();
+        record.record(pid, 3);
+        // A caller whose epoch is not newer stops nothing.
+        assert_eq!(stop_previous(dir.path(), "j", 3, Duration::from_millis(100)), None);
+        // Another start time (a recycled pid) stops nothing.
+        let mut entry = StepGroup::parse(&std::fs::read_to_string(dir.path().join(STEP_GROUP_FILE)).unwrap()).unwrap();
+        entry.start_time += 1;
+        std::fs::write(dir.path().join(STEP_GROUP_FILE), entry.to_line()).unwrap();
+        assert_eq!(stop_previous(dir.path(), "j", 4, Duration::from_millis(100)), None);
+        assert!(test_kill_process_group(pid).is_ok(), "a process that is not the step lives on");
+        record.record(pid, 3);
+        let stopped = stop_previous(dir.path(), "j", 4, Duration::from_millis(500)).unwrap();
+        assert_eq!(stopped, Stopped { group: pid.as_raw_nonzero().get(), epoch: 3, gone: true });
+        assert!(waiter.join().unwrap().code().is_none(), "killed by a signal");
+    }
+
+    #[test]
+    fn record_is_fixed_width() {
+        let a = StepGroup { group: 5, start_time: 7, epoch: 1, boot_id: "b".into() };
+        let b = StepGroup { group: 123456, start_time: 987654321, epoch: 99, boot_id: "x".repeat(36) };
+        assert_eq!(a.to_line().len(), b.to_line().len());
+        assert_eq!(StepGroup::parse(&b.to_line()), Some(b));
+    }
+}
