@@ -4,13 +4,15 @@
 //! Verify needs random access (the central directory is at the end), so stdin is first copied to an
 //! anonymous temp file in 256 KiB chunks: memory stays flat however large the pack. Writes are atomic:
 //! a temp file in the target's directory, fsync, rename over the target, fsync the directory, so a
-//! reader sees the old file or the whole new one, never a prefix.
+//! reader sees the old file or the whole new one, never a prefix. The temp file is locked while it
+//! is written, and a killed writer's leftover is removed by the next write in that directory.
 
 use std::fs::File;
 use std::io::{self, Read, Write};
 use std::path::Path;
 
 use crate::contract::{Error, Result};
+use crate::store::atomic::OUTPUT_TEMP_PREFIX;
 
 /// Open a pack for reading; `-` spills stdin to a temp file first.
 pub fn open(path: &str) -> Result<File> {
@@ -43,10 +45,13 @@ pub fn write_atomic<T>(path: &Path, fill: impl FnOnce(&mut io::BufWriter<&mut Fi
         Some(d) if !d.as_os_str().is_empty() => d,
         _ => Path::new("."),
     };
+    // A killed writer's temp file is removed by the next one (see `store::atomic`).
+    crate::store::atomic::remove_stale(dir, OUTPUT_TEMP_PREFIX);
     let mut temp = tempfile::Builder::new()
-        .prefix(".wrkr-tmp-")
+        .prefix(OUTPUT_TEMP_PREFIX)
         .tempfile_in(dir)
         .map_err(|e| Error::io(format!("create temp file in {}", dir.display()), e))?;
+    crate::store::atomic::hold(temp.as_file());
     let value = {
         let mut out = io::BufWriter::with_capacity(256 * 1024, temp.as_file_mut());
         let value = fill(&mut out)?;
