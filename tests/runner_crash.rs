@@ -89,6 +89,20 @@ fn sigkilled_runner_step_never_overlaps_its_rerun() {
     wait_for_start(&sb, 1);
     runner.kill().unwrap(); // SIGKILL: no cleanup, no lease release
     runner.wait().unwrap();
+    // Issue 12 W3: once the lease expired, `status` and `jobs` say the runner is gone, not `running`.
+    std::thread::sleep(Duration::from_millis(1300));
+    let text = sb.wrkr().args(["status", "k"]).output().unwrap();
+    let text = String::from_utf8(text.stdout).unwrap();
+    assert!(text.contains(" runner=stale stale_for="), "{text}");
+    assert!(text.contains(" resume=\"wrkr resume k\""), "{text}");
+    let json: Value =
+        serde_json::from_slice(&sb.wrkr().args(["status", "k", "--json"]).output().unwrap().stdout).unwrap();
+    assert_eq!((&json["status"], &json["runner"]["state"]), (&Value::from("running"), &Value::from("stale")));
+    assert_eq!(json["resume_command"], "wrkr resume k");
+    let row: Value = serde_json::from_slice(&sb.wrkr().args(["jobs", "--json"]).output().unwrap().stdout).unwrap();
+    assert_eq!((&row["stale"], &row["resume_command"]), (&Value::from(true), &Value::from("wrkr resume k")));
+    let listed = String::from_utf8(sb.wrkr().arg("jobs").output().unwrap().stdout).unwrap();
+    assert!(listed.contains("stale: runner gone") && listed.contains("resume: wrkr resume k"), "{listed}");
     let deadline = Instant::now() + Duration::from_secs(30);
     let resumed = loop {
         let out = sb.wrkr().args(["resume", "k", "--lease-ttl", "1", "--json"]).output().unwrap();
@@ -112,4 +126,95 @@ fn sigkilled_runner_step_never_overlaps_its_rerun() {
     let interrupted: Vec<Value> = events(&sb, "k").into_iter().filter(|e| e["type"] == "x-step_interrupted").collect();
     assert_eq!(interrupted.len(), 1);
     assert_eq!(interrupted[0]["payload"]["stopped_process_group"]["epoch"], 1, "the ledger says what was stopped");
+}
+
+/// The pid a step wrote to `file`, once it is there.
+fn wait_for_pid(sb: &Sandbox, file: &str) -> i32 {
+    let started = Instant::now();
+    loop {
+        if let Ok(text) = fs::read_to_string(sb.work().join(file))
+            && text.ends_with('\n')
+        {
+            return text.trim().parse().unwrap();
+        }
+        assert!(started.elapsed() < Duration::from_secs(30), "the step never started");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+fn signal(child: &Child, signal: rustix::process::Signal) {
+    rustix::process::kill_process(rustix::process::Pid::from_child(child), signal).unwrap();
+}
+
+/// Waits for `child` (at most 20 s) and returns its output.
+fn finish(child: Child) -> std::process::Output {
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || tx.send(child.wait_with_output().unwrap()));
+    rx.recv_timeout(Duration::from_secs(20)).expect("the interrupted runner exits")
+}
+
+/// Whether `pid` still runs (a zombie waiting for init to reap it does not), after up to 2 s.
+fn alive(pid: i32) -> bool {
+    let started = Instant::now();
+    loop {
+        let running = fs::read_to_string(format!("/proc/{pid}/stat"))
+            .is_ok_and(|stat| stat.rsplit_once(')').is_some_and(|(_, rest)| !rest.trim_start().starts_with('Z')));
+        if !running || started.elapsed() > Duration::from_secs(2) {
+            return running;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// Regression (issue 12 W3): Ctrl-C during `submit` (or SIGTERM during `resume`) killed wrkr and
+/// left the job `running` forever, its lease held until expiry and its step running on. Now the
+/// step's group is stopped, the interruption recorded, the job paused and the lease released:
+/// `status` and `jobs` name the resume command, and `resume` continues at once.
+#[test]
+fn ctrl_c_during_submit_and_sigterm_during_resume_pause_the_job() {
+    let sb = Sandbox::new();
+    // Attempts 1 and 2 wait for a signal (the step's pid is the sleep's parent shell); 3 finishes.
+    let body = "echo \"$WRKR_STEP_ATTEMPT\" >> attempts; if [ \"$WRKR_STEP_ATTEMPT\" -le 2 ]; then sleep 30 & echo $! > sleep.pid; wait; fi";
+    fs::write(sb.work().join("spec.yaml"), spec(&[step("first", "true"), step("slow", body)].concat())).unwrap();
+
+    for (args, sig, name) in [
+        (vec!["submit", "spec.yaml", "--job-id", "i", "--json"], rustix::process::Signal::INT, "SIGINT"),
+        (vec!["resume", "i", "--json"], rustix::process::Signal::TERM, "SIGTERM"),
+    ] {
+        let _ = fs::remove_file(sb.work().join("sleep.pid"));
+        let runner = spawn_wrkr(&sb, &args);
+        let sleep_pid = wait_for_pid(&sb, "sleep.pid");
+        signal(&runner, sig); // as a terminal's Ctrl-C: to wrkr only, not to the step's own group
+        let out = finish(runner);
+        assert_eq!(out.status.code(), Some(1), "{}", String::from_utf8_lossy(&out.stderr));
+        let envelope = support::envelope(&out.stderr);
+        assert_eq!(envelope["details"]["signal"], name);
+        assert_eq!(envelope["details"]["resume_command"], "wrkr resume i");
+        assert!(!alive(sleep_pid), "the step's process group was stopped");
+
+        let status: Value =
+            serde_json::from_slice(&sb.wrkr().args(["status", "i", "--json"]).output().unwrap().stdout).unwrap();
+        assert_eq!(status["status"], "paused");
+        assert_eq!(status["resume_command"], "wrkr resume i");
+        assert!(status.get("lease").is_none(), "the lease was released: {status}");
+        let row: Value = serde_json::from_slice(&sb.wrkr().args(["jobs", "--json"]).output().unwrap().stdout).unwrap();
+        assert_eq!((&row["status"], &row["resume_command"]), (&Value::from("paused"), &Value::from("wrkr resume i")));
+        let ledger = events(&sb, "i");
+        let note = ledger.iter().rev().find(|e| e["type"] == "x-runner_interrupted").unwrap();
+        assert_eq!(note["payload"]["signal"], name);
+        let end = ledger.iter().rev().find(|e| e["type"] == "x-step_finished").unwrap();
+        assert_eq!(
+            (&end["payload"]["step_id"], &end["payload"]["outcome"]),
+            (&Value::from("slow"), &Value::from("interrupted"))
+        );
+    }
+    let out = sb.wrkr().args(["resume", "i", "--json"]).output().unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "resumes at once, no lease to wait for: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let attempts = fs::read_to_string(sb.work().join("attempts")).unwrap();
+    assert_eq!(attempts, "1\n2\n3\n", "the interrupted step ran again, the completed one did not");
 }

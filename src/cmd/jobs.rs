@@ -3,13 +3,15 @@
 //! Each job's state comes from its snapshot cache, so listing costs a few small reads per job.
 //! "Newest" is the job's `started_at` (from `job_initialized`), ties broken by job id. A job whose
 //! ledger cannot be read is reported on stderr and listed with status `corrupt`; it never hides
-//! the others.
+//! the others. A job recorded as `running` whose lease has expired is shown as stale, with how
+//! long ago and its resume command (see `cmd::status`); a paused one with its resume command.
 
 use serde_json::json;
 
 use crate::cli::args::Args;
 use crate::cli::io::{Io, diag};
 use crate::cli::spec::{Command, Example, Flag, Kind};
+use crate::cmd::status;
 use crate::contract::time::Timestamp;
 use crate::contract::{Error, Result};
 use crate::job::Status;
@@ -23,8 +25,11 @@ pub const COMMAND: Command = Command {
     kind: Kind::Command,
     about: "List the jobs in the store, newest first",
     usage: "[--status S]",
-    long_about: "Text: one aligned line per job (id, status, started, last seq). With --json, one \
-                 compact {\"job_id\", \"status\", \"started_at\", \"updated_at\", \"last_seq\"} per line.",
+    long_about: "Text: one aligned line per job (id, status, started, last seq; a running job whose \
+                 runner is gone adds how long ago, a paused or stale one its resume command). With \
+                 --json, one compact {\"job_id\", \"status\", \"started_at\", \"updated_at\", \
+                 \"last_seq\"} per line, plus \"stale\", \"stale_for_seconds\" and \"resume_command\" \
+                 when they apply.",
     flags: &[&STATUS],
     examples: &[Example { command: "wrkr jobs --status running", what: "The running jobs." }],
     run,
@@ -42,43 +47,79 @@ fn run(args: Args, io: &mut Io) -> Result<()> {
             )
         })?),
     };
-    let rows = rows(&args.store()?, filter)?;
+    let rows = listing(&args.store()?, filter)?;
     if io.json {
-        for (job_id, status, started_at, updated_at, last_seq) in &rows {
-            io.record(&json!({"job_id": job_id, "status": status, "started_at": started_at, "updated_at": updated_at, "last_seq": last_seq}))?;
+        for ((job_id, status, started_at, updated_at, last_seq), next) in &rows {
+            let mut row = json!({"job_id": job_id, "status": status, "started_at": started_at, "updated_at": updated_at, "last_seq": last_seq});
+            if let Some(seconds) = next.stale_for {
+                row["stale"] = json!(true);
+                row["stale_for_seconds"] = json!(seconds);
+            }
+            if let Some(resume) = &next.resume_command {
+                row["resume_command"] = json!(resume);
+            }
+            io.record(&row)?;
         }
         return Ok(());
     }
-    let width = rows.iter().map(|r| r.0.len()).max().unwrap_or(0).max(3);
-    for (job_id, status, started_at, _, last_seq) in &rows {
-        io.line(&format!("{job_id:width$}  {status:16}  {}  seq={last_seq}", started_at.as_deref().unwrap_or("-")))?;
+    let width = rows.iter().map(|r| r.0.0.len()).max().unwrap_or(0).max(3);
+    for ((job_id, status, started_at, _, last_seq), next) in &rows {
+        let mut line =
+            format!("{job_id:width$}  {status:16}  {}  seq={last_seq}", started_at.as_deref().unwrap_or("-"));
+        if let Some(seconds) = next.stale_for {
+            line += &format!("  stale: runner gone {seconds}s");
+        }
+        if let Some(resume) = &next.resume_command {
+            line += &format!("  resume: {resume}");
+        }
+        io.line(&line)?;
     }
     Ok(())
+}
+
+/// What `jobs` adds to a row: whether the runner is gone and how to continue.
+#[derive(Clone, Debug, Default)]
+pub struct Next {
+    pub stale_for: Option<u64>,
+    pub resume_command: Option<String>,
+}
+
+/// [`rows`], each with its [`Next`].
+pub fn listing(store: &dyn Store, filter: Option<Status>) -> Result<Vec<(Row, Next)>> {
+    let now = Timestamp::now();
+    let mut rows = Vec::new();
+    for (job, result) in store.list_jobs()? {
+        match result {
+            Ok(state) => {
+                let next = Next {
+                    stale_for: status::stale_for(&state, now),
+                    resume_command: status::resume_command(&state, now),
+                };
+                let row = (
+                    job.as_str().to_owned(),
+                    state.status.as_str(),
+                    state.started_at,
+                    state.updated_at,
+                    state.last_applied_seq,
+                );
+                rows.push((row, next));
+            }
+            Err(err) => {
+                diag(&format!("wrkr jobs: {job}: {err}"));
+                rows.push(((job.as_str().to_owned(), "corrupt", None, None, 0), Next::default()));
+            }
+        }
+    }
+    rows.retain(|(row, _)| filter.is_none_or(|f| row.1 == f.as_str()));
+    let started = |row: &Row| row.2.as_deref().and_then(Timestamp::parse);
+    rows.sort_by(|(a, _), (b, _)| started(b).cmp(&started(a)).then_with(|| a.0.cmp(&b.0)));
+    Ok(rows)
 }
 
 /// One row per job: (id, status, started_at, updated_at, last_seq), newest first; a job whose
 /// ledger cannot be read is named on stderr and listed as `corrupt`.
 pub fn rows(store: &dyn Store, filter: Option<Status>) -> Result<Vec<Row>> {
-    let mut rows = Vec::new();
-    for (job, result) in store.list_jobs()? {
-        match result {
-            Ok(state) => rows.push((
-                job.as_str().to_owned(),
-                state.status.as_str(),
-                state.started_at,
-                state.updated_at,
-                state.last_applied_seq,
-            )),
-            Err(err) => {
-                diag(&format!("wrkr jobs: {job}: {err}"));
-                rows.push((job.as_str().to_owned(), "corrupt", None, None, 0));
-            }
-        }
-    }
-    rows.retain(|row| filter.is_none_or(|f| row.1 == f.as_str()));
-    let started = |row: &Row| row.2.as_deref().and_then(Timestamp::parse);
-    rows.sort_by(|a, b| started(b).cmp(&started(a)).then_with(|| a.0.cmp(&b.0)));
-    Ok(rows)
+    Ok(listing(store, filter)?.into_iter().map(|(row, _)| row).collect())
 }
 
 pub type Row = (String, &'static str, Option<String>, Option<String>, u64);

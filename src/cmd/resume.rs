@@ -52,7 +52,9 @@ pub const COMMAND: Command = Command {
     long_about: "Continues a paused or blocked job (or one whose runner died) from its durable cursor: completed \
                  steps are never re-run, an interrupted step runs again as a new attempt. Refuses with exit 4 \
                  while the latest decision-needed checkpoint is unapproved, and with exit 1 E_LEASE_CONFLICT \
-                 while another runner's lease is live.",
+                 while another runner's lease is live. A runner that takes over an expired lease first stops \
+                 the step its predecessor left running. Ctrl-C (SIGINT) or SIGTERM pauses the job as in \
+                 `wrkr submit`.",
     flags: &[&FORCE_ENV, &REASON, &APPROVED_BY, &LEASE_TTL],
     examples: &[
         Example { command: "wrkr resume job_1", what: "Continue after `wrkr approve`." },
@@ -77,7 +79,9 @@ fn run(args: Args, io: &mut Io) -> Result<()> {
         approved_by: approver(&args),
     });
     gate(&store, &job, force.as_ref())?;
-    let report = runner::drive(&store, &job, &Options::new(lease_ttl(&args)?))?;
+    // In a terminal, Ctrl-C pauses the job (recorded, lease released) instead of killing wrkr.
+    let opts = Options { interruptible: true, ..Options::new(lease_ttl(&args)?) };
+    let report = runner::drive(&store, &job, &opts)?;
     if io.json {
         let mut out = json!({"job_id": job.as_str(), "status": report.status.as_str()});
         if let Some(cp) = &report.checkpoint_id {

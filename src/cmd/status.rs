@@ -3,6 +3,12 @@
 //! Cheap on any ledger size: the state comes from the snapshot cache once the ledger tail proves
 //! the snapshot current (see `store::fs`). The lease is shown with its epoch and whether it has
 //! expired (wrkr additions declared in our status schema); Go shows an expired lease as if held.
+//!
+//! A job can only be recorded as `running` by a runner holding its lease. When that lease has
+//! expired (its runner died without a word: SIGKILL, OOM, a lost machine), the job is shown as
+//! *stale* with how long ago the lease expired and the command that takes it over, never as
+//! plainly `running`; a `paused` job also names its resume command (`submit`/`resume` interrupted
+//! with Ctrl-C end there). Both are additions: `status` itself is never rewritten.
 
 use serde_json::{Map, Value, json};
 
@@ -11,8 +17,8 @@ use crate::cli::io::Io;
 use crate::cli::spec::{Command, Example, Kind};
 use crate::contract::time::Timestamp;
 use crate::contract::{Error, PRODUCER_VERSION, Result, SCHEMA_VERSION};
-use crate::job::JobState;
 use crate::job::lease::is_expired;
+use crate::job::{JobState, Status};
 use crate::store::{JobId, Store};
 
 pub const COMMAND: Command = Command {
@@ -21,8 +27,10 @@ pub const COMMAND: Command = Command {
     about: "Show a job's status",
     usage: "JOB",
     long_about: "Text: `job=<id> status=<status>`, plus the lease holder, expiry, epoch and whether it \
-                 expired when a lease is recorded. With --json, a wrkr.status_response document. A job \
-                 that does not exist is exit 6.",
+                 expired when a lease is recorded. A job recorded as running whose lease expired (its \
+                 runner died) adds `runner=stale stale_for=<N>s`; a paused or stale job adds \
+                 `resume=\"wrkr resume <id>\"`. With --json, a wrkr.status_response document (with \
+                 `runner` and `resume_command` in those cases). A job that does not exist is exit 6.",
     flags: &[],
     examples: &[Example { command: "wrkr --json status job_1", what: "The status response as JSON." }],
     run,
@@ -36,6 +44,12 @@ fn run(args: Args, io: &mut Io) -> Result<()> {
         return io.pretty(&response);
     }
     let mut line = format!("job={} status={}", state.job_id, state.status);
+    if let Some(seconds) = stale_for(&state, Timestamp::now()) {
+        line += &format!(" runner=stale stale_for={seconds}s");
+    }
+    if let Some(resume) = resume_command(&state, Timestamp::now()) {
+        line += &format!(" resume=\"{resume}\"");
+    }
     if let Some(lease) = response.get("lease") {
         let field = |k: &str| lease.get(k).map(|v| v.to_string().trim_matches('"').to_owned()).unwrap_or_default();
         line += &format!(
@@ -83,7 +97,33 @@ pub fn status_response(state: &JobState, now: Timestamp) -> Value {
         l.insert("expired".into(), json!(is_expired(lease, now)));
         out.insert("lease".into(), Value::Object(l));
     }
+    if let Some(seconds) = stale_for(state, now) {
+        out.insert("runner".into(), json!({"state": "stale", "stale_for_seconds": seconds}));
+    }
+    if let Some(resume) = resume_command(state, now) {
+        out.insert("resume_command".into(), json!(resume));
+    }
     Value::Object(out)
+}
+
+/// For a job recorded as `running` whose runner is gone (its lease expired, or none is held): the
+/// seconds since the lease expired (since the last event, when no lease is recorded).
+pub fn stale_for(state: &JobState, now: Timestamp) -> Option<u64> {
+    if state.status != Status::Running {
+        return None;
+    }
+    let since = match &state.lease {
+        Some(lease) if !is_expired(lease, now) => return None,
+        Some(lease) => Timestamp::parse(&lease.expires_at),
+        None => state.updated_at.as_deref().and_then(Timestamp::parse),
+    };
+    Some(since.map_or(0, |t| now.seconds_since(t)))
+}
+
+/// `wrkr resume JOB` when that is what continues the job: it is paused, or its runner is gone.
+pub fn resume_command(state: &JobState, now: Timestamp) -> Option<String> {
+    let resumable = state.status == Status::Paused || stale_for(state, now).is_some();
+    resumable.then(|| format!("wrkr resume {}", state.job_id))
 }
 
 /// The one JOB argument of a per-job command.
@@ -116,5 +156,28 @@ mod tests {
         crate::contract::schema::find("wrkr.status_response").unwrap().check(&response, "status").unwrap();
         assert_eq!(response["summary"], "status materialized from durable store; reason_codes=E_ADAPTER_FAIL");
         assert_eq!(response["lease"]["expired"], false);
+        assert!(response.get("runner").is_none(), "not running");
+    }
+
+    #[test]
+    fn running_with_an_expired_lease_is_stale() {
+        let mut state = JobState::new("job_s");
+        state.status = Status::Running;
+        state.lease = Some(crate::job::LeaseRecord {
+            worker_id: "w".into(),
+            lease_id: "l".into(),
+            acquired_at: "2026-02-13T18:00:00Z".into(),
+            heartbeat_at: "2026-02-13T18:00:00Z".into(),
+            expires_at: "2026-02-13T18:00:30Z".into(),
+            epoch: 1,
+        });
+        let before = Timestamp::parse("2026-02-13T18:00:10Z").unwrap();
+        assert!(status_response(&state, before).get("runner").is_none(), "a live lease is a live runner");
+        let after = Timestamp::parse("2026-02-13T18:01:12Z").unwrap();
+        let response = status_response(&state, after);
+        crate::contract::schema::find("wrkr.status_response").unwrap().check(&response, "status").unwrap();
+        assert_eq!(response["status"], "running", "the recorded status is never rewritten");
+        assert_eq!(response["runner"], json!({"state": "stale", "stale_for_seconds": 42}));
+        assert_eq!(response["resume_command"], "wrkr resume job_s");
     }
 }

@@ -53,7 +53,9 @@ pub const COMMAND: Command = Command {
                  and environment fingerprint, then runs its steps under a lease: each in its own process group, \
                  with budgets enforced before, during and after it. Stops at a decision-needed checkpoint \
                  (exit 0, status blocked_decision: `wrkr approve`, then `wrkr resume`), on a budget \
-                 (E_BUDGET_EXCEEDED) or a failing step (E_ADAPTER_FAIL), both exit 1 and recorded.",
+                 (E_BUDGET_EXCEEDED) or a failing step (E_ADAPTER_FAIL), both exit 1 and recorded. Ctrl-C \
+                 (SIGINT) or SIGTERM stops the running step's process group, records the interruption, \
+                 pauses the job and releases its lease (exit 1; `wrkr resume JOB` continues it).",
     flags: &[&JOB_ID, &DETACH, &LEASE_TTL],
     examples: &[
         Example { command: "wrkr submit jobspec.yaml", what: "Run a job in the foreground." },
@@ -89,7 +91,9 @@ fn run(args: Args, io: &mut Io) -> Result<()> {
             io.line(&format!("job_id={} status=queued detached=true", job.as_str()))
         };
     }
-    let report = runner::drive(&store, &job, &Options::new(ttl))?;
+    // In a terminal, Ctrl-C pauses the job (recorded, lease released) instead of killing wrkr.
+    let opts = Options { interruptible: true, ..Options::new(ttl) };
+    let report = runner::drive(&store, &job, &opts)?;
     print_report(io, &job, &report, &spec, path)
 }
 

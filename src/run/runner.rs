@@ -30,6 +30,7 @@ use crate::job::jobspec::{self, AdapterKind, JobSpec};
 use crate::job::{JobState, NewEvent, Status, lease};
 use crate::run::heartbeat::Heartbeat;
 use crate::run::history::History;
+use crate::run::interrupt::{Forwarder, Interrupts, signal_name};
 use crate::run::log::{DEFAULT_LOG_CAP, StreamDigest};
 use crate::run::process::{self, Ending, Program, StepCommand, StepOutcome, Supervisor};
 use crate::run::step_group;
@@ -45,6 +46,9 @@ pub struct Options {
     pub log_cap: u64,
     /// Copy step output to our stdout/stderr.
     pub tee: bool,
+    /// Handle SIGINT and SIGTERM (`wrkr submit`/`resume` in a terminal): stop the step's group,
+    /// record the interruption, leave the job `paused` and release the lease (see [`drive`]).
+    pub interruptible: bool,
 }
 
 impl Options {
@@ -56,6 +60,7 @@ impl Options {
             grace: Duration::from_secs(2),
             log_cap: DEFAULT_LOG_CAP,
             tee: false,
+            interruptible: false,
         }
     }
 }
@@ -85,7 +90,17 @@ pub struct Report {
 
 /// Run `job` from where its ledger says it is. Errors are the job's blocking failures
 /// (`E_BUDGET_EXCEEDED`, `E_ADAPTER_FAIL`, `E_LEASE_CONFLICT`), recorded before they are returned.
+///
+/// With `opts.interruptible`, a SIGINT or SIGTERM is handled as `wrkr wrap` handles it: the signal
+/// is forwarded to the running step's process group (a second one, or the grace period running
+/// out, stops the group), the step's end is recorded as `interrupted`, the job moves to `paused`
+/// with an `x-runner_interrupted` event naming the signal, the lease is released, and the error
+/// says how to resume. A signal between steps stops before the next one.
 pub fn drive(store: &FsStore, job: &JobId, opts: &Options) -> Result<Report> {
+    let interrupts = match opts.interruptible {
+        true => Some(Interrupts::install().map_err(|e| Error::io("install the Ctrl-C handler", e))?),
+        false => None,
+    };
     let mut history = History::load(store, job)?;
     let document = history.take_spec_document();
     let recorded = history.spec.clone().ok_or_else(|| {
@@ -135,6 +150,7 @@ pub fn drive(store: &FsStore, job: &JobId, opts: &Options) -> Result<Report> {
         prestarted: None,
         step_groups: step_groups.as_ref(),
         stopped_previous,
+        interrupts: interrupts.as_ref(),
     };
     let result = runner.run();
     let lost = heartbeat.lost();
@@ -163,6 +179,8 @@ struct Runner<'a> {
     step_groups: Option<&'a step_group::StepGroupRecord>,
     /// The previous runner's step that was stopped before this run, reported with the interruption.
     stopped_previous: Option<step_group::Stopped>,
+    /// SIGINT/SIGTERM handling, when the run is interruptible.
+    interrupts: Option<&'a Interrupts>,
 }
 
 /// How one step ended, for the ledger.
@@ -174,6 +192,8 @@ enum StepEnd {
     Canceled,
     Paused,
     OverBudget(String),
+    /// SIGINT or SIGTERM reached the runner while the step ran.
+    Interrupted(i32),
 }
 
 impl StepEnd {
@@ -184,7 +204,7 @@ impl StepEnd {
             StepEnd::Failed(_) => "failed",
             StepEnd::TimedOut => "timed_out",
             StepEnd::Canceled => "canceled",
-            StepEnd::Paused => "interrupted",
+            StepEnd::Paused | StepEnd::Interrupted(_) => "interrupted",
             StepEnd::OverBudget(_) => "stopped_budget",
         }
     }
@@ -204,6 +224,10 @@ impl Runner<'_> {
                 return self.complete("reference adapter completed");
             }
             self.history.catch_up(self.store, self.job)?;
+            if let Some((signal, _)) = self.interrupts.and_then(Interrupts::received) {
+                self.withdraw_prestart()?;
+                return self.interrupted(signal, Vec::new());
+            }
             if let Some(report) = self.between_steps()? {
                 self.withdraw_prestart()?;
                 return Ok(report);
@@ -384,6 +408,11 @@ impl Runner<'_> {
                 self.commit(&|_| vec![finished.clone()])?;
                 Ok(Some(Report { outcome: Outcome::Paused, status: self.history.status, checkpoint_id: None }))
             }
+            StepEnd::Interrupted(signal) => {
+                let mut finished = finished;
+                finished.payload.insert("signal".into(), json!(signal_name(signal)));
+                self.interrupted(signal, vec![finished]).map(Some)
+            }
         }
     }
 
@@ -523,7 +552,14 @@ impl Runner<'_> {
         let mut watch =
             StepWatch::new(self.store, self.job, self.epoch, &mut self.history, limits, self.heartbeat.lost_flag());
         let mut recording = step_group::Recording { inner: &mut watch, groups: self.step_groups, epoch: self.epoch };
-        let outcome = process::run(&cmd, &mut recording)?;
+        let (outcome, signal) = match self.interrupts {
+            Some(interrupts) => {
+                let mut forwarder = Forwarder::new(recording, interrupts, self.opts.grace);
+                let outcome = process::run(&cmd, &mut forwarder)?;
+                (outcome, forwarder.signal)
+            }
+            None => (process::run(&cmd, &mut recording)?, None),
+        };
         // Records that arrived as the step ended are appended now.
         let _ = watch.should_stop();
         if let Some(err) = watch.failure.take() {
@@ -536,20 +572,44 @@ impl Runner<'_> {
             decision: watch.decision_emitted,
         };
         drop(watch);
-        let end = match &outcome.ending {
-            Ending::Exited(0) => StepEnd::Succeeded,
-            Ending::Exited(code) => StepEnd::Failed(*code),
-            Ending::Signaled(_) | Ending::FailedToStart(_) => StepEnd::Failed(outcome.exit_code()),
-            Ending::TimedOut => StepEnd::TimedOut,
-            Ending::Stopped(why) if why == "canceled" => StepEnd::Canceled,
-            Ending::Stopped(why) if why == "paused" => StepEnd::Paused,
-            Ending::Stopped(why) if why.starts_with("budget exceeded") => StepEnd::OverBudget(why.clone()),
-            Ending::Stopped(why) => {
+        let end = match (&outcome.ending, signal) {
+            // A step that finished its work despite the signal it was forwarded succeeded (the
+            // run stops before the next step); any other end was caused by the signal.
+            (Ending::Exited(0), _) => StepEnd::Succeeded,
+            (_, Some(signal)) => StepEnd::Interrupted(signal),
+            (Ending::Exited(code), None) => StepEnd::Failed(*code),
+            (Ending::Signaled(_) | Ending::FailedToStart(_), None) => StepEnd::Failed(outcome.exit_code()),
+            (Ending::TimedOut, None) => StepEnd::TimedOut,
+            (Ending::Stopped(why), None) if why == "canceled" => StepEnd::Canceled,
+            (Ending::Stopped(why), None) if why == "paused" => StepEnd::Paused,
+            (Ending::Stopped(why), None) if why.starts_with("budget exceeded") => StepEnd::OverBudget(why.clone()),
+            (Ending::Stopped(why), None) => {
                 return Err(Error::new(ReasonCode::LeaseConflict, format!("step {step_id} stopped: {why}"))
                     .with_hint("another worker took over this job's lease; it continues there"));
             }
         };
         Ok((end, Some(outcome), reported))
+    }
+
+    /// SIGINT/SIGTERM: record `first` (the step's end, if one ran), the interruption and the move
+    /// to `paused` in one batch, and say how to go on. The lease is released by [`drive`].
+    fn interrupted(&mut self, signal: i32, first: Vec<NewEvent>) -> Result<Report> {
+        let name = signal_name(signal);
+        let note = NewEvent::new("x-runner_interrupted", json!({"signal": name, "status": "paused"}));
+        self.commit(&|s| {
+            let mut events = first.clone();
+            events.push(note.clone());
+            if s.status == Status::Running {
+                events.push(NewEvent::status_changed(s.status, Status::Paused));
+            }
+            events
+        })?;
+        let resume = format!("wrkr resume {}", self.job.as_str());
+        Err(Error::generic(format!("interrupted by {name}: job {} is paused", self.job.as_str()))
+            .with("signal", name)
+            .with("status", self.history.status.as_str())
+            .with("resume_command", resume.as_str())
+            .with_hint(format!("`{resume}` continues it; an interrupted step runs again")))
     }
 
     fn block_budget(&mut self, violations: Vec<String>) -> Result<Report> {

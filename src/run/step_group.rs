@@ -165,10 +165,12 @@ fn belongs_to_step(entry: &StepGroup, job_id: &str) -> bool {
     })
 }
 
+/// Whether every process of `group` has ended within `within`. A zombie counts as ended: it runs
+/// no code, and its reaping is up to its parent (init, once its runner is gone).
 fn wait_gone(group: Pid, within: Duration) -> bool {
     let until = Instant::now() + within;
     loop {
-        if test_kill_process_group(group).is_err() {
+        if test_kill_process_group(group).is_err() || !group_runs(group.as_raw_nonzero().get()) {
             return true;
         }
         if Instant::now() >= until {
@@ -176,6 +178,15 @@ fn wait_gone(group: Pid, within: Duration) -> bool {
         }
         std::thread::sleep(Duration::from_millis(10));
     }
+}
+
+/// Whether a process of `group` is still running (not a zombie).
+fn group_runs(group: i32) -> bool {
+    let Ok(procs) = std::fs::read_dir("/proc") else { return true };
+    procs
+        .flatten()
+        .filter_map(|e| e.file_name().to_str()?.parse::<i32>().ok())
+        .any(|pid| process_stat(pid).is_some_and(|s| s.group == group && s.state != 'Z'))
 }
 
 struct ProcessStat {
