@@ -30,6 +30,7 @@ static ALL: &[&Command] = &[
     &cmd::bridge::COMMAND,
     &cmd::serve::COMMAND,
     &cmd::doctor::COMMAND,
+    &cmd::fsck::COMMAND,
     &cmd::keygen::COMMAND,
     &cmd::wrap::COMMAND,
     &cmd::demo::COMMAND,

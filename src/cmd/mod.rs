@@ -9,6 +9,7 @@ pub mod checkpoint;
 pub mod demo;
 pub mod doctor;
 pub mod export;
+pub mod fsck;
 pub mod help;
 pub mod init;
 pub mod job;

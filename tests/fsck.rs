@@ -1,0 +1,100 @@
+//! `wrkr fsck`: findings as JSON lines, exit 3 while a repair is needed, `--repair` fixes torn
+//! tails, snapshots and stale temp files without deleting a complete record, and a ledger with a
+//! damaged complete line is reported (exit 1, E_STORE_CORRUPT) and left alone.
+
+mod support;
+
+use std::fs::{File, FileTimes};
+use std::io::Write;
+use std::time::{Duration, SystemTime};
+
+use serde_json::Value;
+use support::Sandbox;
+
+fn findings(stdout: &[u8]) -> Vec<Value> {
+    stdout.split(|&b| b == b'\n').filter(|l| !l.is_empty()).map(|l| serde_json::from_slice(l).unwrap()).collect()
+}
+
+fn checks(found: &[Value]) -> Vec<String> {
+    let mut checks: Vec<String> = found.iter().map(|f| f["check"].as_str().unwrap().to_owned()).collect();
+    checks.sort();
+    checks
+}
+
+fn job(sb: &Sandbox, id: &str) {
+    sb.program("wrkr-events")
+        .args(["--append", "--create", id])
+        .write_stdin("{\"type\":\"x-note\",\"payload\":{\"n\":1}}\n")
+        .assert()
+        .success();
+    sb.program("wrkr-lease").args(["acquire", id, "--worker", "w"]).assert().success();
+    sb.program("wrkr-lease").args(["release", id, "--worker", "w"]).assert().success();
+}
+
+#[test]
+fn clean_store_is_exit_0() {
+    let sb = Sandbox::new();
+    job(&sb, "job_ok");
+    let out = sb.wrkr().args(["fsck", "--json"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(out.stdout.is_empty(), "{}", String::from_utf8_lossy(&out.stdout));
+}
+
+#[test]
+fn repairable_damage_is_exit_3_then_repaired_without_losing_a_record() {
+    let sb = Sandbox::new();
+    job(&sb, "job_d");
+    job(&sb, "job_ok");
+    let dir = sb.home().join("jobs/job_d");
+    let records_before = std::fs::read(dir.join("events.jsonl")).unwrap();
+    // A torn tail, a snapshot that lies about the state, a killed writer's temp file.
+    File::options().append(true).open(dir.join("events.jsonl")).unwrap().write_all(b"{\"seq\":6,\"crea").unwrap();
+    let mut snapshot: Value = serde_json::from_slice(&std::fs::read(dir.join("snapshot.json")).unwrap()).unwrap();
+    snapshot["state"]["status"] = "completed".into();
+    std::fs::write(dir.join("snapshot.json"), serde_json::to_vec(&snapshot).unwrap()).unwrap();
+    let temp = File::create(dir.join(".tmp-snapshot.json-4242-1")).unwrap();
+    let minute_ago = SystemTime::now() - Duration::from_secs(60);
+    temp.set_times(FileTimes::new().set_modified(minute_ago)).unwrap();
+
+    let before = support::tree(sb.home());
+    let out = sb.wrkr().args(["fsck", "--json"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(3), "needs repair: {}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(support::envelope(&out.stderr)["details"]["needs_repair"], 3);
+    let found = findings(&out.stdout);
+    assert_eq!(checks(&found), ["snapshot", "temp_file", "torn_tail"]);
+    assert!(found.iter().all(|f| f["job_id"] == "job_d" && f["repairable"] == true && f.get("repaired").is_none()));
+    assert_eq!(support::tree(sb.home()), before, "fsck without --repair changes nothing");
+
+    let out = sb.wrkr().args(["fsck", "job_d", "--repair", "--json"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    let repaired = findings(&out.stdout);
+    assert_eq!(checks(&repaired), ["snapshot", "temp_file", "torn_tail"]);
+    assert!(repaired.iter().all(|f| f["repaired"] == true && f["action"].is_string()), "{repaired:?}");
+
+    let out = sb.wrkr().args(["fsck"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "clean after repair: {}", String::from_utf8_lossy(&out.stdout));
+    assert_eq!(std::fs::read(dir.join("events.jsonl")).unwrap(), records_before, "every complete record kept");
+    let status: Value =
+        serde_json::from_slice(&sb.wrkr().args(["status", "job_d", "--json"]).output().unwrap().stdout).unwrap();
+    assert_eq!(status["status"], "queued", "the rebuilt snapshot tells the truth");
+}
+
+#[test]
+fn damaged_complete_line_is_exit_1_and_never_repaired() {
+    let sb = Sandbox::new();
+    job(&sb, "job_bad");
+    let path = sb.home().join("jobs/job_bad/events.jsonl");
+    let mut ledger = std::fs::read(&path).unwrap();
+    let second = ledger.iter().position(|&b| b == b'\n').unwrap() + 1;
+    ledger[second + 2] = b'#'; // line 2 no longer parses
+    std::fs::write(&path, &ledger).unwrap();
+    for args in [&["fsck", "--json"][..], &["fsck", "--repair", "--json"]] {
+        let out = sb.wrkr().args(args).output().unwrap();
+        assert_eq!(out.status.code(), Some(1), "{}", String::from_utf8_lossy(&out.stderr));
+        assert_eq!(support::envelope(&out.stderr)["code"], "E_STORE_CORRUPT");
+        let found = findings(&out.stdout);
+        assert_eq!(checks(&found), ["ledger_corrupt"]);
+        assert_eq!(found[0]["details"]["line"], 2);
+        assert_eq!(std::fs::read(&path).unwrap(), ledger, "a complete record is never deleted");
+    }
+}
