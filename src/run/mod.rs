@@ -11,5 +11,6 @@ pub mod ready;
 pub mod runner;
 pub mod step_group;
 pub mod watch;
+pub mod watchdog;
 pub mod workspace;
 pub mod wrap;

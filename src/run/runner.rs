@@ -35,6 +35,7 @@ use crate::run::log::{DEFAULT_LOG_CAP, StreamDigest};
 use crate::run::process::{self, Ending, Program, StepCommand, StepOutcome, Supervisor};
 use crate::run::step_group;
 use crate::run::watch::StepWatch;
+use crate::run::watchdog::Watchdog;
 use crate::store::{FsStore, JobId, Store};
 
 pub struct Options {
@@ -129,6 +130,11 @@ pub fn drive(store: &FsStore, job: &JobId, opts: &Options) -> Result<Report> {
     // and the record file would otherwise take it.
     crate::run::channel::reserve_slot();
     let step_groups = step_group::StepGroupRecord::open(&job_dir).ok();
+    // A foreground runner's step dies with it (`run::watchdog`); before the heartbeat thread.
+    let _watchdog = match opts.interruptible {
+        true => Watchdog::start(job_dir.clone(), job.as_str().to_owned(), lease.epoch, opts.grace),
+        false => None,
+    };
     let heartbeat = Heartbeat::start(
         store.root().to_path_buf(),
         job.clone(),

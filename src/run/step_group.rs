@@ -16,10 +16,11 @@
 //!   still carry the recorded job id and epoch in their environment, the group gets SIGTERM, then
 //!   SIGKILL after the grace period, and the runner waits until the group is gone.
 //!
+//! - The runner's watchdog (`run::watchdog`) uses the same record to stop the step the moment its
+//!   runner dies; the takeover is the guarantee where there is no watchdog.
+//!
 //! Not covered: a runner killed between the step's spawn and the record (a few microseconds), and
-//! a step that moves its processes into another process group or session on purpose. The kernel's
-//! parent-death signal would end the step with its runner, but it must be set in the child between
-//! fork and exec, which rules out the `posix_spawn` path steps start on (see `run::channel`).
+//! a step that moves its processes into another process group or session on purpose.
 
 use std::fs::{File, OpenOptions};
 use std::os::unix::fs::{FileExt, OpenOptionsExt};
@@ -122,9 +123,20 @@ pub struct Stopped {
 /// Stop the step a previous runner of this job left running (see the module notes). `epoch` is
 /// the caller's lease epoch: only a record of an older epoch belongs to a previous runner.
 pub fn stop_previous(job_dir: &Path, job_id: &str, epoch: u64, grace: Duration) -> Option<Stopped> {
+    stop_recorded(job_dir, job_id, grace, |recorded| recorded < epoch)
+}
+
+/// Stop the recorded step group if its epoch passes `epoch_matches` and it still belongs to the
+/// step (see the module notes).
+pub fn stop_recorded(
+    job_dir: &Path,
+    job_id: &str,
+    grace: Duration,
+    epoch_matches: impl Fn(u64) -> bool,
+) -> Option<Stopped> {
     let text = std::fs::read_to_string(job_dir.join(STEP_GROUP_FILE)).ok()?;
     let entry = StepGroup::parse(&text)?;
-    if entry.epoch >= epoch || entry.group <= 1 || boot_id().as_deref() != Some(entry.boot_id.as_str()) {
+    if !epoch_matches(entry.epoch) || entry.group <= 1 || boot_id().as_deref() != Some(entry.boot_id.as_str()) {
         return None;
     }
     if !belongs_to_step(&entry, job_id) {
