@@ -98,3 +98,22 @@ fn damaged_complete_line_is_exit_1_and_never_repaired() {
         assert_eq!(std::fs::read(&path).unwrap(), ledger, "a complete record is never deleted");
     }
 }
+
+/// A running job whose lease expired is a warning naming the resume command, not a repair.
+#[test]
+fn expired_lease_of_a_running_job_is_a_stale_runner_warning() {
+    let sb = Sandbox::new();
+    job(&sb, "job_run");
+    sb.program("wrkr-lease").args(["acquire", "job_run", "--worker", "w", "--ttl", "1"]).assert().success();
+    sb.program("wrkr-events")
+        .args(["--append", "job_run"])
+        .write_stdin("{\"type\":\"status_changed\",\"payload\":{\"from\":\"queued\",\"to\":\"running\"}}\n")
+        .assert()
+        .success();
+    std::thread::sleep(Duration::from_millis(1200));
+    let out = sb.wrkr().args(["fsck", "--json"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "a warning is not damage: {}", String::from_utf8_lossy(&out.stderr));
+    let found = findings(&out.stdout);
+    assert_eq!(checks(&found), ["stale_runner"]);
+    assert_eq!(found[0]["details"]["resume_command"], "wrkr resume job_run");
+}
