@@ -6,42 +6,41 @@ _wrkr() {
     cmd="${COMP_WORDS[0]##*/}"
     if [[ "$cmd" == wrkr ]]; then
         if [[ $COMP_CWORD -eq 1 ]]; then
-            COMPREPLY=($(compgen -W "accept events jcs lease pack schema verify init submit status jobs checkpoint approve resume pause cancel budget export job receipt report bridge serve doctor fsck keygen wrap demo version help help --list --version --generate --json --explain --help" -- "$cur"))
+            COMPREPLY=($(compgen -W "accept events jcs lease pack schema verify init submit status jobs checkpoint approve resume pause cancel budget export job receipt report bridge serve doctor keygen wrap demo version help help --list --version --generate --json --explain --help" -- "$cur"))
             return
         fi
         cmd="wrkr-${COMP_WORDS[1]}"
     fi
     case "$cmd" in
-        wrkr-accept) opts="--config --checks --junit --workspace --path --force --ci --out-dir --json --store --explain --help -h"; valued="--config --junit --workspace --path --out-dir --store" ;;
-        wrkr-events) opts="--append -a --create --epoch --from-seq --follow -f --max-line-bytes --records -r --capture --unsafe-capture-raw --json --store --explain --help -h"; valued="--epoch --from-seq --max-line-bytes --capture --store" ;;
-        wrkr-jcs) opts="--doc --sha256 --text --keep-going -k --max-line-bytes --json --store --explain --help -h"; valued="--max-line-bytes --store" ;;
-        wrkr-lease) opts="--worker -w --ttl --epoch --json --store --explain --help -h"; valued="--worker --ttl --epoch --store" ;;
-        wrkr-pack) opts="--output -o --sign --unsafe-capture-raw --max-line-bytes --json --store --explain --help -h"; valued="--output --sign --max-line-bytes --store" ;;
-        wrkr-schema) opts="--schema -s --doc --max-line-bytes --json --store --explain --help -h"; valued="--schema --max-line-bytes --store" ;;
-        wrkr-verify) opts="--pubkey --sig --all --max-entry-bytes --out-dir --json --store --explain --help -h"; valued="--pubkey --sig --max-entry-bytes --out-dir --store" ;;
-        wrkr-init) opts="--path --force -f --json --store --explain --help -h"; valued="--path --store" ;;
-        wrkr-submit) opts="--job-id --detach -d --lease-ttl --json --store --explain --help -h"; valued="--job-id --lease-ttl --store" ;;
-        wrkr-status) opts="--json --store --explain --help -h"; valued="--store" ;;
-        wrkr-jobs) opts="--status -s --json --store --explain --help -h"; valued="--status --store" ;;
-        wrkr-checkpoint) opts="--type -t --summary -s --status --required-kind --required-instructions --reason-code --added --changed --removed --json --store --explain --help -h"; valued="--type --summary --status --required-kind --required-instructions --reason-code --added --changed --removed --store" ;;
-        wrkr-approve) opts="--checkpoint -c --reason -r --approved-by --json --store --explain --help -h"; valued="--checkpoint --reason --approved-by --store" ;;
-        wrkr-resume) opts="--force-env --reason --approved-by --lease-ttl --json --store --explain --help -h"; valued="--reason --approved-by --lease-ttl --store" ;;
-        wrkr-pause) opts="--now --json --store --explain --help -h"; valued="--store" ;;
-        wrkr-cancel) opts="--json --store --explain --help -h"; valued="--store" ;;
-        wrkr-budget) opts="--max-wall-time-seconds --max-step-count --max-tool-calls --max-retries --max-tokens --max-estimated-cost --reason --approved-by --tool-calls --tokens --cost --json --store --explain --help -h"; valued="--max-wall-time-seconds --max-step-count --max-tool-calls --max-retries --max-tokens --max-estimated-cost --reason --approved-by --tool-calls --tokens --cost --store" ;;
-        wrkr-export) opts="--out-dir --sign --capture --unsafe-capture-raw --json --store --explain --help -h"; valued="--out-dir --sign --capture --store" ;;
-        wrkr-job) opts="--max-entry-bytes --json --store --explain --help -h"; valued="--max-entry-bytes --store" ;;
-        wrkr-receipt) opts="--parse --out-dir --json --store --explain --help -h"; valued="--parse --out-dir --store" ;;
-        wrkr-report) opts="--out-dir --json --store --explain --help -h"; valued="--out-dir --store" ;;
-        wrkr-bridge) opts="--checkpoint --template --dry-run --out-dir --json --store --explain --help -h"; valued="--checkpoint --template --out-dir --store" ;;
-        wrkr-serve) opts="--listen -l --allow-non-loopback --auth-token --auth-token-file --max-body-bytes --max-connections --header-timeout --body-timeout --json --store --explain --help -h"; valued="--listen --auth-token --auth-token-file --max-body-bytes --max-connections --header-timeout --body-timeout --store" ;;
-        wrkr-doctor) opts="--listen -l --allow-non-loopback --auth-token --auth-token-file --max-body-bytes --max-connections --header-timeout --body-timeout --json --store --explain --help -h"; valued="--listen --auth-token --auth-token-file --max-body-bytes --max-connections --header-timeout --body-timeout --store" ;;
-        wrkr-fsck) opts="--repair --json --store --explain --help -h"; valued="--store" ;;
-        wrkr-keygen) opts="--out --json --store --explain --help -h"; valued="--out --store" ;;
-        wrkr-wrap) opts="--job-id --artifact --workspace --budget-wall-time --budget-tool-calls --budget-tokens --out-dir --exit-code --unsafe-capture-raw --lease-ttl --json --store --explain --help -h"; valued="--job-id --artifact --workspace --budget-wall-time --budget-tool-calls --budget-tokens --out-dir --exit-code --lease-ttl --store" ;;
-        wrkr-demo) opts="--out-dir --json --store --explain --help -h"; valued="--out-dir --store" ;;
-        wrkr-version) opts="--json --store --explain --help -h"; valued="--store" ;;
-        wrkr-help) opts="--json --store --explain --help -h"; valued="--store" ;;
+        wrkr-accept) opts="--config --checks --junit --workspace --path --force --ci --out-dir --json --store --explain --help -h --version -V"; valued="--config --junit --workspace --path --out-dir --store" ;;
+        wrkr-events) opts="--append -a --create --epoch --from-seq --follow -f --until-blocked --max-line-bytes --records -r --capture --unsafe-capture-raw --json --store --explain --help -h --version -V"; valued="--epoch --from-seq --max-line-bytes --capture --store" ;;
+        wrkr-jcs) opts="--doc --sha256 --text --keep-going -k --max-line-bytes --json --store --explain --help -h --version -V"; valued="--max-line-bytes --store" ;;
+        wrkr-lease) opts="--worker -w --ttl --epoch --json --store --explain --help -h --version -V"; valued="--worker --ttl --epoch --store" ;;
+        wrkr-pack) opts="--output -o --sign --unsafe-capture-raw --max-line-bytes --json --store --explain --help -h --version -V"; valued="--output --sign --max-line-bytes --store" ;;
+        wrkr-schema) opts="--schema -s --doc --max-line-bytes --json --store --explain --help -h --version -V"; valued="--schema --max-line-bytes --store" ;;
+        wrkr-verify) opts="--pubkey --sig --all --max-entry-bytes --out-dir --json --store --explain --help -h --version -V"; valued="--pubkey --sig --max-entry-bytes --out-dir --store" ;;
+        wrkr-init) opts="--path --force -f --json --store --explain --help -h --version -V"; valued="--path --store" ;;
+        wrkr-submit) opts="--job-id --detach -d --lease-ttl --json --store --explain --help -h --version -V"; valued="--job-id --lease-ttl --store" ;;
+        wrkr-status) opts="--json --store --explain --help -h --version -V"; valued="--store" ;;
+        wrkr-jobs) opts="--status -s --json --store --explain --help -h --version -V"; valued="--status --store" ;;
+        wrkr-checkpoint) opts="--type -t --summary -s --status --required-kind --required-instructions --reason-code --added --changed --removed --json --store --explain --help -h --version -V"; valued="--type --summary --status --required-kind --required-instructions --reason-code --added --changed --removed --store" ;;
+        wrkr-approve) opts="--checkpoint -c --reason -r --approved-by --json --store --explain --help -h --version -V"; valued="--checkpoint --reason --approved-by --store" ;;
+        wrkr-resume) opts="--force-env --reason --approved-by --lease-ttl --json --store --explain --help -h --version -V"; valued="--reason --approved-by --lease-ttl --store" ;;
+        wrkr-pause) opts="--now --json --store --explain --help -h --version -V"; valued="--store" ;;
+        wrkr-cancel) opts="--json --store --explain --help -h --version -V"; valued="--store" ;;
+        wrkr-budget) opts="--max-wall-time-seconds --max-step-count --max-tool-calls --max-retries --max-tokens --max-estimated-cost --reason --approved-by --tool-calls --tokens --cost --json --store --explain --help -h --version -V"; valued="--max-wall-time-seconds --max-step-count --max-tool-calls --max-retries --max-tokens --max-estimated-cost --reason --approved-by --tool-calls --tokens --cost --store" ;;
+        wrkr-export) opts="--out-dir --sign --capture --unsafe-capture-raw --json --store --explain --help -h --version -V"; valued="--out-dir --sign --capture --store" ;;
+        wrkr-job) opts="--max-entry-bytes --exit-code --json --store --explain --help -h --version -V"; valued="--max-entry-bytes --store" ;;
+        wrkr-receipt) opts="--parse --out-dir --json --store --explain --help -h --version -V"; valued="--parse --out-dir --store" ;;
+        wrkr-report) opts="--out-dir --json --store --explain --help -h --version -V"; valued="--out-dir --store" ;;
+        wrkr-bridge) opts="--checkpoint --template --dry-run --out-dir --json --store --explain --help -h --version -V"; valued="--checkpoint --template --out-dir --store" ;;
+        wrkr-serve) opts="--listen -l --allow-non-loopback --auth-token --auth-token-file --max-body-bytes --max-connections --header-timeout --body-timeout --json --store --explain --help -h --version -V"; valued="--listen --auth-token --auth-token-file --max-body-bytes --max-connections --header-timeout --body-timeout --store" ;;
+        wrkr-doctor) opts="--listen -l --allow-non-loopback --auth-token --auth-token-file --max-body-bytes --max-connections --header-timeout --body-timeout --json --store --explain --help -h --version -V"; valued="--listen --auth-token --auth-token-file --max-body-bytes --max-connections --header-timeout --body-timeout --store" ;;
+        wrkr-keygen) opts="--out --json --store --explain --help -h --version -V"; valued="--out --store" ;;
+        wrkr-wrap) opts="--job-id --artifact --workspace --budget-wall-time --budget-tool-calls --budget-tokens --out-dir --exit-code --unsafe-capture-raw --lease-ttl --json --store --explain --help -h --version -V"; valued="--job-id --artifact --workspace --budget-wall-time --budget-tool-calls --budget-tokens --out-dir --exit-code --lease-ttl --store" ;;
+        wrkr-demo) opts="--out-dir --json --store --explain --help -h --version -V"; valued="--out-dir --store" ;;
+        wrkr-version) opts="--json --store --explain --help -h --version -V"; valued="--store" ;;
+        wrkr-help) opts="--json --store --explain --help -h --version -V"; valued="--store" ;;
         *) opts=""; valued="" ;;
     esac
     if [[ -n "$valued" && " $valued " == *" $prev "* ]]; then

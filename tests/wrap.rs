@@ -16,7 +16,7 @@ fn json(out: &std::process::Output) -> Value {
 }
 
 fn wrap(sb: &Sandbox, flags: &[&str], cmd: &[&str]) -> std::process::Output {
-    sb.wrkr().arg("wrap").args(flags).arg("--").args(cmd).arg("--json").output().unwrap()
+    sb.wrkr().arg("wrap").args(flags).arg("--json").arg("--").args(cmd).output().unwrap()
 }
 
 fn verify(sb: &Sandbox, pack: &str) {

@@ -3,9 +3,14 @@
 //! The checks never hold the pack's records: a 25,000-step job has tens of thousands of events and
 //! checkpoints, and acceptance needs only aggregates of them: which artifact paths checkpoints
 //! claimed (added, changed, removed), which checkpoint types occurred, what the artifacts manifest
-//! recorded for each path, the job's usage counters, the first and last event times (wall time),
-//! and from the `x-jobspec_recorded` event (the runner writes it at submit) the workspace and the
-//! budget limits. Memory is the set of artifact paths.
+//! recorded for each path, the job's usage counters, the wall time, and from the
+//! `x-jobspec_recorded` event (the runner writes it at submit) the workspace and the budget limits,
+//! with every `x-budget_raised` applied. Memory is the set of artifact paths.
+//!
+//! Wall time is counted exactly as `wrkr budget show` and the runner count it
+//! ([`ActiveTime`]): seconds spent `running`, up to the last event; waiting for an approval or
+//! paused is not used time. A pack without any `status_changed` event (the Go implementation's)
+//! falls back to the span from the first to the last event.
 //!
 //! The pack's *integrity* is not this module's business (verify's is); a record that does not
 //! parse is skipped here and reported by the schema check, which sees every record.
@@ -19,6 +24,8 @@ use serde_json::Value;
 
 use crate::contract::time::Timestamp;
 use crate::contract::{Error, Result};
+use crate::job::Status;
+use crate::job::budget::ActiveTime;
 use crate::json::tape::Tape;
 use crate::jsonl::{DEFAULT_MAX_LINE_BYTES, JsonlReader, is_blank};
 use crate::pack::zipread::{DEFAULT_MAX_ENTRY_BYTES, ZipReader};
@@ -26,6 +33,8 @@ use crate::pack::{ARTIFACTS_MANIFEST, CHECKPOINTS, EVENTS, JOB, MANIFEST};
 
 /// The ledger event that records the job spec and its workspace.
 pub const JOBSPEC_EVENT: &str = "x-jobspec_recorded";
+const STATUS_EVENT: &str = "status_changed";
+const RAISE_EVENT: &str = "x-budget_raised";
 
 #[derive(Clone, Debug, Default)]
 pub struct Evidence {
@@ -40,11 +49,11 @@ pub struct Evidence {
     pub recorded: BTreeMap<String, String>,
     /// `retry_count`, `step_count`, `tool_call_count` from job.json.
     pub usage: BTreeMap<String, u64>,
-    /// Seconds from the first to the last event.
+    /// Seconds spent running (see the module notes).
     pub wall_time_seconds: Option<u64>,
     /// The `workspace` of the last `x-jobspec_recorded` event.
     pub workspace: Option<PathBuf>,
-    /// The `jobspec.budgets` of the last `x-jobspec_recorded` event.
+    /// The `jobspec.budgets` of the last `x-jobspec_recorded` event, raised limits applied.
     pub limits: Option<Value>,
 }
 
@@ -102,27 +111,48 @@ pub fn read(file: File) -> Result<Evidence> {
             }
         }
     })?;
-    // Events: only the first and last times and the jobspec events are needed, so a line is
-    // parsed only when it is one of those (a byte search first: 100k events cost ~no parsing).
+    // Events: only the first and last times, status changes and the jobspec and budget events
+    // are needed, so a line is parsed only when it is one of those (a byte search first: 100k
+    // events cost ~no parsing).
     let (mut first, mut last): (Option<Vec<u8>>, Vec<u8>) = (None, Vec::new());
+    let mut active = ActiveTime::default();
     each_raw_line(&zip, EVENTS, &mut |line| {
         if first.is_none() {
             first = Some(line.to_vec());
         }
         last.clear();
         last.extend_from_slice(line);
-        if contains(line, JOBSPEC_EVENT)
-            && let Ok(event) = crate::json::parse(line)
-            && event.get("type").and_then(Value::as_str) == Some(JOBSPEC_EVENT)
-        {
-            let payload = event.get("payload");
-            if let Some(w) = payload.and_then(|p| p.get("workspace")).and_then(Value::as_str).filter(|w| !w.is_empty())
-            {
-                ev.workspace = Some(PathBuf::from(w));
+        if !contains_any(line, &[STATUS_EVENT, JOBSPEC_EVENT, RAISE_EVENT]) {
+            return;
+        }
+        let Ok(event) = crate::json::parse(line) else { return };
+        let payload = event.get("payload");
+        match event.get("type").and_then(Value::as_str) {
+            Some(STATUS_EVENT) => {
+                let to = payload.and_then(|p| p.get("to")).and_then(Value::as_str).and_then(Status::parse);
+                if let Some(to) = to {
+                    let at = event.get("created_at").and_then(Value::as_str).and_then(Timestamp::parse);
+                    active.status_changed(to == Status::Running, at);
+                }
             }
-            if let Some(b) = payload.and_then(|p| p.pointer("/jobspec/budgets")) {
-                ev.limits = Some(b.clone());
+            Some(JOBSPEC_EVENT) => {
+                if let Some(w) =
+                    payload.and_then(|p| p.get("workspace")).and_then(Value::as_str).filter(|w| !w.is_empty())
+                {
+                    ev.workspace = Some(PathBuf::from(w));
+                }
+                if let Some(b) = payload.and_then(|p| p.pointer("/jobspec/budgets")) {
+                    ev.limits = Some(b.clone());
+                }
             }
+            Some(RAISE_EVENT) => {
+                if let (Some(Value::Object(limits)), Some(Value::Object(raised))) =
+                    (ev.limits.as_mut(), payload.and_then(|p| p.get("limits")))
+                {
+                    limits.extend(raised.clone());
+                }
+            }
+            _ => {}
         }
     })?;
     let time = |line: Option<&[u8]>| {
@@ -130,7 +160,7 @@ pub fn read(file: File) -> Result<Evidence> {
         Timestamp::parse(v.get("created_at")?.as_str()?)
     };
     if let (Some(first), Some(last)) = (time(first.as_deref()), time(Some(&last))) {
-        ev.wall_time_seconds = Some(last.seconds_since(first));
+        ev.wall_time_seconds = Some(if active.seen { active.seconds(last) } else { last.seconds_since(first) });
     }
     Ok(ev)
 }
@@ -150,9 +180,9 @@ fn each_raw_line(zip: &ZipReader, name: &str, f: &mut dyn FnMut(&[u8])) -> Resul
     Ok(())
 }
 
-/// Whether `needle` occurs in `line`. A line that is not UTF-8 is not JSON either (json::parse
-/// refuses it), so it contains nothing worth finding; `str::contains` is much faster than a
-/// byte-window scan over 100,000 lines.
-fn contains(line: &[u8], needle: &str) -> bool {
-    std::str::from_utf8(line).is_ok_and(|text| text.contains(needle))
+/// Whether any of `needles` occurs in `line`. A line that is not UTF-8 is not JSON either
+/// (json::parse refuses it), so it contains nothing worth finding; `str::contains` is much faster
+/// than a byte-window scan over 100,000 lines.
+fn contains_any(line: &[u8], needles: &[&str]) -> bool {
+    std::str::from_utf8(line).is_ok_and(|text| needles.iter().any(|n| text.contains(n)))
 }

@@ -67,6 +67,9 @@ impl Args {
                     None
                 }
             };
+            if let (Some("-"), Some(kind)) = (value.as_deref(), flag.value) {
+                refuse_dash(command, flag.long, kind)?;
+            }
             args.flags.push((flag.long, value));
         }
         if let Some(tail) = tail {
@@ -108,6 +111,25 @@ impl Args {
             .map(|p| p.clone().into_string().map_err(|p| Error::invalid_input(format!("argument is not UTF-8: {p:?}"))))
             .collect()
     }
+}
+
+/// Flags whose `-` means stdin or stdout (the command handles it): `wrkr-pack -o -`, `accept init
+/// --path -`, `init --path -`.
+const DASH_MEANS_STDIO: &[&str] = &["output", "path"];
+
+/// `-` for a flag that names a file or directory: stdin/stdout where the flag supports it, else
+/// refused here, before anything runs, rather than read or written as a file named `-`.
+fn refuse_dash(command: &Command, long: &str, kind: &str) -> Result<()> {
+    if !matches!(kind, "FILE" | "PATH" | "DIR" | "KEY") || DASH_MEANS_STDIO.contains(&long) {
+        return Ok(());
+    }
+    let what = if kind == "DIR" { "a directory" } else { "a file" };
+    Err(Error::invalid_input(format!(
+        "--{long} -: {} --{long} needs {what}; `-` (stdin/stdout) is not supported here",
+        command.display_name()
+    ))
+    .with("flag", long)
+    .with_hint(format!("name {what}; for one called -, write ./-")))
 }
 
 fn usage(command: &Command, message: String) -> Error {

@@ -35,7 +35,7 @@ pub fn main(argv: Vec<OsString>) -> u8 {
     let mut argv = argv.into_iter();
     let program = argv.next().unwrap_or_else(|| OsString::from("wrkr"));
     let mut rest: Vec<OsString> = argv.collect();
-    let json = take_all(&mut rest, "--json", false);
+    let json = take_all(&mut rest, "--json", true);
     let explain = take_all(&mut rest, "--explain", true);
     JSON_MODE.store(json, Ordering::Relaxed);
     let mut io = Io::new(json);
@@ -94,6 +94,10 @@ fn run(cmd: &'static Command, rest: Vec<OsString>, explain: bool, globals: &Glob
     let wants_help = rest.iter().take_while(|a| *a != "--").any(|a| a == "--help" || a == "-h");
     if wants_help {
         return io.write(help::command(cmd).as_bytes());
+    }
+    let wants_version = rest.iter().take_while(|a| *a != "--").any(|a| a == "--version" || a == "-V");
+    if wants_version && !explain && cmd.name != "version" {
+        return (crate::cmd::version::COMMAND.run)(Args::default(), io);
     }
     if explain {
         return if io.json {
@@ -203,11 +207,24 @@ pub fn report(err: &Error, json: bool) {
         let text = serde_json::to_string_pretty(&envelope).unwrap_or_else(|_| err.to_string());
         io::diag(&text);
     } else {
-        io::diag(&err.to_string());
+        io::diag(&format!("{err}{}", subjects(err)));
         if let Some(hint) = &err.hint {
             io::diag(&format!("hint: {hint}"));
         }
     }
+}
+
+/// What a text-mode error is about, when its message does not already say: ` (job_id=x
+/// checkpoint_id=cp_3 store=/home/me/.wrkr)`. JSON mode has them in `details`.
+fn subjects(err: &Error) -> String {
+    let named: Vec<String> = ["job_id", "checkpoint_id", "store", "path"]
+        .iter()
+        .filter_map(|key| {
+            let value = err.details.get(*key)?.as_str()?;
+            (!value.is_empty() && !err.message.contains(value)).then(|| format!("{key}={value}"))
+        })
+        .collect();
+    if named.is_empty() { String::new() } else { format!(" ({})", named.join(" ")) }
 }
 
 /// A panic is a bug; it still ends as one line of error (or an envelope) and exit 1, never a

@@ -77,7 +77,7 @@ pub const JSON: Flag = Flag {
     short: None,
     value: None,
     help: "Machine-readable output; errors become a wrkr.error_envelope on stderr",
-    long_help: "Accepted anywhere in the arguments, also after `--`. Pipe tools always write JSONL data; \
+    long_help: "Accepted anywhere before `--`; after it, `--json` belongs to the wrapped command. Pipe tools always write JSONL data; \
                 --json changes how errors are reported.",
 };
 
@@ -99,5 +99,13 @@ pub const STORE: Flag = Flag {
     long_help: "Accepted anywhere before `--`. The store holds one directory per job under DIR/jobs/.",
 };
 
+pub const VERSION: Flag = Flag {
+    long: "version",
+    short: Some('V'),
+    value: None,
+    help: "Print the version and exit",
+    long_help: "Anywhere before `--`, as --help: `wrkr-jcs --version` is `wrkr version`.",
+};
+
 /// Flags every tool and command accepts.
-pub const GLOBAL_FLAGS: &[&Flag] = &[&JSON, &STORE, &EXPLAIN, &HELP];
+pub const GLOBAL_FLAGS: &[&Flag] = &[&JSON, &STORE, &EXPLAIN, &HELP, &VERSION];

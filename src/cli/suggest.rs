@@ -11,20 +11,38 @@ pub fn closest<'a>(given: &str, candidates: impl IntoIterator<Item = &'a str>) -
         .map(|(_, c)| c)
 }
 
-/// Levenshtein distance over chars.
+/// `unknown <command> subcommand "x"`, with the closest of `verbs` suggested (exit 6).
+pub fn unknown_verb(command: &str, given: &str, verbs: &[&str]) -> crate::contract::Error {
+    let err = crate::contract::Error::invalid_input(format!("unknown {command} subcommand {given:?}"))
+        .with("subcommand", given);
+    match closest(given, verbs.iter().copied()) {
+        Some(best) => err.with_hint(format!("did you mean 'wrkr {command} {best}'? wrkr {command} --help")),
+        None => err.with_hint(format!("wrkr {command} takes {}; wrkr {command} --help", verbs.join(", "))),
+    }
+}
+
+/// Edit distance over chars (optimal string alignment: a swap of two neighbours, `shwo` for
+/// `show`, is one edit, the commonest typo).
 fn distance(a: &str, b: &str) -> usize {
-    let b: Vec<char> = b.chars().collect();
-    let mut row: Vec<usize> = (0..=b.len()).collect();
-    for (i, ca) in a.chars().enumerate() {
-        let mut prev = row[0];
-        row[0] = i + 1;
-        for (j, cb) in b.iter().enumerate() {
-            let cur = row[j + 1];
-            row[j + 1] = (prev + usize::from(ca != *cb)).min(row[j] + 1).min(cur + 1);
-            prev = cur;
+    let (a, b): (Vec<char>, Vec<char>) = (a.chars().collect(), b.chars().collect());
+    let mut d = vec![vec![0usize; b.len() + 1]; a.len() + 1];
+    for (i, row) in d.iter_mut().enumerate() {
+        row[0] = i;
+    }
+    for (j, cell) in d[0].iter_mut().enumerate() {
+        *cell = j;
+    }
+    for i in 1..=a.len() {
+        for j in 1..=b.len() {
+            let cost = usize::from(a[i - 1] != b[j - 1]);
+            let mut best = (d[i - 1][j] + 1).min(d[i][j - 1] + 1).min(d[i - 1][j - 1] + cost);
+            if i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] {
+                best = best.min(d[i - 2][j - 2] + 1);
+            }
+            d[i][j] = best;
         }
     }
-    row[b.len()]
+    d[a.len()][b.len()]
 }
 
 #[cfg(test)]
@@ -38,5 +56,6 @@ mod tests {
         assert_eq!(closest("verison", names), Some("version"));
         assert_eq!(closest("nosuchtool", names), None);
         assert_eq!(closest("sch", names), Some("schema"));
+        assert_eq!(closest("shwo", ["show", "raise", "report"]), Some("show"));
     }
 }

@@ -32,6 +32,9 @@ pub fn init(args: &Args, words: &[String], io: &mut Io) -> Result<()> {
         return Err(Error::invalid_input("usage: wrkr accept init [--path FILE] [--force]"));
     }
     let path = Path::new(args.value(PATH.long).unwrap_or("accept.yaml"));
+    if path == Path::new("-") {
+        return io.write(config::TEMPLATE.as_bytes());
+    }
     if path.exists() && !args.switch(FORCE.long) {
         return Err(Error::invalid_input(format!("{} already exists", path.display()))
             .with("path", path.display().to_string())

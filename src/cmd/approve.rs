@@ -1,7 +1,9 @@
 //! wrkr approve: a human's decision on a decision-needed checkpoint, recorded once.
 //!
 //! Only a `decision-needed` checkpoint can be approved; the reason is required; `approved_by` comes
-//! from `--approved-by`, `$WRKR_APPROVED_BY` or `$USER`. A second approval of the same checkpoint is
+//! from `--approved-by`, `$WRKR_APPROVED_BY` or the OS account (`job::approver`). The approval record
+//! is a closed v1 schema, so where the name came from travels beside it: an `x-approval_identity`
+//! event in the same batch (in the jobpack's events.jsonl), and `approved_by_source` in `--json`. A second approval of the same checkpoint is
 //! refused (exit 6): the check and the append happen under the job's lock (an idempotency key per
 //! checkpoint), so two people approving at once cannot both be recorded.
 
@@ -16,6 +18,7 @@ use crate::cmd::status::one_job;
 use crate::contract::time::Timestamp;
 use crate::contract::{Error, PRODUCER_VERSION, Result, SCHEMA_VERSION};
 use crate::job::NewEvent;
+use crate::job::approver::Approver;
 use crate::store::{AppendOptions, FsStore, JobId, Store};
 
 const CHECKPOINT: Flag = Flag {
@@ -51,13 +54,20 @@ fn run(args: Args, io: &mut Io) -> Result<()> {
         .map(str::trim)
         .filter(|r| !r.is_empty())
         .ok_or_else(|| Error::invalid_input("approval reason is required").with_hint("pass --reason TEXT"))?;
-    let record = approve(&args.store()?, &job, &cp_id, reason, &approver(&args))?;
-    if io.json { io.pretty(&record) } else { io.line(&format!("approved checkpoint={cp_id}")) }
+    let by = approver(&args);
+    let mut record = approve(&args.store()?, &job, &cp_id, reason, &by)?;
+    if io.json {
+        record["approved_by_source"] = json!(by.source);
+        io.pretty(&record)
+    } else {
+        io.line(&format!("job_id={job} approved checkpoint={cp_id} approved_by={}", by.name))?;
+        io.line(&format!("next: wrkr resume {job}"))
+    }
 }
 
 /// Record the approval of decision-needed checkpoint `cp_id` (once), returning the
 /// `wrkr.approval_record`. `reason` must be non-blank.
-pub fn approve(store: &FsStore, job: &JobId, cp_id: &str, reason: &str, approved_by: &str) -> Result<Value> {
+pub fn approve(store: &FsStore, job: &JobId, cp_id: &str, reason: &str, by: &Approver) -> Result<Value> {
     let reason = reason.trim();
     if reason.is_empty() {
         return Err(Error::invalid_input("approval reason is required").with_hint("pass --reason TEXT"));
@@ -76,8 +86,9 @@ pub fn approve(store: &FsStore, job: &JobId, cp_id: &str, reason: &str, approved
         "job_id": job.as_str(),
         "checkpoint_id": cp_id,
         "reason": reason,
-        "approved_by": approved_by,
+        "approved_by": by.name,
     });
+    let identity = json!({"checkpoint_id": cp_id, "approved_by": by.name, "approved_by_source": by.source});
     let key = format!("approval:{cp_id}");
     store.append(job, AppendOptions::default(), &mut |state| {
         if state.idempotency_keys.contains_key(&key) {
@@ -88,6 +99,7 @@ pub fn approve(store: &FsStore, job: &JobId, cp_id: &str, reason: &str, approved
         Ok(vec![
             NewEvent::new("approval_recorded", record.clone()),
             NewEvent::new("idempotency_recorded", json!({"key": key})),
+            NewEvent::new("x-approval_identity", identity.clone()),
         ])
     })?;
     Ok(record)

@@ -18,7 +18,6 @@ use crate::contract::{Error, Result};
 use crate::job::projection::{LedgerEvent, Projection};
 use crate::report::{bridge, publish};
 use crate::store::{JobId, Store};
-use crate::tools::accept::OUT_DIR;
 
 const CHECKPOINT: Flag =
     Flag { long: "checkpoint", short: None, value: Some("CP"), help: "The checkpoint id (cp_<seq>)", long_help: "" };
@@ -31,6 +30,14 @@ const TEMPLATE: Flag = Flag {
 };
 const DRY_RUN: Flag =
     Flag { long: "dry-run", short: None, value: None, help: "Print the work item; write nothing", long_help: "" };
+
+const OUT_DIR: Flag = Flag {
+    long: "out-dir",
+    short: None,
+    value: Some("DIR"),
+    help: "Write DIR/reports/work_item_<id>_<cp>.json (and the template's .md) [default: ./wrkr-out]",
+    long_help: "Nothing is written with --dry-run.",
+};
 
 pub const COMMAND: Command = Command {
     name: "bridge",
@@ -57,6 +64,9 @@ pub const COMMAND: Command = Command {
 
 fn run(args: Args, io: &mut Io) -> Result<()> {
     let words = args.positional_strings()?;
+    if let Some(verb) = words.first().filter(|w| !["work-item"].contains(&w.as_str())) {
+        return Err(crate::cli::suggest::unknown_verb("bridge", verb, &["work-item"]));
+    }
     let job = match words.iter().map(String::as_str).collect::<Vec<_>>().as_slice() {
         ["work-item", job] => JobId::parse(job)?,
         _ => {

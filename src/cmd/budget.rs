@@ -86,6 +86,9 @@ pub const COMMAND: Command = Command {
 
 fn run(args: Args, io: &mut Io) -> Result<()> {
     let words = args.positional_strings()?;
+    if let Some(verb) = words.first().filter(|w| !["show", "raise", "report"].contains(&w.as_str())) {
+        return Err(crate::cli::suggest::unknown_verb("budget", verb, &["show", "raise", "report"]));
+    }
     let (verb, job) = match words.as_slice() {
         [verb, job] => (verb.as_str(), JobId::parse(job)?),
         _ => {
@@ -115,10 +118,10 @@ fn run(args: Args, io: &mut Io) -> Result<()> {
             if limits.is_empty() {
                 return Err(Error::invalid_input("budget raise needs at least one --max-... limit"));
             }
-            let event = NewEvent::new(
-                "x-budget_raised",
-                json!({"limits": limits, "reason": reason, "raised_by": approver(&args)}),
-            );
+            let event = NewEvent::new("x-budget_raised", {
+                let by = approver(&args);
+                json!({"limits": limits, "reason": reason, "raised_by": by.name, "raised_by_source": by.source})
+            });
             store.append(&job, AppendOptions::default(), &mut |_| Ok(vec![event.clone()]))?;
         }
         "report" => {

@@ -104,6 +104,9 @@ pub const COMMAND: Command = Command {
 
 fn run(args: Args, io: &mut Io) -> Result<()> {
     let words = args.positional_strings()?;
+    if let Some(verb) = words.first().filter(|w| !["list", "show", "emit"].contains(&w.as_str())) {
+        return Err(crate::cli::suggest::unknown_verb("checkpoint", verb, &["list", "show", "emit"]));
+    }
     let store = args.store()?;
     match words.iter().map(String::as_str).collect::<Vec<_>>().as_slice() {
         ["list", job] => {

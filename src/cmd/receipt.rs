@@ -37,7 +37,9 @@ pub const COMMAND: Command = Command {
     about: "Print the ticket footer of a jobpack, or validate a footer line",
     usage: "PACK|JOB_ID | --parse LINE",
     long_about: "The footer is one line, exactly `WRKR job_id=<id> manifest=sha256:<hash> verify=\"wrkr verify <id>\"`, \
-                 to paste into a ticket or PR. The pack is verified first. With --parse, LINE is checked \
+                 to paste into a ticket or PR; its verify command works as printed: a pack outside \
+                 ./wrkr-out/jobpacks/ is named by its absolute path (`verify=\"wrkr verify /abs/jobpack_<id>.zip\"`). \
+                 The pack is verified first. With --parse, LINE is checked \
                  against the footer format and its job_id, manifest_sha256 and verify target are printed as \
                  JSON (one line; pretty with --json).\n\n\
                  For a JOB_ID (an argument that is not an existing file), the pack \
@@ -69,18 +71,21 @@ fn run(args: Args, io: &mut Io) -> Result<()> {
     let [target] = words.as_slice() else {
         return Err(Error::invalid_input("usage: wrkr receipt PACK|JOB_ID | wrkr receipt --parse LINE"));
     };
-    let (job_id, manifest_sha256) = match job_argument(target) {
+    let (job_id, manifest_sha256, line) = match job_argument(target) {
         Some(job) => {
             let out_dir = Path::new(args.value(OUT_DIR.long).unwrap_or(DEFAULT_OUT_DIR));
             let e = export::receipt(&args.store()?, &job, out_dir, &ExportOptions::default())?;
-            (e.job_id, e.manifest_sha256)
+            (e.job_id, e.manifest_sha256, e.footer)
         }
         None => {
             let report = verify::verify(source::open(target)?, &Options::default())?;
-            (report.job_id, report.manifest_sha256)
+            let line = match target.as_str() {
+                "-" => footer::format(&report.job_id, &report.manifest_sha256),
+                path => footer::for_pack(&report.job_id, &report.manifest_sha256, Path::new(path)),
+            };
+            (report.job_id, report.manifest_sha256, line)
         }
     };
-    let line = footer::format(&job_id, &manifest_sha256);
     if io.json {
         io.pretty(&json!({"footer": line, "job_id": job_id, "manifest_sha256": manifest_sha256}))
     } else {

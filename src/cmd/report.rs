@@ -10,11 +10,19 @@ use std::path::{Path, PathBuf};
 
 use crate::cli::args::Args;
 use crate::cli::io::Io;
-use crate::cli::spec::{Command, Example, Kind};
+use crate::cli::spec::{Command, Example, Flag, Kind};
 use crate::contract::{Error, Result};
 use crate::pack::export::{ExportOptions, job_argument, receipt};
 use crate::report::publish;
-use crate::tools::accept::OUT_DIR;
+
+const OUT_DIR: Flag = Flag {
+    long: "out-dir",
+    short: None,
+    value: Some("DIR"),
+    help: "Write DIR/reports/github_summary_<id>.json and .md [default: ./wrkr-out]",
+    long_help: "For a JOB, its pack DIR/jobpacks/jobpack_<id>.zip is reused when up to date, else exported there \
+                first.",
+};
 
 pub const COMMAND: Command = Command {
     name: "report",
@@ -40,6 +48,9 @@ pub const COMMAND: Command = Command {
 
 fn run(args: Args, io: &mut Io) -> Result<()> {
     let words = args.positional_strings()?;
+    if let Some(verb) = words.first().filter(|w| !["github"].contains(&w.as_str())) {
+        return Err(crate::cli::suggest::unknown_verb("report", verb, &["github"]));
+    }
     let target = match words.iter().map(String::as_str).collect::<Vec<_>>().as_slice() {
         ["github", target] => (*target).to_owned(),
         _ => {

@@ -16,6 +16,7 @@ use crate::cmd::status::one_job;
 use crate::cmd::submit::{LEASE_TTL, lease_ttl};
 use crate::contract::time::Timestamp;
 use crate::contract::{Error, ReasonCode, Result};
+use crate::job::approver::{self, Approver};
 use crate::job::checkpoint::Checkpoint;
 use crate::job::{NewEvent, Status, fingerprint};
 use crate::run::history::History;
@@ -40,8 +41,9 @@ pub const APPROVED_BY: Flag = Flag {
     long: "approved-by",
     short: None,
     value: Some("USER"),
-    help: "Who decides [default: $WRKR_APPROVED_BY, else $USER]",
-    long_help: "",
+    help: "Who decides [default: $WRKR_APPROVED_BY, else the OS account name]",
+    long_help: "Recorded with where it came from (approved_by_source: flag, env, os_account or os_uid); the \
+                account is looked up with getpwuid, never taken from $USER.",
 };
 
 pub const COMMAND: Command = Command {
@@ -97,7 +99,7 @@ fn run(args: Args, io: &mut Io) -> Result<()> {
 #[derive(Clone, Debug)]
 pub struct EnvOverride {
     pub reason: String,
-    pub approved_by: String,
+    pub approved_by: Approver,
 }
 
 /// The gates before a job may continue: not finished, the latest decision approved, the
@@ -123,15 +125,9 @@ pub fn gate(store: &FsStore, job: &JobId, force: Option<&EnvOverride>) -> Result
     check_environment(store, job, &history, force)
 }
 
-/// Who is deciding: the flag, else `$WRKR_APPROVED_BY`, else `$USER`, else `unknown`.
-pub fn approver(args: &Args) -> String {
-    args.value(APPROVED_BY.long)
-        .map(str::to_owned)
-        .or_else(|| std::env::var("WRKR_APPROVED_BY").ok())
-        .or_else(|| std::env::var("USER").ok())
-        .map(|s| s.trim().to_owned())
-        .filter(|s| !s.is_empty())
-        .unwrap_or_else(|| "unknown".to_owned())
+/// Who is deciding: the flag, else `$WRKR_APPROVED_BY`, else the OS account ([`approver::resolve`]).
+pub fn approver(args: &Args) -> Approver {
+    approver::resolve(args.value(APPROVED_BY.long))
 }
 
 /// Compare the environment with the job's baseline; block, or record the override.
@@ -146,7 +142,8 @@ fn check_environment(store: &FsStore, job: &JobId, history: &History, force: Opt
         payload["expected_hash"] = json!(expected);
         payload["actual_hash"] = json!(now.hash);
         payload["reason"] = json!(force.reason);
-        payload["approved_by"] = json!(force.approved_by);
+        payload["approved_by"] = json!(force.approved_by.name);
+        payload["approved_by_source"] = json!(force.approved_by.source);
         if let Some(map) = payload.as_object_mut() {
             map.remove("hash");
         }

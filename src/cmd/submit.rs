@@ -7,6 +7,7 @@
 //! steps; `--detach` instead starts `wrkr resume JOB` in the background (its output goes to the
 //! job's `runner.log`) and returns at once.
 
+use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -27,7 +28,9 @@ const JOB_ID: Flag = Flag {
     short: None,
     value: Some("ID"),
     help: "The job id [default: <name>_<unix seconds>]",
-    long_help: "",
+    long_help: "Used exactly as given (ids are case-sensitive); one that does not match ^[A-Za-z0-9._-]+$ is \
+                refused (exit 6) with a valid id suggested. The default takes a _N suffix when another job of \
+                the same name started in the same second.",
 };
 const DETACH: Flag = Flag {
     long: "detach",
@@ -74,12 +77,15 @@ fn run(args: Args, io: &mut Io) -> Result<()> {
     };
     let spec = jobspec::load(Path::new(path))?;
     let now = Timestamp::now();
-    let job = JobId::parse(&match args.value(JOB_ID.long) {
-        Some(id) => jobspec::normalize_job_id(id),
-        None => jobspec::infer_job_id(&spec.name, now),
-    })?;
     let store = args.store()?;
-    create(&store, &job, &spec, Path::new(path))?;
+    let job = match args.value(JOB_ID.long) {
+        Some(id) => {
+            let job = JobId::parse(id)?;
+            create(&store, &job, &spec, Path::new(path))?;
+            job
+        }
+        None => create_fresh(&store, &jobspec::infer_job_id(&spec.name, now), &spec, Path::new(path))?,
+    };
     let ttl = lease_ttl(&args)?;
     if args.switch(DETACH.long) {
         let pid = detach(&store, &job, ttl)?;
@@ -107,6 +113,21 @@ pub fn lease_ttl(args: &Args) -> Result<Duration> {
 
 /// Create the job: spec, workspace and fingerprint in one batch; refused if the id exists.
 pub fn create(store: &FsStore, job: &JobId, spec: &JobSpec, spec_path: &Path) -> Result<()> {
+    if try_create(store, job, spec, spec_path)? {
+        return Ok(());
+    }
+    Err(Error::invalid_input(format!("job {job} already exists")).with("job_id", job.as_str()).with_hint(format!(
+        "pick another --job-id, or leave it out for a fresh one; wrkr status {job} shows the existing job"
+    )))
+}
+
+/// Create the job under `base` or the next free `base_N` (a default id: never collides).
+pub fn create_fresh(store: &FsStore, base: &str, spec: &JobSpec, spec_path: &Path) -> Result<JobId> {
+    crate::store::job_id::claim_fresh(base, &mut |job| try_create(store, job, spec, spec_path))
+}
+
+/// Create the job; `Ok(false)` when the id is already taken.
+fn try_create(store: &FsStore, job: &JobId, spec: &JobSpec, spec_path: &Path) -> Result<bool> {
     let workspace = workspace(spec)?;
     let fp = fingerprint::capture(&spec.environment_rules)?;
     let spec_path = std::path::absolute(spec_path).unwrap_or_else(|_| spec_path.to_path_buf());
@@ -116,15 +137,19 @@ pub fn create(store: &FsStore, job: &JobId, spec: &JobSpec, spec_path: &Path) ->
                "adapter": spec.adapter.as_str()}),
     );
     let fingerprint = NewEvent::new("env_fingerprint_set", fp.to_json());
-    store.append(job, AppendOptions { create: true, fence: None }, &mut |state| {
+    let mut taken = false;
+    let created = store.append(job, AppendOptions { create: true, fence: None }, &mut |state| {
         if state.last_applied_seq > 0 {
-            return Err(Error::invalid_input("job already exists")
-                .with("job_id", job.as_str())
-                .with_hint("pick another --job-id"));
+            taken = true;
+            return Err(Error::invalid_input("job already exists").with("job_id", job.as_str()));
         }
         Ok(vec![recorded.clone(), fingerprint.clone()])
-    })?;
-    Ok(())
+    });
+    match created {
+        Ok(_) => Ok(true),
+        Err(_) if taken => Ok(false),
+        Err(err) => Err(err),
+    }
 }
 
 /// The spec's `inputs.workspace`, relative to the current directory, which must exist.
@@ -145,6 +170,7 @@ fn detach(store: &FsStore, job: &JobId, ttl: Duration) -> Result<u32> {
     let log = std::fs::OpenOptions::new()
         .create(true)
         .append(true)
+        .mode(0o600)
         .open(&log_path)
         .map_err(|e| Error::io("open runner.log", e))?;
     let err = log.try_clone().map_err(|e| Error::io("open runner.log", e))?;

@@ -17,7 +17,6 @@ use crate::cmd::export::{DEFAULT_OUT_DIR, OUT_DIR};
 use crate::cmd::submit::{LEASE_TTL, lease_ttl};
 use crate::contract::{Error, Result};
 use crate::job::budget::Limits;
-use crate::job::jobspec;
 use crate::run::wrap::{WrapOptions, WrapReport, stream_json, wrap};
 use crate::store::JobId;
 use crate::tools::pack::{self, UNSAFE_CAPTURE_RAW};
@@ -27,7 +26,8 @@ const JOB_ID: Flag = Flag {
     short: None,
     value: Some("ID"),
     help: "The job id [default: job_wrap_<unix seconds>]",
-    long_help: "An existing id is refused (exit 6): wrap never appends to another job.",
+    long_help: "Used exactly as given (case-sensitive). An existing id is refused (exit 6): wrap never appends \
+                to another job.",
 };
 const ARTIFACT: Flag = Flag {
     long: "artifact",
@@ -89,7 +89,7 @@ pub const COMMAND: Command = Command {
                  DIR/jobpacks/ and verified, also when the command failed, and the footer is printed.\n\n\
                  With --json, stdout holds only the JSON result: the command's stdout is copied to stderr. \
                  A failing command is exit 1 E_ADAPTER_FAIL (its own code is in adapter_result.exit_code); \
-                 --json may come anywhere, also after --.",
+                 Everything after -- reaches CMD untouched, --json included: wrkr's own --json goes before --.",
     flags: &[
         &JOB_ID,
         &ARTIFACT,
@@ -136,7 +136,7 @@ fn run(args: Args, io: &mut Io) -> Result<()> {
     };
     let cwd = std::env::current_dir().map_err(|e| Error::io("read the current directory", e))?;
     let mut opts = WrapOptions::new(args.positionals.clone(), cwd);
-    opts.job = args.value(JOB_ID.long).map(|id| JobId::parse(&jobspec::normalize_job_id(id))).transpose()?;
+    opts.job = args.value(JOB_ID.long).map(JobId::parse).transpose()?;
     opts.artifacts = args.values(ARTIFACT.long).into_iter().map(str::to_owned).collect();
     opts.workspace = match args.value(WORKSPACE.long) {
         Some(dir) => Some(

@@ -7,6 +7,8 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::contract::time::Timestamp;
+
 /// The JobSpec's `budgets` block (snake_case keys, as in the v1 schema).
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct Limits {
@@ -61,6 +63,35 @@ impl Limits {
     }
 }
 
+/// Wall time as every budget reader counts it (`budget show`, the runner, `accept run`, the GitHub
+/// summary): the sum of the intervals the job spent `running`. Time waiting for an approval or
+/// paused is not used time. Fed the ledger's `status_changed` events in order.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct ActiveTime {
+    running_since: Option<Timestamp>,
+    seconds: u64,
+    /// Whether any status change was seen (packs made by the Go implementation have none).
+    pub seen: bool,
+}
+
+impl ActiveTime {
+    /// A `status_changed` event to `to_running` (or not) at `at`.
+    pub fn status_changed(&mut self, to_running: bool, at: Option<Timestamp>) {
+        self.seen = true;
+        if let (Some(since), Some(now)) = (self.running_since.take(), at) {
+            self.seconds += now.seconds_since(since);
+        }
+        if to_running {
+            self.running_since = at;
+        }
+    }
+
+    /// Seconds spent running up to `now` (a job still running counts until `now`).
+    pub fn seconds(&self, now: Timestamp) -> u64 {
+        self.seconds + self.running_since.map_or(0, |since| now.seconds_since(since))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -110,6 +141,18 @@ mod tests {
                 "tokens>100"
             ]
         );
+    }
+
+    #[test]
+    fn active_time_skips_waiting() {
+        let t = |s| Some(Timestamp::from_unix(s, 0));
+        let mut active = ActiveTime::default();
+        active.status_changed(true, t(100));
+        active.status_changed(false, t(103)); // blocked_decision for 1000 s
+        active.status_changed(true, t(1103));
+        assert_eq!(active.seconds(Timestamp::from_unix(1105, 0)), 5);
+        active.status_changed(false, t(1106));
+        assert_eq!(active.seconds(Timestamp::from_unix(9999, 0)), 6);
     }
 
     #[test]

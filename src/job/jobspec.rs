@@ -392,9 +392,13 @@ pub fn normalize_job_id(raw: &str) -> String {
     if trimmed.is_empty() { "job".to_owned() } else { trimmed.to_owned() }
 }
 
-/// `<normalized name>_<unix seconds>`.
+/// `<normalized name>_<unix seconds>`: the base of a default id (see `store::job_id::claim_fresh`
+/// for the suffix that keeps two jobs of one second apart). The name part is capped so that the
+/// id stays under the 128-byte limit.
 pub fn infer_job_id(name: &str, now: Timestamp) -> String {
-    format!("{}_{}", normalize_job_id(name), now.unix_seconds())
+    let mut base = normalize_job_id(name);
+    base.truncate(96);
+    format!("{base}_{}", now.unix_seconds())
 }
 
 /// The 1-based line where the field a pointer names is written, found by looking for each key in

@@ -6,6 +6,7 @@
 //! Nothing here touches the store. The store (`crate::store`) runs the state checks under the
 //! job's lock, so "check the current state, then append" is a single step for every writer.
 
+pub mod approver;
 pub mod budget;
 pub mod checkpoint;
 pub mod event;

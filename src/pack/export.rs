@@ -112,7 +112,7 @@ pub fn export_job(store: &dyn Store, job: &JobId, out_dir: &Path, opts: &ExportO
         None => None,
     };
     Ok(Exported {
-        footer: footer::format(&summary.job_id, &summary.manifest_sha256),
+        footer: footer::for_pack(&summary.job_id, &summary.manifest_sha256, &path),
         job_id: summary.job_id,
         path,
         manifest_sha256: summary.manifest_sha256,
@@ -136,7 +136,7 @@ pub fn receipt(store: &dyn Store, job: &JobId, out_dir: &Path, opts: &ExportOpti
             && let Some(missing) = up_to_date(store, job, &path)?
         {
             return Ok(Exported {
-                footer: footer::format(&report.job_id, &report.manifest_sha256),
+                footer: footer::for_pack(&report.job_id, &report.manifest_sha256, &path),
                 job_id: report.job_id,
                 path,
                 manifest_sha256: report.manifest_sha256,

@@ -4,6 +4,12 @@
 //! space. The parser accepts exactly what Go's pattern accepts:
 //! `^WRKR job_id=([a-zA-Z0-9._-]+) manifest=sha256:([a-f0-9]{64}) verify="wrkr verify ([^"]+)"$`
 //! (the verify target need not equal the job id; no trailing newline).
+//!
+//! The verify command must work as printed ([`for_pack`]): a pack in the default place
+//! (`./wrkr-out/jobpacks/`) is named by its job id, the v1 form; a pack anywhere else (`--out-dir`)
+//! by its absolute path, which `wrkr verify` takes from any directory.
+
+use std::path::Path;
 
 use serde::Serialize;
 
@@ -20,6 +26,29 @@ pub struct Footer {
 /// The footer line for a pack.
 pub fn format(job_id: &str, manifest_sha256: &str) -> String {
     format!("WRKR job_id={job_id} manifest=sha256:{manifest_sha256} verify=\"wrkr verify {job_id}\"")
+}
+
+/// The footer for the pack written at `pack`, with a verify command that works as printed.
+pub fn for_pack(job_id: &str, manifest_sha256: &str, pack: &Path) -> String {
+    let default = Path::new(crate::cmd::export::DEFAULT_OUT_DIR).join("jobpacks").join(crate::pack::file_name(job_id));
+    let pack = std::path::absolute(pack).ok();
+    let target = pack.filter(|p| std::path::absolute(&default).ok().as_ref() != Some(p));
+    match target.as_deref().and_then(Path::to_str).and_then(shell_word) {
+        Some(target) => {
+            format!("WRKR job_id={job_id} manifest=sha256:{manifest_sha256} verify=\"wrkr verify {target}\"")
+        }
+        None => format(job_id, manifest_sha256),
+    }
+}
+
+/// `path` as one shell word: bare when it is only safe characters, else in single quotes. `None`
+/// when no quoting fits inside the footer's double quotes (a `"`, `'` or control character).
+fn shell_word(path: &str) -> Option<String> {
+    let safe = |c: char| c.is_ascii_alphanumeric() || "._/+-=:@,%".contains(c);
+    if !path.is_empty() && path.chars().all(safe) {
+        return Some(path.to_owned());
+    }
+    (!path.chars().any(|c| c == '"' || c == '\'' || c.is_control())).then(|| format!("'{path}'"))
 }
 
 fn invalid(line: &str) -> Error {
@@ -55,6 +84,16 @@ mod tests {
         assert_eq!(line, format!("WRKR job_id=job_j manifest=sha256:{H} verify=\"wrkr verify job_j\""));
         let f = parse(&line).unwrap();
         assert_eq!((f.job_id.as_str(), f.manifest_sha256.as_str(), f.verify_target.as_str()), ("job_j", H, "job_j"));
+    }
+
+    #[test]
+    fn footers_name_packs_outside_the_default_place_by_path() {
+        let line = for_pack("job_j", H, Path::new("/tmp/out dir/jobpacks/jobpack_job_j.zip"));
+        assert_eq!(parse(&line).unwrap().verify_target, "'/tmp/out dir/jobpacks/jobpack_job_j.zip'");
+        let line = for_pack("job_j", H, Path::new("/o/jobpacks/jobpack_job_j.zip"));
+        assert_eq!(parse(&line).unwrap().verify_target, "/o/jobpacks/jobpack_job_j.zip");
+        assert_eq!(for_pack("job_j", H, Path::new("wrkr-out/jobpacks/jobpack_job_j.zip")), format("job_j", H));
+        assert_eq!(for_pack("job_j", H, Path::new("/o/it's.zip")), format("job_j", H));
     }
 
     #[test]

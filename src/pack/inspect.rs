@@ -53,6 +53,13 @@ pub struct Inspection {
     pub timeline: Vec<TimelineItem>,
 }
 
+/// Order a timeline by time, then kind, then id by its number: events of one batch share a time,
+/// and `evt_10` must follow `evt_9` (Go compared the id text, which put `evt_10` first).
+fn sort_timeline(timeline: &mut [TimelineItem]) {
+    let number = |id: &str| id.rsplit_once('_').and_then(|(_, n)| n.parse::<u64>().ok()).unwrap_or(u64::MAX);
+    timeline.sort_by(|a, b| (a.at, a.kind, number(&a.id), &a.id).cmp(&(b.at, b.kind, number(&b.id), &b.id)));
+}
+
 fn bad(entry: &str, line: u64, what: impl std::fmt::Display) -> Error {
     Error::invalid_input(format!("{entry}: line {line}: {what}")).with("path", entry).with("line", line)
 }
@@ -138,7 +145,7 @@ pub fn inspect_job(store: &dyn Store, job: &JobId) -> Result<Inspection> {
             summary: checkpoint_id,
         });
     }
-    timeline.sort_by(|a, b| (a.at, a.kind, &a.id).cmp(&(b.at, b.kind, &b.id)));
+    sort_timeline(&mut timeline);
     let finished = projection.finish(None);
     Ok(Inspection {
         job_id: job.as_str().to_owned(),
@@ -192,7 +199,7 @@ pub fn inspect(file: File, max_entry_bytes: u64) -> Result<Inspection> {
         });
         Ok(())
     })?;
-    timeline.sort_by(|a, b| (a.at, a.kind, &a.id).cmp(&(b.at, b.kind, &b.id)));
+    sort_timeline(&mut timeline);
     Ok(Inspection {
         job_id,
         status,
@@ -256,12 +263,25 @@ struct Side {
     checkpoints: Keyed,
 }
 
-/// A record's identity-free content hash: canonical bytes without `producer_version`, so the same
-/// job packed by two wrkr versions (or by Go and by us) does not show every record as changed.
+/// A record's identity-free content hash: canonical bytes without what differs between any two
+/// runs, at any depth: `producer_version`, the job id (`job_id`, `idempotency_key`), timestamps
+/// (keys ending in `_at`), measured times (`wall_time_seconds`, `duration_ms`) and the runner's
+/// identity (`lease_id`, `worker_id`). So the same job packed by two wrkr versions, or two runs of
+/// one spec, do not show every record as changed.
 fn content_hash(mut v: Value) -> String {
-    if let Value::Object(map) = &mut v {
-        map.remove("producer_version");
+    const VOLATILE: [&str; 7] =
+        ["producer_version", "job_id", "idempotency_key", "wall_time_seconds", "duration_ms", "lease_id", "worker_id"];
+    fn strip(v: &mut Value) {
+        match v {
+            Value::Object(map) => {
+                map.retain(|k, _| !(k.ends_with("_at") || VOLATILE.contains(&k.as_str())));
+                map.values_mut().for_each(strip);
+            }
+            Value::Array(items) => items.iter_mut().for_each(strip),
+            _ => {}
+        }
     }
+    strip(&mut v);
     sha256_hex(&jcs::to_vec(&v))
 }
 

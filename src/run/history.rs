@@ -20,7 +20,7 @@ use serde_json::{Map, Value};
 use crate::contract::Result;
 use crate::contract::time::Timestamp;
 use crate::job::Status;
-use crate::job::budget::{Limits, Usage};
+use crate::job::budget::{ActiveTime, Limits, Usage};
 use crate::store::{EventRecord, JobId, Store};
 
 /// More steps than a JobSpec can hold (16 MiB of YAML cannot describe more).
@@ -89,8 +89,7 @@ pub struct History {
     pub pause_now: bool,
     pub env_hash: Option<String>,
     pub env_rules: Vec<String>,
-    running_since: Option<Timestamp>,
-    running_seconds: u64,
+    active: ActiveTime,
 }
 
 impl History {
@@ -116,8 +115,7 @@ impl History {
             pause_now: false,
             env_hash: None,
             env_rules: Vec::new(),
-            running_since: None,
-            running_seconds: 0,
+            active: ActiveTime::default(),
         }
     }
 
@@ -150,11 +148,8 @@ impl History {
         match record.event_type.as_str() {
             "status_changed" => {
                 if let Some(to) = Status::parse(&text("to")) {
-                    if let (Some(since), Some(now)) = (self.running_since.take(), at) {
-                        self.running_seconds += now.seconds_since(since);
-                    }
+                    self.active.status_changed(to == Status::Running, at);
                     if to == Status::Running {
-                        self.running_since = at;
                         self.pause_now = false;
                     }
                     self.status = to;
@@ -253,7 +248,7 @@ impl History {
 
     /// Seconds spent running, up to `now`.
     pub fn wall_seconds(&self, now: Timestamp) -> u64 {
-        self.running_seconds + self.running_since.map_or(0, |since| now.seconds_since(since))
+        self.active.seconds(now)
     }
 
     pub fn usage(&self, now: Timestamp) -> Usage {

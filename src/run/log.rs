@@ -12,6 +12,7 @@
 
 use std::fs::{File, OpenOptions};
 use std::io::{self, Write};
+use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 
 use crate::digest::Hasher;
@@ -51,7 +52,8 @@ impl BoundedLog {
 
     fn open(&mut self) -> io::Result<&mut File> {
         if self.file.is_none() {
-            self.file = Some(OpenOptions::new().create(true).write(true).truncate(true).open(&self.path)?);
+            // 0600: a step's output may hold secrets (tokens echoed by a tool), like the ledger.
+            self.file = Some(OpenOptions::new().create(true).write(true).truncate(true).mode(0o600).open(&self.path)?);
         }
         // Opened just above when it was not.
         self.file.as_mut().ok_or_else(|| io::Error::other("log file not open"))

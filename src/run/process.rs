@@ -140,7 +140,8 @@ pub fn run(cmd: &StepCommand, supervisor: &mut dyn Supervisor) -> Result<StepOut
         // Before this step opens its logs and pipe, any of which would otherwise take it.
         crate::run::channel::reserve_slot();
     }
-    std::fs::create_dir_all(&cmd.log_dir).map_err(|e| Error::io(format!("create {}", cmd.log_dir.display()), e))?;
+    crate::store::fs::private_dir_all(&cmd.log_dir)
+        .map_err(|e| Error::io(format!("create {}", cmd.log_dir.display()), e))?;
     let log_path = |stream: &str| cmd.log_dir.join(format!("{}.{stream}.log", cmd.log_name));
     let stdout_log =
         BoundedLog::create(&log_path("stdout"), cmd.log_cap).map_err(|e| Error::io("create step log", e))?;

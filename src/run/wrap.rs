@@ -45,6 +45,7 @@ use crate::run::log::{DEFAULT_LOG_CAP, StreamDigest};
 use crate::run::process::{self, Ending, Program, StepCommand, StepOutcome, Supervisor};
 use crate::run::watch::StepWatch;
 use crate::run::workspace::{Delta, Snapshot};
+use crate::store::job_id::claim_fresh;
 use crate::store::{AppendOptions, FsStore, JobId, Store};
 
 /// The longest checkpoint summary (bytes).
@@ -164,32 +165,27 @@ fn create(store: &FsStore, opts: &WrapOptions, argv: &[OsString], base: &std::pa
                "watch_workspace": opts.workspace.is_some(), "artifacts": opts.artifacts, "budgets": opts.limits}),
     );
     let fp = NewEvent::new("env_fingerprint_set", fingerprint::capture(&fingerprint::DEFAULT_RULES)?.to_json());
-    let candidates: Vec<String> = match &opts.job {
-        Some(job) => vec![job.as_str().to_owned()],
-        None => {
-            let base = format!("job_wrap_{}", Timestamp::now().unix_seconds());
-            (0..1000).map(|n| if n == 0 { base.clone() } else { format!("{base}_{n}") }).collect()
-        }
-    };
-    for id in &candidates {
-        let job = JobId::parse(id)?;
+    let mut try_create = |job: &JobId| {
         let mut taken = false;
-        let created = store.append(&job, AppendOptions { create: true, fence: None }, &mut |state| {
+        let created = store.append(job, AppendOptions { create: true, fence: None }, &mut |state| {
             if state.last_applied_seq > 0 {
                 taken = true;
-                return Err(Error::invalid_input("job already exists")
+                return Err(Error::invalid_input(format!("job {job} already exists"))
                     .with("job_id", job.as_str())
                     .with_hint("pick another --job-id (wrap never appends to an existing job)"));
             }
             Ok(vec![recorded.clone(), fp.clone()])
         });
         match created {
-            Ok(_) => return Ok(job),
-            Err(_) if taken && opts.job.is_none() => continue,
-            Err(err) => return Err(err),
+            Ok(_) => Ok(true),
+            Err(_) if taken && opts.job.is_none() => Ok(false),
+            Err(err) => Err(err),
         }
+    };
+    match &opts.job {
+        Some(job) => try_create(job).map(|_| job.clone()),
+        None => claim_fresh(&format!("job_wrap_{}", Timestamp::now().unix_seconds()), &mut try_create),
     }
-    Err(Error::generic("no free wrap job id this second"))
 }
 
 struct Run<'a> {

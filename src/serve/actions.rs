@@ -19,6 +19,7 @@ use crate::cmd::resume::{EnvOverride, gate};
 use crate::cmd::{approve as approve_cmd, submit as submit_cmd};
 use crate::contract::time::Timestamp;
 use crate::contract::{Error, Result};
+use crate::job::approver::Approver;
 use crate::job::jobspec::{self};
 use crate::job::{NewEvent, Status};
 use crate::pack::export::{ExportOptions, export_job, pack_path, receipt};
@@ -41,17 +42,17 @@ struct SubmitBody {
 
 pub fn submit(call: &Call<'_>) -> Result<Reply> {
     let body: SubmitBody = call.decode()?;
-    if let Some(id) = &body.job_id {
-        JobId::parse(id)?;
-    }
+    let given = body.job_id.as_deref().map(JobId::parse).transpose()?;
     let path = confine(&call.ctx.cwd, "jobspec_path", &body.jobspec_path, Kind::ExistingFile)?;
     let spec = jobspec::load(&path)?;
-    let job = JobId::parse(&match &body.job_id {
-        Some(id) => jobspec::normalize_job_id(id),
-        None => jobspec::infer_job_id(&spec.name, Timestamp::now()),
-    })?;
     let store = call.store();
-    submit_cmd::create(&store, &job, &spec, &path)?;
+    let job = match given {
+        Some(job) => {
+            submit_cmd::create(&store, &job, &spec, &path)?;
+            job
+        }
+        None => submit_cmd::create_fresh(&store, &jobspec::infer_job_id(&spec.name, Timestamp::now()), &spec, &path)?,
+    };
     let out = json!({"job_id": job.as_str(), "status": "queued", "adapter": spec.adapter.as_str(),
                          "spec_name": spec.name, "objective": spec.objective, "spec_path": body.jobspec_path});
     run(call, &store, job, out, body.wait)
@@ -95,8 +96,16 @@ pub fn approve(call: &Call<'_>) -> Result<Reply> {
     let body: ApproveBody = call.decode()?;
     let store = call.store();
     let job = call.existing_job(&store)?;
-    let by = body.approved_by.as_deref().map(str::trim).filter(|s| !s.is_empty()).unwrap_or("serve");
-    Ok(Reply::json(200, &approve_cmd::approve(&store, &job, &body.checkpoint_id, &body.reason, by)?))
+    let by = request_approver(body.approved_by.as_deref());
+    Ok(Reply::json(200, &approve_cmd::approve(&store, &job, &body.checkpoint_id, &body.reason, &by)?))
+}
+
+/// Who decides through the API: the request's `approved_by` (source `request`), else `serve`.
+fn request_approver(given: Option<&str>) -> Approver {
+    match given.map(str::trim).filter(|s| !s.is_empty()) {
+        Some(name) => Approver { name: name.to_owned(), source: "request" },
+        None => Approver { name: "serve".to_owned(), source: "serve" },
+    }
 }
 
 #[derive(Deserialize, Default)]
@@ -117,10 +126,9 @@ pub fn resume(call: &Call<'_>) -> Result<Reply> {
     let force = match (body.force_env, body.reason.as_deref().map(str::trim).filter(|r| !r.is_empty())) {
         (false, _) => None,
         (true, None) => return Err(Error::invalid_input("force_env needs a reason")),
-        (true, Some(reason)) => Some(EnvOverride {
-            reason: reason.to_owned(),
-            approved_by: body.approved_by.clone().unwrap_or_else(|| "serve".to_owned()),
-        }),
+        (true, Some(reason)) => {
+            Some(EnvOverride { reason: reason.to_owned(), approved_by: request_approver(body.approved_by.as_deref()) })
+        }
     };
     gate(&store, &job, force.as_ref())?;
     let out = json!({"job_id": job.as_str(), "status": "running"});

@@ -18,7 +18,7 @@ use std::cell::RefCell;
 use std::collections::HashMap;
 use std::fs::{File, OpenOptions};
 use std::io::ErrorKind;
-use std::os::unix::fs::{FileExt, OpenOptionsExt};
+use std::os::unix::fs::{DirBuilderExt, FileExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 
 use serde_json::{Value, json};
@@ -55,11 +55,16 @@ impl FsStore {
         self.root.join("jobs").join(job.as_str())
     }
 
+    /// `job not found`, naming the store it was looked for in.
+    fn not_found(&self, job: &JobId) -> Error {
+        job_not_found(job).with("store", self.root.display().to_string())
+    }
+
     fn open_for_read(&self, job: &JobId) -> Result<(PathBuf, File, Tail)> {
         let dir = self.job_dir(job);
         let file = match File::open(dir.join(LEDGER_FILE)) {
             Ok(f) => f,
-            Err(e) if e.kind() == ErrorKind::NotFound => return Err(job_not_found(job)),
+            Err(e) if e.kind() == ErrorKind::NotFound => return Err(self.not_found(job)),
             Err(e) => return Err(Error::io(format!("open ledger of {job}"), e)),
         };
         let tail = Tail::read(&file).map_err(|e| Error::io("read ledger tail", e))?;
@@ -147,7 +152,7 @@ fn read_pending(dir: &Path) -> Option<PendingBatch> {
 }
 
 fn create_dir_synced(dir: &Path) -> Result<()> {
-    match std::fs::create_dir(dir) {
+    match std::fs::DirBuilder::new().mode(0o700).create(dir) {
         Ok(()) => {
             let parent = dir.parent().unwrap_or(Path::new("."));
             sync_dir(parent).map_err(|e| Error::io(format!("fsync {}", parent.display()), e))
@@ -155,6 +160,12 @@ fn create_dir_synced(dir: &Path) -> Result<()> {
         Err(e) if e.kind() == ErrorKind::AlreadyExists => Ok(()),
         Err(e) => Err(Error::io(format!("create {}", dir.display()), e)),
     }
+}
+
+/// Create `dir` and any missing parents 0700 (job files may hold secrets: step output, specs).
+/// Directories that exist keep their mode.
+pub fn private_dir_all(dir: &Path) -> std::io::Result<()> {
+    std::fs::DirBuilder::new().recursive(true).mode(0o700).create(dir)
 }
 
 fn fatal(what: &str, job: &JobId, err: std::io::Error) -> Error {
@@ -168,15 +179,15 @@ impl Store for FsStore {
         let dir = self.job_dir(job);
         if !dir.is_dir() {
             if !options.create {
-                return Err(job_not_found(job));
+                return Err(self.not_found(job));
             }
-            std::fs::create_dir_all(&self.root).map_err(|e| Error::io(format!("create {}", self.root.display()), e))?;
+            private_dir_all(&self.root).map_err(|e| Error::io(format!("create {}", self.root.display()), e))?;
             create_dir_synced(&self.root.join("jobs"))?;
             create_dir_synced(&dir)?;
         }
         let ledger_path = dir.join(LEDGER_FILE);
         if !options.create && !ledger_path.exists() {
-            return Err(job_not_found(job));
+            return Err(self.not_found(job));
         }
         let (file, ledger_created) =
             match OpenOptions::new().read(true).write(true).create_new(true).mode(0o600).open(&ledger_path) {
@@ -210,7 +221,7 @@ impl Store for FsStore {
         // 2-3. State, fence, plan, checks.
         let (state, position, snapshot_seq) = self.derive(job, &dir, &file, &tail)?;
         if position.seq == 0 && !options.create {
-            return Err(job_not_found(job));
+            return Err(self.not_found(job));
         }
         if let Some(epoch) = options.fence {
             lease::check_fence(&state, epoch)?;
@@ -266,7 +277,7 @@ impl Store for FsStore {
         let (dir, file, tail) = self.open_for_read(job)?;
         let (state, position, snapshot_seq) = self.derive(job, &dir, &file, &tail)?;
         if position.seq == 0 {
-            return Err(job_not_found(job));
+            return Err(self.not_found(job));
         }
         if position.seq - snapshot_seq >= SNAPSHOT_EVERY {
             // Fill the cache for the next reader; a consistent snapshot is valid whoever writes it.
@@ -294,7 +305,7 @@ impl Store for FsStore {
         }
         let end = reader.position();
         if end.seq == 0 && tail.last.is_none() {
-            return Err(job_not_found(job));
+            return Err(self.not_found(job));
         }
         self.read_positions.borrow_mut().insert(job.clone(), end);
         Ok(end.seq.max(from_seq.saturating_sub(1)))
@@ -347,7 +358,7 @@ impl FsStore {
         }
         let dir = self.job_dir(job);
         if !dir.join(LEDGER_FILE).is_file() {
-            return Err(job_not_found(job));
+            return Err(self.not_found(job));
         }
         Ok(dir.join(name))
     }

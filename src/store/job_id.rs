@@ -2,7 +2,12 @@
 //!
 //! A valid id matches `^[A-Za-z0-9._-]+$`, is not `.` or `..`, and is at most 128 bytes, so it is
 //! always exactly one path component that cannot climb out of `jobs/`. Anything else is refused
-//! with exit 6 before any file is opened or created.
+//! with exit 6 before any file is opened or created, with the rule and a valid id close to it.
+//! An id is never rewritten: `TokTypo` stays `TokTypo` in every command (ids are case-sensitive).
+//!
+//! Ids wrkr picks itself (`<name>_<unix seconds>`, `job_wrap_<unix seconds>`) are claimed with
+//! [`claim_fresh`], which takes the next free suffix, so two jobs started in the same second never
+//! collide.
 
 use std::fmt;
 
@@ -30,9 +35,12 @@ impl JobId {
             None => Ok(JobId(raw.to_owned())),
             Some(why) => {
                 let shown: String = raw.chars().take(MAX_JOB_ID_BYTES).collect();
-                Err(Error::invalid_input(format!("invalid job id {shown:?}: {why}"))
-                    .with("job_id", shown)
-                    .with_hint("job ids match ^[A-Za-z0-9._-]+$, at most 128 bytes, not . or .."))
+                let rule = "job ids match ^[A-Za-z0-9._-]+$, at most 128 bytes, not . or ..";
+                let err = Error::invalid_input(format!("invalid job id {shown:?}: {why}")).with("job_id", shown);
+                Err(match suggest(raw) {
+                    Some(id) => err.with("suggestion", id.as_str()).with_hint(format!("{rule}; did you mean {id}?")),
+                    None => err.with_hint(rule),
+                })
             }
         }
     }
@@ -40,6 +48,35 @@ impl JobId {
     pub fn as_str(&self) -> &str {
         &self.0
     }
+}
+
+/// A valid id close to `raw`: every run of other characters becomes `_`, the ends are trimmed,
+/// the length capped. Case is kept. `None` when nothing usable is left.
+fn suggest(raw: &str) -> Option<String> {
+    let mut out = String::new();
+    for c in raw.chars() {
+        if c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-') {
+            out.push(c);
+        } else if !out.ends_with('_') {
+            out.push('_');
+        }
+    }
+    let mut id = out.trim_matches(|c| matches!(c, '_' | '.' | '-')).to_owned();
+    id.truncate(MAX_JOB_ID_BYTES);
+    (!id.is_empty() && id != raw).then_some(id)
+}
+
+/// Create a job under the first free id of `base`, `base_1`, `base_2`, ... (at most 1000 tries).
+/// `try_create` creates the job and returns `Ok(false)` when the id is already taken.
+pub fn claim_fresh(base: &str, try_create: &mut dyn FnMut(&JobId) -> Result<bool>) -> Result<JobId> {
+    for n in 0..1000 {
+        let job = JobId::parse(&if n == 0 { base.to_owned() } else { format!("{base}_{n}") })?;
+        if try_create(&job)? {
+            return Ok(job);
+        }
+    }
+    Err(Error::generic(format!("no free job id for {base} (tried {base} to {base}_999)"))
+        .with_hint("pass --job-id to name the job"))
 }
 
 impl fmt::Display for JobId {
@@ -63,5 +100,13 @@ mod tests {
             let err = JobId::parse(bad).unwrap_err();
             assert_eq!(err.exit_code(), 6, "{bad:?}");
         }
+    }
+
+    #[test]
+    fn suggestions_keep_case_and_are_valid() {
+        assert_eq!(suggest("Tok Typo!").as_deref(), Some("Tok_Typo"));
+        assert_eq!(suggest("../x").as_deref(), Some("x"));
+        assert_eq!(suggest("é"), None);
+        assert!(JobId::parse(&suggest(&"a b".repeat(100)).unwrap()).is_ok());
     }
 }

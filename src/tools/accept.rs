@@ -48,7 +48,7 @@ pub const PATH: Flag = Flag {
     long: "path",
     short: None,
     value: Some("FILE"),
-    help: "accept init: where to write [default: accept.yaml]",
+    help: "accept init: where to write (`-`: stdout) [default: accept.yaml]",
     long_help: "",
 };
 pub const FORCE: Flag =

@@ -15,6 +15,7 @@
 
 use std::time::Duration;
 
+use rustix::event::{PollFd, PollFlags, Timespec, poll};
 use serde_json::json;
 
 use crate::cli::args::Args;
@@ -61,7 +62,17 @@ const FOLLOW: Flag = Flag {
     short: Some('f'),
     value: None,
     help: "Keep printing new events until the job is completed or canceled",
-    long_help: "",
+    long_help: "Also ends, with exit 0, as soon as the reader of stdout goes away (`| head`, a closed \
+                socket), even while the job is idle. With --until-blocked it ends at a blocked or paused \
+                state as well.",
+};
+const UNTIL_BLOCKED: Flag = Flag {
+    long: "until-blocked",
+    short: None,
+    value: None,
+    help: "With --follow: also stop when the job is blocked (decision, budget, error) or paused",
+    long_help: "For scripts that wait for a job to need someone: `wrkr-events --follow --until-blocked JOB` \
+                returns once the job stops running for any reason; `wrkr status JOB` then says which.",
 };
 const RECORDS: Flag = Flag {
     long: "records",
@@ -94,7 +105,18 @@ pub const TOOL: Command = Command {
                  \"type\"} for each appended event. Status changes are checked against the transition \
                  table (E_INVALID_STATE_TRANSITION, exit 1). A job that does not exist is exit 6 \
                  unless --create is given.",
-    flags: &[&APPEND, &CREATE, &EPOCH, &FROM_SEQ, &FOLLOW, &MAX_LINE_BYTES, &RECORDS, &CAPTURE, &UNSAFE_CAPTURE_RAW],
+    flags: &[
+        &APPEND,
+        &CREATE,
+        &EPOCH,
+        &FROM_SEQ,
+        &FOLLOW,
+        &UNTIL_BLOCKED,
+        &MAX_LINE_BYTES,
+        &RECORDS,
+        &CAPTURE,
+        &UNSAFE_CAPTURE_RAW,
+    ],
     examples: &[
         Example {
             command: "echo '{\"type\":\"x-note\",\"payload\":{\"text\":\"hi\"}}' | wrkr-events --append --create job_1",
@@ -102,6 +124,10 @@ pub const TOOL: Command = Command {
         },
         Example { command: "wrkr-events --from-seq 10 job_1", what: "The ledger from seq 10 on." },
         Example { command: "wrkr events --follow job_1", what: "Tail the ledger until the job ends." },
+        Example {
+            command: "wrkr-events --follow --until-blocked job_1",
+            what: "Tail it until the job ends or waits (for a decision, a budget raise, a fix).",
+        },
         Example { command: "wrkr-events --records job_1 | wrkr-pack > jobpack_job_1.zip", what: "Pack a job." },
     ],
     run,
@@ -119,7 +145,7 @@ fn run(args: Args, io: &mut Io) -> Result<()> {
     })?;
     let job = JobId::parse(&job)?;
     if args.switch(RECORDS.long) {
-        for flag in [&APPEND, &CREATE, &EPOCH, &FROM_SEQ, &FOLLOW, &MAX_LINE_BYTES] {
+        for flag in [&APPEND, &CREATE, &EPOCH, &FROM_SEQ, &FOLLOW, &UNTIL_BLOCKED, &MAX_LINE_BYTES] {
             if args.switch(flag.long) {
                 return Err(Error::invalid_input(format!("--{} does not go with --records", flag.long)));
             }
@@ -132,7 +158,7 @@ fn run(args: Args, io: &mut Io) -> Result<()> {
         }
     }
     if args.switch(APPEND.long) {
-        for flag in [&FROM_SEQ, &FOLLOW] {
+        for flag in [&FROM_SEQ, &FOLLOW, &UNTIL_BLOCKED] {
             if args.switch(flag.long) {
                 return Err(Error::invalid_input(format!("--{} does not go with --append", flag.long)));
             }
@@ -158,7 +184,11 @@ fn run(args: Args, io: &mut Io) -> Result<()> {
     }
     let store = args.store()?;
     let from_seq = args.u64_or(&FROM_SEQ, 1)?.max(1);
+    let until_blocked = args.switch(UNTIL_BLOCKED.long);
     if !args.switch(FOLLOW.long) {
+        if until_blocked {
+            return Err(Error::invalid_input("--until-blocked goes with --follow"));
+        }
         store.read_events(&job, from_seq, &mut |_, line| write_line(io, line))?;
         return Ok(());
     }
@@ -176,12 +206,24 @@ fn run(args: Args, io: &mut Io) -> Result<()> {
         })?;
         io.flush()?;
         status = latest.unwrap_or(status);
-        if status.is_terminal() {
+        let waiting =
+            matches!(status, Status::Paused | Status::BlockedDecision | Status::BlockedBudget | Status::BlockedError);
+        if status.is_terminal() || (until_blocked && waiting) || reader_gone() {
             return Ok(());
         }
         next = last + 1;
         std::thread::sleep(FOLLOW_POLL);
     }
+}
+
+/// Whether the reader of stdout has gone away. A follower of an idle job writes nothing, so a
+/// closed pipe would never meet a write; polling stdout reports it (POLLERR for a pipe whose read
+/// end is closed, POLLHUP for a socket). A file or terminal never reports it.
+fn reader_gone() -> bool {
+    let stdout = std::io::stdout();
+    let mut fds = [PollFd::new(&stdout, PollFlags::empty())];
+    let now = Timespec { tv_sec: 0, tv_nsec: 0 };
+    poll(&mut fds, Some(&now)).is_ok_and(|_| fds[0].revents().intersects(PollFlags::ERR | PollFlags::HUP))
 }
 
 /// `--records`: the pack record stream, one compact JSON value per line.

@@ -24,7 +24,7 @@ pub const OUTPUT: Flag = Flag {
     long: "output",
     short: Some('o'),
     value: Some("FILE"),
-    help: "Write the pack to FILE atomically (mode 0600) instead of stdout",
+    help: "Write the pack to FILE atomically (mode 0600) instead of stdout (`-`: stdout)",
     long_help: "",
 };
 pub const SIGN: Flag = Flag {
@@ -100,7 +100,9 @@ fn run(args: Args, io: &mut Io) -> Result<()> {
     }
     let input = inputs.first().map_or("-", String::as_str);
     let max_line = args.u64_or(&MAX_LINE_BYTES, DEFAULT_MAX_LINE_BYTES)?;
-    if args.value(SIGN.long).is_some() && args.value(OUTPUT.long).is_none() {
+    // `-o -` is stdout, as no -o is.
+    let output = args.value(OUTPUT.long).filter(|o| *o != "-");
+    if args.value(SIGN.long).is_some() && output.is_none() {
         return Err(Error::invalid_input("--sign needs -o FILE (the signature is written to FILE.sig)"));
     }
     let key = match args.value(SIGN.long) {
@@ -112,7 +114,7 @@ fn run(args: Args, io: &mut Io) -> Result<()> {
         packer.allow_raw_artifacts();
     }
     packer.add_stream(open_input(input)?, max_line)?;
-    let Some(out) = args.value(OUTPUT.long) else {
+    let Some(out) = output else {
         io.refuse_binary_to_terminal("a jobpack zip")?;
         packer.finish(QuietPipe(io.stdout()))?;
         return io.flush();

@@ -6,9 +6,10 @@ use std::path::{Path, PathBuf};
 
 use tempfile::TempDir;
 
-/// The built multicall binary.
+/// The built multicall binary, or `$WRKR_TEST_BIN` (to show that a regression test fails on an
+/// older binary).
 pub fn bin() -> PathBuf {
-    PathBuf::from(env!("CARGO_BIN_EXE_wrkr"))
+    std::env::var_os("WRKR_TEST_BIN").map_or_else(|| PathBuf::from(env!("CARGO_BIN_EXE_wrkr")), PathBuf::from)
 }
 
 /// A sandbox: a temp `WRKR_HOME` and a temp working directory, so no test touches the real store.

@@ -47,3 +47,11 @@ def test_verify_of_a_damaged_pack_raises(client, tmp_path):
     with pytest.raises(WrkrError) as info:
         client.verify(damaged)
     assert info.value.exit_code != 0
+
+
+def test_wrap_passes_json_after_the_command_through(client):
+    # W2: `--json` in the wrapped command's arguments belongs to the command (`gh pr list --json
+    # title`); the SDK's own --json goes before `--`.
+    result = client.wrap(["sh", "-c", 'test "$1" = --json && test "$#" = 1', "sh", "--json"], job_id="pw_json")
+    assert result.status == "completed"
+    assert result.exit_code == 0

@@ -73,9 +73,9 @@ class Wrkr:
     def run_json(self, *args: str, input: str | None = None, ok_codes: Sequence[int] = (0,)) -> Any:
         """Run ``wrkr ARGS... --json``; return the parsed stdout or raise :class:`WrkrError`.
 
-        ``--json`` goes last, as wrkr accepts it anywhere (also after ``wrap --``).
+        ``--json`` goes first: after ``wrap --`` it would belong to the wrapped command.
         """
-        proc = self.run(*args, "--json", input=input)
+        proc = self.run("--json", *args, input=input)
         if proc.returncode not in ok_codes:
             raise WrkrError.from_process(proc.returncode, proc.stdout, proc.stderr)
         text = proc.stdout.strip()
