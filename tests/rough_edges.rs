@@ -430,3 +430,32 @@ fn errors_name_the_job_and_the_store() {
     assert!(first.starts_with("E_INVALID_INPUT_SCHEMA: job not found"), "{first}");
     assert!(first.contains("job_id=nope") && first.contains(&format!("store={}", sb.home().display())), "{first}");
 }
+
+/// U9: an environment mismatch said only "environment fingerprint mismatch" (which rule? what
+/// changed?); hints said `wrkr resume JOB` instead of the job's id.
+#[test]
+fn env_mismatch_names_the_rule_and_hints_carry_the_id() {
+    let sb = Sandbox::new();
+    let path = spec(&sb, "envy", 60);
+    let text = std::fs::read_to_string(&path).unwrap();
+    let text = text.replace("rules: [go_version, os, arch]", "rules: [os, env:DEPLOY_TARGET]");
+    assert!(text.contains("env:DEPLOY_TARGET"));
+    std::fs::write(&path, text).unwrap();
+    let out = sb.wrkr().args(["--json", "submit", &path, "--job-id", "envy"]).env("DEPLOY_TARGET", "staging").output();
+    let cp = json_out(&out.unwrap())["checkpoint_id"].as_str().unwrap().to_owned();
+    sb.wrkr().args(["approve", "envy", "--checkpoint", &cp, "--reason", "ok"]).assert().success();
+    let out = sb.wrkr().args(["resume", "envy"]).env("DEPLOY_TARGET", "prod").output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let err = stderr(&out);
+    assert!(err.contains("env:DEPLOY_TARGET was \"staging\" and is now \"prod\""), "{err}");
+    assert!(err.contains("wrkr resume envy --force-env"), "{err}");
+    // A failing step's hint names the job.
+    let failing = std::fs::read_to_string(&path)
+        .unwrap()
+        .replace("command: \"mkdir -p reports && echo plan > reports/plan.md\"", "command: \"exit 3\"");
+    std::fs::write(&path, failing).unwrap();
+    let out = sb.wrkr().args(["submit", &path, "--job-id", "fails"]).env("DEPLOY_TARGET", "x").output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stderr(&out).contains("wrkr resume fails"), "{}", stderr(&out));
+    assert!(!stderr(&out).contains("JOB"), "{}", stderr(&out));
+}

@@ -7,7 +7,7 @@
 //! `E_LEASE_CONFLICT` while a live runner holds it; after a crash, once the dead runner's lease
 //! expires) and continues: completed steps are never re-run, an interrupted one is.
 
-use serde_json::json;
+use serde_json::{Value, json};
 
 use crate::cli::args::Args;
 use crate::cli::io::Io;
@@ -164,9 +164,41 @@ fn check_environment(store: &FsStore, job: &JobId, history: &History, force: Opt
         events.push(cp.event());
         Ok(events)
     })?;
-    Err(Error::new(ReasonCode::EnvFingerprintMismatch, "environment fingerprint mismatch")
+    // Name each rule whose value changed, with the old and the new value.
+    let changed: Vec<Value> = history
+        .env_rules
+        .iter()
+        .filter_map(|rule| {
+            let (was, is) = (history.env_values.get(rule), now.values.get(rule));
+            (was != is).then(|| json!({"rule": rule, "was": was, "now": is}))
+        })
+        .collect();
+    let said: Vec<String> = changed
+        .iter()
+        .map(|c| {
+            format!(
+                "{} was {} and is now {}",
+                c["rule"].as_str().unwrap_or_default(),
+                shown(&c["was"]),
+                shown(&c["now"])
+            )
+        })
+        .collect();
+    let message = match said.is_empty() {
+        true => "environment fingerprint mismatch".to_owned(),
+        false => format!("environment fingerprint mismatch: {}", said.join("; ")),
+    };
+    Err(Error::new(ReasonCode::EnvFingerprintMismatch, message)
         .with("job_id", job.as_str())
         .with("expected_hash", expected)
         .with("actual_hash", now.hash)
-        .with_hint("resume where the job started, or pass --force-env --reason TEXT"))
+        .with("changed", changed)
+        .with_hint(format!(
+            "resume where the job started, or accept the change: wrkr resume {job} --force-env --reason TEXT"
+        )))
+}
+
+/// A fingerprint value for a message: quoted, or `unset`.
+fn shown(value: &Value) -> String {
+    value.as_str().map_or_else(|| "unset".to_owned(), |s| format!("{s:?}"))
 }

@@ -83,7 +83,11 @@ pub const COMMAND: Command = Command {
     long_about: "Creates a job, takes its lease, and runs CMD directly (no shell) in its own process group. Its \
                  output goes to the terminal unchanged and to bounded logs in the job (the sha256 of each full \
                  stream is recorded). Adapter-protocol records it writes to WRKR_EVENTS_FD or WRKR_EVENTS_PATH \
-                 are applied as they arrive (docs/contracts/adapter_protocol.md). Ctrl-C or SIGTERM is \
+                 are applied as they arrive (docs/contracts/adapter_protocol.md); records wrkr rejects are \
+                 named on stderr as well as recorded. Stdin passes through to CMD when it is a pipe or a \
+                 file (`git diff | wrkr wrap -- reviewer`); a terminal is not passed (CMD runs in its own \
+                 process group, where reading the terminal would stop it), CMD reads /dev/null then. A CMD \
+                 that cannot start is E_ADAPTER_FAIL naming it. Ctrl-C or SIGTERM is \
                  forwarded to the command; the job is then recorded as interrupted (blocked_error). Plan, \
                  progress and completed or blocked checkpoints are written; the jobpack is exported to \
                  DIR/jobpacks/ and verified, also when the command failed, and the footer is printed.\n\n\

@@ -43,7 +43,10 @@ pub fn plan_acquire(state: &JobState, worker: &str, ttl: Duration, now: Timestam
             .with("existing_lease_id", lease.lease_id.as_str())
             .with("existing_epoch", lease.epoch)
             .with("expires_at", lease.expires_at.as_str())
-            .with_hint("wait for the lease to expire or be released; wrkr-lease show JOB shows the holder"));
+            .with_hint(format!(
+                "wait for the lease to expire or be released; wrkr-lease show {} shows the holder",
+                state.job_id
+            )));
     }
     let lease_id = format!("lease-{}-{}", std::process::id(), now.unix_nanos());
     let record = LeaseRecord {
@@ -105,7 +108,7 @@ fn holder<'s>(state: &'s JobState, worker: &str, epoch: Option<u64>, op: &str) -
         return Err(Error::new(ReasonCode::LeaseConflict, format!("{op}: no active lease"))
             .with("job_id", state.job_id.as_str())
             .with("worker_id", worker)
-            .with_hint("acquire the lease first: wrkr-lease acquire JOB --worker W"));
+            .with_hint(format!("acquire the lease first: wrkr-lease acquire {} --worker W", state.job_id)));
     };
     if lease.worker_id != worker || epoch.is_some_and(|e| e != lease.epoch) {
         return Err(Error::new(ReasonCode::LeaseConflict, format!("{op} lease mismatch"))

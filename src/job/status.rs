@@ -54,6 +54,20 @@ impl Status {
         Status::ALL.into_iter().find(|st| st.as_str() == s)
     }
 
+    /// The status in plain words, for messages people read.
+    pub fn plain(self) -> &'static str {
+        match self {
+            Status::Queued => "queued (not started)",
+            Status::Running => "running",
+            Status::Paused => "paused",
+            Status::BlockedDecision => "waiting for a decision",
+            Status::BlockedBudget => "stopped by a budget",
+            Status::BlockedError => "stopped by an error",
+            Status::Completed => "completed",
+            Status::Canceled => "canceled",
+        }
+    }
+
     /// Completed and canceled jobs never change again.
     pub fn is_terminal(self) -> bool {
         matches!(self, Status::Completed | Status::Canceled)
@@ -95,10 +109,17 @@ pub fn state_diagram() -> String {
     out
 }
 
+/// The message is Go's (`invalid status transition "a" -> "b"`); the hint says it in plain words.
 pub fn invalid_transition(from: &str, to: &str) -> Error {
+    let plain = |s: &str| Status::parse(s).map_or_else(|| format!("{s:?}"), |st| st.plain().to_owned());
+    let hint = match Status::parse(from) {
+        Some(st) if st.is_terminal() => format!("the job is {}; a finished job never changes again", plain(from)),
+        _ => format!("a job that is {} cannot become {}", plain(from), plain(to)),
+    };
     Error::new(ReasonCode::InvalidStateTransition, format!("invalid status transition {from:?} -> {to:?}"))
         .with("from", from)
         .with("to", to)
+        .with_hint(hint)
 }
 
 impl fmt::Display for Status {

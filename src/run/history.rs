@@ -89,6 +89,8 @@ pub struct History {
     pub pause_now: bool,
     pub env_hash: Option<String>,
     pub env_rules: Vec<String>,
+    /// The baseline's value of each rule, so a mismatch can say what changed.
+    pub env_values: BTreeMap<String, String>,
     active: ActiveTime,
 }
 
@@ -115,6 +117,7 @@ impl History {
             pause_now: false,
             env_hash: None,
             env_rules: Vec::new(),
+            env_values: BTreeMap::new(),
             active: ActiveTime::default(),
         }
     }
@@ -217,6 +220,11 @@ impl History {
                     .get("rules")
                     .and_then(Value::as_array)
                     .map(|a| a.iter().filter_map(Value::as_str).map(str::to_owned).collect())
+                    .unwrap_or_default();
+                self.env_values = p
+                    .get("values")
+                    .and_then(Value::as_object)
+                    .map(|m| m.iter().filter_map(|(k, v)| Some((k.clone(), v.as_str()?.to_owned()))).collect())
                     .unwrap_or_default();
             }
             _ => {}

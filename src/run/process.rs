@@ -71,6 +71,10 @@ pub struct StepCommand {
     pub tee_stdout_to_stderr: bool,
     /// Open an events channel (`WRKR_EVENTS_FD`, `WRKR_EVENTS_PATH`) for adapter-protocol records.
     pub protocol: bool,
+    /// Give the step our stdin when it is a pipe or a file (`wrkr wrap`); otherwise, and always
+    /// for a terminal, `/dev/null`: the step runs in its own process group, where reading the
+    /// terminal would stop it (SIGTTIN).
+    pub pass_stdin: bool,
 }
 
 /// Watches a running step: receives what it reports and decides whether it must stop.
@@ -175,7 +179,12 @@ pub fn run(cmd: &StepCommand, supervisor: &mut dyn Supervisor) -> Result<StepOut
     if let Some(channel) = &channel {
         command.envs(channel.env.iter().map(|(k, v)| (k, v)));
     }
-    command.stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped());
+    let stdin = if cmd.pass_stdin && !std::io::IsTerminal::is_terminal(&std::io::stdin()) {
+        Stdio::inherit()
+    } else {
+        Stdio::null()
+    };
+    command.stdin(stdin).stdout(Stdio::piped()).stderr(Stdio::piped());
     std::os::unix::process::CommandExt::process_group(&mut command, 0);
 
     let spawned = match channel.as_mut() {

@@ -393,7 +393,7 @@ impl Runner<'_> {
                     .with("step_id", step.id.as_str())
                     .with("exit_code", code)
                     .with("status", "blocked_error")
-                    .with_hint("fix the cause, then `wrkr resume JOB` runs the step again"))
+                    .with_hint(format!("fix the cause, then `wrkr resume {}` runs the step again", self.job)))
             }
             StepEnd::TimedOut | StepEnd::OverBudget(_) => {
                 self.commit(&|s| vec![finished.clone(), counters(s, 0, tools, 0)])?;
@@ -554,6 +554,7 @@ impl Runner<'_> {
             tee: self.opts.tee,
             tee_stdout_to_stderr: false,
             protocol: true,
+            pass_stdin: false,
         };
         let mut watch =
             StepWatch::new(self.store, self.job, self.epoch, &mut self.history, limits, self.heartbeat.lost_flag());
@@ -638,7 +639,10 @@ impl Runner<'_> {
         Err(Error::new(ReasonCode::BudgetExceeded, summary)
             .with("violations", violations)
             .with("status", self.history.status.as_str())
-            .with_hint("raise a limit with `wrkr budget raise JOB --max-... N --reason TEXT`, then `wrkr resume JOB`"))
+            .with_hint(format!(
+                "raise a limit with `wrkr budget raise {job} --max-... N --reason TEXT`, then `wrkr resume {job}`",
+                job = self.job
+            )))
     }
 
     fn complete(&mut self, summary: &str) -> Result<Report> {

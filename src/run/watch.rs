@@ -23,6 +23,8 @@ use crate::run::process::Supervisor;
 use crate::run::protocol::{self, Change, Record};
 use crate::store::{AppendOptions, FsStore, JobId, Store};
 
+/// How many rejected records a step reports on stderr (the ledger has every one).
+const REJECTED_ON_STDERR: u64 = 10;
 /// How much of a rejected line is kept in the ledger.
 const REJECTED_PREFIX_BYTES: usize = 512;
 
@@ -43,6 +45,8 @@ pub struct StepWatch<'a> {
     pub failure: Option<Error>,
     pending: Vec<NewEvent>,
     seen_decisions: usize,
+    /// Records rejected so far (the first few are also reported on stderr).
+    rejected: u64,
 }
 
 impl<'a> StepWatch<'a> {
@@ -69,6 +73,7 @@ impl<'a> StepWatch<'a> {
             failure: None,
             pending: Vec::new(),
             seen_decisions,
+            rejected: 0,
         }
     }
 
@@ -147,6 +152,16 @@ impl<'a> StepWatch<'a> {
         let mut prefix = String::from_utf8_lossy(&line[..line.len().min(REJECTED_PREFIX_BYTES)]).into_owned();
         if line.len() > REJECTED_PREFIX_BYTES {
             prefix.push('…');
+        }
+        // Also on stderr: whoever runs the step should see why its reports are ignored. Bounded,
+        // so a step that writes garbage to its channel cannot flood the terminal.
+        self.rejected += 1;
+        if self.rejected <= REJECTED_ON_STDERR {
+            crate::cli::io::diag(&format!("wrkr: adapter record rejected: {reason}: {prefix}"));
+        } else if self.rejected == REJECTED_ON_STDERR + 1 {
+            crate::cli::io::diag(
+                "wrkr: more adapter records rejected; the ledger has each (x-adapter_record_rejected)",
+            );
         }
         self.pending.push(self.event("x-adapter_record_rejected", json!({"reason": reason, "line": prefix})));
     }

@@ -238,6 +238,7 @@ impl Run<'_> {
             tee: opts.tee,
             tee_stdout_to_stderr: opts.json,
             protocol: true,
+            pass_stdin: true,
         };
         let watch = StepWatch::new(
             self.store,
@@ -378,9 +379,11 @@ fn classify(ending: &Ending, signal: Option<i32>, opts: &WrapOptions) -> (&'stat
     }
     match ending {
         Ending::Exited(0) => ("succeeded", End::Succeeded),
-        Ending::Exited(_) | Ending::Signaled(_) | Ending::FailedToStart(_) => {
-            ("failed", End::Failed("wrap command failed".to_owned()))
+        Ending::FailedToStart(err) => {
+            let program = opts.argv.first().map(|p| p.to_string_lossy().into_owned()).unwrap_or_default();
+            ("failed", End::Failed(format!("wrap command {program:?} could not start: {err}")))
         }
+        Ending::Exited(_) | Ending::Signaled(_) => ("failed", End::Failed("wrap command failed".to_owned())),
         Ending::TimedOut => {
             ("timed_out", End::Budget(vec![format!("wall_time_seconds>{}", opts.limits.max_wall_time_seconds)]))
         }

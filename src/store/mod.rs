@@ -139,5 +139,5 @@ pub fn root(store_flag: Option<&Path>) -> Result<PathBuf> {
 pub fn job_not_found(job: &JobId) -> Error {
     Error::not_found("job not found")
         .with("job_id", job.as_str())
-        .with_hint("wrkr jobs lists the jobs in this store; wrkr-events --append --create JOB makes one")
+        .with_hint(format!("wrkr jobs lists the jobs in this store; wrkr-events --append --create {job} makes one"))
 }

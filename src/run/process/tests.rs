@@ -14,6 +14,7 @@ fn step(dir: &std::path::Path, script: &str) -> StepCommand {
         tee: false,
         tee_stdout_to_stderr: false,
         protocol: false,
+        pass_stdin: false,
     }
 }
 
