@@ -80,8 +80,7 @@ fn two_hundred_megabytes_stay_bounded_and_are_hashed_in_full() {
     let started = Instant::now();
     let mut child = std::process::Command::new(support::bin());
     child
-        .args(["wrap", "--job-id", "big", "--", "head", "-c", &N.to_string(), "/dev/zero"])
-        .arg("--json")
+        .args(["wrap", "--job-id", "big", "--json", "--", "head", "-c", &N.to_string(), "/dev/zero"])
         .env("WRKR_HOME", sb.home())
         .current_dir(sb.work())
         .stdout(Stdio::piped())
@@ -218,9 +217,8 @@ fn workspace_changes_are_detected() {
     let script = "echo after > src/edit.txt; rm gone.txt; echo new > src/new.txt";
     let out = sb
         .wrkr()
-        .args(["wrap", "--workspace", "ws", "--artifact", "report.md", "--", "sh", "-c"])
+        .args(["wrap", "--workspace", "ws", "--artifact", "report.md", "--json", "--", "sh", "-c"])
         .arg(format!("cd ws && {script}"))
-        .arg("--json")
         .output()
         .unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
@@ -251,12 +249,12 @@ fn gitignore_is_honoured_in_a_git_work_tree() {
             "wrap",
             "--workspace",
             ".",
+            "--json",
             "--",
             "sh",
             "-c",
             "mkdir -p build && echo x > build/out.o && echo y > main.c",
         ])
-        .arg("--json")
         .output()
         .unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));

@@ -37,8 +37,8 @@ pub const COMMAND: Command = Command {
     about: "Print the ticket footer of a jobpack, or validate a footer line",
     usage: "PACK|JOB_ID | --parse LINE",
     long_about: "The footer is one line, exactly `WRKR job_id=<id> manifest=sha256:<hash> verify=\"wrkr verify <id>\"`, \
-                 to paste into a ticket or PR; its verify command works as printed: a pack outside \
-                 ./wrkr-out/jobpacks/ is named by its absolute path (`verify=\"wrkr verify /abs/jobpack_<id>.zip\"`). \
+                 to paste into a ticket or PR; for a JOB_ID its verify command works as printed: a pack \
+                 outside ./wrkr-out/jobpacks/ (--out-dir) is named by its absolute path (`verify=\"wrkr verify /abs/jobpack_<id>.zip\"`). \
                  The pack is verified first. With --parse, LINE is checked \
                  against the footer format and its job_id, manifest_sha256 and verify target are printed as \
                  JSON (one line; pretty with --json).\n\n\
@@ -79,10 +79,9 @@ fn run(args: Args, io: &mut Io) -> Result<()> {
         }
         None => {
             let report = verify::verify(source::open(target)?, &Options::default())?;
-            let line = match target.as_str() {
-                "-" => footer::format(&report.job_id, &report.manifest_sha256),
-                path => footer::for_pack(&report.job_id, &report.manifest_sha256, Path::new(path)),
-            };
+            // A pack named by the caller gets the v1 footer, as Go printed it: the caller knows
+            // where the file is; only the packs wrkr places itself are named by path.
+            let line = footer::format(&report.job_id, &report.manifest_sha256);
             (report.job_id, report.manifest_sha256, line)
         }
     };

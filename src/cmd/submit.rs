@@ -116,7 +116,7 @@ pub fn create(store: &FsStore, job: &JobId, spec: &JobSpec, spec_path: &Path) ->
     if try_create(store, job, spec, spec_path)? {
         return Ok(());
     }
-    Err(Error::invalid_input(format!("job {job} already exists")).with("job_id", job.as_str()).with_hint(format!(
+    Err(Error::invalid_input("job already exists").with("job_id", job.as_str()).with_hint(format!(
         "pick another --job-id, or leave it out for a fresh one; wrkr status {job} shows the existing job"
     )))
 }

@@ -170,7 +170,7 @@ fn create(store: &FsStore, opts: &WrapOptions, argv: &[OsString], base: &std::pa
         let created = store.append(job, AppendOptions { create: true, fence: None }, &mut |state| {
             if state.last_applied_seq > 0 {
                 taken = true;
-                return Err(Error::invalid_input(format!("job {job} already exists"))
+                return Err(Error::invalid_input("job already exists")
                     .with("job_id", job.as_str())
                     .with_hint("pick another --job-id (wrap never appends to an existing job)"));
             }
