@@ -7,7 +7,7 @@ It reads normalized JSON requests, one per line, from a file or stdin:
      "job_id": "job_1", "timestamp_utc": "2026-02-13T00:00:00Z",
      "command": ["status", "job_1"], "dry_run": false}
 
-and for each one runs ``wrkr <command...> --json`` (never a shell), then writes, under
+and for each one runs ``wrkr --json <command...>`` (never a shell), then writes, under
 ``<out>/integrations/<lane>/``:
 
 - ``request.json``: the request as received (normalized);
@@ -120,12 +120,13 @@ def handle(request: Any, wrkr: list[str], out: Path, env: dict[str, str]) -> dic
         "error": None,
     }
     if problem is None:
-        argv = ["wrkr", *request["command"], "--json"]
+        # --json first: after a `wrap --` it would belong to the wrapped command.
+        argv = ["wrkr", "--json", *request["command"]]
         result["argv"] = argv
         if result["dry_run"]:
             result["ok"] = True
         else:
-            proc = subprocess.run([*wrkr, *request["command"], "--json"], capture_output=True, text=True,
+            proc = subprocess.run([*wrkr, "--json", *request["command"]], capture_output=True, text=True,
                                   env=env, stdin=subprocess.DEVNULL, check=False)
             result["exit_code"] = proc.returncode
             result["ok"] = proc.returncode == 0
