@@ -180,7 +180,9 @@ fn approvals_record_a_real_identity_and_its_source() {
     let spec = spec(&sb, "who", 60);
     let account = String::from_utf8(std::process::Command::new("id").arg("-un").output().unwrap().stdout).unwrap();
     let account = account.trim();
-    let cases: [(&str, Vec<&str>, Option<&str>, &str, &str); 3] = [
+    // (job, approve flags, $WRKR_APPROVED_BY, recorded name, recorded source)
+    type Case<'a> = (&'a str, Vec<&'a str>, Option<&'a str>, &'a str, &'a str);
+    let cases: [Case; 3] = [
         ("flag", vec!["--approved-by", "alice"], Some("bob"), "alice", "flag"),
         ("env", vec![], Some("bob"), "bob", "env"),
         ("account", vec![], None, account, "os_account"),
