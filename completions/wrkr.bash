@@ -6,7 +6,7 @@ _wrkr() {
     cmd="${COMP_WORDS[0]##*/}"
     if [[ "$cmd" == wrkr ]]; then
         if [[ $COMP_CWORD -eq 1 ]]; then
-            COMPREPLY=($(compgen -W "accept events jcs lease pack schema verify init submit status jobs checkpoint approve resume pause cancel budget export job receipt report bridge serve doctor fsck keygen wrap demo version help help --list --version --generate --json --explain --help" -- "$cur"))
+            COMPREPLY=($(compgen -W "accept events jcs lease pack schema verify init submit status jobs logs checkpoint approve resume pause cancel budget export job receipt report bridge serve doctor keygen wrap demo version help help --list --version --generate --json --explain --help" -- "$cur"))
             return
         fi
         cmd="wrkr-${COMP_WORDS[1]}"
@@ -23,6 +23,7 @@ _wrkr() {
         wrkr-submit) opts="--job-id --detach -d --lease-ttl --json --store --explain --help -h"; valued="--job-id --lease-ttl --store" ;;
         wrkr-status) opts="--json --store --explain --help -h"; valued="--store" ;;
         wrkr-jobs) opts="--status -s --json --store --explain --help -h"; valued="--status --store" ;;
+        wrkr-logs) opts="--failed --tail -n --follow -f --json --store --explain --help -h"; valued="--tail --store" ;;
         wrkr-checkpoint) opts="--type -t --summary -s --status --required-kind --required-instructions --reason-code --added --changed --removed --json --store --explain --help -h"; valued="--type --summary --status --required-kind --required-instructions --reason-code --added --changed --removed --store" ;;
         wrkr-approve) opts="--checkpoint -c --reason -r --approved-by --json --store --explain --help -h"; valued="--checkpoint --reason --approved-by --store" ;;
         wrkr-resume) opts="--force-env --reason --approved-by --lease-ttl --json --store --explain --help -h"; valued="--reason --approved-by --lease-ttl --store" ;;
@@ -36,7 +37,6 @@ _wrkr() {
         wrkr-bridge) opts="--checkpoint --template --dry-run --out-dir --json --store --explain --help -h"; valued="--checkpoint --template --out-dir --store" ;;
         wrkr-serve) opts="--listen -l --allow-non-loopback --auth-token --auth-token-file --max-body-bytes --max-connections --header-timeout --body-timeout --json --store --explain --help -h"; valued="--listen --auth-token --auth-token-file --max-body-bytes --max-connections --header-timeout --body-timeout --store" ;;
         wrkr-doctor) opts="--listen -l --allow-non-loopback --auth-token --auth-token-file --max-body-bytes --max-connections --header-timeout --body-timeout --json --store --explain --help -h"; valued="--listen --auth-token --auth-token-file --max-body-bytes --max-connections --header-timeout --body-timeout --store" ;;
-        wrkr-fsck) opts="--repair --json --store --explain --help -h"; valued="--store" ;;
         wrkr-keygen) opts="--out --json --store --explain --help -h"; valued="--out --store" ;;
         wrkr-wrap) opts="--job-id --artifact --workspace --budget-wall-time --budget-tool-calls --budget-tokens --out-dir --exit-code --unsafe-capture-raw --lease-ttl --json --store --explain --help -h"; valued="--job-id --artifact --workspace --budget-wall-time --budget-tool-calls --budget-tokens --out-dir --exit-code --lease-ttl --store" ;;
         wrkr-demo) opts="--out-dir --json --store --explain --help -h"; valued="--out-dir --store" ;;

@@ -1,5 +1,6 @@
 //! Running work: supervised step processes and their bounded logs, the runner, and wrap mode.
 
+pub mod attempts;
 pub mod channel;
 pub mod heartbeat;
 pub mod history;
