@@ -26,7 +26,7 @@ _wrkr() {
         wrkr-logs) opts="--failed --tail -n --follow -f --json --store --explain --help -h"; valued="--tail --store" ;;
         wrkr-checkpoint) opts="--type -t --summary -s --status --required-kind --required-instructions --reason-code --added --changed --removed --json --store --explain --help -h"; valued="--type --summary --status --required-kind --required-instructions --reason-code --added --changed --removed --store" ;;
         wrkr-approve) opts="--checkpoint -c --reason -r --approved-by --json --store --explain --help -h"; valued="--checkpoint --reason --approved-by --store" ;;
-        wrkr-resume) opts="--force-env --reason --approved-by --lease-ttl --json --store --explain --help -h"; valued="--reason --approved-by --lease-ttl --store" ;;
+        wrkr-resume) opts="--force-env --reason --approved-by --lease-ttl --detach -d --json --store --explain --help -h"; valued="--reason --approved-by --lease-ttl --store" ;;
         wrkr-pause) opts="--now --json --store --explain --help -h"; valued="--store" ;;
         wrkr-cancel) opts="--json --store --explain --help -h"; valued="--store" ;;
         wrkr-budget) opts="--max-wall-time-seconds --max-step-count --max-tool-calls --max-retries --max-tokens --max-estimated-cost --reason --approved-by --tool-calls --tokens --cost --json --store --explain --help -h"; valued="--max-wall-time-seconds --max-step-count --max-tool-calls --max-retries --max-tokens --max-estimated-cost --reason --approved-by --tool-calls --tokens --cost --store" ;;

@@ -135,3 +135,139 @@ fn logs_follow_prints_output_as_it_comes_and_stops_with_the_job() {
         "==> slow attempt 1 stdout <==\nfirst\nsecond\n==> after attempt 1 stdout <==\nthird\n"
     );
 }
+
+// ---- status says what is next; approve the one pending decision (U4) ----------------------------
+
+/// A three-step job: `plan` reports a progress note, `review` needs a decision and names an
+/// artifact, `apply` runs after the approval.
+fn decision_job(sb: &Sandbox) -> String {
+    let steps = step("plan", "echo '{\"type\":\"progress\",\"note\":\"planned 3 things\"}' >&3")
+        + "    - {id: review, summary: review the plan, command: \"echo plan > plan.md\", decision_needed: true, artifacts: [plan.md]}\n"
+        + &step("apply", "echo applied");
+    write_spec(sb, &steps);
+    let out = wrkr(sb).args(["submit", "spec.yaml", "--job-id", "d", "--json"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let result: Value = serde_json::from_slice(&out.stdout).unwrap();
+    result["checkpoint_id"].as_str().unwrap().to_owned()
+}
+
+/// Before: `status` printed only `job=d status=blocked_decision`; what to run next was nowhere.
+#[test]
+fn status_names_the_step_the_note_and_the_exact_approve_command() {
+    let sb = Sandbox::new();
+    let cp = decision_job(&sb);
+    let out = wrkr(&sb).args(["status", "d"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let lines: Vec<String> = text(&out.stdout).lines().map(str::to_owned).collect();
+    assert_eq!(lines[0], "job=d status=blocked_decision");
+    assert_eq!(lines[1], "step: 2/3 review, attempt 1, succeeded");
+    assert!(lines[2].starts_with("elapsed: ") && lines[2].ends_with(" running"), "{lines:?}");
+    assert!(lines[3].starts_with("note: planned 3 things ("), "{lines:?}");
+    assert_eq!(lines[4], format!("waiting for: {cp} decision-needed: review the plan"));
+    assert_eq!(lines[5], format!("next: wrkr approve d --checkpoint {cp} --reason TEXT"));
+    assert_eq!(lines[6], "next: wrkr resume d");
+    assert_eq!(lines.len(), 7);
+
+    let json = wrkr(&sb).args(["status", "d", "--json"]).output().unwrap();
+    fs::write(sb.work().join("status.json"), &json.stdout).unwrap();
+    let status: Value = serde_json::from_slice(&json.stdout).unwrap();
+    assert_eq!(status["current_step"]["step_id"], "review");
+    assert_eq!(status["current_step"]["step_total"], 3);
+    assert_eq!(status["latest_note"]["note"], "planned 3 things");
+    assert_eq!(status["pending_checkpoints"][0]["checkpoint_id"], cp.as_str());
+    assert_eq!(
+        status["next_commands"],
+        serde_json::json!([format!("wrkr approve d --checkpoint {cp} --reason TEXT"), "wrkr resume d"])
+    );
+    // The additions are declared: the response still validates against its schema.
+    wrkr(&sb).args(["schema", "--doc", "--schema", "status_response", "status.json"]).assert().success();
+}
+
+#[test]
+fn status_after_a_failed_step_names_the_logs_and_resume_commands() {
+    let sb = Sandbox::new();
+    failing_job(&sb);
+    let out = wrkr(&sb).args(["status", "j"]).output().unwrap();
+    let stdout = text(&out.stdout);
+    assert!(stdout.contains("\nstep: 2/2 test, attempt 1, failed, exit 3\n"), "{stdout}");
+    assert!(stdout.ends_with("next: wrkr logs j test --failed\nnext: wrkr resume j\n"), "{stdout}");
+}
+
+/// Before: `approve JOB --reason R` without --checkpoint was refused even with one decision waiting.
+#[test]
+fn approve_without_checkpoint_takes_the_one_pending_decision() {
+    let sb = Sandbox::new();
+    let cp = decision_job(&sb);
+    // A second decision makes the choice ambiguous: refused, both listed, nothing recorded.
+    let second = wrkr(&sb)
+        .args(["checkpoint", "emit", "d", "--type", "decision-needed", "--summary", "second thoughts"])
+        .args(["--required-kind", "approval", "--json"])
+        .output()
+        .unwrap();
+    let second: Value = serde_json::from_slice(&second.stdout).unwrap();
+    let second = second["checkpoint_id"].as_str().unwrap().to_owned();
+    let before = support::tree(sb.home());
+    let out = wrkr(&sb).args(["approve", "d", "--reason", "ok"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(6));
+    let stderr = text(&out.stderr);
+    assert!(
+        stderr.starts_with(&format!(
+            "E_INVALID_INPUT_SCHEMA: job d has 2 decisions waiting for approval: {cp} (review the plan), {second} (second thoughts)"
+        )),
+        "{stderr}"
+    );
+    assert!(stderr.contains(&format!("hint: name one: wrkr approve d --checkpoint {second} --reason TEXT")));
+    assert_eq!(support::tree(sb.home()), before);
+
+    wrkr(&sb).args(["approve", "d", "--checkpoint", &second, "--reason", "fine"]).assert().success();
+    let out = wrkr(&sb).args(["approve", "d", "--reason", "ok"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert_eq!(text(&out.stdout), format!("approved checkpoint={cp}\n"));
+
+    let out = wrkr(&sb).args(["approve", "d", "--reason", "again", "--json"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(6));
+    let envelope = support::envelope(&out.stderr);
+    assert_eq!(envelope["code"], "E_INVALID_INPUT_SCHEMA");
+    assert_eq!(envelope["message"], "job d has no decision waiting for approval");
+}
+
+/// Before: `checkpoint show` printed only the type, status and summary in text mode.
+#[test]
+fn checkpoint_show_prints_the_required_action_and_artifacts() {
+    let sb = Sandbox::new();
+    let cp = decision_job(&sb);
+    let out = wrkr(&sb).args(["checkpoint", "show", "d", &cp]).output().unwrap();
+    assert_eq!(
+        text(&out.stdout),
+        format!(
+            "checkpoint={cp} type=decision-needed status=blocked_decision\nsummary=review the plan\n\
+             required_action=approval\ninstructions=review and approve step review\nartifacts_added=plan.md\n"
+        )
+    );
+}
+
+/// Before: `resume --detach` was an unknown flag.
+#[test]
+fn resume_detach_runs_in_the_background_and_says_how_to_watch() {
+    let sb = Sandbox::new();
+    decision_job(&sb);
+    // The gates run in the foreground: an unapproved decision is refused at once.
+    let refused = wrkr(&sb).args(["resume", "d", "--detach"]).output().unwrap();
+    assert_eq!(refused.status.code(), Some(4));
+    wrkr(&sb).args(["approve", "d", "--reason", "ok"]).assert().success();
+    let out = wrkr(&sb).args(["resume", "d", "--detach"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert_eq!(text(&out.stdout), "job_id=d detached=true\n");
+    assert_eq!(text(&out.stderr), "watch it: wrkr logs d --follow   (where it is: wrkr status d)\n");
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let status = wrkr(&sb).args(["status", "d", "--json"]).output().unwrap();
+        let status: Value = serde_json::from_slice(&status.stdout).unwrap();
+        if status["status"] == "completed" {
+            assert_eq!(status["next_commands"], serde_json::json!(["wrkr export d"]));
+            break;
+        }
+        assert!(Instant::now() < deadline, "the background runner did not finish: {status}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}

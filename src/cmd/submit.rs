@@ -29,7 +29,7 @@ const JOB_ID: Flag = Flag {
     help: "The job id [default: <name>_<unix seconds>]",
     long_help: "",
 };
-const DETACH: Flag = Flag {
+pub const DETACH: Flag = Flag {
     long: "detach",
     short: Some('d'),
     value: None,
@@ -88,7 +88,9 @@ fn run(args: Args, io: &mut Io) -> Result<()> {
         return if io.json {
             io.pretty(&out)
         } else {
-            io.line(&format!("job_id={} status=queued detached=true", job.as_str()))
+            io.line(&format!("job_id={} status=queued detached=true", job.as_str()))?;
+            tell_how_to_watch(&job);
+            Ok(())
         };
     }
     // In a terminal, Ctrl-C pauses the job (recorded, lease released) instead of killing wrkr.
@@ -139,7 +141,7 @@ fn workspace(spec: &JobSpec) -> Result<PathBuf> {
 }
 
 /// Start `wrkr resume JOB` in its own session, output to the job's runner.log.
-fn detach(store: &FsStore, job: &JobId, ttl: Duration) -> Result<u32> {
+pub fn detach(store: &FsStore, job: &JobId, ttl: Duration) -> Result<u32> {
     let exe = std::env::current_exe().map_err(|e| Error::io("find the wrkr binary", e))?;
     let log_path = store.job_dir(job).join("runner.log");
     let log = std::fs::OpenOptions::new()
@@ -160,6 +162,12 @@ fn detach(store: &FsStore, job: &JobId, ttl: Duration) -> Result<u32> {
     std::os::unix::process::CommandExt::process_group(&mut cmd, 0);
     let child = cmd.spawn().map_err(|e| Error::io("start the background runner", e))?;
     Ok(child.id())
+}
+
+/// After `--detach`: how to watch the background runner (on stderr: stdout is the result).
+pub fn tell_how_to_watch(job: &JobId) {
+    let job = job.as_str();
+    crate::cli::io::diag(&format!("watch it: wrkr logs {job} --follow   (where it is: wrkr status {job})"));
 }
 
 fn print_report(io: &mut Io, job: &JobId, report: &Report, spec: &JobSpec, spec_path: &str) -> Result<()> {

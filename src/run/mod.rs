@@ -6,6 +6,7 @@ pub mod heartbeat;
 pub mod history;
 pub mod interrupt;
 pub mod log;
+pub mod outlook;
 pub mod process;
 pub mod protocol;
 pub mod ready;
