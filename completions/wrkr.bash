@@ -20,13 +20,13 @@ _wrkr() {
         wrkr-schema) opts="--schema -s --doc --max-line-bytes --json --store --explain --help -h"; valued="--schema --max-line-bytes --store" ;;
         wrkr-verify) opts="--pubkey --sig --all --max-entry-bytes --out-dir --json --store --explain --help -h"; valued="--pubkey --sig --max-entry-bytes --out-dir --store" ;;
         wrkr-init) opts="--path --force -f --json --store --explain --help -h"; valued="--path --store" ;;
-        wrkr-submit) opts="--job-id --detach -d --lease-ttl --json --store --explain --help -h"; valued="--job-id --lease-ttl --store" ;;
+        wrkr-submit) opts="--job-id --detach -d --quiet -q --verbose -v --lease-ttl --json --store --explain --help -h"; valued="--job-id --lease-ttl --store" ;;
         wrkr-status) opts="--json --store --explain --help -h"; valued="--store" ;;
         wrkr-jobs) opts="--status -s --json --store --explain --help -h"; valued="--status --store" ;;
         wrkr-logs) opts="--failed --tail -n --follow -f --json --store --explain --help -h"; valued="--tail --store" ;;
         wrkr-checkpoint) opts="--type -t --summary -s --status --required-kind --required-instructions --reason-code --added --changed --removed --json --store --explain --help -h"; valued="--type --summary --status --required-kind --required-instructions --reason-code --added --changed --removed --store" ;;
         wrkr-approve) opts="--checkpoint -c --reason -r --approved-by --json --store --explain --help -h"; valued="--checkpoint --reason --approved-by --store" ;;
-        wrkr-resume) opts="--force-env --reason --approved-by --lease-ttl --detach -d --json --store --explain --help -h"; valued="--reason --approved-by --lease-ttl --store" ;;
+        wrkr-resume) opts="--force-env --reason --approved-by --lease-ttl --detach -d --quiet -q --verbose -v --json --store --explain --help -h"; valued="--reason --approved-by --lease-ttl --store" ;;
         wrkr-pause) opts="--now --json --store --explain --help -h"; valued="--store" ;;
         wrkr-cancel) opts="--json --store --explain --help -h"; valued="--store" ;;
         wrkr-budget) opts="--max-wall-time-seconds --max-step-count --max-tool-calls --max-retries --max-tokens --max-estimated-cost --reason --approved-by --tool-calls --tokens --cost --json --store --explain --help -h"; valued="--max-wall-time-seconds --max-step-count --max-tool-calls --max-retries --max-tokens --max-estimated-cost --reason --approved-by --tool-calls --tokens --cost --store" ;;

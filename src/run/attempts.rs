@@ -33,6 +33,7 @@ pub struct Attempt {
     /// How it ended (`succeeded`, `failed`, ...); `None` while it runs or when its runner died.
     pub outcome: Option<String>,
     pub exit_code: Option<i64>,
+    pub duration_ms: Option<u64>,
     /// The base name of its log files (without `.<stream>.log`).
     pub log_name: String,
 }
@@ -108,14 +109,17 @@ impl Attempts {
                     started_at: record.created_at.clone(),
                     outcome: None,
                     exit_code: None,
+                    duration_ms: None,
                 });
             }
             "x-step_finished" => {
                 let (Some(index), Some(attempt)) = (number("step_index"), number("attempt")) else { return };
                 let exit_code = payload.and_then(|p| p.get("exit_code")).and_then(Value::as_i64);
+                let duration_ms = number("duration_ms");
                 if let Some(found) = self.find(index, attempt) {
                     found.outcome = Some(text("outcome"));
                     found.exit_code = exit_code;
+                    found.duration_ms = duration_ms;
                 }
             }
             kind if kind == WRAP_EVENT => self.list.push(Attempt {
@@ -125,12 +129,14 @@ impl Attempts {
                 started_at: record.created_at.clone(),
                 outcome: None,
                 exit_code: None,
+                duration_ms: None,
                 log_name: "wrap".to_owned(),
             }),
             "x-wrap_finished" => {
                 if let Some(found) = self.list.iter_mut().rev().find(|a| a.log_name == "wrap") {
                     found.outcome = Some(text("outcome"));
                     found.exit_code = payload.and_then(|p| p.get("exit_code")).and_then(Value::as_i64);
+                    found.duration_ms = number("duration_ms");
                 }
             }
             "x-progress" => self.latest_note = Some((text("note"), record.created_at.clone())),

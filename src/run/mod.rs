@@ -8,6 +8,7 @@ pub mod interrupt;
 pub mod log;
 pub mod outlook;
 pub mod process;
+pub mod progress;
 pub mod protocol;
 pub mod ready;
 pub mod runner;
