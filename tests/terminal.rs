@@ -382,3 +382,66 @@ fn in_a_pipe_submit_and_resume_print_nothing_extra() {
     assert_eq!(lines.len(), 2, "{stderr}");
     assert!(lines[0].starts_with("+ 1/2 fetch succeeded in 1.") && lines[1].starts_with("+ 2/2 build succeeded in 0."));
 }
+
+// ---- bash completions that know wrkr (U5) -----------------------------------------------------
+
+/// Complete `words` (the last one is the word being completed) the way bash does on TAB: source
+/// the checked-in script, set COMP_WORDS/COMP_CWORD, call the function, print COMPREPLY sorted.
+fn complete(sb: &Sandbox, words: &[&str]) -> Vec<String> {
+    let script = support::repo().join("completions/wrkr.bash");
+    let quoted: Vec<String> = words.iter().map(|w| format!("'{w}'")).collect();
+    let program = format!(
+        "source '{}'; COMP_WORDS=({}); COMP_CWORD={}; _wrkr; printf '%s\\n' \"${{COMPREPLY[@]}}\"",
+        script.display(),
+        quoted.join(" "),
+        words.len() - 1
+    );
+    let mut cmd = wrkr(sb);
+    let env: Vec<(std::ffi::OsString, std::ffi::OsString)> =
+        cmd.get_envs().filter_map(|(k, v)| Some((k.to_owned(), v?.to_owned()))).collect();
+    cmd.env_clear();
+    let out = std::process::Command::new("bash")
+        .args(["--norc", "--noprofile", "-c", &program])
+        .envs(env)
+        .current_dir(sb.work())
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let mut reply: Vec<String> = text(&out.stdout).lines().filter(|l| !l.is_empty()).map(str::to_owned).collect();
+    reply.sort();
+    reply
+}
+
+/// Before: completing after `wrkr status` offered file names, `checkpoint` offered no subcommands,
+/// `help` was offered twice, and nothing knew a job id.
+#[test]
+fn bash_completes_job_ids_subcommands_steps_checkpoints_and_statuses() {
+    let sb = Sandbox::new();
+    let cp = decision_job(&sb); // job d, blocked on cp
+    failing_job(&sb); // job j: steps build, test
+    let first = complete(&sb, &["wrkr", ""]);
+    let mut unique = first.clone();
+    unique.dedup();
+    assert_eq!(first, unique, "no duplicated entries");
+    assert!(first.contains(&"logs".to_owned()) && first.contains(&"help".to_owned()));
+    assert_eq!(complete(&sb, &["wrkr", "sta"]), ["status"]);
+
+    assert_eq!(complete(&sb, &["wrkr", "status", ""]), ["d", "j"]);
+    assert_eq!(complete(&sb, &["wrkr", "logs", "--tail", "3", ""]), ["d", "j"], "a flag's value is skipped");
+    assert_eq!(complete(&sb, &["wrkr-events", ""]), ["d", "j"], "tool links too");
+    assert_eq!(complete(&sb, &["wrkr", "logs", "j", ""]), ["build", "test"]);
+    assert_eq!(complete(&sb, &["wrkr", "checkpoint", ""]), ["emit", "list", "show"]);
+    assert_eq!(complete(&sb, &["wrkr", "checkpoint", "show", ""]), ["d", "j"]);
+    let checkpoints = complete(&sb, &["wrkr", "checkpoint", "show", "d", ""]);
+    assert!(checkpoints.len() == 3 && checkpoints.contains(&cp), "{checkpoints:?}");
+    assert_eq!(complete(&sb, &["wrkr", "approve", "d", "--checkpoint", ""]), [cp.clone()], "pending only");
+    assert_eq!(
+        complete(&sb, &["wrkr", "jobs", "--status", "blocked_"]),
+        ["blocked_budget", "blocked_decision", "blocked_error"]
+    );
+    assert_eq!(complete(&sb, &["wrkr", "status", "--j"]), ["--json"]);
+    // Another store named on the command line is the one asked.
+    let other = tempfile::TempDir::new().unwrap();
+    let store = other.path().to_str().unwrap();
+    assert!(complete(&sb, &["wrkr", "status", "--store", store, ""]).is_empty());
+}
