@@ -445,3 +445,101 @@ fn bash_completes_job_ids_subcommands_steps_checkpoints_and_statuses() {
     let store = other.path().to_str().unwrap();
     assert!(complete(&sb, &["wrkr", "status", "--store", store, ""]).is_empty());
 }
+
+// ---- make install and the man pages (U6) -----------------------------------------------------
+
+/// Before: there was no install target; a user copied bin/ by hand and had no man pages or
+/// completions where their shell looks.
+#[test]
+fn make_install_puts_binary_links_man_pages_and_completions_under_prefix() {
+    let prefix = tempfile::TempDir::new().unwrap();
+    let out = std::process::Command::new("make")
+        .args(["-s", "install"])
+        .arg(format!("PREFIX={}", prefix.path().display()))
+        .arg(format!("INSTALL_BIN={}", support::bin().display()))
+        .current_dir(support::repo())
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}{}", text(&out.stdout), text(&out.stderr));
+    let root = prefix.path();
+    let verify = root.join("bin/wrkr-verify");
+    assert_eq!(fs::read_link(&verify).unwrap(), std::path::Path::new("wrkr"));
+    let help = std::process::Command::new(&verify).arg("--help").output().unwrap();
+    assert!(text(&help.stdout).starts_with("wrkr-verify "), "the link runs as the tool");
+    for (installed, source) in [
+        ("share/man/man1/wrkr-logs.1", "man/wrkr-logs.1"),
+        ("share/man/man1/wrkr.1", "man/wrkr.1"),
+        ("share/bash-completion/completions/wrkr", "completions/wrkr.bash"),
+        ("share/zsh/site-functions/_wrkr", "completions/_wrkr"),
+        ("share/fish/vendor_completions.d/wrkr.fish", "completions/wrkr.fish"),
+    ] {
+        assert_eq!(
+            fs::read(root.join(installed)).unwrap(),
+            fs::read(support::repo().join(source)).unwrap(),
+            "{installed}"
+        );
+    }
+    assert!(root.join("share/bash-completion/completions/wrkr-events").exists(), "bash finds it by tool name too");
+}
+
+fn section<'a>(page: &'a str, name: &str) -> &'a str {
+    let heading = if name.contains(' ') { format!(".SH \"{name}\"\n") } else { format!(".SH {name}\n") };
+    let start = page.find(&heading).unwrap_or_else(|| panic!("no {name} section"));
+    let rest = &page[start + heading.len()..];
+    &rest[..rest.find("\n.SH ").unwrap_or(rest.len())]
+}
+
+/// Every variable the code reads (`env::var("X")`, `var_os("X")`, serve's `"WRKR_SERVE_..."`)
+/// is named in wrkr(1)'s ENVIRONMENT; exit codes are listed in order; no page has a backtick.
+#[test]
+fn man_pages_name_every_variable_files_sorted_exit_codes_and_related_commands() {
+    let wrkr1 = fs::read_to_string(support::repo().join("man/wrkr.1")).unwrap();
+    let environment = section(&wrkr1, "ENVIRONMENT");
+    let mut stack = vec![support::repo().join("src")];
+    let mut read = std::collections::BTreeSet::new();
+    while let Some(dir) = stack.pop() {
+        for entry in fs::read_dir(dir).unwrap().flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                stack.push(path);
+                continue;
+            }
+            let source = fs::read_to_string(&path).unwrap_or_default();
+            for line in source.lines().filter(|l| l.contains("env::var") || l.contains("\"WRKR_SERVE_")) {
+                for name in line.split('"').skip(1).step_by(2) {
+                    if !name.is_empty() && name.chars().all(|c| c.is_ascii_uppercase() || c == '_') {
+                        read.insert(name.to_owned());
+                    }
+                }
+            }
+        }
+    }
+    assert!(read.len() >= 10, "{read:?}");
+    for name in &read {
+        assert!(
+            environment.contains(&format!("\\fB{name}")) || environment.contains(name.as_str()),
+            "{name} in ENVIRONMENT"
+        );
+    }
+    assert!(section(&wrkr1, "FILES").contains("logs/INDEX\\-STEP\\-ATTEMPT"), "{}", section(&wrkr1, "FILES"));
+
+    let status = fs::read_to_string(support::repo().join("man/wrkr-status.1")).unwrap();
+    let exits: Vec<u8> = section(&status, "EXIT STATUS")
+        .lines()
+        .filter_map(|l| l.strip_prefix("\\fB").and_then(|l| l.strip_suffix("\\fR")))
+        .map(|n| n.parse().unwrap())
+        .collect();
+    assert_eq!(exits, [0, 1, 2, 4, 5, 6, 8]);
+    let see_also = section(&status, "SEE ALSO");
+    for related in ["wrkr\\-approve", "wrkr\\-resume", "wrkr\\-logs"] {
+        assert!(see_also.contains(related), "{see_also}");
+    }
+    for entry in fs::read_dir(support::repo().join("man")).unwrap().flatten() {
+        let page = fs::read_to_string(entry.path()).unwrap();
+        assert!(!page.contains('`'), "{} has a literal backtick", entry.path().display());
+    }
+    // A flag's longer help stays indented under it (.IP), not back at the margin (.PP).
+    let events = fs::read_to_string(support::repo().join("man/wrkr-events.1")).unwrap();
+    let options = section(&events, "OPTIONS");
+    assert!(options.contains(".IP\nAll lines are checked"), "{options}");
+}

@@ -270,9 +270,11 @@ fn fish() -> String {
         let first = kinds.split(' ').next().unwrap_or_default();
         let seen = format!("__fish_seen_subcommand_from {}", cmd.name);
         if first == "job" || first == "jobfile" {
-            let _ = writeln!(s, "complete -c wrkr -f -n '{seen}' -a '(__wrkr_ids jobs)' -d 'job'");
+            // A job id or a file: files stay offered.
+            let no_files = if first == "job" { " -f" } else { "" };
+            let _ = writeln!(s, "complete -c wrkr{no_files} -n '{seen}' -a '(__wrkr_ids jobs)' -d 'job'");
             if cmd.kind == Kind::Tool {
-                let _ = writeln!(s, "complete -c {} -f -a '(__wrkr_ids jobs)' -d 'job'", cmd.page_name());
+                let _ = writeln!(s, "complete -c {}{no_files} -a '(__wrkr_ids jobs)' -d 'job'", cmd.page_name());
             }
         } else if first.contains('|') {
             let words = first.replace('|', " ");
