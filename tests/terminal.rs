@@ -434,7 +434,7 @@ fn bash_completes_job_ids_subcommands_steps_checkpoints_and_statuses() {
     assert_eq!(complete(&sb, &["wrkr", "checkpoint", "show", ""]), ["d", "j"]);
     let checkpoints = complete(&sb, &["wrkr", "checkpoint", "show", "d", ""]);
     assert!(checkpoints.len() == 3 && checkpoints.contains(&cp), "{checkpoints:?}");
-    assert_eq!(complete(&sb, &["wrkr", "approve", "d", "--checkpoint", ""]), [cp.clone()], "pending only");
+    assert_eq!(complete(&sb, &["wrkr", "approve", "d", "--checkpoint", ""]), [cp], "pending only");
     assert_eq!(
         complete(&sb, &["wrkr", "jobs", "--status", "blocked_"]),
         ["blocked_budget", "blocked_decision", "blocked_error"]

@@ -75,7 +75,7 @@ fn see_also(r: &mut Roff, cmd: &Command) {
     let words: Vec<&str> = mentioned.split(|c: char| !(c.is_ascii_alphanumeric() || c == '-')).collect();
     let mut related: Vec<String> = Vec::new();
     let family = RELATED.iter().filter(|group| group.contains(&cmd.name)).flat_map(|group| group.iter());
-    for name in family.filter_map(|n| table::find(n)).filter(|c| c.name != cmd.name) {
+    for name in family.copied().filter_map(table::find).filter(|c| c.name != cmd.name) {
         if !related.contains(&name.page_name()) {
             related.push(name.page_name());
         }
@@ -86,10 +86,10 @@ fn see_also(r: &mut Roff, cmd: &Command) {
             [word, _] => word.strip_prefix("wrkr-"),
             _ => None,
         };
-        if let Some(other) = named.and_then(table::find).filter(|c| c.name != cmd.name) {
-            if !related.contains(&other.page_name()) {
-                related.push(other.page_name());
-            }
+        if let Some(other) = named.and_then(table::find).filter(|c| c.name != cmd.name)
+            && !related.contains(&other.page_name())
+        {
+            related.push(other.page_name());
         }
     }
     related.sort();
