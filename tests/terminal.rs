@@ -543,3 +543,16 @@ fn man_pages_name_every_variable_files_sorted_exit_codes_and_related_commands() 
     let options = section(&events, "OPTIONS");
     assert!(options.contains(".IP\nAll lines are checked"), "{options}");
 }
+
+/// `resume -v` reports the steps this run finishes, not those an earlier run finished.
+#[test]
+fn resume_verbose_reports_only_the_steps_it_runs() {
+    let sb = Sandbox::new();
+    decision_job(&sb);
+    wrkr(&sb).args(["approve", "d", "--reason", "ok"]).assert().success();
+    let out = wrkr(&sb).args(["resume", "d", "-v"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let stderr = text(&out.stderr);
+    assert!(stderr.starts_with("+ 3/3 apply succeeded in ") && stderr.lines().count() == 1, "{stderr}");
+    assert_eq!(text(&out.stdout), "job_id=d status=completed\n");
+}

@@ -78,6 +78,7 @@ impl Progress {
         let stop = Arc::new(AtomicBool::new(false));
         let thread = display.active().then(|| {
             let mut tracker = Tracker::new(store.root().to_path_buf(), job.clone(), display);
+            tracker.skip_what_ended_before();
             let stop = stop.clone();
             std::thread::spawn(move || {
                 let mut frame = 0usize;
@@ -126,6 +127,16 @@ impl Tracker {
     fn new(root: PathBuf, job: JobId, display: Display) -> Tracker {
         let history = History::new(job.as_str());
         Tracker { store: FsStore::new(root), job, display, history, attempts: Attempts::default(), reported: 0 }
+    }
+
+    /// `-v` reports the attempts that end from now on: a resumed job's earlier steps were
+    /// reported by the run that ran them.
+    fn skip_what_ended_before(&mut self) {
+        let verbosity = self.display.verbosity;
+        self.display.verbosity = Verbosity::Normal;
+        self.poll();
+        self.display.verbosity = verbosity;
+        self.reported = self.attempts.list.iter().take_while(|a| a.outcome.is_some()).count();
     }
 
     /// Read what was appended since the last poll. A read error only skips a frame: the display
