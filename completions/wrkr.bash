@@ -6,7 +6,7 @@ _wrkr() {
     cmd="${COMP_WORDS[0]##*/}"
     if [[ "$cmd" == wrkr ]]; then
         if [[ $COMP_CWORD -eq 1 ]]; then
-            COMPREPLY=($(compgen -W "accept events jcs lease pack schema verify init submit status jobs logs checkpoint approve resume pause cancel budget export job receipt report bridge serve doctor keygen wrap demo version help --list --version --generate --json --explain --help" -- "$cur"))
+            COMPREPLY=($(compgen -W "accept events jcs lease pack schema verify init submit status jobs logs checkpoint approve resume pause cancel budget export job receipt report bridge serve doctor fsck keygen wrap demo version help --list --version --generate --json --explain --help" -- "$cur"))
             return
         fi
         cmd="wrkr-${COMP_WORDS[1]}"
@@ -38,6 +38,7 @@ _wrkr() {
         wrkr-bridge) opts="--checkpoint --template --dry-run --out-dir --json --store --explain --help -h"; valued="--checkpoint --template --out-dir --store"; kinds="work-item job" ;;
         wrkr-serve) opts="--listen -l --allow-non-loopback --auth-token --auth-token-file --max-body-bytes --max-connections --header-timeout --body-timeout --json --store --explain --help -h"; valued="--listen -l --auth-token --auth-token-file --max-body-bytes --max-connections --header-timeout --body-timeout --store"; kinds="" ;;
         wrkr-doctor) opts="--listen -l --allow-non-loopback --auth-token --auth-token-file --max-body-bytes --max-connections --header-timeout --body-timeout --json --store --explain --help -h"; valued="--listen -l --auth-token --auth-token-file --max-body-bytes --max-connections --header-timeout --body-timeout --store"; kinds="" ;;
+        wrkr-fsck) opts="--repair --json --store --explain --help -h"; valued="--store"; kinds="job" ;;
         wrkr-keygen) opts="--out --json --store --explain --help -h"; valued="--out --store"; kinds="" ;;
         wrkr-wrap) opts="--job-id --artifact --workspace --budget-wall-time --budget-tool-calls --budget-tokens --out-dir --exit-code --unsafe-capture-raw --lease-ttl --json --store --explain --help -h"; valued="--job-id --artifact --workspace --budget-wall-time --budget-tool-calls --budget-tokens --out-dir --exit-code --lease-ttl --store"; kinds="" ;;
         wrkr-demo) opts="--out-dir --json --store --explain --help -h"; valued="--out-dir --store"; kinds="" ;;
@@ -78,7 +79,7 @@ _wrkr() {
         jobfile) _wrkr_values "@jobs"; COMPREPLY+=($(compgen -f -- "$cur")) ;;
         step) _wrkr_values "@steps" ;;
         cp) _wrkr_values "@checkpoints" ;;
-        command) COMPREPLY=($(compgen -W "accept events jcs lease pack schema verify init submit status jobs logs checkpoint approve resume pause cancel budget export job receipt report bridge serve doctor keygen wrap demo version help" -- "$cur")) ;;
+        command) COMPREPLY=($(compgen -W "accept events jcs lease pack schema verify init submit status jobs logs checkpoint approve resume pause cancel budget export job receipt report bridge serve doctor fsck keygen wrap demo version help" -- "$cur")) ;;
         *"|"*) COMPREPLY=($(compgen -W "${kind//|/ }" -- "$cur")) ;;
         *) COMPREPLY=($(compgen -f -- "$cur")) ;;
     esac

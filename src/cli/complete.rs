@@ -28,6 +28,7 @@ pub const POSITIONALS: &[(&str, &str)] = &[
     ("checkpoint", "list|show|emit job cp"),
     ("events", "job"),
     ("export", "job"),
+    ("fsck", "job"),
     ("help", "command"),
     ("job", "inspect|diff jobfile jobfile"),
     ("lease", "acquire|heartbeat|release|show job"),
