@@ -3,7 +3,7 @@ CARGO ?= cargo
 TARGET := $(or $(CARGO_TARGET_DIR),$(CURDIR)/target)
 RELEASE := $(TARGET)/release/wrkr
 
-.PHONY: all build test test-deps test-hardening fmt lint demo man bench clean docs-site-build
+.PHONY: all build install test test-deps test-hardening fmt lint demo man bench clean docs-site-build
 
 all: build
 
@@ -14,6 +14,28 @@ build:
 	@install -m 0755 $(RELEASE) bin/wrkr
 	@for tool in $$(bin/wrkr --list); do ln -sf wrkr bin/$$tool; done
 	@echo "built bin/wrkr and $$(bin/wrkr --list | wc -l) tool links"
+
+# `make install PREFIX=~/.local` (DESTDIR for packaging): the binary and one link per pipe tool,
+# the man pages, and the bash, zsh and fish completions where those shells look for them. Installs
+# $(INSTALL_BIN) (bin/wrkr, built by `make build` when missing).
+PREFIX ?= /usr/local
+INSTALL_BIN ?= bin/wrkr
+BINDIR = $(DESTDIR)$(PREFIX)/bin
+MANDIR = $(DESTDIR)$(PREFIX)/share/man/man1
+BASHDIR = $(DESTDIR)$(PREFIX)/share/bash-completion/completions
+ZSHDIR = $(DESTDIR)$(PREFIX)/share/zsh/site-functions
+FISHDIR = $(DESTDIR)$(PREFIX)/share/fish/vendor_completions.d
+install:
+	@if [ ! -x "$(INSTALL_BIN)" ]; then $(MAKE) build; fi
+	install -d "$(BINDIR)" "$(MANDIR)" "$(BASHDIR)" "$(ZSHDIR)" "$(FISHDIR)"
+	install -m 0755 "$(INSTALL_BIN)" "$(BINDIR)/wrkr"
+	@for tool in $$("$(BINDIR)/wrkr" --list); do ln -sf wrkr "$(BINDIR)/$$tool"; done
+	install -m 0644 man/*.1 "$(MANDIR)/"
+	install -m 0644 completions/wrkr.bash "$(BASHDIR)/wrkr"
+	@for tool in $$("$(BINDIR)/wrkr" --list); do ln -sf wrkr "$(BASHDIR)/$$tool"; done
+	install -m 0644 completions/_wrkr "$(ZSHDIR)/_wrkr"
+	install -m 0644 completions/wrkr.fish "$(FISHDIR)/wrkr.fish"
+	@echo "installed wrkr, $$("$(BINDIR)/wrkr" --list | wc -l) tool links, man pages and completions under $(DESTDIR)$(PREFIX)"
 
 # Installs what the tests need (mandoc, pytest) when it is missing, then runs every test: the Rust
 # suites, then the Python SDK's and the sidecar's tests against the binary they just built.

@@ -59,9 +59,113 @@ fn command_page(cmd: &Command) -> String {
         }
     }
     exit_status(&mut r);
-    r.control("SH", ["SEE ALSO"]);
-    r.text([bold("wrkr"), roman("(1)")]);
+    r.control("SH", ["ENVIRONMENT"]);
+    environment(&mut r, SHORT_ENVIRONMENT);
+    r.control("PP", []);
+    text(&mut r, "wrkr(1) lists every variable wrkr reads.");
+    files(&mut r);
+    see_also(&mut r, cmd);
     r.render()
+}
+
+/// `wrkr(1)` and every command the page's own text mentions (`wrkr approve`, `wrkr-verify`).
+fn see_also(r: &mut Roff, cmd: &Command) {
+    let mentioned =
+        format!("{} {}", cmd.long_about, cmd.examples.iter().map(|e| e.command).collect::<Vec<_>>().join(" "));
+    let words: Vec<&str> = mentioned.split(|c: char| !(c.is_ascii_alphanumeric() || c == '-')).collect();
+    let mut related: Vec<String> = Vec::new();
+    let family = RELATED.iter().filter(|group| group.contains(&cmd.name)).flat_map(|group| group.iter());
+    for name in family.copied().filter_map(table::find).filter(|c| c.name != cmd.name) {
+        if !related.contains(&name.page_name()) {
+            related.push(name.page_name());
+        }
+    }
+    for pair in words.windows(2) {
+        let named = match pair {
+            ["wrkr", next] => Some(*next),
+            [word, _] => word.strip_prefix("wrkr-"),
+            _ => None,
+        };
+        if let Some(other) = named.and_then(table::find).filter(|c| c.name != cmd.name)
+            && !related.contains(&other.page_name())
+        {
+            related.push(other.page_name());
+        }
+    }
+    related.sort();
+    r.control("SH", ["SEE ALSO"]);
+    let mut refs = vec![bold("wrkr"), roman("(1)")];
+    for page in related {
+        refs.push(roman(", "));
+        refs.push(bold(page));
+        refs.push(roman("(1)"));
+    }
+    r.text(refs);
+}
+
+/// Commands that are used together, beyond those a page's text names.
+const RELATED: &[&[&str]] = &[
+    &["submit", "status", "logs", "resume", "jobs"],
+    &["status", "approve", "checkpoint", "resume", "logs"],
+    &["pause", "cancel", "resume", "status"],
+    &["export", "verify", "receipt", "accept", "report"],
+    &["budget", "resume", "status"],
+    &["events", "lease", "pack", "verify", "jcs", "schema"],
+];
+
+/// Every environment variable wrkr reads, with what it changes (wrkr(1) lists them all).
+const ENVIRONMENT: &[(&str, &str)] = &[
+    ("WRKR_HOME", "The store root (the default of --store). Unset or empty: ~/.wrkr, under HOME."),
+    ("HOME", "Where the default store lives when WRKR_HOME is not set."),
+    ("WRKR_APPROVED_BY", "Who approves (approve, resume --force-env) when --approved-by is not given."),
+    ("USER", "Who approves when neither --approved-by nor WRKR_APPROVED_BY is given."),
+    ("WRKR_LOCK_TIMEOUT_MS", "How long to wait for a job's ledger lock before E_LEASE_CONFLICT [default: 10000]."),
+    ("NO_COLOR", "When set and not empty, the progress line on a terminal has no colour."),
+    ("GITHUB_STEP_SUMMARY", "report github and accept --ci append their markdown summary to this file."),
+    ("WRKR_SERVE_LISTEN", "serve: the address to listen on (the default of --listen)."),
+    ("WRKR_SERVE_TOKEN", "serve: the bearer token clients must send."),
+    ("WRKR_SERVE_TOKEN_FILE", "serve: a file holding the bearer token."),
+    ("WRKR_SERVE_MAX_BODY_BYTES", "serve: the largest request body accepted."),
+    ("WRKR_SERVE_MAX_CONNECTIONS", "serve: how many connections are served at once."),
+    ("WRKR_SERVE_ALLOW_NON_LOOPBACK", "serve: 1, true or yes allows listening beyond loopback."),
+    ("HOSTNAME", "Read by the host rule of a job's environment fingerprint (env:NAME rules read NAME)."),
+    (
+        "WRKR_JOB_ID, WRKR_STEP_ID, WRKR_STEP_ATTEMPT, WRKR_LEASE_EPOCH, WRKR_EVENTS_FD, WRKR_EVENTS_PATH",
+        "Set by the runner for each step it starts (with WRKR_HOME), so the step can report through the adapter \
+         protocol and call wrkr checkpoint emit \"$WRKR_JOB_ID\".",
+    ),
+];
+
+/// The variables a command page lists itself.
+const SHORT_ENVIRONMENT: &[&str] = &["WRKR_HOME", "NO_COLOR"];
+
+fn environment(r: &mut Roff, names: &[&str]) {
+    for (name, what) in ENVIRONMENT.iter().filter(|(n, _)| names.is_empty() || names.contains(n)) {
+        r.control("TP", []);
+        r.text([bold(*name)]);
+        text(r, what);
+    }
+}
+
+/// Where a store keeps a job's files.
+fn files(r: &mut Roff) {
+    r.control("SH", ["FILES"]);
+    for (path, what) in [
+        ("$WRKR_HOME/jobs/JOB/events.jsonl", "The job's ledger: append-only JSONL, the source of truth."),
+        ("$WRKR_HOME/jobs/JOB/snapshot.json", "A cache of the job's state, rebuilt from the ledger when stale."),
+        ("$WRKR_HOME/jobs/JOB/ledger.lock", "The lock appends take; never removed."),
+        (
+            "$WRKR_HOME/jobs/JOB/logs/INDEX-STEP-ATTEMPT.{stdout,stderr}.log",
+            "Each step attempt's output (the tail, when longer than 8 MiB: older output in .log.1); \
+             wrkr logs prints them.",
+        ),
+        ("$WRKR_HOME/jobs/JOB/logs/wrap.{stdout,stderr}.log", "The output of a wrapped command (wrkr wrap)."),
+        ("$WRKR_HOME/jobs/JOB/runner.log", "The output of a background runner (submit --detach, resume --detach)."),
+    ] {
+        r.control("TP", []);
+        r.text([bold(path)]);
+        text(r, what);
+    }
 }
 
 fn overview_page() -> String {
@@ -98,6 +202,19 @@ fn overview_page() -> String {
     }
     flags(&mut r, GLOBAL_FLAGS);
     exit_status(&mut r);
+    r.control("SH", ["ENVIRONMENT"]);
+    environment(&mut r, &[]);
+    files(&mut r);
+    r.control("SH", ["SEE ALSO"]);
+    let mut refs = Vec::new();
+    for (i, cmd) in table::all().iter().enumerate() {
+        if i > 0 {
+            refs.push(roman(", "));
+        }
+        refs.push(bold(cmd.page_name()));
+        refs.push(roman("(1)"));
+    }
+    r.text(refs);
     r.render()
 }
 
@@ -107,25 +224,35 @@ fn flags(r: &mut Roff, flags: &[&Flag]) {
         r.text([bold(flag_synopsis(flag))]);
         text(r, flag.help);
         if !flag.long_help.is_empty() {
-            r.control("PP", []);
+            // IP, not PP: the paragraph stays indented under its flag.
+            r.control("IP", []);
             text(r, &paragraphs(flag.long_help).join(" "));
         }
     }
 }
 
+/// The exit codes in order, each with the reason codes that end with it.
 fn exit_status(r: &mut Roff) {
     r.control("SH", ["EXIT STATUS"]);
-    r.text([roman("0 on success. Otherwise the exit code of the failure's reason code:")]);
-    for code in ReasonCode::ALL {
+    r.control("TP", []);
+    r.text([bold("0")]);
+    text(r, "Success.");
+    let mut exits: Vec<u8> = ReasonCode::ALL.iter().map(|c| c.exit_code()).collect();
+    exits.sort_unstable();
+    exits.dedup();
+    for exit in exits {
+        let codes: Vec<&str> = ReasonCode::ALL.iter().filter(|c| c.exit_code() == exit).map(|c| c.as_str()).collect();
         r.control("TP", []);
-        r.text([bold(code.exit_code().to_string())]);
-        r.text([roman(code.as_str())]);
+        r.text([bold(exit.to_string())]);
+        text(r, &codes.join(", "));
     }
 }
 
 /// Filled text as source lines of at most ~70 characters (roff joins them again when it fills),
 /// so the page source stays readable and `mandoc -T lint` has nothing to say about long lines.
 fn text(r: &mut Roff, paragraph: &str) {
+    // Backticks mark code in the command table's Markdown-ish help; a man page shows no literal ones.
+    let paragraph = paragraph.replace('`', "");
     let mut line = String::new();
     for word in paragraph.split_whitespace() {
         if !line.is_empty() && line.len() + 1 + word.len() > 70 {

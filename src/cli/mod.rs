@@ -6,6 +6,7 @@
 //! holds no logic of any command.
 
 pub mod args;
+pub mod complete;
 pub mod completions;
 pub mod help;
 pub mod io;
@@ -82,6 +83,8 @@ fn dispatch(program: &OsStr, mut rest: Vec<OsString>, explain: bool, globals: &G
         "--version" | "-V" => run(&crate::cmd::version::COMMAND, rest, explain, globals, io),
         "--help" | "-h" => run(&crate::cmd::help::COMMAND, rest, explain, globals, io),
         "--generate" => generate(rest, io),
+        // Hidden: what the shell completions ask the store (see `complete`).
+        "--complete" => complete::run(rest, globals.store.as_deref(), io),
         _ => match table::find(word) {
             Some(cmd) => run(cmd, rest, explain, globals, io),
             None => Err(unknown_command(word)),

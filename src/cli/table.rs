@@ -17,6 +17,7 @@ static ALL: &[&Command] = &[
     &cmd::submit::COMMAND,
     &cmd::status::COMMAND,
     &cmd::jobs::COMMAND,
+    &cmd::logs::COMMAND,
     &cmd::checkpoint::COMMAND,
     &cmd::approve::COMMAND,
     &cmd::resume::COMMAND,

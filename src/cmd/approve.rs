@@ -19,13 +19,14 @@ use crate::contract::time::Timestamp;
 use crate::contract::{Error, PRODUCER_VERSION, Result, SCHEMA_VERSION};
 use crate::job::NewEvent;
 use crate::job::approver::Approver;
+use crate::run::outlook::Outlook;
 use crate::store::{AppendOptions, FsStore, JobId, Store};
 
 const CHECKPOINT: Flag = Flag {
     long: "checkpoint",
     short: Some('c'),
     value: Some("CP"),
-    help: "The decision-needed checkpoint (cp_<n>)",
+    help: "The decision-needed checkpoint (cp_<n>) [default: the one waiting, when exactly one is]",
     long_help: "",
 };
 const REASON: Flag =
@@ -35,8 +36,10 @@ pub const COMMAND: Command = Command {
     name: "approve",
     kind: Kind::Command,
     about: "Approve a decision-needed checkpoint",
-    usage: "JOB --checkpoint CP --reason TEXT [--approved-by USER]",
-    long_about: "Records a wrkr.approval_record for the checkpoint. `wrkr resume JOB` then continues the job.",
+    usage: "JOB [--checkpoint CP] --reason TEXT [--approved-by USER]",
+    long_about: "Records a wrkr.approval_record for the checkpoint. `wrkr resume JOB` then continues the job. \
+                 Without --checkpoint, approves the one decision waiting for approval; when there are none \
+                 or several, it refuses (exit 6) and lists them.",
     flags: &[&CHECKPOINT, &REASON, &APPROVED_BY],
     examples: &[Example {
         command: "wrkr approve job_1 --checkpoint cp_11 --reason 'plan reviewed'",
@@ -47,21 +50,56 @@ pub const COMMAND: Command = Command {
 
 fn run(args: Args, io: &mut Io) -> Result<()> {
     let job = one_job(&args, "approve")?;
-    let cp_id =
-        args.value(CHECKPOINT.long).ok_or_else(|| Error::invalid_input("approve needs --checkpoint CP"))?.to_owned();
     let reason = args
         .value(REASON.long)
         .map(str::trim)
         .filter(|r| !r.is_empty())
         .ok_or_else(|| Error::invalid_input("approval reason is required").with_hint("pass --reason TEXT"))?;
+    let store = args.store()?;
+    let cp_id = match args.value(CHECKPOINT.long) {
+        Some(cp) => cp.to_owned(),
+        None => the_pending_decision(&store, &job)?,
+    };
     let by = approver(&args);
-    let mut record = approve(&args.store()?, &job, &cp_id, reason, &by)?;
+    let mut record = approve(&store, &job, &cp_id, reason, &by)?;
     if io.json {
         record["approved_by_source"] = json!(by.source);
         io.pretty(&record)
     } else {
         io.line(&format!("job_id={job} approved checkpoint={cp_id} approved_by={}", by.name))?;
         io.line(&format!("next: wrkr resume {job}"))
+    }
+}
+
+/// The one decision-needed checkpoint of `job` waiting for approval; none or several is an error
+/// that lists them (the caller then names one with --checkpoint).
+fn the_pending_decision(store: &FsStore, job: &JobId) -> Result<String> {
+    let pending = Outlook::load(store, job)?.pending;
+    match pending.as_slice() {
+        [one] => Ok(one.checkpoint_id.clone()),
+        [] => Err(Error::invalid_input(format!("job {} has no decision waiting for approval", job.as_str()))
+            .with("job_id", job.as_str())
+            .with_hint(format!("wrkr checkpoint list {} shows its checkpoints", job.as_str()))),
+        several => {
+            let listed: Vec<String> = several
+                .iter()
+                .map(|p| format!("{} ({})", p.checkpoint_id, p.summary.chars().take(60).collect::<String>()))
+                .collect();
+            let ids: Vec<&str> = several.iter().map(|p| p.checkpoint_id.as_str()).collect();
+            Err(Error::invalid_input(format!(
+                "job {} has {} decisions waiting for approval: {}",
+                job.as_str(),
+                several.len(),
+                listed.join(", ")
+            ))
+            .with("job_id", job.as_str())
+            .with("pending", ids.clone())
+            .with_hint(format!(
+                "name one: wrkr approve {} --checkpoint {} --reason TEXT",
+                job.as_str(),
+                ids[ids.len() - 1]
+            )))
+        }
     }
 }
 

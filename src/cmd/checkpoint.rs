@@ -139,7 +139,7 @@ fn run(args: Args, io: &mut Io) -> Result<()> {
             if !codes.is_empty() {
                 io.line(&format!("reason_codes={}", codes.join(",")))?;
             }
-            Ok(())
+            show_action_and_artifacts(io, &cp)
         }
         ["emit", job] => {
             let cp = emit_from_args(&store, &JobId::parse(job)?, &args)?;
@@ -158,6 +158,28 @@ fn run(args: Args, io: &mut Io) -> Result<()> {
         )
         .with_hint("wrkr checkpoint --help")),
     }
+}
+
+/// `checkpoint show` in text: what a person must do (and how), and the artifacts it names.
+fn show_action_and_artifacts(io: &mut Io, cp: &Value) -> Result<()> {
+    let action = |k: &str| cp.pointer(&format!("/required_action/{k}")).and_then(Value::as_str).unwrap_or_default();
+    if !action("kind").is_empty() {
+        io.line(&format!("required_action={}", action("kind")))?;
+    }
+    if !action("instructions").is_empty() {
+        io.line(&format!("instructions={}", action("instructions")))?;
+    }
+    for change in ["added", "changed", "removed"] {
+        let paths: Vec<&str> = cp
+            .pointer(&format!("/artifacts_delta/{change}"))
+            .and_then(Value::as_array)
+            .map(|a| a.iter().filter_map(Value::as_str).collect())
+            .unwrap_or_default();
+        if !paths.is_empty() {
+            io.line(&format!("artifacts_{change}={}", paths.join(",")))?;
+        }
+    }
+    Ok(())
 }
 
 /// Every checkpoint of a job, rendered as `wrkr.checkpoint`.

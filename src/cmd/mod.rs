@@ -15,6 +15,7 @@ pub mod init;
 pub mod job;
 pub mod jobs;
 pub mod keygen;
+pub mod logs;
 pub mod pause;
 pub mod receipt;
 pub mod report;

@@ -13,14 +13,15 @@ use crate::cli::args::Args;
 use crate::cli::io::Io;
 use crate::cli::spec::{Command, Example, Flag, Kind};
 use crate::cmd::status::one_job;
-use crate::cmd::submit::{LEASE_TTL, lease_ttl};
+use crate::cmd::submit::{
+    DETACH, LEASE_TTL, QUIET, VERBOSE, detach, drive_with_progress, lease_ttl, tell_how_to_watch,
+};
 use crate::contract::time::Timestamp;
 use crate::contract::{Error, ReasonCode, Result};
 use crate::job::approver::{self, Approver};
 use crate::job::checkpoint::Checkpoint;
 use crate::job::{NewEvent, Status, fingerprint};
 use crate::run::history::History;
-use crate::run::runner::{self, Options};
 use crate::store::{AppendOptions, FsStore, JobId, Store};
 
 const FORCE_ENV: Flag = Flag {
@@ -50,14 +51,16 @@ pub const COMMAND: Command = Command {
     name: "resume",
     kind: Kind::Command,
     about: "Continue a job from its last durable step",
-    usage: "JOB [--force-env --reason TEXT] [--approved-by USER]",
+    usage: "JOB [--force-env --reason TEXT] [--approved-by USER] [--detach] [-q|-v]",
     long_about: "Continues a paused or blocked job (or one whose runner died) from its durable cursor: completed \
                  steps are never re-run, an interrupted step runs again as a new attempt. Refuses with exit 4 \
                  while the latest decision-needed checkpoint is unapproved, and with exit 1 E_LEASE_CONFLICT \
                  while another runner's lease is live. A runner that takes over an expired lease first stops \
                  the step its predecessor left running. Ctrl-C (SIGINT) or SIGTERM pauses the job as in \
-                 `wrkr submit`.",
-    flags: &[&FORCE_ENV, &REASON, &APPROVED_BY, &LEASE_TTL],
+                 `wrkr submit`. With --detach, the gates are checked here and a background runner continues \
+                 the job (output in the job's runner.log); `wrkr logs JOB --follow` watches it. Progress on \
+                 a terminal as for `wrkr submit` (-q, -v, NO_COLOR).",
+    flags: &[&FORCE_ENV, &REASON, &APPROVED_BY, &LEASE_TTL, &DETACH, &QUIET, &VERBOSE],
     examples: &[
         Example { command: "wrkr resume job_1", what: "Continue after `wrkr approve`." },
         Example {
@@ -81,9 +84,10 @@ fn run(args: Args, io: &mut Io) -> Result<()> {
         approved_by: approver(&args),
     });
     gate(&store, &job, force.as_ref())?;
-    // In a terminal, Ctrl-C pauses the job (recorded, lease released) instead of killing wrkr.
-    let opts = Options { interruptible: true, ..Options::new(lease_ttl(&args)?) };
-    let report = runner::drive(&store, &job, &opts)?;
+    if args.switch(DETACH.long) {
+        return resume_in_background(io, &store, &job, lease_ttl(&args)?);
+    }
+    let report = drive_with_progress(&args, io, &store, &job, lease_ttl(&args)?)?;
     if io.json {
         let mut out = json!({"job_id": job.as_str(), "status": report.status.as_str()});
         if let Some(cp) = &report.checkpoint_id {
@@ -93,6 +97,19 @@ fn run(args: Args, io: &mut Io) -> Result<()> {
     } else {
         io.line(&format!("job_id={} status={}", job.as_str(), report.status))
     }
+}
+
+/// `--detach`: the gates passed here (so a refusal is seen at once, and an environment override is
+/// recorded once); a background `wrkr resume` runs the job, its output in the job's runner.log.
+fn resume_in_background(io: &mut Io, store: &FsStore, job: &JobId, ttl: std::time::Duration) -> Result<()> {
+    let pid = detach(store, job, ttl)?;
+    let log = store.job_dir(job).join("runner.log").display().to_string();
+    if io.json {
+        return io.pretty(&json!({"job_id": job.as_str(), "detached": true, "runner_pid": pid, "log": log}));
+    }
+    io.line(&format!("job_id={} detached=true", job.as_str()))?;
+    tell_how_to_watch(job);
+    Ok(())
 }
 
 /// An accepted environment change: why, and who decided.

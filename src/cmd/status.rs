@@ -19,6 +19,7 @@ use crate::contract::time::Timestamp;
 use crate::contract::{Error, PRODUCER_VERSION, Result, SCHEMA_VERSION};
 use crate::job::lease::is_expired;
 use crate::job::{JobState, Status};
+use crate::run::outlook::Outlook;
 use crate::store::{JobId, Store};
 
 pub const COMMAND: Command = Command {
@@ -29,8 +30,13 @@ pub const COMMAND: Command = Command {
     long_about: "Text: `job=<id> status=<status>`, plus the lease holder, expiry, epoch and whether it \
                  expired when a lease is recorded. A job recorded as running whose lease expired (its \
                  runner died) adds `runner=stale stale_for=<N>s`; a paused or stale job adds \
-                 `resume=\"wrkr resume <id>\"`. With --json, a wrkr.status_response document (with \
-                 `runner` and `resume_command` in those cases). A job that does not exist is exit 6.",
+                 `resume=\"wrkr resume <id>\"`. Then, as `git status` does, where the job is and what to \
+                 run next: the current step (i/N, attempt, how it ended), the time since it was submitted \
+                 and the time it ran, the latest progress note, the decisions waiting for approval, and the \
+                 exact approve, resume or logs command. With --json, a wrkr.status_response document (with \
+                 `runner` and `resume_command` in those cases, and current_step, elapsed_seconds, \
+                 active_seconds, latest_note, pending_checkpoints, next_commands). A job that does not \
+                 exist is exit 6.",
     flags: &[],
     examples: &[Example { command: "wrkr --json status job_1", what: "The status response as JSON." }],
     run,
@@ -38,9 +44,15 @@ pub const COMMAND: Command = Command {
 
 fn run(args: Args, io: &mut Io) -> Result<()> {
     let job = one_job(&args, "status")?;
-    let state = args.store()?.state(&job)?;
-    let response = status_response(&state, Timestamp::now());
+    let store = args.store()?;
+    let state = store.state(&job)?;
+    let now = Timestamp::now();
+    let mut response = status_response(&state, now);
+    let outlook = Outlook::load(&store, &job)?;
     if io.json {
+        if let Value::Object(fields) = &mut response {
+            fields.extend(outlook.json_fields(now));
+        }
         return io.pretty(&response);
     }
     let mut line = format!("job={} status={}", state.job_id, state.status);
@@ -60,7 +72,13 @@ fn run(args: Args, io: &mut Io) -> Result<()> {
             field("expired")
         );
     }
-    io.line(&line)
+    io.line(&line)?;
+    print_outlook(io, &outlook, now)
+}
+
+/// Where the job is and what to run next, under the status line.
+fn print_outlook(io: &mut Io, outlook: &Outlook, now: Timestamp) -> Result<()> {
+    outlook.text_lines(now).iter().try_for_each(|line| io.line(line))
 }
 
 /// The `wrkr.status_response` for a state, keys in Go's order.

@@ -20,6 +20,7 @@ use crate::contract::time::Timestamp;
 use crate::contract::{Error, Result};
 use crate::job::jobspec::{self, JobSpec};
 use crate::job::{NewEvent, fingerprint};
+use crate::run::progress::{Display, Progress, Verbosity};
 use crate::run::runner::{self, Options, Report};
 use crate::store::{AppendOptions, FsStore, JobId, Store};
 
@@ -32,11 +33,25 @@ const JOB_ID: Flag = Flag {
                 refused (exit 6) with a valid id suggested. The default takes a _N suffix when another job of \
                 the same name started in the same second.",
 };
-const DETACH: Flag = Flag {
+pub const DETACH: Flag = Flag {
     long: "detach",
     short: Some('d'),
     value: None,
     help: "Return at once; a background runner runs the job",
+    long_help: "",
+};
+pub const QUIET: Flag = Flag {
+    long: "quiet",
+    short: Some('q'),
+    value: None,
+    help: "No progress line, no failing step's output: only the result",
+    long_help: "",
+};
+pub const VERBOSE: Flag = Flag {
+    long: "verbose",
+    short: Some('v'),
+    value: None,
+    help: "Also a line on stderr per finished step (terminal or not)",
     long_help: "",
 };
 pub const LEASE_TTL: Flag = Flag {
@@ -51,15 +66,19 @@ pub const COMMAND: Command = Command {
     name: "submit",
     kind: Kind::Command,
     about: "Submit a JobSpec and run it",
-    usage: "SPEC [--job-id ID] [--detach]",
+    usage: "SPEC [--job-id ID] [--detach] [-q|-v]",
     long_about: "Validates the JobSpec (YAML, or JSON by extension), creates the job with its spec, workspace \
                  and environment fingerprint, then runs its steps under a lease: each in its own process group, \
                  with budgets enforced before, during and after it. Stops at a decision-needed checkpoint \
                  (exit 0, status blocked_decision: `wrkr approve`, then `wrkr resume`), on a budget \
                  (E_BUDGET_EXCEEDED) or a failing step (E_ADAPTER_FAIL), both exit 1 and recorded. Ctrl-C \
                  (SIGINT) or SIGTERM stops the running step's process group, records the interruption, \
-                 pauses the job and releases its lease (exit 1; `wrkr resume JOB` continues it).",
-    flags: &[&JOB_ID, &DETACH, &LEASE_TTL],
+                 pauses the job and releases its lease (exit 1; `wrkr resume JOB` continues it).\n\n\
+                 On a terminal, one line on stderr shows the current step (i/N, id, elapsed), its latest \
+                 progress note and usage against the budgets, and a failing step's last lines of output are \
+                 shown before the error. When stderr is not a terminal (or with --json) nothing extra is \
+                 printed. NO_COLOR turns colour off.",
+    flags: &[&JOB_ID, &DETACH, &QUIET, &VERBOSE, &LEASE_TTL],
     examples: &[
         Example { command: "wrkr submit jobspec.yaml", what: "Run a job in the foreground." },
         Example {
@@ -94,13 +113,30 @@ fn run(args: Args, io: &mut Io) -> Result<()> {
         return if io.json {
             io.pretty(&out)
         } else {
-            io.line(&format!("job_id={} status=queued detached=true", job.as_str()))
+            io.line(&format!("job_id={} status=queued detached=true", job.as_str()))?;
+            tell_how_to_watch(&job);
+            Ok(())
         };
     }
+    let report = drive_with_progress(&args, io, &store, &job, ttl)?;
+    print_report(io, &job, &report, &spec, path)
+}
+
+/// Run the job in the foreground, with the progress display `-q`/`-v` and the terminal ask for.
+pub fn drive_with_progress(args: &Args, io: &Io, store: &FsStore, job: &JobId, ttl: Duration) -> Result<Report> {
+    let verbosity = if args.switch(QUIET.long) {
+        Verbosity::Quiet
+    } else if args.switch(VERBOSE.long) {
+        Verbosity::Verbose
+    } else {
+        Verbosity::Normal
+    };
+    let progress = Progress::start(store, job, Display::detect(verbosity, io.json));
     // In a terminal, Ctrl-C pauses the job (recorded, lease released) instead of killing wrkr.
     let opts = Options { interruptible: true, ..Options::new(ttl) };
-    let report = runner::drive(&store, &job, &opts)?;
-    print_report(io, &job, &report, &spec, path)
+    let result = runner::drive(store, job, &opts);
+    progress.finish(&result);
+    result
 }
 
 pub fn lease_ttl(args: &Args) -> Result<Duration> {
@@ -164,7 +200,7 @@ fn workspace(spec: &JobSpec) -> Result<PathBuf> {
 }
 
 /// Start `wrkr resume JOB` in its own session, output to the job's runner.log.
-fn detach(store: &FsStore, job: &JobId, ttl: Duration) -> Result<u32> {
+pub fn detach(store: &FsStore, job: &JobId, ttl: Duration) -> Result<u32> {
     let exe = std::env::current_exe().map_err(|e| Error::io("find the wrkr binary", e))?;
     let log_path = store.job_dir(job).join("runner.log");
     let log = std::fs::OpenOptions::new()
@@ -186,6 +222,12 @@ fn detach(store: &FsStore, job: &JobId, ttl: Duration) -> Result<u32> {
     std::os::unix::process::CommandExt::process_group(&mut cmd, 0);
     let child = cmd.spawn().map_err(|e| Error::io("start the background runner", e))?;
     Ok(child.id())
+}
+
+/// After `--detach`: how to watch the background runner (on stderr: stdout is the result).
+pub fn tell_how_to_watch(job: &JobId) {
+    let job = job.as_str();
+    crate::cli::io::diag(&format!("watch it: wrkr logs {job} --follow   (where it is: wrkr status {job})"));
 }
 
 fn print_report(io: &mut Io, job: &JobId, report: &Report, spec: &JobSpec, spec_path: &str) -> Result<()> {

@@ -1,11 +1,14 @@
 //! Running work: supervised step processes and their bounded logs, the runner, and wrap mode.
 
+pub mod attempts;
 pub mod channel;
 pub mod heartbeat;
 pub mod history;
 pub mod interrupt;
 pub mod log;
+pub mod outlook;
 pub mod process;
+pub mod progress;
 pub mod protocol;
 pub mod ready;
 pub mod runner;

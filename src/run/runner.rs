@@ -368,6 +368,7 @@ impl Runner<'_> {
         match end {
             StepEnd::Succeeded | StepEnd::NotExecuted => self.step_done(index, finished, tools, reported),
             StepEnd::Failed(code) => {
+                let logs_command = format!("wrkr logs {} {} --failed", self.job.as_str(), step.id);
                 if self.history.retry_count < self.limits().max_retries {
                     self.commit(&|s| vec![finished.clone(), counters(s, 0, tools, 1)])?;
                     return Ok(None);
@@ -393,7 +394,11 @@ impl Runner<'_> {
                     .with("step_id", step.id.as_str())
                     .with("exit_code", code)
                     .with("status", "blocked_error")
-                    .with_hint(format!("fix the cause, then `wrkr resume {}` runs the step again", self.job)))
+                    .with("logs", logs_command.clone())
+                    .with_hint(format!(
+                        "fix the cause, then `wrkr resume {}` runs the step again; its output: {logs_command}",
+                        self.job.as_str()
+                    )))
             }
             StepEnd::TimedOut | StepEnd::OverBudget(_) => {
                 self.commit(&|s| vec![finished.clone(), counters(s, 0, tools, 0)])?;
@@ -534,8 +539,6 @@ impl Runner<'_> {
             // Usage violates a limit only when strictly greater, so the last whole second is allowed.
             Instant::now() + Duration::from_secs(left + 1)
         });
-        let safe_id: String =
-            step_id.chars().map(|c| if c.is_ascii_alphanumeric() || c == '-' || c == '_' { c } else { '_' }).collect();
         let cmd = StepCommand {
             program: Program::Shell(command.to_owned()),
             cwd: self.workspace.clone(),
@@ -547,7 +550,7 @@ impl Runner<'_> {
                 ("WRKR_HOME".into(), self.store.root().display().to_string()),
             ],
             log_dir: self.store.job_dir(self.job).join("logs"),
-            log_name: format!("{index:05}-{safe_id}-{attempt}"),
+            log_name: crate::run::attempts::log_name(index as u64, step_id, attempt),
             log_cap: self.opts.log_cap,
             deadline,
             grace: self.opts.grace,

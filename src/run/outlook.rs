@@ -1,0 +1,234 @@
+//! A job's outlook: where it is and what a person does next, in the way `git status` says it.
+//!
+//! One pass over the ledger gathers the current step (i/N, attempt, how it ended), the time since
+//! the job was created and the time it spent running, the latest progress note, the decisions
+//! waiting for approval, and why the job is blocked. From those, [`Outlook::next_commands`] names
+//! the exact commands (real job id, real checkpoint id) that move the job on.
+//!
+//! It reads the whole ledger, unlike the bare status (which trusts a proven snapshot): `wrkr
+//! status` is asked by a person, once, and what it must say is spread over the ledger. The runner
+//! never calls this.
+
+use serde_json::{Map, Value, json};
+
+use crate::contract::Result;
+use crate::contract::time::Timestamp;
+use crate::job::Status;
+use crate::run::attempts::{Attempt, Attempts};
+use crate::run::history::History;
+use crate::store::{JobId, Store};
+
+/// A decision-needed checkpoint nobody has approved yet.
+#[derive(Clone, Debug, PartialEq)]
+pub struct PendingDecision {
+    pub checkpoint_id: String,
+    pub summary: String,
+    pub required_action: Option<Value>,
+}
+
+pub struct Outlook {
+    pub job: JobId,
+    pub history: History,
+    pub attempts: Attempts,
+    /// When the job's first event was recorded.
+    pub created_at: Option<Timestamp>,
+    /// Oldest first.
+    pub pending: Vec<PendingDecision>,
+    /// The reason codes of the latest checkpoint (why a blocked job is blocked).
+    pub latest_reason_codes: Vec<String>,
+}
+
+impl Outlook {
+    pub fn load(store: &dyn Store, job: &JobId) -> Result<Outlook> {
+        let mut outlook = Outlook {
+            job: job.clone(),
+            history: History::new(job.as_str()),
+            attempts: Attempts::default(),
+            created_at: None,
+            pending: Vec::new(),
+            latest_reason_codes: Vec::new(),
+        };
+        store.read_events(job, 1, &mut |record, _| {
+            outlook.observe(record);
+            Ok(())
+        })?;
+        // The spec document is only needed for its step count, which `attempts` has.
+        outlook.history.take_spec_document();
+        Ok(outlook)
+    }
+
+    fn observe(&mut self, record: &crate::store::EventRecord) {
+        if self.created_at.is_none() {
+            self.created_at = Timestamp::parse(&record.created_at);
+        }
+        self.history.apply(record);
+        self.attempts.observe(record);
+        let payload = record.payload.as_ref();
+        let text = |k: &str| payload.and_then(|p| p.get(k)).and_then(Value::as_str).unwrap_or_default().to_owned();
+        match record.event_type.as_str() {
+            "checkpoint_emitted" => {
+                self.latest_reason_codes = payload
+                    .and_then(|p| p.get("reason_codes"))
+                    .and_then(Value::as_array)
+                    .map(|codes| codes.iter().filter_map(Value::as_str).map(str::to_owned).collect())
+                    .unwrap_or_default();
+                if text("type") == "decision-needed" {
+                    self.pending.push(PendingDecision {
+                        checkpoint_id: format!("cp_{}", record.seq),
+                        summary: text("summary"),
+                        required_action: payload.and_then(|p| p.get("required_action")).cloned(),
+                    });
+                }
+            }
+            "approval_recorded" => {
+                let id = text("checkpoint_id");
+                self.pending.retain(|p| p.checkpoint_id != id);
+            }
+            _ => {}
+        }
+    }
+
+    pub fn status(&self) -> Status {
+        self.history.status
+    }
+
+    /// The step the job is on: the attempt that started last.
+    pub fn current(&self) -> Option<&Attempt> {
+        self.attempts.latest()
+    }
+
+    /// The commands that move the job on from where it is, in the order to run them.
+    pub fn next_commands(&self) -> Vec<String> {
+        let job = self.job.as_str();
+        let resume = format!("wrkr resume {job}");
+        let blocked_by = |code: &str| self.latest_reason_codes.iter().any(|c| c == code);
+        // `resume` is gated on the latest decision only, so that is the one to approve.
+        let unapproved = self.history.latest_decision().map(|cp| cp.id()).filter(|id| !self.history.is_approved(id));
+        match self.status() {
+            Status::BlockedDecision | Status::Paused | Status::BlockedError | Status::BlockedBudget
+                if unapproved.is_some() =>
+            {
+                let cp = unapproved.unwrap_or_default();
+                vec![format!("wrkr approve {job} --checkpoint {cp} --reason TEXT"), resume]
+            }
+            Status::BlockedError if blocked_by("E_ENV_FINGERPRINT_MISMATCH") => {
+                vec![format!("wrkr resume {job} --force-env --reason TEXT")]
+            }
+            Status::BlockedError => match self.current().filter(|a| a.failed()) {
+                Some(failed) => vec![format!("wrkr logs {job} {} --failed", failed.step_id), resume],
+                None => vec![resume],
+            },
+            Status::BlockedBudget => vec![
+                format!("wrkr budget show {job}"),
+                format!("wrkr budget raise {job} --max-... N --reason TEXT"),
+                resume,
+            ],
+            Status::BlockedDecision | Status::Paused => vec![resume],
+            Status::Running => vec![format!("wrkr logs {job} --follow")],
+            Status::Completed => vec![format!("wrkr export {job}")],
+            Status::Queued | Status::Canceled => Vec::new(),
+        }
+    }
+
+    /// The outlook as optional `wrkr.status_response` fields (declared in its schema).
+    pub fn json_fields(&self, now: Timestamp) -> Map<String, Value> {
+        let mut out = Map::new();
+        if let Some(step) = self.current() {
+            let mut current = json!({"step_id": step.step_id, "step_index": step.step_index, "attempt": step.attempt,
+                                     "started_at": step.started_at});
+            if self.attempts.step_total > 0 {
+                current["step_total"] = json!(self.attempts.step_total);
+            }
+            if let Some(outcome) = &step.outcome {
+                current["outcome"] = json!(outcome);
+            }
+            if let Some(code) = step.exit_code {
+                current["exit_code"] = json!(code);
+            }
+            out.insert("current_step".into(), current);
+        }
+        if let Some(created) = self.created_at {
+            out.insert("elapsed_seconds".into(), json!(now.seconds_since(created)));
+        }
+        out.insert("active_seconds".into(), json!(self.history.wall_seconds(now)));
+        if let Some((note, at)) = &self.attempts.latest_note {
+            out.insert("latest_note".into(), json!({"note": note, "created_at": at}));
+        }
+        if !self.pending.is_empty() {
+            let pending: Vec<Value> = self
+                .pending
+                .iter()
+                .map(|p| {
+                    let mut v = json!({"checkpoint_id": p.checkpoint_id, "summary": p.summary});
+                    if let Some(action) = &p.required_action {
+                        v["required_action"] = action.clone();
+                    }
+                    v
+                })
+                .collect();
+            out.insert("pending_checkpoints".into(), json!(pending));
+        }
+        out.insert("next_commands".into(), json!(self.next_commands()));
+        out
+    }
+
+    /// The outlook for people: a few `label: value` lines under the status line.
+    pub fn text_lines(&self, now: Timestamp) -> Vec<String> {
+        let mut lines = Vec::new();
+        if let Some(step) = self.current() {
+            let position = match self.attempts.step_total {
+                0 => format!("{}", step.step_index + 1),
+                total => format!("{}/{total}", step.step_index + 1),
+            };
+            let state = match &step.outcome {
+                Some(_) => step.ending(),
+                None if self.status() == Status::Running => match Timestamp::parse(&step.started_at) {
+                    Some(at) => format!("running for {}", duration(now.seconds_since(at))),
+                    None => "running".to_owned(),
+                },
+                None => "no end recorded".to_owned(),
+            };
+            lines.push(format!("step: {position} {}, attempt {}, {state}", step.step_id, step.attempt));
+        }
+        if let Some(created) = self.created_at {
+            lines.push(format!(
+                "elapsed: {} since submitted, {} running",
+                duration(now.seconds_since(created)),
+                duration(self.history.wall_seconds(now))
+            ));
+        }
+        if let Some((note, at)) = &self.attempts.latest_note {
+            let ago = Timestamp::parse(at).map(|t| format!(" ({} ago)", duration(now.seconds_since(t))));
+            lines.push(format!("note: {note}{}", ago.unwrap_or_default()));
+        }
+        for p in &self.pending {
+            lines.push(format!("waiting for: {} decision-needed: {}", p.checkpoint_id, p.summary));
+        }
+        for command in self.next_commands() {
+            lines.push(format!("next: {command}"));
+        }
+        lines
+    }
+}
+
+/// `45s`, `3m05s`, `2h03m`: short, for people.
+pub fn duration(seconds: u64) -> String {
+    match seconds {
+        s if s < 60 => format!("{s}s"),
+        s if s < 3600 => format!("{}m{:02}s", s / 60, s % 60),
+        s => format!("{}h{:02}m", s / 3600, (s % 3600) / 60),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations_read_short() {
+        assert_eq!(duration(0), "0s");
+        assert_eq!(duration(59), "59s");
+        assert_eq!(duration(185), "3m05s");
+        assert_eq!(duration(7380), "2h03m");
+    }
+}
