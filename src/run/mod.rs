@@ -1,6 +1,7 @@
 //! Running work: supervised step processes and their bounded logs, the runner, and wrap mode.
 
 pub mod channel;
+pub mod go_import;
 pub mod heartbeat;
 pub mod history;
 pub mod interrupt;
