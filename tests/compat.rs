@@ -269,11 +269,12 @@ fn verify_text_prints_each_finding_once() {
     assert_eq!(stderr.matches("job schema invalid").count(), 1, "--all still lists the other findings: {stderr}");
 }
 
-/// Seconds and peak RSS (KiB) of `wrkr verify PACK`, with its exit code, by `/usr/bin/time`.
+/// CPU seconds (user + system, which a busy machine does not inflate as it does wall time) and
+/// peak RSS (KiB) of `wrkr verify PACK`, with its exit code, by `/usr/bin/time`.
 fn measured_verify(sb: &Sandbox, pack: &std::path::Path) -> (f64, u64, i32) {
     let report = sb.work().join("time.txt");
     let status = std::process::Command::new("/usr/bin/time")
-        .args(["-f", "%e %M", "-o"])
+        .args(["-f", "%U %S %M", "-o"])
         .arg(&report)
         .arg(support::bin())
         .arg("verify")
@@ -285,8 +286,10 @@ fn measured_verify(sb: &Sandbox, pack: &std::path::Path) -> (f64, u64, i32) {
         .expect("/usr/bin/time (Debian package `time`)");
     let text = std::fs::read_to_string(&report).unwrap();
     let last = text.lines().last().unwrap_or_default().to_owned();
-    let (secs, kib) = last.split_once(' ').unwrap_or_else(|| panic!("time output {text:?}"));
-    (secs.parse().unwrap(), kib.parse().unwrap(), status.code().unwrap_or(-1))
+    let fields: Vec<&str> = last.split(' ').collect();
+    let [user, system, kib] = fields.as_slice() else { panic!("time output {text:?}") };
+    let secs = user.parse::<f64>().unwrap() + system.parse::<f64>().unwrap();
+    (secs, kib.parse().unwrap(), status.code().unwrap_or(-1))
 }
 
 /// Issue 13 item 5: a deflate bomb, declared or not, is refused with exit 2 in well under a second
@@ -302,4 +305,30 @@ fn deflate_bombs_are_refused_fast_with_flat_memory() {
         assert!(secs < 0.5, "{bomb}: {secs} s");
         assert!(kib < honest_kib + 8 * 1024, "{bomb}: {kib} KiB against {honest_kib} KiB for an honest pack");
     }
+}
+
+/// Go's `budget check JOB --max-...` (in the CLI map, missing here before): exit 0 with
+/// `{"result": "within_budget"}`, or exit 1 `E_BUDGET_EXCEEDED` naming the violations; the job is
+/// left as it was.
+#[test]
+fn budget_check_answers_as_go_does_and_changes_nothing() {
+    let sb = Sandbox::new();
+    journey::create(&sb, &sb.work().join("ws"));
+    let within = json_out(
+        &sb.wrkr().args(["--json", "budget", "check", journey::JOB, "--max-step-count", "5"]).output().unwrap(),
+    );
+    assert_eq!(within["result"], "within_budget");
+    let text = sb.wrkr().args(["budget", "check", journey::JOB]).output().unwrap();
+    assert_eq!(String::from_utf8(text.stdout).unwrap(), "budget=within_limits\n");
+    let before = support::tree(sb.home());
+    let out = sb
+        .wrkr()
+        .args(["--json", "budget", "check", journey::JOB, "--max-step-count", "1", "--max-tool-calls", "1"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let env = support::envelope(&out.stderr);
+    assert_eq!(env["code"], "E_BUDGET_EXCEEDED");
+    assert_eq!(env["details"]["violations"], serde_json::json!(["step_count>1", "tool_call_count>1"]));
+    assert_eq!(support::tree(sb.home()), before, "a check changes nothing");
 }
