@@ -3,7 +3,7 @@ CARGO ?= cargo
 TARGET := $(or $(CARGO_TARGET_DIR),$(CURDIR)/target)
 RELEASE := $(TARGET)/release/wrkr
 
-.PHONY: all build install test test-deps test-hardening fmt lint demo man bench clean docs-site-build
+.PHONY: all build install test test-deps test-hardening test-conformance fmt lint demo man bench clean docs-site-build
 
 all: build
 
@@ -50,6 +50,17 @@ test-deps:
 # OpenAPI document a loopback `wrkr serve` serves: no 5xx, no response outside the document.
 test-hardening: build
 	@scripts/test_hardening.sh
+
+# The black-box conformance script (docs/contracts/compatibility.md) against our release binary,
+# twice: both runs must pass and their normalised reports must be byte-identical.
+# `scripts/test_wrkr_compatible_conformance.sh PATH/TO/wrkr` checks any other binary.
+test-conformance: build
+	@scripts/test_wrkr_compatible_conformance.sh bin/wrkr > $(TARGET)/conformance-1.txt
+	@scripts/test_wrkr_compatible_conformance.sh bin/wrkr > $(TARGET)/conformance-2.txt
+	@sed -n '/^## normalised report/,$$p' $(TARGET)/conformance-1.txt > $(TARGET)/conformance-1.norm
+	@sed -n '/^## normalised report/,$$p' $(TARGET)/conformance-2.txt > $(TARGET)/conformance-2.norm
+	@cmp $(TARGET)/conformance-1.norm $(TARGET)/conformance-2.norm
+	@echo "conformance: $$(grep -c '^ok' $(TARGET)/conformance-1.norm) checks passed, reports identical across two runs"
 
 fmt:
 	$(CARGO) fmt --all

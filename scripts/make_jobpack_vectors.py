@@ -79,6 +79,19 @@ def python_zip(entries):
     return buf.getvalue()
 
 
+def rezip(entries):
+    """Python's zipfile with deflate, as `zip -r` over the unpacked files would write it."""
+    import io
+
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED, compresslevel=9) as z:
+        for name, data in entries:
+            info = zipfile.ZipInfo(name, date_time=(1980, 1, 1, 0, 0, 0))
+            info.compress_type = zipfile.ZIP_DEFLATED
+            z.writestr(info, data)
+    return buf.getvalue()
+
+
 def reseal(entries, mutate_manifest=None, keep_hash=False):
     """Recompute file hashes and manifest_sha256 so only the intended defect remains."""
     d = dict(entries)
@@ -171,16 +184,40 @@ def main():
     flipped = bytearray(journey_raw)
     at = journey_raw.find(b'"status":"completed"')
     flipped[at + 2] ^= 0x20
-    vector("crc_mismatch", bytes(flipped), "fail", 1, G, "entry data changed under its CRC (Go: read error)")
-    comp = zlib.compressobj(9, zlib.DEFLATED, -15)
-    deflated = comp.compress(j["job.json"]) + comp.flush()
-    vector("deflated_entry", go_zip([(n, deflated, {"method": 8, "crc": zlib.crc32(b), "size": len(b), "csize": len(deflated)})
-                                      if n == "job.json" else (n, b) for n, b in journey]),
-           "fail", 1, G, "a deflated entry: wrkr reads stored entries only (never inflates)")
-    bomb = zlib.compressobj(9, zlib.DEFLATED, -15)
-    bomb_data = bomb.compress(b"\0" * (16 << 20)) + bomb.flush()
+    vector("crc_mismatch", bytes(flipped), "fail", 2, H,
+           "declared entry's bytes changed under its CRC: tampering (Go: exit 1, read error)")
+
+    def deflate(data):
+        comp = zlib.compressobj(9, zlib.DEFLATED, -15)
+        return comp.compress(data) + comp.flush()
+
+    def deflated(name, data, **opts):
+        packed = deflate(data)
+        return (name, packed, dict({"method": 8, "crc": zlib.crc32(data), "size": len(data), "csize": len(packed)}, **opts))
+
+    vector("deflated_entry", go_zip([deflated(n, b) if n == "job.json" else (n, b) for n, b in journey]),
+           "pass", 0, None, "a declared entry re-compressed (deflate): verified by content, as Go does", files=6)
+    vector("rezipped_deflate", rezip(journey), "pass", 0, None,
+           "every entry deflated by another writer (zip -r over the unpacked files)", files=6)
+    zeros = b"\0" * (16 << 20)
+    bomb_data = deflate(zeros)
     vector("zip_bomb", go_zip(journey + [("bomb.bin", bomb_data, {"method": 8, "crc": 0, "size": 0xFFFFFFFE, "csize": len(bomb_data)})]),
-           "fail", 1, G, "16 MiB of zeros deflated, declaring 4 GiB: never expanded")
+           "fail", 2, H, "an undeclared deflate bomb (16 MiB of zeros declaring 4 GiB): refused, never expanded")
+    vector("undeclared_deflated_entry", go_zip(journey + [deflated("notes.txt", b"not in the manifest\n" * 50)]),
+           "fail", 2, H, "an undeclared deflated entry: undeclared, whatever its compression",
+           message="archive contains undeclared file")
+    vector("undeclared_bzip2_entry", go_zip(journey + [("notes.bz2", b"BZh91AY&SY", {"method": 12})]),
+           "fail", 2, H, "an undeclared entry in a method wrkr cannot read: undeclared, never read",
+           message="archive contains undeclared file")
+    vector("declared_unknown_method", go_zip([(n, b, {"method": 12}) if n == "job.json" else (n, b) for n, b in journey]),
+           "fail", 1, G, "a declared entry in a compression method other than stored or deflate: unreadable")
+    declared_bomb = reseal(journey + [("bomb.bin", zeros)])
+    vector("declared_deflate_bomb", go_zip([deflated(n, b) if n == "bomb.bin" else (n, b) for n, b in declared_bomb]),
+           "fail", 2, H, "a declared 16 MiB entry deflated 1000:1 (over the 256:1 cap): refused before inflating")
+    vector("deflate_past_declared_size",
+           go_zip([deflated(n, zeros, size=len(b), crc=zlib.crc32(b)) if n == "job.json" else (n, b) for n, b in journey]),
+           "fail", 2, H, "a declared entry whose deflate stream holds 16 MiB under a declared few hundred bytes: "
+           "stops one byte past the declared size")
     vector("huge_declared_size", go_zip(journey + [("big.bin", b"x" * 16, {"size": 0xF0000000})]), "fail", 2, H,
            "a stored entry declaring 3.75 GiB (over the 1 GiB limit)")
     vector("stored_size_mismatch", go_zip(journey + [("odd.bin", b"abcd", {"size": 4, "csize": 5})]), "fail", 2, H,

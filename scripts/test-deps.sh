@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Make sure the tools the test suite shells out to are present: mandoc (man page lint), jq and curl
-# (the docs' console examples) and pytest (the Python SDK's tests). Installs them (apt-get as root
-# on Debian; pip) when they are missing; otherwise says what to install.
+# (the docs' console examples), GNU time (tests/compat.rs) and pytest (the Python SDK's tests).
+# Installs them (apt-get as root on Debian; pip) when they are missing; otherwise says what to
+# install.
 set -euo pipefail
 if ! python3 -c "import pytest" >/dev/null 2>&1; then
   echo "installing test dependencies: pytest" >&2
@@ -17,6 +18,8 @@ missing=()
 command -v mandoc >/dev/null 2>&1 || missing+=(mandoc)
 command -v jq >/dev/null 2>&1 || missing+=(jq)
 command -v curl >/dev/null 2>&1 || missing+=(curl)
+# GNU time: peak memory and time of a verify under a deflate bomb (tests/compat.rs).
+[ -x /usr/bin/time ] || missing+=(time)
 [ ${#missing[@]} -eq 0 ] && exit 0
 if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
   echo "installing test dependencies: ${missing[*]}" >&2

@@ -168,7 +168,7 @@ fn bridge(sb: &Sandbox, args: &[&str]) -> std::process::Output {
 #[test]
 fn bridge_work_items_are_golden_for_both_templates() {
     let sb = Sandbox::new();
-    journey::create(&sb, &sb.work().join("ws"));
+    journey::create_until_decision(&sb, &sb.work().join("ws"));
     for template in ["github", "jira"] {
         let out = bridge(&sb, &["--checkpoint", "cp_8", "--template", template, "--out-dir", "out"]);
         assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
@@ -193,7 +193,7 @@ fn bridge_work_items_are_golden_for_both_templates() {
 #[test]
 fn bridge_dry_run_writes_nothing() {
     let sb = Sandbox::new();
-    journey::create(&sb, &sb.work().join("ws"));
+    journey::create_until_decision(&sb, &sb.work().join("ws"));
     std::fs::create_dir_all(sb.work().join("out")).unwrap();
     let (work, home) = (tree(sb.work()), tree(sb.home()));
     let out = sb

@@ -187,14 +187,15 @@ fn receipt_reuses_an_up_to_date_pack_and_reexports_a_stale_one() {
     let second = receipt();
     assert_ne!(second, first);
     assert_eq!(receipt(), second);
-    // A tampered pack is not silently replaced (one byte changed: the zip CRC fails, exit 1 as in Go).
+    // A tampered pack is not silently replaced (one byte changed: the zip CRC fails, which is
+    // tampering, exit 2; Go said exit 1, see docs/contracts/jobpack.md section 7).
     let mut bytes = fs::read(&path).unwrap();
     let at = bytes.windows(6).position(|w| w == b"x-note").unwrap();
     bytes[at] = b'y';
     fs::write(&path, &bytes).unwrap();
     let out = s.wrkr().args(["--json", "receipt", "job_e"]).output().unwrap();
-    assert_eq!(out.status.code(), Some(1));
-    assert_eq!(envelope(&out.stderr)["code"], "E_GENERIC_FAILURE");
+    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(envelope(&out.stderr)["code"], "E_VERIFY_HASH_MISMATCH");
     assert_eq!(fs::read(&path).unwrap(), bytes);
 }
 

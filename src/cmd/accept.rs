@@ -41,7 +41,9 @@ pub fn init(args: &Args, words: &[String], io: &mut Io) -> Result<()> {
             .with_hint("pass --force to overwrite it"));
     }
     publish::write_file(path, config::TEMPLATE.as_bytes())?;
-    if io.json { io.pretty(&json!({"path": path.display().to_string()})) } else { io.line(&path.display().to_string()) }
+    let shown = path.display().to_string();
+    // `config_path` is Go's name for the same path (digest 8.2); both stay for v1.
+    if io.json { io.pretty(&json!({"path": shown, "config_path": shown})) } else { io.line(&shown) }
 }
 
 /// `wrkr accept run JOB|PACK [--config P] [--junit P] [--ci] [--out-dir D] [--workspace D]`.

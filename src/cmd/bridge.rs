@@ -48,9 +48,12 @@ pub const COMMAND: Command = Command {
                  artifact pointers and the next commands (approve, resume, export, accept run). Deterministic: \
                  created_at is the checkpoint's. Writes DIR/reports/work_item_<job>_<cp>.json (JCS) and, with \
                  --template, DIR/reports/work_item_<job>_<cp>_<template>.md. --dry-run writes nothing. Only \
-                 blocked and decision-needed checkpoints make work items (others: exit 6).\n\n\
-                 Prints `job_id=.. checkpoint=.. type=..`, `work_item=<path>` lines and the next commands, or \
-                 with --json {payload, work_item_path?, template_path?}.",
+                 blocked and decision-needed checkpoints make work items (others: exit 6), and only while \
+                 undecided: an approved decision, or a blocked checkpoint the job has run on from, is exit 6. \
+                 The markdown also carries the checkpoint's summary and instructions.\n\n\
+                 Prints `job_id=.. checkpoint=.. type=..`, `summary=`, `instructions=`, `work_item=<path>` lines \
+                 and the next commands, or with --json {payload, checkpoint, work_item_path?, json_path?, \
+                 template_path?} (json_path is Go's name for work_item_path).",
     flags: &[&CHECKPOINT, &TEMPLATE, &DRY_RUN, &OUT_DIR],
     examples: &[
         Example {
@@ -92,7 +95,10 @@ fn run(args: Args, io: &mut Io) -> Result<()> {
     crate::contract::schema::find("wrkr.work_item")
         .ok_or_else(|| Error::generic("schema wrkr.work_item missing"))?
         .check(&payload, "work_item")?;
-    let mut out = json!({"payload": payload});
+    // What the closed payload schema cannot hold: the checkpoint's own words.
+    let summary = checkpoint.get("summary").and_then(Value::as_str).unwrap_or_default();
+    let required_action = checkpoint.get("required_action").cloned().unwrap_or_else(|| json!({}));
+    let mut out = json!({"payload": payload, "checkpoint": {"summary": summary, "required_action": required_action}});
     let mut written: Vec<PathBuf> = Vec::new();
     if !args.switch(DRY_RUN.long) {
         let out_dir = PathBuf::from(args.value(OUT_DIR.long).unwrap_or(crate::cmd::export::DEFAULT_OUT_DIR));
@@ -100,11 +106,15 @@ fn run(args: Args, io: &mut Io) -> Result<()> {
         let base = format!("work_item_{job}_{cp_id}");
         let json_path = dir.join(format!("{base}.json"));
         publish::write_file(&json_path, &crate::jcs::to_vec(&payload))?;
+        // `json_path` and `template_path` ("" without --template) are Go's names (digest 8.2),
+        // kept beside ours for v1 consumers.
         out["work_item_path"] = json!(json_path.display().to_string());
+        out["json_path"] = json!(json_path.display().to_string());
+        out["template_path"] = json!("");
         written.push(json_path);
         if let Some(t) = &template {
             let md_path = dir.join(format!("{base}_{t}.md"));
-            publish::write_file(&md_path, bridge::template(&payload, t).as_bytes())?;
+            publish::write_file(&md_path, bridge::template(&payload, &checkpoint, t).as_bytes())?;
             out["template_path"] = json!(md_path.display().to_string());
             written.push(md_path);
         }
@@ -119,6 +129,12 @@ fn run(args: Args, io: &mut Io) -> Result<()> {
         text("checkpoint_id"),
         text("checkpoint_type")
     ))?;
+    if !summary.is_empty() {
+        io.line(&format!("summary={summary}"))?;
+    }
+    if let Some(instructions) = required_action.get("instructions").and_then(Value::as_str) {
+        io.line(&format!("instructions={instructions}"))?;
+    }
     for path in &written {
         io.line(&format!("work_item={}", path.display()))?;
     }
@@ -129,11 +145,14 @@ fn run(args: Args, io: &mut Io) -> Result<()> {
     Ok(())
 }
 
-/// The checkpoint `cp_id` of `job`, as the jobpack renders it.
+/// The checkpoint `cp_id` of `job`, as the jobpack renders it, refused once it is decided: a
+/// decision-needed checkpoint with an approval, or a blocked one the job has since run on from. A
+/// work item for it would ask someone to do what is already done (Go makes one anyway).
 fn find_checkpoint(store: &dyn Store, job: &JobId, cp_id: &str) -> Result<Value> {
     store.state(job)?;
     let mut projection = Projection::new(job.as_str());
     let mut found = None;
+    let mut decided: Option<String> = None;
     store.read_events(job, 1, &mut |record, _| {
         let projected = projection.event(&LedgerEvent {
             seq: record.seq,
@@ -145,12 +164,35 @@ fn find_checkpoint(store: &dyn Store, job: &JobId, cp_id: &str) -> Result<Value>
             && cp.get("checkpoint_id").and_then(Value::as_str) == Some(cp_id)
         {
             found = Some(cp);
+            return Ok(());
+        }
+        let Some(cp) = &found else { return Ok(()) };
+        let field = |k: &str| record.payload.as_ref().and_then(|p| p.get(k)).and_then(Value::as_str);
+        let kind = cp.get("type").and_then(Value::as_str);
+        if decided.is_none() {
+            decided = match record.event_type.as_str() {
+                "approval_recorded" if kind == Some("decision-needed") && field("checkpoint_id") == Some(cp_id) => {
+                    Some(format!("approved by {}", field("approved_by").unwrap_or("someone")))
+                }
+                "status_changed" if kind == Some("blocked") && field("to") == Some("running") => {
+                    Some("resolved: the job has run again since".to_owned())
+                }
+                _ => None,
+            };
         }
         Ok(())
     })?;
-    found.ok_or_else(|| {
+    let checkpoint = found.ok_or_else(|| {
         Error::not_found(format!("checkpoint {cp_id} not found in job {job}"))
             .with("checkpoint_id", cp_id)
-            .with_hint("wrkr job inspect JOB lists its checkpoints; ids are cp_<seq>")
-    })
+            .with_hint(format!("wrkr checkpoint list {job} lists its checkpoints; ids are cp_<seq>"))
+    })?;
+    if let Some(how) = decided {
+        return Err(Error::invalid_input(format!("checkpoint {cp_id} of job {job} is already decided ({how})"))
+            .with("job_id", job.as_str())
+            .with("checkpoint_id", cp_id)
+            .with("decided", how)
+            .with_hint(format!("wrkr status {job} shows what the job waits for now")));
+    }
+    Ok(checkpoint)
 }

@@ -1,4 +1,9 @@
-//! wrkr budget show|raise|report: a job's limits, what it used, and changes to both.
+//! wrkr budget show|raise|report|check: a job's limits, what it used, and changes to both.
+//!
+//! `check` is Go's command (digest 7.6): the job's usage against limits given as flags only, exit 0
+//! `{"result": "within_budget"}` or exit 1 `E_BUDGET_EXCEEDED` with the violations. Unlike Go it
+//! changes nothing: stopping a job is its runner's work (a second writer of `blocked_budget` would
+//! race the runner), so a check is a question, safe to ask of a running job.
 //!
 //! `raise` records new limits (`x-budget_raised`, with who and why), so a job stopped by a budget
 //! can continue with `wrkr resume` (the Go implementation could never resume such a job). `report`
@@ -53,10 +58,14 @@ pub const COMMAND: Command = Command {
     name: "budget",
     kind: Kind::Command,
     about: "Show, raise or report against a job's budgets",
-    usage: "show JOB | raise JOB --max-... N --reason TEXT | report JOB [--tool-calls N] [--tokens N] [--cost X]",
+    usage: "show JOB | raise JOB --max-... N --reason TEXT | report JOB [--tool-calls N] [--tokens N] [--cost X] | \
+            check JOB [--max-... N]",
     long_about: "Budgets are the JobSpec's limits: wall time (seconds spent running), steps, tool calls, retries, \
                  tokens and estimated cost. Exceeding one stops the job (blocked_budget, E_BUDGET_EXCEEDED); \
-                 `raise` changes a limit so `wrkr resume` can continue.",
+                 `raise` changes a limit so `wrkr resume` can continue. `check` compares the usage with the \
+                 limits given as flags (not the JobSpec's), as the Go implementation's `budget check` does: \
+                 exit 0 {\"result\": \"within_budget\"} (text budget=within_limits), or exit 1 E_BUDGET_EXCEEDED \
+                 with the violations; it changes nothing (Go also blocked the job).",
     flags: &[
         &MAX_WALL,
         &MAX_STEPS,
@@ -100,6 +109,7 @@ fn run(args: Args, io: &mut Io) -> Result<()> {
     let store = args.store()?;
     match verb {
         "show" => {}
+        "check" => return check(&args, io, &job, &History::load(&store, &job)?),
         "raise" => {
             let reason = args
                 .value(REASON.long)
@@ -147,9 +157,8 @@ fn run(args: Args, io: &mut Io) -> Result<()> {
             })?;
         }
         other => {
-            return Err(
-                Error::invalid_input(format!("unknown budget verb {other:?}")).with_hint("show, raise or report")
-            );
+            return Err(Error::invalid_input(format!("unknown budget verb {other:?}"))
+                .with_hint("show, raise, report or check"));
         }
     }
     let history = History::load(&store, &job)?;
@@ -164,6 +173,33 @@ fn run(args: Args, io: &mut Io) -> Result<()> {
             ))?;
         }
         Ok(())
+    }
+}
+
+/// `budget check`: the job's usage against the limits given as flags (0 or absent: no limit).
+fn check(args: &Args, io: &mut Io, job: &JobId, history: &History) -> Result<()> {
+    let limits = Limits {
+        max_wall_time_seconds: args.u64_or(&MAX_WALL, 0)?,
+        max_retries: args.u64_or(&MAX_RETRIES, 0)?,
+        max_step_count: args.u64_or(&MAX_STEPS, 0)?,
+        max_tool_calls: args.u64_or(&MAX_TOOLS, 0)?,
+        max_tokens: Some(args.u64_or(&MAX_TOKENS, 0)?),
+        max_estimated_cost: args.value(MAX_COST.long).map(|c| number(c, &MAX_COST)).transpose()?,
+    };
+    let violations = limits.violations(&history.usage(Timestamp::now()));
+    if !violations.is_empty() {
+        return Err(Error::new(
+            crate::contract::ReasonCode::BudgetExceeded,
+            format!("budget exceeded: {}", violations.join(", ")),
+        )
+        .with("job_id", job.as_str())
+        .with("violations", violations)
+        .with_hint(format!("wrkr budget show {job} shows the job's own limits")));
+    }
+    if io.json {
+        io.pretty(&json!({"result": "within_budget", "job_id": job.as_str(), "violations": []}))
+    } else {
+        io.line("budget=within_limits")
     }
 }
 

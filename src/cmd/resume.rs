@@ -5,7 +5,9 @@
 //! job's fingerprint (a mismatch blocks the job with `E_ENV_FINGERPRINT_MISMATCH`, exit 1, unless
 //! `--force-env --reason TEXT` records an override). Then the runner takes the lease (exit 1
 //! `E_LEASE_CONFLICT` while a live runner holds it; after a crash, once the dead runner's lease
-//! expires) and continues: completed steps are never re-run, an interrupted one is.
+//! expires) and continues: completed steps are never re-run, an interrupted one is. A job the Go
+//! implementation submitted continues from the cursor of its `runtime_config.json`
+//! (`run::go_import`).
 
 use serde_json::{Value, json};
 
@@ -21,6 +23,7 @@ use crate::contract::{Error, ReasonCode, Result};
 use crate::job::approver::{self, Approver};
 use crate::job::checkpoint::Checkpoint;
 use crate::job::{NewEvent, Status, fingerprint};
+use crate::run::go_import;
 use crate::run::history::History;
 use crate::store::{AppendOptions, FsStore, JobId, Store};
 
@@ -84,12 +87,19 @@ fn run(args: Args, io: &mut Io) -> Result<()> {
         approved_by: approver(&args),
     });
     gate(&store, &job, force.as_ref())?;
+    // A job the Go implementation submitted: its runtime_config.json becomes our record, once.
+    // (Our jobs have no such file, so they pay no second replay of the ledger.)
+    if store.job_dir(&job).join(go_import::RUNTIME_CONFIG).is_file() {
+        go_import::adopt(&store, &job, &History::load(&store, &job)?)?;
+    }
     if args.switch(DETACH.long) {
         return resume_in_background(io, &store, &job, lease_ttl(&args)?);
     }
     let report = drive_with_progress(&args, io, &store, &job, lease_ttl(&args)?)?;
     if io.json {
-        let mut out = json!({"job_id": job.as_str(), "status": report.status.as_str()});
+        // `adapter` and `next_step_index` are Go's keys (digest 8.2), kept for its consumers.
+        let mut out = json!({"job_id": job.as_str(), "status": report.status.as_str(), "adapter": report.adapter,
+                             "next_step_index": report.next_step_index});
         if let Some(cp) = &report.checkpoint_id {
             out["checkpoint_id"] = json!(cp);
         }

@@ -19,6 +19,7 @@ pub mod build;
 pub mod crc32;
 pub mod export;
 pub mod footer;
+pub mod inflate;
 pub mod inspect;
 pub mod manifest;
 pub mod raw;

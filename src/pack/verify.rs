@@ -4,17 +4,20 @@
 //!
 //! | step | check | code (exit) |
 //! |---|---|---|
-//! | 0 | zip readable; every entry readable with a good CRC | generic (1) |
-//! | 0s | zip structure safe (see `zipread`): names, duplicates, directories, sizes, overlaps, trailing bytes | `E_VERIFY_HASH_MISMATCH` (2) |
+//! | 0 | zip readable | generic (1) |
+//! | 0s | zip structure safe (see `zipread`): names, duplicates, directories, sizes, declared deflate ratios, overlaps, trailing bytes | `E_VERIFY_HASH_MISMATCH` (2) |
 //! | 0b | `manifest.json` present | generic (1) |
 //! | 0c | manifest decodes (JSON object, right types, RFC 3339 `created_at`) | generic (1) |
+//! | 0d | each *declared* entry readable (an unknown compression method, a corrupt deflate stream: generic (1)) and its content what the directory declares (CRC-32, inflated size) | `E_VERIFY_HASH_MISMATCH` (2; Go: 1) |
 //! | 1 | manifest schema | `E_INVALID_INPUT_SCHEMA` (6) |
 //! | 2 | recomputed `manifest_sha256` | `E_VERIFY_HASH_MISMATCH` (2) |
 //! | 3 | each declared file, in manifest order: present, then hash | `E_VERIFY_HASH_MISMATCH` (2) |
 //! | 4 | no undeclared entry (sorted by name, so the first reported is deterministic) | `E_VERIFY_HASH_MISMATCH` (2) |
 //! | 5a–f | job, artifacts manifest, accept result, then events/checkpoints/approvals lines | `E_INVALID_INPUT_SCHEMA` (6) |
 //!
-//! Every entry is read exactly once, in one streaming pass: hashed, CRC-checked, and (for the known
+//! The manifest is read first; an entry it does not declare is never read, so it is reported at
+//! step 4 whatever its compression, and no undeclared bytes are ever inflated.
+//! Every declared entry is read exactly once, in one streaming pass: hashed, CRC-checked, and (for the known
 //! entries) schema-checked line by line as it streams (a large entry's lines by one worker per core,
 //! see `lines`); findings are then reported in the order above. Memory holds the manifest and the
 //! three small JSON documents and a few batches of lines, never a JSONL entry or the pack.
@@ -37,6 +40,7 @@ use crate::digest::Hasher;
 use crate::json;
 use crate::json::tape::Tape;
 use crate::jsonl::{DEFAULT_MAX_LINE_BYTES, JsonlReader};
+use crate::pack::inflate;
 use crate::pack::manifest::{Manifest, SCHEMA_ID};
 use crate::pack::zipread::{DEFAULT_MAX_ENTRY_BYTES, ZipReader};
 use crate::pack::{ACCEPT_RESULT, APPROVALS, ARTIFACTS_MANIFEST, CHECKPOINTS, EVENTS, JOB, MANIFEST};
@@ -157,6 +161,14 @@ fn scan_entry(
     keep: &mut Option<Vec<u8>>,
 ) -> Result<Scanned> {
     let read_err = |e: io::Error| {
+        if inflate::is_mismatch(&e) {
+            // Bytes that are not what the directory declares (CRC-32, inflated size): tampering,
+            // exit 2. Go reports a CRC error as a generic read error (exit 1).
+            return mismatch("entry content does not match the zip directory")
+                .with("path", entry.name.as_str())
+                .with("error", e.to_string())
+                .with("check", "entry_content");
+        }
         Error::generic(format!("open jobpack zip: {}: {e}", entry.name))
             .with("path", entry.name.as_str())
             .with("check", "zip_readable")
@@ -230,25 +242,33 @@ pub fn finding_json(err: &Error) -> Value {
 fn run(file: File, opts: &Options, findings: &mut Findings) -> Result<Option<Report>> {
     let zip = ZipReader::open(file, opts.max_entry_bytes)?;
     let mut checks = vec![Check { check: "zip_structure", result: "ok".into() }];
-    let mut scanned = Vec::with_capacity(zip.entries().len());
-    let mut manifest_bytes = None;
-    for entry in zip.entries() {
-        let mut keep = None;
-        scanned.push(scan_entry(&zip, entry, opts, &mut keep)?);
-        if entry.name == MANIFEST {
-            manifest_bytes = keep;
-        }
-    }
-    checks.push(Check { check: "entries_readable", result: "ok".into() });
-    let entries: Vec<(&str, &Scanned)> = zip.entries().iter().map(|e| e.name.as_str()).zip(&scanned).collect();
-
-    let manifest_bytes = manifest_bytes
+    // The manifest first: it says which entries belong, and nothing else is read (or inflated)
+    // before that is known.
+    let manifest_entry = zip
+        .find(MANIFEST)
         .ok_or_else(|| Error::generic("jobpack missing manifest.json").with("check", "manifest_present"))?;
+    let mut keep = None;
+    let mut manifest_scan = Some(scan_entry(&zip, manifest_entry, opts, &mut keep)?);
+    let manifest_bytes = keep.unwrap_or_default();
     if manifest_bytes.len() as u64 > opts.max_doc_bytes {
         return Err(Error::generic(format!("decode manifest.json: longer than {} bytes", opts.max_doc_bytes)));
     }
     let value = json::parse(&manifest_bytes).map_err(|e| Error::generic(format!("decode manifest.json: {e}")))?;
     let manifest = Manifest::decode(&value).map_err(|e| Error::generic(format!("decode manifest.json: {e}")))?;
+    let declared: std::collections::BTreeSet<&str> = manifest.files.iter().map(|f| f.path.as_str()).collect();
+    let mut scanned = Vec::with_capacity(zip.entries().len());
+    for entry in zip.entries() {
+        scanned.push(if entry.name == MANIFEST {
+            manifest_scan.take()
+        } else if declared.contains(entry.name.as_str()) {
+            Some(scan_entry(&zip, entry, opts, &mut None)?)
+        } else {
+            None // undeclared: never read; step 4 reports it
+        });
+    }
+    checks.push(Check { check: "entries_readable", result: "ok".into() });
+    let entries: Vec<(&str, Option<&Scanned>)> =
+        zip.entries().iter().map(|e| e.name.as_str()).zip(scanned.iter().map(Option::as_ref)).collect();
 
     // 1: schema.
     let manifest_schema = schema::find(SCHEMA_ID).ok_or_else(|| Error::generic("manifest schema missing"))?;
@@ -274,7 +294,7 @@ fn run(file: File, opts: &Options, findings: &mut Findings) -> Result<Option<Rep
         checks.push(Check { check: "manifest_sha256", result: "ok".into() });
     }
     // 3: declared files, in manifest order.
-    let lookup = |name: &str| entries.binary_search_by(|(n, _)| (*n).cmp(name)).ok().map(|i| entries[i].1);
+    let lookup = |name: &str| entries.binary_search_by(|(n, _)| (*n).cmp(name)).ok().and_then(|i| entries[i].1);
     let mut files_ok = true;
     for file in &manifest.files {
         let err = match lookup(&file.path) {

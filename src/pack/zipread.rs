@@ -5,20 +5,23 @@
 //!
 //! - unreadable (exit 1, generic, as Go reports any zip it cannot open): no end record, a truncated
 //!   file, a central directory outside the file, zip64 or multi-disk archives, encrypted entries,
-//!   compression methods other than *stored* (wrkr and Go packs store every entry; a deflated entry
-//!   is refused rather than inflated, which also takes zip bombs off the table: nothing is ever
-//!   expanded), a local header that is not where the directory says;
+//!   a local header that is not where the directory says;
 //! - unsafe (exit 2, `E_VERIFY_HASH_MISMATCH`: the archive does not faithfully carry its declared
 //!   content): entry names that are empty, absolute, contain `..` components, backslashes, NUL or
 //!   a drive letter; repeated names; directory entries; a stored entry whose compressed and
-//!   uncompressed sizes differ; an entry over the size limit; local headers or data descriptors that
+//!   uncompressed sizes differ; an entry over the size limit, or a deflated one declaring more than
+//!   `inflate::MAX_RATIO` times its compressed size; local headers or data descriptors that
 //!   disagree with the central directory; entries that overlap or leave unaccounted bytes between
 //!   them; bytes after the end record.
 //!
 //! Entry content is then read through `EntryReader`, which streams from the file with positioned
 //! reads (no seeking, so several readers may share the file) and checks the CRC-32 at the end of the
-//! entry (a mismatch is an I/O error of kind `InvalidData`). Memory is the central directory's
-//! names, capped by `MAX_CENTRAL_DIRECTORY` bytes; content is never buffered here.
+//! entry (a mismatch is an `inflate::ContentMismatch`). wrkr and Go store every entry; a *deflated*
+//! one (a pack re-zipped by hand) is inflated as it streams, bounded by its declared size
+//! (`inflate`). Other compression methods are listed but refused when read (exit 1), so that an
+//! undeclared entry is judged undeclared whatever its method, and nothing is read before the
+//! manifest says what belongs. Memory is the central directory's names, capped by
+//! `MAX_CENTRAL_DIRECTORY` bytes; content is never buffered here.
 
 use std::fs::File;
 use std::io::{self, BufReader, Read};
@@ -26,6 +29,7 @@ use std::os::unix::fs::FileExt;
 
 use crate::contract::{Error, ReasonCode, Result};
 use crate::pack::crc32::Crc32;
+use crate::pack::inflate::{self, Inflate};
 use crate::pack::zipwrite::{FLAG_DATA_DESCRIPTOR, SIG_CENTRAL, SIG_DESCRIPTOR, SIG_END, SIG_LOCAL};
 
 /// The default cap on one entry's size (1 GiB).
@@ -35,12 +39,20 @@ pub const MAX_CENTRAL_DIRECTORY: u64 = 8 << 20;
 /// The longest entry name accepted.
 pub const MAX_NAME_BYTES: usize = 4096;
 
+/// Compression methods: stored (every writer of jobpacks) and deflate (a re-zipped pack).
+const STORED: u16 = 0;
+const DEFLATED: u16 = 8;
+
 /// One entry, as the central directory declares it (and the local header confirmed).
 #[derive(Clone, Debug)]
 pub struct Entry {
     pub name: String,
+    /// The content's size (declared; inflating never yields more).
     pub size: u64,
     pub crc: u32,
+    pub method: u16,
+    /// Its bytes in the archive (`size` when stored).
+    stored_size: u64,
     data_offset: u64,
 }
 
@@ -171,16 +183,10 @@ impl ZipReader {
             if flags & 1 != 0 {
                 return Err(unreadable(format!("{name}: encrypted entries are not supported")));
             }
-            if method != 0 {
-                return Err(unreadable(format!(
-                    "{name}: compression method {method} is not supported (jobpacks store their entries)"
-                ))
-                .with("path", name.as_str()));
-            }
             if let Some(problem) = name_problem(&name) {
                 return Err(unsafe_zip(format!("unsafe entry name {name:?}: {problem}")).with("path", name.as_str()));
             }
-            if csize != usize_ {
+            if method == STORED && csize != usize_ {
                 return Err(unsafe_zip(format!("{name}: stored entry declares {csize} bytes stored, {usize_} real"))
                     .with("path", name.as_str()));
             }
@@ -192,9 +198,21 @@ impl ZipReader {
                     .with("limit", max_entry_bytes)
                     .with_hint("raise the limit with --max-entry-bytes if the pack is trusted"));
             }
-            let (data_offset, end) = check_local(&file, &name, flags, crc, size, offset, cd_offset)?;
+            let stored_size = u64::from(csize);
+            if method == DEFLATED
+                && size > inflate::RATIO_FLOOR
+                && size > stored_size.saturating_mul(inflate::MAX_RATIO)
+            {
+                return Err(unsafe_zip(format!(
+                    "{name}: deflated entry declares {size} bytes from {stored_size} (over {}:1; a zip bomb?)",
+                    inflate::MAX_RATIO
+                ))
+                .with("path", name.as_str()));
+            }
+            let declared = Declared { flags, method, crc, stored_size, size };
+            let (data_offset, end) = check_local(&file, &name, &declared, offset, cd_offset)?;
             spans.push((offset, end, name.clone()));
-            entries.push(Entry { name, size, crc, data_offset });
+            entries.push(Entry { name, size, crc, method, stored_size, data_offset });
         }
         let mut rest = [0u8; 1];
         if cd.read(&mut rest).map_err(|e| Error::io("read jobpack", e))? != 0 {
@@ -217,14 +235,16 @@ impl ZipReader {
         self.entries.binary_search_by(|e| e.name.as_str().cmp(name)).ok().map(|i| &self.entries[i])
     }
 
-    /// Stream an entry's content; the CRC is checked when the end is reached.
+    /// Stream an entry's content (inflated when deflated); the CRC is checked when the end is
+    /// reached.
     pub fn reader<'a>(&'a self, entry: &Entry) -> EntryReader<'a> {
-        EntryReader {
-            region: Region { file: &self.file, pos: entry.data_offset, end: entry.data_offset + entry.size },
-            crc: Crc32::new(),
-            expected: entry.crc,
-            checked: false,
-        }
+        let region = Region { file: &self.file, pos: entry.data_offset, end: entry.data_offset + entry.stored_size };
+        let content = match entry.method {
+            STORED => Content::Stored(region),
+            DEFLATED => Content::Deflated(Box::new(Inflate::new(region, entry.size))),
+            other => Content::Unsupported(other),
+        };
+        EntryReader { content, crc: Crc32::new(), expected: entry.crc, checked: false }
     }
 
     /// Read a whole (small) entry into memory, refusing more than `max` bytes.
@@ -275,16 +295,18 @@ fn find_end(tail: &[u8], base: u64, len: u64) -> Result<(u64, u16, u64, u64)> {
     }
 }
 
-/// Check one local header against its central entry; return (data offset, end of the entry).
-fn check_local(
-    file: &File,
-    name: &str,
+/// What the central directory declares about an entry's bytes.
+struct Declared {
     flags: u16,
+    method: u16,
     crc: u32,
+    stored_size: u64,
     size: u64,
-    offset: u64,
-    limit: u64,
-) -> Result<(u64, u64)> {
+}
+
+/// Check one local header against its central entry; return (data offset, end of the entry).
+fn check_local(file: &File, name: &str, declared: &Declared, offset: u64, limit: u64) -> Result<(u64, u64)> {
+    let Declared { flags, method, crc, stored_size, size } = *declared;
     let mut h = [0u8; 30];
     if offset + 30 > limit {
         return Err(unreadable(format!("{name}: local header offset {offset} is outside the entry area")));
@@ -300,13 +322,13 @@ fn check_local(
     if lflags & FLAG_DATA_DESCRIPTOR != flags & FLAG_DATA_DESCRIPTOR || lflags & 1 != 0 {
         return Err(disagree("flags"));
     }
-    if lmethod != 0 {
+    if lmethod != method {
         return Err(disagree("compression method"));
     }
     let (lcrc, lcsize, lusize) = (u32_at(&h, 14), u64::from(u32_at(&h, 18)), u64::from(u32_at(&h, 22)));
     let descriptor = flags & FLAG_DATA_DESCRIPTOR != 0;
     let zero = lcrc == 0 && lcsize == 0 && lusize == 0;
-    if !(descriptor && zero) && (lcrc != crc || lcsize != size || lusize != size) {
+    if !(descriptor && zero) && (lcrc != crc || lcsize != stored_size || lusize != size) {
         return Err(disagree("CRC or size"));
     }
     let (nlen, xlen) = (u64::from(u16_at(&h, 26)), u64::from(u16_at(&h, 28)));
@@ -316,7 +338,7 @@ fn check_local(
         return Err(disagree("name"));
     }
     let data = offset + 30 + nlen + xlen;
-    let mut end = data + size;
+    let mut end = data + stored_size;
     if end > limit {
         return Err(unsafe_zip(format!("{name}: entry data runs into the central directory")).with("path", name));
     }
@@ -328,7 +350,10 @@ fn check_local(
         if avail < at + 12 {
             return Err(unsafe_zip(format!("{name}: data descriptor missing")).with("path", name));
         }
-        if u32_at(&d, at) != crc || u64::from(u32_at(&d, at + 4)) != size || u64::from(u32_at(&d, at + 8)) != size {
+        if u32_at(&d, at) != crc
+            || u64::from(u32_at(&d, at + 4)) != stored_size
+            || u64::from(u32_at(&d, at + 8)) != size
+        {
             return Err(disagree("data descriptor"));
         }
         end += at as u64 + 12;
@@ -356,9 +381,17 @@ fn check_spans(spans: &mut [(u64, u64, String)], cd_offset: u64) -> Result<()> {
     Ok(())
 }
 
-/// A streaming reader over one entry's content; yields `InvalidData` if its CRC-32 is wrong.
+/// An entry's bytes as stored, and how to get its content from them.
+enum Content<'a> {
+    Stored(Region<'a>),
+    Deflated(Box<Inflate<Region<'a>>>),
+    Unsupported(u16),
+}
+
+/// A streaming reader over one entry's content; yields an `inflate::ContentMismatch` error if
+/// its CRC-32 is wrong.
 pub struct EntryReader<'a> {
-    region: Region<'a>,
+    content: Content<'a>,
     crc: Crc32,
     expected: u32,
     checked: bool,
@@ -366,12 +399,20 @@ pub struct EntryReader<'a> {
 
 impl Read for EntryReader<'_> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        let n = self.region.read(buf)?;
+        let n = match &mut self.content {
+            Content::Stored(region) => region.read(buf)?,
+            Content::Deflated(inflater) => inflater.read(buf)?,
+            Content::Unsupported(method) => {
+                return Err(io::Error::other(format!(
+                    "compression method {method} is not supported (only stored and deflate)"
+                )));
+            }
+        };
         if n == 0 {
             if !self.checked {
                 self.checked = true;
                 if self.crc.value() != self.expected {
-                    return Err(io::Error::new(io::ErrorKind::InvalidData, "zip: checksum error"));
+                    return Err(inflate::mismatch("CRC-32 does not match the entry's bytes"));
                 }
             }
             return Ok(0);

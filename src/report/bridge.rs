@@ -71,7 +71,9 @@ pub fn work_item(job_id: &str, checkpoint: &Value) -> Result<Value> {
 }
 
 /// The markdown for a template (`github` or `jira`; case-insensitive), with a trailing newline.
-pub fn template(payload: &Value, template: &str) -> String {
+/// Beyond Go's layout it carries the checkpoint's summary and instructions (the payload schema is
+/// closed, so they live only here), and leaves out `Reason codes:` when there are none.
+pub fn template(payload: &Value, checkpoint: &Value, template: &str) -> String {
     let text = |k: &str| payload.get(k).and_then(Value::as_str).unwrap_or_default();
     let strings = |k: &str| -> Vec<&str> {
         payload
@@ -84,16 +86,25 @@ pub fn template(payload: &Value, template: &str) -> String {
     if commands.is_empty() {
         commands = "- (none)\n".to_owned();
     }
+    let mut details = String::new();
+    for (label, pointer) in [("Checkpoint summary", "/summary"), ("Instructions", "/required_action/instructions")] {
+        if let Some(value) =
+            checkpoint.pointer(pointer).and_then(Value::as_str).map(str::trim).filter(|v| !v.is_empty())
+        {
+            details.push_str(&format!("{label}: {value}\n\n"));
+        }
+    }
     let codes = strings("reason_codes").join(", ");
+    if !codes.is_empty() {
+        details.push_str(&format!("Reason codes: {codes}\n\n"));
+    }
     let (job, cp, kind, action) =
         (text("job_id"), text("checkpoint_id"), text("checkpoint_type"), text("required_action"));
     let body = if template.eq_ignore_ascii_case("jira") {
-        format!(
-            "# JIRA Work Item\n\nSummary: `{job}/{cp}` requires `{action}`\n\nReason codes: {codes}\n\nNext commands:\n{commands}"
-        )
+        format!("# JIRA Work Item\n\nSummary: `{job}/{cp}` requires `{action}`\n\n{details}Next commands:\n{commands}")
     } else {
         format!(
-            "# GitHub Work Item\n\nJob `{job}` checkpoint `{cp}` (`{kind}`) requires `{action}`.\n\nReason codes: {codes}\n\nNext commands:\n{commands}"
+            "# GitHub Work Item\n\nJob `{job}` checkpoint `{cp}` (`{kind}`) requires `{action}`.\n\n{details}Next commands:\n{commands}"
         )
     };
     format!("{}\n", body.trim())
@@ -127,13 +138,21 @@ mod tests {
         assert_eq!(p["reason_codes"], json!(["E_BUDGET_EXCEEDED"]));
         assert_eq!(p["artifact_pointers"], json!(["a", "b"]));
         assert_eq!(
-            template(&p, "JIRA"),
+            template(&p, &cp, "JIRA"),
             "# JIRA Work Item\n\nSummary: `j/cp_7` requires `resume`\n\nReason codes: E_BUDGET_EXCEEDED\n\nNext commands:\n- wrkr resume j\n- wrkr export j\n- wrkr accept run j --json\n"
         );
         assert!(
-            template(&p, "github")
+            template(&p, &cp, "github")
                 .starts_with("# GitHub Work Item\n\nJob `j` checkpoint `cp_7` (`blocked`) requires `resume`.")
         );
+        let decision = json!({"checkpoint_id": "cp_2", "type": "decision-needed", "summary": "ship it?",
+            "required_action": {"kind": "approve", "instructions": "read the plan"}, "reason_codes": []});
+        let md = template(&work_item("j", &decision).unwrap(), &decision, "github");
+        assert!(
+            md.contains("\n\nCheckpoint summary: ship it?\n\nInstructions: read the plan\n\nNext commands:"),
+            "{md}"
+        );
+        assert!(!md.contains("Reason codes:"), "no empty reason codes line: {md}");
         let progress = json!({"checkpoint_id": "cp_1", "type": "progress"});
         assert_eq!(work_item("j", &progress).unwrap_err().exit_code(), 6);
     }

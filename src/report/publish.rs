@@ -29,9 +29,21 @@ pub fn reports_dir(out_dir: &Path) -> Result<PathBuf> {
     Ok(dir)
 }
 
-/// Write `bytes` to `path` atomically.
+/// Write `bytes` to `path` atomically, creating its parent folders first as Go does
+/// (`accept run --junit DIR/x.xml` into a folder that does not exist yet).
 pub fn write_file(path: &Path, bytes: &[u8]) -> Result<()> {
+    create_parent(path)?;
     write_atomic(path, |w| w.write_all(bytes).map_err(|e| Error::io(format!("write {}", path.display()), e)))
+}
+
+/// Create the folders above `path` (nothing to do for a bare file name).
+fn create_parent(path: &Path) -> Result<()> {
+    match path.parent() {
+        Some(dir) if !dir.as_os_str().is_empty() => {
+            std::fs::create_dir_all(dir).map_err(|e| Error::io(format!("create {}", dir.display()), e))
+        }
+        _ => Ok(()),
+    }
 }
 
 /// Render and write the GitHub summary of the pack at `pack`.
@@ -52,6 +64,7 @@ pub fn github_summary(pack: &Path, out_dir: &Path) -> Result<Published> {
     let step_summary_path = match std::env::var_os("GITHUB_STEP_SUMMARY").filter(|v| !v.is_empty()) {
         Some(p) => {
             let path = PathBuf::from(p);
+            create_parent(&path)?;
             let mut f = std::fs::OpenOptions::new()
                 .create(true)
                 .append(true)

@@ -2,6 +2,7 @@
 
 pub mod attempts;
 pub mod channel;
+pub mod go_import;
 pub mod heartbeat;
 pub mod history;
 pub mod interrupt;

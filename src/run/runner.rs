@@ -87,6 +87,10 @@ pub struct Report {
     pub outcome: Outcome,
     pub status: Status,
     pub checkpoint_id: Option<String>,
+    /// The adapter that ran (Go's `resume --json` reports it).
+    pub adapter: &'static str,
+    /// The first step not yet done when the run stopped (Go's cursor; the step count when complete).
+    pub next_step_index: usize,
 }
 
 /// Run `job` from where its ledger says it is. Errors are the job's blocking failures
@@ -158,7 +162,13 @@ pub fn drive(store: &FsStore, job: &JobId, opts: &Options) -> Result<Report> {
         stopped_previous,
         interrupts: interrupts.as_ref(),
     };
-    let result = runner.run();
+    let result = runner.run().and_then(|mut report| {
+        // Filled here, once, rather than at each place a run can stop.
+        report.adapter = runner.spec.adapter.as_str();
+        runner.history.catch_up(store, job)?;
+        report.next_step_index = runner.history.cursor(runner.spec.steps.len());
+        Ok(report)
+    });
     let lost = heartbeat.lost();
     drop(heartbeat);
     if !lost {
@@ -297,7 +307,7 @@ impl Runner<'_> {
     /// Requests made while the previous step ran: pause, cancel, an emitted decision-needed.
     fn between_steps(&mut self) -> Result<Option<Report>> {
         let status = self.history.status;
-        let stop = |outcome| Some(Report { outcome, status, checkpoint_id: None });
+        let stop = |outcome| Some(Report { outcome, status, checkpoint_id: None, adapter: "", next_step_index: 0 });
         match status {
             Status::Paused => return Ok(stop(Outcome::Paused)),
             Status::Canceled => return Ok(stop(Outcome::Canceled)),
@@ -312,6 +322,8 @@ impl Runner<'_> {
                 outcome: Outcome::BlockedDecision,
                 status: Status::BlockedDecision,
                 checkpoint_id: Some(cp.id()),
+                adapter: "",
+                next_step_index: 0,
             }));
         }
         Ok(None)
@@ -413,11 +425,23 @@ impl Runner<'_> {
             }
             StepEnd::Canceled => {
                 self.commit(&|_| vec![finished.clone()])?;
-                Ok(Some(Report { outcome: Outcome::Canceled, status: Status::Canceled, checkpoint_id: None }))
+                Ok(Some(Report {
+                    outcome: Outcome::Canceled,
+                    status: Status::Canceled,
+                    checkpoint_id: None,
+                    adapter: "",
+                    next_step_index: 0,
+                }))
             }
             StepEnd::Paused => {
                 self.commit(&|_| vec![finished.clone()])?;
-                Ok(Some(Report { outcome: Outcome::Paused, status: self.history.status, checkpoint_id: None }))
+                Ok(Some(Report {
+                    outcome: Outcome::Paused,
+                    status: self.history.status,
+                    checkpoint_id: None,
+                    adapter: "",
+                    next_step_index: 0,
+                }))
             }
             StepEnd::Interrupted(signal) => {
                 let mut finished = finished;
@@ -463,6 +487,8 @@ impl Runner<'_> {
                 outcome: Outcome::BlockedDecision,
                 status: Status::BlockedDecision,
                 checkpoint_id,
+                adapter: "",
+                next_step_index: 0,
             }));
         }
         let mut cp = Checkpoint::new("progress", step.summary.clone(), self.history.status, usage.clone());
@@ -655,6 +681,8 @@ impl Runner<'_> {
             outcome: Outcome::Completed,
             status: Status::Completed,
             checkpoint_id: seqs.last().map(|s| format!("cp_{s}")),
+            adapter: "",
+            next_step_index: 0,
         })
     }
 }

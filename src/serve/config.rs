@@ -200,6 +200,12 @@ impl Config {
 
     /// The non-loopback rule and the limits: refused with exit 8 (or 6 for a bad value).
     pub fn check(&self) -> Result<()> {
+        if let Some(problem) = port_problem(&self.listen) {
+            // Before the loopback rule: `127.0.0.1:-1` is a bad address, not an unsafe one.
+            return Err(Error::invalid_input(format!("invalid listen address {:?}: {problem}", self.listen))
+                .with("listen", self.listen.as_str())
+                .with_hint("use HOST:PORT with a port from 0 to 65535, e.g. 127.0.0.1:9488"));
+        }
         if !is_loopback(&self.listen) {
             let mut missing = Vec::new();
             if !self.allow_non_loopback {
@@ -233,6 +239,31 @@ impl Config {
     }
 }
 
+/// What is wrong with the port of `listen`, if it has one (`HOST:PORT`, `[V6]:PORT`, `:PORT`).
+/// A bare host or bare IPv6 address has no port part and is left to the bind.
+fn port_problem(listen: &str) -> Option<String> {
+    let port = if let Some(rest) = listen.strip_prefix('[') {
+        let (_, after) = rest.split_once(']')?;
+        if after.is_empty() {
+            return None;
+        }
+        match after.strip_prefix(':') {
+            Some(port) => port,
+            None => return Some(format!("unexpected {after:?} after the bracketed host")),
+        }
+    } else {
+        match listen.split_once(':') {
+            Some((_, port)) if !port.contains(':') => port,
+            _ => return None,
+        }
+    };
+    let valid = !port.is_empty() && port.len() <= 5 && port.bytes().all(|b| b.is_ascii_digit());
+    match port.parse::<u32>() {
+        Ok(n) if valid && n <= 65535 => None,
+        _ => Some(format!("port {port:?} is not a number from 0 to 65535")),
+    }
+}
+
 /// Go's loopback test (digest 9.1): the host part, `[]` stripped; `localhost`, 127/8 and `::1`
 /// are loopback; an empty host (`:9488`) and any other name are not.
 pub fn is_loopback(listen: &str) -> bool {
@@ -259,6 +290,16 @@ mod tests {
         }
         for no in [":9488", "0.0.0.0:9488", "[::]:9488", "10.0.0.1:80", "example.com:80", ""] {
             assert!(!is_loopback(no), "{no}");
+        }
+    }
+
+    #[test]
+    fn port_rule() {
+        for ok in ["127.0.0.1:9488", ":0", "[::1]:65535", "localhost", "::1", "[::1]"] {
+            assert_eq!(port_problem(ok), None, "{ok}");
+        }
+        for bad in ["127.0.0.1:-1", ":abc", "localhost:-1", "[::1]:-1", "127.0.0.1:", "h:65536", "[::1]x", "h:+1"] {
+            assert!(port_problem(bad).is_some(), "{bad}");
         }
     }
 

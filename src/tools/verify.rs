@@ -68,8 +68,10 @@ pub const TOOL: Command = Command {
                  result that fails its schema exit 6. Before those, the zip itself must be safe: no absolute, \
                  `..`, backslash or NUL names, no repeated names or directory entries, no entry over \
                  --max-entry-bytes, local headers that agree with the central directory, nothing hidden \
-                 between entries or after the end record (exit 2); deflated or encrypted entries are not \
-                 read (exit 1).\n\n\
+                 between entries or after the end record (exit 2); encrypted entries are not read (exit 1). \
+                 A re-zipped pack verifies by content: deflated entries are inflated as they stream, never \
+                 past their declared size (over 256:1 declared, or inflating past it: exit 2); a CRC-32 that \
+                 does not match is exit 2 (Go: 1). Entries the manifest does not declare are never read.\n\n\
                  Without an argument (or with `-`) the pack is read from stdin. An argument that is not an \
                  existing file is a job id: DIR/jobpacks/jobpack_<id>.zip.\n\n\
                  Output: as wrkr-verify, one JSON line {job_id, manifest_sha256, files_verified, checks}; as \
@@ -124,12 +126,8 @@ fn run(args: Args, io: &mut Io) -> Result<()> {
     let file = source::open(&path.to_string_lossy())?;
     let mut report = match verify::verify(file, &opts) {
         Ok(r) => r,
-        Err(err) => {
-            if !io.json {
-                explain_findings(&err);
-            }
-            return Err(err);
-        }
+        Err(err) if io.json => return Err(err),
+        Err(err) => return Err(explain_findings(err)),
     };
     let sig_path = match args.value(SIG.long) {
         Some(s) => Some(PathBuf::from(s)),
@@ -150,28 +148,40 @@ fn run(args: Args, io: &mut Io) -> Result<()> {
     }
 }
 
-/// Text mode: the error line says what failed; the details (path, line, hashes) and, under
-/// `--all`, the other findings go to stderr first so a person sees where.
-fn explain_findings(err: &Error) {
-    let list = match err.details.get("findings") {
-        Some(serde_json::Value::Array(list)) => list.clone(),
-        _ => vec![verify::finding_json(err)],
-    };
-    for finding in list {
-        let mut line = format!(
-            "wrkr verify: {}: {}",
-            finding["code"].as_str().unwrap_or_default(),
-            finding["message"].as_str().unwrap_or_default()
-        );
-        if let Some(details) = finding.get("details").and_then(|d| d.as_object()) {
-            for (k, v) in details {
-                if k == "findings" {
-                    continue;
-                }
-                let v = v.as_str().map_or_else(|| v.to_string(), str::to_owned);
-                line.push_str(&format!(" {k}={v}"));
+/// Text mode: each finding is printed once. The other findings (under `--all`) go to stderr
+/// first; the returned error's own line carries its details (path, line, hashes), so it says where.
+fn explain_findings(mut err: Error) -> Error {
+    let main = verify::finding_json(&err);
+    if let Some(serde_json::Value::Array(list)) = err.details.get("findings") {
+        for finding in list {
+            let same = finding["code"] == main["code"]
+                && finding["message"] == main["message"]
+                && details_text(finding) == details_text(&main);
+            if !same {
+                diag(&format!(
+                    "wrkr verify: {}: {}{}",
+                    finding["code"].as_str().unwrap_or_default(),
+                    finding["message"].as_str().unwrap_or_default(),
+                    details_text(finding)
+                ));
             }
         }
-        diag(&line);
     }
+    err.message.push_str(&details_text(&main));
+    err
+}
+
+/// ` k=v` for each detail of a finding (the nested findings list left out).
+fn details_text(finding: &serde_json::Value) -> String {
+    let mut text = String::new();
+    if let Some(details) = finding.get("details").and_then(|d| d.as_object()) {
+        for (k, v) in details {
+            if k == "findings" {
+                continue;
+            }
+            let v = v.as_str().map_or_else(|| v.to_string(), str::to_owned);
+            text.push_str(&format!(" {k}={v}"));
+        }
+    }
+    text
 }

@@ -36,6 +36,16 @@ fn counters(steps: u64) -> Value {
 
 /// Create the job in the sandbox's store, with its workspace at `workspace` (files written).
 pub fn create(sb: &Sandbox, workspace: &Path) {
+    append(sb, workspace, usize::MAX);
+}
+
+/// The same job, stopped at its undecided decision checkpoint (cp_8).
+pub fn create_until_decision(sb: &Sandbox, workspace: &Path) {
+    append(sb, workspace, 7);
+}
+
+/// The first `count` records of the journey.
+fn append(sb: &Sandbox, workspace: &Path, count: usize) {
     std::fs::create_dir_all(workspace.join("reports")).unwrap();
     std::fs::write(workspace.join("reports/plan.md"), "the plan\n").unwrap();
     std::fs::write(workspace.join("reports/result.md"), "the result\n").unwrap();
@@ -67,6 +77,6 @@ pub fn create(sb: &Sandbox, workspace: &Path) {
         status("running", "completed"),
         checkpoint("completed", "completed", "done", &[], 2, Value::Null, &[]),
     ];
-    let stdin: String = events.iter().map(|e| format!("{e}\n")).collect();
+    let stdin: String = events.iter().take(count).map(|e| format!("{e}\n")).collect();
     sb.program("wrkr-events").args(["--append", "--create", JOB]).write_stdin(stdin).assert().success();
 }
