@@ -6,7 +6,7 @@ _wrkr() {
     cmd="${COMP_WORDS[0]##*/}"
     if [[ "$cmd" == wrkr ]]; then
         if [[ $COMP_CWORD -eq 1 ]]; then
-            COMPREPLY=($(compgen -W "accept events jcs lease pack schema verify init submit status jobs checkpoint approve resume pause cancel budget export job receipt report bridge serve doctor fsck keygen wrap demo version help help --list --version --generate --json --explain --help" -- "$cur"))
+            COMPREPLY=($(compgen -W "accept events jcs lease pack schema verify init submit validate status jobs checkpoint approve resume pause cancel budget export job receipt report bridge serve doctor fsck keygen wrap demo version help help --list --version --generate --json --explain --help" -- "$cur"))
             return
         fi
         cmd="wrkr-${COMP_WORDS[1]}"
@@ -21,6 +21,7 @@ _wrkr() {
         wrkr-verify) opts="--pubkey --sig --all --max-entry-bytes --out-dir --json --store --explain --help -h"; valued="--pubkey --sig --max-entry-bytes --out-dir --store" ;;
         wrkr-init) opts="--path --force -f --json --store --explain --help -h"; valued="--path --store" ;;
         wrkr-submit) opts="--job-id --detach -d --lease-ttl --json --store --explain --help -h"; valued="--job-id --lease-ttl --store" ;;
+        wrkr-validate) opts="--json --store --explain --help -h"; valued="--store" ;;
         wrkr-status) opts="--json --store --explain --help -h"; valued="--store" ;;
         wrkr-jobs) opts="--status -s --json --store --explain --help -h"; valued="--status --store" ;;
         wrkr-checkpoint) opts="--type -t --summary -s --status --required-kind --required-instructions --reason-code --added --changed --removed --json --store --explain --help -h"; valued="--type --summary --status --required-kind --required-instructions --reason-code --added --changed --removed --store" ;;

@@ -95,7 +95,7 @@ fn run(cmd: &'static Command, rest: Vec<OsString>, explain: bool, globals: &Glob
     if wants_help {
         return io.write(help::command(cmd).as_bytes());
     }
-    if explain {
+    if explain && !table::EXPLAINS_ITSELF.contains(&cmd.name) {
         return if io.json {
             io.record(&json!({"command": cmd.name, "intent": cmd.about}))
         } else {
@@ -104,6 +104,7 @@ fn run(cmd: &'static Command, rest: Vec<OsString>, explain: bool, globals: &Glob
     }
     let mut args = Args::parse(cmd, rest)?;
     args.store = globals.store.clone();
+    args.explain = explain;
     (cmd.run)(args, io)
 }
 

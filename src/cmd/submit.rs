@@ -48,14 +48,17 @@ pub const COMMAND: Command = Command {
     name: "submit",
     kind: Kind::Command,
     about: "Submit a JobSpec and run it",
-    usage: "SPEC [--job-id ID] [--detach]",
-    long_about: "Validates the JobSpec (YAML, or JSON by extension), creates the job with its spec, workspace \
+    usage: "SPEC [--job-id ID] [--detach] [--explain]",
+    long_about: "Validates the JobSpec (YAML, or JSON by extension; `-` reads it from stdin), reporting every \
+                 problem at once (exit 6, no job created), creates the job with its spec, workspace \
                  and environment fingerprint, then runs its steps under a lease: each in its own process group, \
                  with budgets enforced before, during and after it. Stops at a decision-needed checkpoint \
                  (exit 0, status blocked_decision: `wrkr approve`, then `wrkr resume`), on a budget \
                  (E_BUDGET_EXCEEDED) or a failing step (E_ADAPTER_FAIL), both exit 1 and recorded. Ctrl-C \
                  (SIGINT) or SIGTERM stops the running step's process group, records the interruption, \
-                 pauses the job and releases its lease (exit 1; `wrkr resume JOB` continues it).",
+                 pauses the job and releases its lease (exit 1; `wrkr resume JOB` continues it).\n\n\
+                 With --explain, nothing is created: the spec is checked as above and the job id, workspace, \
+                 each step's command, the budgets and the expected artifacts are printed (--json: one object).",
     flags: &[&JOB_ID, &DETACH, &LEASE_TTL],
     examples: &[
         Example { command: "wrkr submit jobspec.yaml", what: "Run a job in the foreground." },
@@ -63,6 +66,7 @@ pub const COMMAND: Command = Command {
             command: "wrkr submit jobspec.yaml --job-id refactor-1 --detach",
             what: "Start it in the background.",
         },
+        Example { command: "wrkr submit --explain jobspec.yaml", what: "Check it and show what would run." },
     ],
     run,
 };
@@ -78,6 +82,9 @@ fn run(args: Args, io: &mut Io) -> Result<()> {
         Some(id) => jobspec::normalize_job_id(id),
         None => jobspec::infer_job_id(&spec.name, now),
     })?;
+    if args.explain {
+        return explain(io, &job, &spec);
+    }
     let store = args.store()?;
     create(&store, &job, &spec, Path::new(path))?;
     let ttl = lease_ttl(&args)?;
@@ -109,7 +116,12 @@ pub fn lease_ttl(args: &Args) -> Result<Duration> {
 pub fn create(store: &FsStore, job: &JobId, spec: &JobSpec, spec_path: &Path) -> Result<()> {
     let workspace = workspace(spec)?;
     let fp = fingerprint::capture(&spec.environment_rules)?;
-    let spec_path = std::path::absolute(spec_path).unwrap_or_else(|_| spec_path.to_path_buf());
+    // `-` (stdin) is recorded as given: there is no file to point back to.
+    let spec_path = if spec_path.as_os_str() == "-" {
+        spec_path.to_path_buf()
+    } else {
+        std::path::absolute(spec_path).unwrap_or_else(|_| spec_path.to_path_buf())
+    };
     let recorded = NewEvent::new(
         "x-jobspec_recorded",
         json!({"jobspec": spec.document, "spec_path": spec_path.display().to_string(), "workspace": workspace.display().to_string(),
@@ -160,6 +172,61 @@ fn detach(store: &FsStore, job: &JobId, ttl: Duration) -> Result<u32> {
     std::os::unix::process::CommandExt::process_group(&mut cmd, 0);
     let child = cmd.spawn().map_err(|e| Error::io("start the background runner", e))?;
     Ok(child.id())
+}
+
+/// `submit --explain`: what would run, from the checked spec; nothing is written.
+fn explain(io: &mut Io, job: &JobId, spec: &JobSpec) -> Result<()> {
+    let workspace = workspace(spec)?;
+    let steps: Vec<serde_json::Value> = spec
+        .steps
+        .iter()
+        .enumerate()
+        .map(|(i, s)| {
+            json!({"index": i + 1, "id": s.id, "summary": s.summary, "command": s.command,
+                   "runs": s.executed && !s.command.trim().is_empty(), "decision_needed": s.decision_needed,
+                   "required_action": s.required_action})
+        })
+        .collect();
+    let budgets = serde_json::to_value(&spec.budgets).unwrap_or_default();
+    if io.json {
+        return io.pretty(&json!({"job_id": job.as_str(), "adapter": spec.adapter.as_str(), "created": false,
+                                 "workspace": workspace.display().to_string(), "steps": steps, "budgets": budgets,
+                                 "expected_artifacts": spec.expected_artifacts}));
+    }
+    let mut out = vec![
+        format!("job_id={} adapter={} (explain: nothing was created)", job.as_str(), spec.adapter.as_str()),
+        format!("workspace: {}", workspace.display()),
+    ];
+    let total = spec.steps.len();
+    for (i, step) in spec.steps.iter().enumerate() {
+        let what = if step.executed && !step.command.trim().is_empty() {
+            format!("runs sh -c {}", shown_command(&step.command))
+        } else {
+            "recorded, not run".to_owned()
+        };
+        let gate = if step.decision_needed {
+            format!("; then waits for approval ({})", step.required_action.as_deref().unwrap_or("approval"))
+        } else {
+            String::new()
+        };
+        out.push(format!("step {}/{total} {}: {what}{gate}", i + 1, step.id));
+    }
+    let limits = budgets.as_object().map(|m| m.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>());
+    out.push(format!("budgets: {}", limits.unwrap_or_default().join(" ")));
+    if !spec.expected_artifacts.is_empty() {
+        out.push(format!("expected artifacts (checked at completion): {}", spec.expected_artifacts.join(", ")));
+    }
+    io.line(&out.join("\n"))
+}
+
+/// A step's command for one line of text: quoted, its first line only, at most 120 characters.
+pub fn shown_command(command: &str) -> String {
+    let first = command.trim().lines().next().unwrap_or_default();
+    let mut shown: String = first.chars().take(120).collect();
+    if shown.len() < command.trim().len() {
+        shown.push_str(" ...");
+    }
+    format!("{shown:?}")
 }
 
 fn print_report(io: &mut Io, job: &JobId, report: &Report, spec: &JobSpec, spec_path: &str) -> Result<()> {

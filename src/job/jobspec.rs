@@ -155,12 +155,16 @@ pub fn check(bytes: &[u8], is_json: bool) -> std::result::Result<JobSpec, Findin
     if bytes.len() as u64 > MAX_JOBSPEC_BYTES {
         return Err(fatal(Finding::at(None, None, format!("more than the {MAX_JOBSPEC_BYTES}-byte limit"))));
     }
-    let text = std::str::from_utf8(bytes)
-        .map_err(|e| fatal(Finding::at(None, None, format!("not UTF-8 text: {e}"))))?;
+    let text =
+        std::str::from_utf8(bytes).map_err(|e| fatal(Finding::at(None, None, format!("not UTF-8 text: {e}"))))?;
     let raw = if is_json { parse_json(text) } else { parse_yaml(text) }.map_err(fatal)?;
     let Value::Object(raw) = raw else {
         let found = crate::json::kind(&raw);
-        return Err(fatal(Finding::at(Some(1), Some(1), format!("expected a mapping at the top level, found {found}"))));
+        return Err(fatal(Finding::at(
+            Some(1),
+            Some(1),
+            format!("expected a mapping at the top level, found {found}"),
+        )));
     };
     let mut findings = Findings::default();
     strict::check(&raw, &mut findings);
@@ -209,6 +213,13 @@ fn parse_yaml(text: &str) -> std::result::Result<Value, Finding> {
     budget.max_nodes = 1_000_000;
     let mut options = serde_saphyr::Options::default();
     options.budget = Some(budget);
+    // Aliases are for sharing a block or two; an alias bomb (each level repeating the last) would
+    // otherwise replay up to a million events before the event budget stops it (seconds of CPU).
+    let mut aliases = serde_saphyr::options::AliasLimits::default();
+    aliases.max_total_replayed_events = 10_000;
+    aliases.max_replay_stack_depth = 16;
+    aliases.max_alias_expansions_per_anchor = 1_000;
+    options.alias_limits = aliases;
     options.duplicate_keys = serde_saphyr::DuplicateKeyPolicy::Error;
     options.strict_booleans = true;
     options.with_snippet = false;
@@ -262,7 +273,10 @@ fn normalize(raw: &Map<String, Value>, findings: &mut Findings) -> Value {
         doc.insert("budgets".to_owned(), pick(budgets, strict::BUDGETS, &[("max_retries", json!(0))]));
     }
     if let Some(policy) = field("checkpoint_policy") {
-        doc.insert("checkpoint_policy".to_owned(), pick(policy, strict::CHECKPOINT_POLICY, &[("required_types", json!([]))]));
+        doc.insert(
+            "checkpoint_policy".to_owned(),
+            pick(policy, strict::CHECKPOINT_POLICY, &[("required_types", json!([]))]),
+        );
     }
     if let Some(acceptance) = non_null(field("acceptance")) {
         doc.insert("acceptance".to_owned(), pick(acceptance, &["config_path"], &[]));

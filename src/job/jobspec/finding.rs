@@ -80,18 +80,19 @@ impl Findings {
         self.0.iter().any(|f| f.pointer == pointer || f.pointer.starts_with(&format!("{pointer}/")))
     }
 
-    /// Fill in line and column from the text, for findings that do not have them yet.
+    /// Fill in line and column from the text, for findings that do not have them yet, and put the
+    /// findings in the order they are written (the order a person fixes them in; stable for ties).
     pub fn locate(&mut self, text: &str) {
-        if self.0.iter().all(|f| f.line.is_some()) {
-            return;
-        }
-        let locations = Locations::index(text);
-        for finding in self.0.iter_mut().filter(|f| f.line.is_none()) {
-            if let Some(at) = locations.find(&finding.pointer) {
-                finding.line = Some(at.line);
-                finding.column = Some(at.column);
+        if self.0.iter().any(|f| f.line.is_none()) {
+            let locations = Locations::index(text);
+            for finding in self.0.iter_mut().filter(|f| f.line.is_none()) {
+                if let Some(at) = locations.find(&finding.pointer) {
+                    finding.line = Some(at.line);
+                    finding.column = Some(at.column);
+                }
             }
         }
+        self.0.sort_by_key(|f| (f.line.is_none(), f.line, f.column));
     }
 
     /// One error for all findings. `label` names the spec (`jobspec.yaml`, `stdin`) in each line.

@@ -23,8 +23,14 @@ pub struct Locations(HashMap<String, Location>);
 
 enum Frame {
     /// `key`: `None` while the next node is a key, the key's text while the next node is its value.
-    Mapping { base: String, key: Option<String> },
-    Sequence { base: String, next: usize },
+    Mapping {
+        base: String,
+        key: Option<String>,
+    },
+    Sequence {
+        base: String,
+        next: usize,
+    },
 }
 
 impl Locations {

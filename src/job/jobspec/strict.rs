@@ -75,18 +75,18 @@ fn keys(map: &Map<String, Value>, base: &str, known: &[&str], findings: &mut Fin
         }
         let pointer = format!("{base}/{}", key.replace('~', "~0").replace('/', "~1"));
         let lower = key.to_lowercase();
-        let suggestion = known
-            .iter()
-            .find(|k| **k == lower)
-            .copied()
-            .or_else(|| suggest::closest(&lower, known.iter().copied()))
-            .filter(|s| !map.contains_key(*s));
+        let closest =
+            known.iter().find(|k| **k == lower).copied().or_else(|| suggest::closest(&lower, known.iter().copied()));
         let mut finding = Finding::new(pointer, format!("unknown key {key:?}"));
-        if let Some(s) = suggestion {
-            finding.message.push_str(&format!("; did you mean {s:?}?"));
-            finding.suggestion = Some(s.to_owned());
-        } else {
-            finding.message.push_str(&format!("; known keys here: {}", known.join(", ")));
+        match closest {
+            Some(s) if map.contains_key(s) => {
+                finding.message.push_str(&format!("; keys are exact, and {s:?} is given already"));
+            }
+            Some(s) => {
+                finding.message.push_str(&format!("; did you mean {s:?}?"));
+                finding.suggestion = Some(s.to_owned());
+            }
+            None => finding.message.push_str(&format!("; known keys here: {}", known.join(", "))),
         }
         findings.push(finding);
     }

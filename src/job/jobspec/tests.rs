@@ -44,11 +44,13 @@ fn minimal_spec_gets_go_defaults() {
 /// nothing. Now each is a finding with the key it probably meant, all in one error.
 #[test]
 fn unknown_keys_are_findings_with_suggestions() {
-    let text = minimal("inputs: {steps: [{id: a, comand: 'true'}]}
+    let text = minimal(
+        "inputs: {steps: [{id: a, comand: 'true'}]}
 x-owner: me
-")
-        .replace("name: noop", "name: reference")
-        .replace("max_tool_calls: 5", "max_tool_calls: 5, max_tokns: 9");
+",
+    )
+    .replace("name: noop", "name: reference")
+    .replace("max_tool_calls: 5", "max_tool_calls: 5, max_tokns: 9");
     let findings = check(text.as_bytes(), false).unwrap_err().0;
     let got: Vec<(&str, Option<&str>, Option<usize>)> =
         findings.iter().map(|f| (f.pointer.as_str(), f.suggestion.as_deref(), f.line)).collect();
@@ -69,25 +71,33 @@ fn keys_are_exact_and_x_keys_are_free() {
     let err = yaml(&minimal("").replace("name: t", "Name: t")).unwrap_err();
     assert_eq!(err.details["findings"].as_array().map(Vec::len), Some(1), "no follow-on finding for name: {err}");
     assert!(err.message.contains("unknown key \"Name\"; did you mean \"name\"?"), "{err}");
-    let spec = yaml(&minimal("x-team: core
+    let spec = yaml(&minimal(
+        "x-team: core
 budgets_note: 1
-")).unwrap_err();
+",
+    ))
+    .unwrap_err();
     assert!(spec.message.contains("/budgets_note"), "{spec}");
-    let spec = yaml(&minimal("x-team: core
-")).unwrap();
+    let spec = yaml(&minimal(
+        "x-team: core
+",
+    ))
+    .unwrap();
     assert!(spec.document.get("x-team").is_none(), "x- keys are not recorded");
 }
 
 #[test]
 fn every_finding_at_once() {
-    let text = minimal("surprise: 1
-")
-        .replace("max_step_count: 5", "max_step_count: 0")
-        .replace("name: noop", "name: shell")
-        .replace("{rules: []}", "{rules: [kernel]}");
+    let text = minimal(
+        "surprise: 1
+",
+    )
+    .replace("max_step_count: 5", "max_step_count: 0")
+    .replace("name: noop", "name: shell")
+    .replace("{rules: []}", "{rules: [kernel]}");
     let findings = check(text.as_bytes(), false).unwrap_err().0;
     let pointers: Vec<&str> = findings.iter().map(|f| f.pointer.as_str()).collect();
-    assert_eq!(pointers, ["/surprise", "/budgets/max_step_count", "/adapter/name", "/environment_fingerprint/rules"]);
+    assert_eq!(pointers, ["/adapter/name", "/budgets/max_step_count", "/environment_fingerprint/rules", "/surprise"]);
     assert!(findings.iter().all(|f| f.line.is_some() && f.column.is_some()), "{findings:?}");
 }
 
@@ -160,7 +170,8 @@ fn json_specs_by_extension() {
 
 #[test]
 fn step_defaults_follow_go() {
-    let text = minimal("inputs: {steps: [{}, {id: b, artifacts: [' z ', y, y]}]}\n").replace("name: noop", "name: reference");
+    let text =
+        minimal("inputs: {steps: [{}, {id: b, artifacts: [' z ', y, y]}]}\n").replace("name: noop", "name: reference");
     let spec = yaml(&text).unwrap();
     assert_eq!(spec.steps[0].id, "step");
     assert_eq!(spec.steps[0].summary, "reference adapter step step");
