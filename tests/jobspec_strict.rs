@@ -181,3 +181,23 @@ fn hostile_specs_are_refused() {
     }
     no_jobs(&sb);
 }
+
+/// wrkr-schema read only JSON Lines; a YAML JobSpec was "not JSON". Now a `.yaml` file goes through
+/// the JobSpec loader and its findings come out in the tool's own shape; a valid one passes through.
+#[test]
+fn schema_tool_checks_yaml_jobspecs() {
+    let sb = Sandbox::new();
+    let spec = copy_fixture(&sb, TYPOS);
+    let out = sb.program("wrkr-schema").args(["--json", &spec]).output().unwrap();
+    assert_eq!(out.status.code(), Some(6));
+    assert!(out.stdout.is_empty(), "an invalid spec does not pass through");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let first: serde_json::Value = serde_json::from_str(stderr.lines().next().unwrap()).unwrap();
+    assert_eq!(first["pointer"], "/inputs/steps/0/comand");
+    assert_eq!(first["line"], 11);
+    let good = template(&sb);
+    std::fs::write(sb.work().join("good.yml"), &good).unwrap();
+    sb.program("wrkr-schema").arg("good.yml").assert().success().stdout(good.clone());
+    sb.wrkr().args(["schema", "--doc", "--schema", "jobspec", "-"]).write_stdin(good).assert().success();
+    sb.wrkr().args(["schema", "--schema", "job", "good.yml"]).assert().code(6);
+}
