@@ -83,12 +83,13 @@ fn run(args: Args, io: &mut Io) -> Result<()> {
     let opts = Options { interruptible: true, ..Options::new(lease_ttl(&args)?) };
     let report = runner::drive(&store, &job, &opts)?;
     if io.json {
-        let mut out = json!({"job_id": job.as_str(), "status": report.status.as_str()});
-        if let Some(cp) = &report.checkpoint_id {
-            out["checkpoint_id"] = json!(cp);
-        }
+        let mut out = json!({"job_id": job.as_str()});
+        report.add_to(&mut out);
         io.pretty(&out)
     } else {
+        if let Some(warning) = report.warning(&job) {
+            crate::cli::io::diag(&warning);
+        }
         io.line(&format!("job_id={} status={}", job.as_str(), report.status))
     }
 }

@@ -19,6 +19,7 @@ use crate::contract::time::Timestamp;
 use crate::contract::{Error, Result};
 use crate::job::jobspec::{self, JobSpec};
 use crate::job::{NewEvent, fingerprint};
+use crate::run::failure_hint::shown_command;
 use crate::run::runner::{self, Options, Report};
 use crate::store::{AppendOptions, FsStore, JobId, Store};
 
@@ -219,25 +220,16 @@ fn explain(io: &mut Io, job: &JobId, spec: &JobSpec) -> Result<()> {
     io.line(&out.join("\n"))
 }
 
-/// A step's command for one line of text: quoted, its first line only, at most 120 characters.
-pub fn shown_command(command: &str) -> String {
-    let first = command.trim().lines().next().unwrap_or_default();
-    let mut shown: String = first.chars().take(120).collect();
-    if shown.len() < command.trim().len() {
-        shown.push_str(" ...");
-    }
-    format!("{shown:?}")
-}
-
 fn print_report(io: &mut Io, job: &JobId, report: &Report, spec: &JobSpec, spec_path: &str) -> Result<()> {
     if io.json {
         let mut out = json!({"job_id": job.as_str(), "status": report.status.as_str(), "adapter": spec.adapter.as_str(),
                              "spec_name": spec.name, "objective": spec.objective, "spec_path": spec_path});
-        if let Some(cp) = &report.checkpoint_id {
-            out["checkpoint_id"] = json!(cp);
-        }
+        report.add_to(&mut out);
         io.pretty(&out)
     } else {
+        if let Some(warning) = report.warning(job) {
+            crate::cli::io::diag(&warning);
+        }
         let mut line = format!("job_id={} status={} adapter={}", job.as_str(), report.status, spec.adapter.as_str());
         if let Some(cp) = &report.checkpoint_id
             && report.status.as_str() == "blocked_decision"

@@ -1,6 +1,8 @@
 //! Running work: supervised step processes and their bounded logs, the runner, and wrap mode.
 
 pub mod channel;
+pub mod expected_artifacts;
+pub mod failure_hint;
 pub mod heartbeat;
 pub mod history;
 pub mod interrupt;

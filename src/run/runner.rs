@@ -36,6 +36,7 @@ use crate::run::process::{self, Ending, Program, StepCommand, StepOutcome, Super
 use crate::run::step_group;
 use crate::run::watch::StepWatch;
 use crate::run::watchdog::Watchdog;
+use crate::run::{expected_artifacts, failure_hint};
 use crate::store::{FsStore, JobId, Store};
 
 pub struct Options {
@@ -87,6 +88,32 @@ pub struct Report {
     pub outcome: Outcome,
     pub status: Status,
     pub checkpoint_id: Option<String>,
+    /// Expected artifacts the workspace lacked when the job completed.
+    pub missing_artifacts: Vec<String>,
+}
+
+impl Report {
+    /// Add the outcome's facts to a JSON reply: status, the checkpoint, missing expected artifacts.
+    pub fn add_to(&self, out: &mut Value) {
+        out["status"] = json!(self.status.as_str());
+        if let Some(cp) = &self.checkpoint_id {
+            out["checkpoint_id"] = json!(cp);
+        }
+        if !self.missing_artifacts.is_empty() {
+            out["missing_artifacts"] = json!(self.missing_artifacts);
+        }
+    }
+
+    /// For people: the expected artifacts a completed job lacks, if any.
+    pub fn warning(&self, job: &JobId) -> Option<String> {
+        (!self.missing_artifacts.is_empty()).then(|| {
+            format!(
+                "warning: job {} completed without expected artifacts: {} (recorded in its ledger and checkpoint)",
+                job.as_str(),
+                self.missing_artifacts.join(", ")
+            )
+        })
+    }
 }
 
 /// Run `job` from where its ledger says it is. Errors are the job's blocking failures
@@ -297,7 +324,7 @@ impl Runner<'_> {
     /// Requests made while the previous step ran: pause, cancel, an emitted decision-needed.
     fn between_steps(&mut self) -> Result<Option<Report>> {
         let status = self.history.status;
-        let stop = |outcome| Some(Report { outcome, status, checkpoint_id: None });
+        let stop = |outcome| Some(Report { outcome, status, checkpoint_id: None, missing_artifacts: Vec::new() });
         match status {
             Status::Paused => return Ok(stop(Outcome::Paused)),
             Status::Canceled => return Ok(stop(Outcome::Canceled)),
@@ -312,6 +339,7 @@ impl Runner<'_> {
                 outcome: Outcome::BlockedDecision,
                 status: Status::BlockedDecision,
                 checkpoint_id: Some(cp.id()),
+                missing_artifacts: Vec::new(),
             }));
         }
         Ok(None)
@@ -393,7 +421,12 @@ impl Runner<'_> {
                     .with("step_id", step.id.as_str())
                     .with("exit_code", code)
                     .with("status", "blocked_error")
-                    .with_hint("fix the cause, then `wrkr resume JOB` runs the step again"))
+                    .with_hint(failure_hint::after_failed_step(
+                        self.job.as_str(),
+                        &step.id,
+                        &step.command,
+                        self.history.spec.as_ref().map(|s| s.spec_path.as_str()),
+                    )))
             }
             StepEnd::TimedOut | StepEnd::OverBudget(_) => {
                 self.commit(&|s| vec![finished.clone(), counters(s, 0, tools, 0)])?;
@@ -408,11 +441,21 @@ impl Runner<'_> {
             }
             StepEnd::Canceled => {
                 self.commit(&|_| vec![finished.clone()])?;
-                Ok(Some(Report { outcome: Outcome::Canceled, status: Status::Canceled, checkpoint_id: None }))
+                Ok(Some(Report {
+                    outcome: Outcome::Canceled,
+                    status: Status::Canceled,
+                    checkpoint_id: None,
+                    missing_artifacts: Vec::new(),
+                }))
             }
             StepEnd::Paused => {
                 self.commit(&|_| vec![finished.clone()])?;
-                Ok(Some(Report { outcome: Outcome::Paused, status: self.history.status, checkpoint_id: None }))
+                Ok(Some(Report {
+                    outcome: Outcome::Paused,
+                    status: self.history.status,
+                    checkpoint_id: None,
+                    missing_artifacts: Vec::new(),
+                }))
             }
             StepEnd::Interrupted(signal) => {
                 let mut finished = finished;
@@ -458,6 +501,7 @@ impl Runner<'_> {
                 outcome: Outcome::BlockedDecision,
                 status: Status::BlockedDecision,
                 checkpoint_id,
+                missing_artifacts: Vec::new(),
             }));
         }
         let mut cp = Checkpoint::new("progress", step.summary.clone(), self.history.status, usage.clone());
@@ -641,13 +685,22 @@ impl Runner<'_> {
             .with_hint("raise a limit with `wrkr budget raise JOB --max-... N --reason TEXT`, then `wrkr resume JOB`"))
     }
 
+    /// Complete the job, with the spec's expected artifacts checked in the same batch.
     fn complete(&mut self, summary: &str) -> Result<Report> {
-        let cp = Checkpoint::new("completed", summary, Status::Completed, self.usage());
-        let seqs = self.commit(&|s| vec![NewEvent::status_changed(s.status, Status::Completed), cp.event()])?;
+        let expected = expected_artifacts::check(&self.workspace, &self.spec.expected_artifacts);
+        let mut cp = Checkpoint::new("completed", expected.summary(summary), Status::Completed, self.usage());
+        if !expected.missing.is_empty() {
+            cp = cp.reason("E_ACCEPT_MISSING_ARTIFACT");
+        }
+        let checked = expected.event();
+        let seqs = self.commit(&|s| {
+            checked.iter().cloned().chain([NewEvent::status_changed(s.status, Status::Completed), cp.event()]).collect()
+        })?;
         Ok(Report {
             outcome: Outcome::Completed,
             status: Status::Completed,
             checkpoint_id: seqs.last().map(|s| format!("cp_{s}")),
+            missing_artifacts: expected.missing,
         })
     }
 }
