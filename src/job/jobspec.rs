@@ -202,8 +202,7 @@ pub fn from_document(document: Value) -> Result<JobSpec> {
 }
 
 fn parse_json(text: &str) -> std::result::Result<Value, Finding> {
-    crate::json::parse(text.as_bytes())
-        .map_err(|e| Finding::at(Some(e.line() as usize), None, format!("invalid JSON: {e}")))
+    crate::json::parse(text.as_bytes()).map_err(|e| Finding::at(Some(e.line()), None, format!("invalid JSON: {e}")))
 }
 
 fn parse_yaml(text: &str) -> std::result::Result<Value, Finding> {
