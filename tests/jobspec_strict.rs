@@ -42,6 +42,40 @@ fn validate_reports_every_finding_with_line_and_column() {
     no_jobs(&sb);
 }
 
+/// The bug as a user met it: `max_tokns: 100` was dropped, the job ran with no token budget. Now
+/// the spec is refused before the job exists, with the key it meant; the same in a JSON spec.
+#[test]
+fn misspelt_budget_key_is_refused_not_dropped() {
+    let sb = Sandbox::new();
+    let yaml = [
+        "schema_id: wrkr.jobspec\nschema_version: v1\nproducer_version: t\nname: n\nobjective: o\n",
+        "adapter: {name: noop}\nbudgets:\n  max_wall_time_seconds: 60\n  max_step_count: 5\n",
+        "  max_tool_calls: 5\n  max_tokns: 100\ncheckpoint_policy: {min_interval_seconds: 1}\n",
+        "environment_fingerprint: {rules: []}\n",
+    ]
+    .concat();
+    std::fs::write(sb.work().join("spec.yaml"), yaml).unwrap();
+    let out = sb.wrkr().args(["submit", "spec.yaml"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(6), "{}", String::from_utf8_lossy(&out.stdout));
+    assert_eq!(
+        String::from_utf8_lossy(&out.stderr),
+        "E_INVALID_INPUT_SCHEMA: spec.yaml:11:3: /budgets/max_tokns: unknown key \"max_tokns\"; did you mean \
+         \"max_tokens\"?\nhint: keys are exact (lowercase); `x-` keys are free for your own use\n"
+    );
+    no_jobs(&sb);
+    let json = r#"{"schema_id": "wrkr.jobspec", "schema_version": "v1", "producer_version": "t", "name": "n",
+  "objective": "o", "adapter": {"name": "noop"},
+  "budgets": {"max_wall_time_seconds": 60, "max_step_count": 5, "max_tool_calls": 5, "max_tokns": 100},
+  "checkpoint_policy": {"min_interval_seconds": 1}, "environment_fingerprint": {"rules": []}}"#;
+    std::fs::write(sb.work().join("spec.json"), json).unwrap();
+    let out = sb.wrkr().args(["--json", "submit", "spec.json"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(6));
+    let finding = &support::envelope(&out.stderr)["details"]["findings"][0];
+    assert_eq!((finding["line"].as_u64(), finding["column"].as_u64()), (Some(3), Some(86)), "{finding}");
+    assert_eq!(finding["suggestion"], "max_tokens");
+    no_jobs(&sb);
+}
+
 #[test]
 fn validate_json_findings_use_the_schema_tool_shape() {
     let sb = Sandbox::new();
