@@ -43,7 +43,7 @@ const STEP: &[&str] = &["id", "summary", "command", "executed", "decision_needed
 
 /// Findings for every unknown key (and mistyped step field) in the spec as written.
 pub fn check(raw: &Map<String, Value>, findings: &mut Findings) {
-    keys(raw, "", TOP, findings);
+    keys(raw, &|| String::new(), TOP, findings);
     let nested: [(&str, &[&str]); 5] = [
         ("adapter", ADAPTER),
         ("inputs", INPUTS),
@@ -53,27 +53,29 @@ pub fn check(raw: &Map<String, Value>, findings: &mut Findings) {
     ];
     for (name, known) in nested {
         if let Some(Value::Object(map)) = raw.get(name) {
-            keys(map, &format!("/{name}"), known, findings);
+            keys(map, &|| format!("/{name}"), known, findings);
         }
     }
     if let Some(Value::Object(map)) = raw.get("environment_fingerprint") {
-        keys(map, "/environment_fingerprint", ENVIRONMENT_FINGERPRINT, findings);
+        keys(map, &|| "/environment_fingerprint".to_owned(), ENVIRONMENT_FINGERPRINT, findings);
     }
     if let Some(Value::Array(steps)) = raw.get("inputs").and_then(|i| i.get("steps")) {
         for (index, step) in steps.iter().enumerate() {
             if let Value::Object(map) = step {
-                self::step(map, &format!("/inputs/steps/{index}"), findings);
+                self::step(map, index, findings);
             }
         }
     }
 }
 
-fn keys(map: &Map<String, Value>, base: &str, known: &[&str], findings: &mut Findings) {
+/// `base` makes the parent's pointer only when there is something to report: a spec of tens of
+/// thousands of steps is checked without formatting a pointer per step.
+fn keys(map: &Map<String, Value>, base: &dyn Fn() -> String, known: &[&str], findings: &mut Findings) {
     for key in map.keys() {
         if known.contains(&key.as_str()) || key.starts_with("x-") {
             continue;
         }
-        let pointer = format!("{base}/{}", key.replace('~', "~0").replace('/', "~1"));
+        let pointer = format!("{}/{}", base(), key.replace('~', "~0").replace('/', "~1"));
         let lower = key.to_lowercase();
         let closest =
             known.iter().find(|k| **k == lower).copied().or_else(|| suggest::closest(&lower, known.iter().copied()));
@@ -92,11 +94,12 @@ fn keys(map: &Map<String, Value>, base: &str, known: &[&str], findings: &mut Fin
     }
 }
 
-fn step(map: &Map<String, Value>, base: &str, findings: &mut Findings) {
-    keys(map, base, STEP, findings);
+fn step(map: &Map<String, Value>, index: usize, findings: &mut Findings) {
+    let base = || format!("/inputs/steps/{index}");
+    keys(map, &base, STEP, findings);
     let wrong = |key: &str, want: &str, findings: &mut Findings| {
         findings.push(Finding::new(
-            format!("{base}/{key}"),
+            format!("{}/{key}", base()),
             format!("expected {want}, found {}", crate::json::kind(&map[key])),
         ));
     };
@@ -116,7 +119,7 @@ fn step(map: &Map<String, Value>, base: &str, findings: &mut Findings) {
             for (index, item) in items.iter().enumerate() {
                 if !item.is_string() {
                     findings.push(Finding::new(
-                        format!("{base}/artifacts/{index}"),
+                        format!("{}/artifacts/{index}", base()),
                         format!("expected a path (a string), found {}", crate::json::kind(item)),
                     ));
                 }
