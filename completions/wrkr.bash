@@ -6,7 +6,7 @@ _wrkr() {
     cmd="${COMP_WORDS[0]##*/}"
     if [[ "$cmd" == wrkr ]]; then
         if [[ $COMP_CWORD -eq 1 ]]; then
-            COMPREPLY=($(compgen -W "accept events jcs lease pack schema verify init submit status jobs logs checkpoint approve resume pause cancel budget export job receipt report bridge serve doctor fsck keygen wrap demo version help --list --version --generate --json --explain --help" -- "$cur"))
+            COMPREPLY=($(compgen -W "accept events jcs lease pack schema verify init submit validate status jobs logs checkpoint approve resume pause cancel budget export job receipt report bridge serve doctor fsck keygen wrap demo version help --list --version --generate --json --explain --help" -- "$cur"))
             return
         fi
         cmd="wrkr-${COMP_WORDS[1]}"
@@ -22,6 +22,7 @@ _wrkr() {
         wrkr-verify) opts="--pubkey --sig --all --max-entry-bytes --out-dir --json --store --explain --help -h --version -V"; valued="--pubkey --sig --max-entry-bytes --out-dir --store"; kinds="jobfile" ;;
         wrkr-init) opts="--path --force -f --json --store --explain --help -h --version -V"; valued="--path --store"; kinds="" ;;
         wrkr-submit) opts="--job-id --detach -d --quiet -q --verbose -v --lease-ttl --json --store --explain --help -h --version -V"; valued="--job-id --lease-ttl --store"; kinds="file" ;;
+        wrkr-validate) opts="--json --store --explain --help -h --version -V"; valued="--store"; kinds="" ;;
         wrkr-status) opts="--json --store --explain --help -h --version -V"; valued="--store"; kinds="job" ;;
         wrkr-jobs) opts="--status -s --json --store --explain --help -h --version -V"; valued="--status -s --store"; kinds="" ;;
         wrkr-logs) opts="--failed --tail -n --follow -f --json --store --explain --help -h --version -V"; valued="--tail -n --store"; kinds="job step" ;;
@@ -79,7 +80,7 @@ _wrkr() {
         jobfile) _wrkr_values "@jobs"; COMPREPLY+=($(compgen -f -- "$cur")) ;;
         step) _wrkr_values "@steps" ;;
         cp) _wrkr_values "@checkpoints" ;;
-        command) COMPREPLY=($(compgen -W "accept events jcs lease pack schema verify init submit status jobs logs checkpoint approve resume pause cancel budget export job receipt report bridge serve doctor fsck keygen wrap demo version help" -- "$cur")) ;;
+        command) COMPREPLY=($(compgen -W "accept events jcs lease pack schema verify init submit validate status jobs logs checkpoint approve resume pause cancel budget export job receipt report bridge serve doctor fsck keygen wrap demo version help" -- "$cur")) ;;
         *"|"*) COMPREPLY=($(compgen -W "${kind//|/ }" -- "$cur")) ;;
         *) COMPREPLY=($(compgen -f -- "$cur")) ;;
     esac

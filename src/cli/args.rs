@@ -22,6 +22,8 @@ pub struct Args {
     /// How many positionals came before a `--` (`None`: there was no `--`). Everything after the
     /// first `--` is positional, verbatim, as `wrkr wrap -- CMD ARGS...` needs.
     pub dashdash: Option<usize>,
+    /// The global `--explain`, for a command that explains itself (`table::EXPLAINS_ITSELF`).
+    pub explain: bool,
 }
 
 impl Args {

@@ -102,7 +102,7 @@ fn run(cmd: &'static Command, rest: Vec<OsString>, explain: bool, globals: &Glob
     if wants_version && !explain && cmd.name != "version" {
         return (crate::cmd::version::COMMAND.run)(Args::default(), io);
     }
-    if explain {
+    if explain && !table::EXPLAINS_ITSELF.contains(&cmd.name) {
         return if io.json {
             io.record(&json!({"command": cmd.name, "intent": cmd.about}))
         } else {
@@ -111,6 +111,7 @@ fn run(cmd: &'static Command, rest: Vec<OsString>, explain: bool, globals: &Glob
     }
     let mut args = Args::parse(cmd, rest)?;
     args.store = globals.store.clone();
+    args.explain = explain;
     (cmd.run)(args, io)
 }
 

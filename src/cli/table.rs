@@ -15,6 +15,7 @@ static ALL: &[&Command] = &[
     &tools::verify::TOOL,
     &cmd::init::COMMAND,
     &cmd::submit::COMMAND,
+    &cmd::validate::COMMAND,
     &cmd::status::COMMAND,
     &cmd::jobs::COMMAND,
     &cmd::logs::COMMAND,
@@ -42,6 +43,10 @@ static ALL: &[&Command] = &[
 pub fn all() -> &'static [&'static Command] {
     ALL
 }
+
+/// Commands whose `--explain` is their own dry run (what they would do with these arguments, after
+/// checking them) rather than the one-line intent every other command prints.
+pub const EXPLAINS_ITSELF: &[&str] = &["submit"];
 
 /// Find a tool or command by short name (`jcs`) or full name (`wrkr-jcs`).
 pub fn find(name: &str) -> Option<&'static Command> {

@@ -1,6 +1,6 @@
 //! wrkr init: write a commented, working JobSpec to start from.
 //!
-//! The file is written atomically (temp file, fsync, rename) and never over an existing file unless
+//! `-` writes the template to stdout instead. The file is written atomically (temp file, fsync, rename) and never over an existing file unless
 //! `--force` is given. The template is tested to load, so `wrkr init && wrkr submit jobspec.yaml`
 //! always works.
 
@@ -33,12 +33,13 @@ pub const COMMAND: Command = Command {
     usage: "[PATH] [--force]",
     long_about: "Writes a JobSpec with three reference-adapter steps (plan, a decision gate, finalize), \
                  budgets, a checkpoint policy and environment fingerprint rules, each key commented. The \
-                 path is PATH, --path, or jobspec.yaml. An existing file is left alone (exit 6) unless \
+                 path is PATH, --path, or jobspec.yaml; `-` writes it to stdout. An existing file is left alone (exit 6) unless \
                  --force is given.",
     flags: &[&PATH, &FORCE],
     examples: &[
         Example { command: "wrkr init", what: "Write ./jobspec.yaml." },
         Example { command: "wrkr init specs/refactor.yaml --force", what: "Write (or overwrite) another path." },
+        Example { command: "wrkr init - | less", what: "Print the template." },
     ],
     run,
 };
@@ -52,6 +53,9 @@ fn run(args: Args, io: &mut Io) -> Result<()> {
         ([_], Some(_)) => return Err(Error::invalid_input("give the path once: as an argument or with --path")),
         _ => return Err(Error::invalid_input("init takes at most one path")),
     };
+    if path.as_os_str() == "-" {
+        return io.write(TEMPLATE.as_bytes());
+    }
     if path.exists() && !args.switch(FORCE.long) {
         return Err(Error::invalid_input(format!("{} already exists", path.display()))
             .with("path", path.display().to_string())

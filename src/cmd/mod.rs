@@ -23,5 +23,6 @@ pub mod resume;
 pub mod serve;
 pub mod status;
 pub mod submit;
+pub mod validate;
 pub mod version;
 pub mod wrap;

@@ -98,13 +98,15 @@ fn run(args: Args, io: &mut Io) -> Result<()> {
     let report = drive_with_progress(&args, io, &store, &job, lease_ttl(&args)?)?;
     if io.json {
         // `adapter` and `next_step_index` are Go's keys (digest 8.2), kept for its consumers.
-        let mut out = json!({"job_id": job.as_str(), "status": report.status.as_str(), "adapter": report.adapter,
-                             "next_step_index": report.next_step_index});
-        if let Some(cp) = &report.checkpoint_id {
-            out["checkpoint_id"] = json!(cp);
-        }
+        let mut out = json!({"job_id": job.as_str()});
+        report.add_to(&mut out);
+        out["adapter"] = json!(report.adapter);
+        out["next_step_index"] = json!(report.next_step_index);
         io.pretty(&out)
     } else {
+        if let Some(warning) = report.warning(&job) {
+            crate::cli::io::diag(&warning);
+        }
         io.line(&format!("job_id={} status={}", job.as_str(), report.status))
     }
 }

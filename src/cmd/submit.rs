@@ -21,6 +21,7 @@ use crate::contract::{Error, Result};
 use crate::job::jobspec::{self, JobSpec};
 use crate::job::{NewEvent, fingerprint};
 use crate::run::progress::{Display, Progress, Verbosity};
+use crate::run::failure_hint::shown_command;
 use crate::run::runner::{self, Options, Report};
 use crate::store::{AppendOptions, FsStore, JobId, Store};
 
@@ -66,8 +67,9 @@ pub const COMMAND: Command = Command {
     name: "submit",
     kind: Kind::Command,
     about: "Submit a JobSpec and run it",
-    usage: "SPEC [--job-id ID] [--detach] [-q|-v]",
-    long_about: "Validates the JobSpec (YAML, or JSON by extension), creates the job with its spec, workspace \
+    usage: "SPEC [--job-id ID] [--detach] [--explain] [-q|-v]",
+    long_about: "Validates the JobSpec (YAML, or JSON by extension; `-` reads it from stdin), reporting every \
+                 problem at once (exit 6, no job created), creates the job with its spec, workspace \
                  and environment fingerprint, then runs its steps under a lease: each in its own process group, \
                  with budgets enforced before, during and after it. Stops at a decision-needed checkpoint \
                  (exit 0, status blocked_decision: `wrkr approve`, then `wrkr resume`), on a budget \
@@ -77,7 +79,9 @@ pub const COMMAND: Command = Command {
                  On a terminal, one line on stderr shows the current step (i/N, id, elapsed), its latest \
                  progress note and usage against the budgets, and a failing step's last lines of output are \
                  shown before the error. When stderr is not a terminal (or with --json) nothing extra is \
-                 printed. NO_COLOR turns colour off.",
+                 printed. NO_COLOR turns colour off.\n\n\
+                 With --explain, nothing is created: the spec is checked as above and the job id, workspace, \
+                 each step's command, the budgets and the expected artifacts are printed (--json: one object).",
     flags: &[&JOB_ID, &DETACH, &QUIET, &VERBOSE, &LEASE_TTL],
     examples: &[
         Example { command: "wrkr submit jobspec.yaml", what: "Run a job in the foreground." },
@@ -85,6 +89,7 @@ pub const COMMAND: Command = Command {
             command: "wrkr submit jobspec.yaml --job-id refactor-1 --detach",
             what: "Start it in the background.",
         },
+        Example { command: "wrkr submit --explain jobspec.yaml", what: "Check it and show what would run." },
     ],
     run,
 };
@@ -96,6 +101,14 @@ fn run(args: Args, io: &mut Io) -> Result<()> {
     };
     let spec = jobspec::load(Path::new(path))?;
     let now = Timestamp::now();
+    if args.explain {
+        // The id is shown as it would be used: as given, never rewritten, or the spec's default.
+        let job = JobId::parse(&match args.value(JOB_ID.long) {
+            Some(id) => id.to_owned(),
+            None => jobspec::infer_job_id(&spec.name, now),
+        })?;
+        return explain(io, &job, &spec);
+    }
     let store = args.store()?;
     let job = match args.value(JOB_ID.long) {
         Some(id) => {
@@ -166,7 +179,12 @@ pub fn create_fresh(store: &FsStore, base: &str, spec: &JobSpec, spec_path: &Pat
 fn try_create(store: &FsStore, job: &JobId, spec: &JobSpec, spec_path: &Path) -> Result<bool> {
     let workspace = workspace(spec)?;
     let fp = fingerprint::capture(&spec.environment_rules)?;
-    let spec_path = std::path::absolute(spec_path).unwrap_or_else(|_| spec_path.to_path_buf());
+    // `-` (stdin) is recorded as given: there is no file to point back to.
+    let spec_path = if spec_path.as_os_str() == "-" {
+        spec_path.to_path_buf()
+    } else {
+        std::path::absolute(spec_path).unwrap_or_else(|_| spec_path.to_path_buf())
+    };
     let recorded = NewEvent::new(
         "x-jobspec_recorded",
         json!({"jobspec": spec.document, "spec_path": spec_path.display().to_string(), "workspace": workspace.display().to_string(),
@@ -230,15 +248,61 @@ pub fn tell_how_to_watch(job: &JobId) {
     crate::cli::io::diag(&format!("watch it: wrkr logs {job} --follow   (where it is: wrkr status {job})"));
 }
 
+/// `submit --explain`: what would run, from the checked spec; nothing is written.
+fn explain(io: &mut Io, job: &JobId, spec: &JobSpec) -> Result<()> {
+    let workspace = workspace(spec)?;
+    let steps: Vec<serde_json::Value> = spec
+        .steps
+        .iter()
+        .enumerate()
+        .map(|(i, s)| {
+            json!({"index": i + 1, "id": s.id, "summary": s.summary, "command": s.command,
+                   "runs": s.executed && !s.command.trim().is_empty(), "decision_needed": s.decision_needed,
+                   "required_action": s.required_action})
+        })
+        .collect();
+    let budgets = serde_json::to_value(&spec.budgets).unwrap_or_default();
+    if io.json {
+        return io.pretty(&json!({"job_id": job.as_str(), "adapter": spec.adapter.as_str(), "created": false,
+                                 "workspace": workspace.display().to_string(), "steps": steps, "budgets": budgets,
+                                 "expected_artifacts": spec.expected_artifacts}));
+    }
+    let mut out = vec![
+        format!("job_id={} adapter={} (explain: nothing was created)", job.as_str(), spec.adapter.as_str()),
+        format!("workspace: {}", workspace.display()),
+    ];
+    let total = spec.steps.len();
+    for (i, step) in spec.steps.iter().enumerate() {
+        let what = if step.executed && !step.command.trim().is_empty() {
+            format!("runs sh -c {}", shown_command(&step.command))
+        } else {
+            "recorded, not run".to_owned()
+        };
+        let gate = if step.decision_needed {
+            format!("; then waits for approval ({})", step.required_action.as_deref().unwrap_or("approval"))
+        } else {
+            String::new()
+        };
+        out.push(format!("step {}/{total} {}: {what}{gate}", i + 1, step.id));
+    }
+    let limits = budgets.as_object().map(|m| m.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>());
+    out.push(format!("budgets: {}", limits.unwrap_or_default().join(" ")));
+    if !spec.expected_artifacts.is_empty() {
+        out.push(format!("expected artifacts (checked at completion): {}", spec.expected_artifacts.join(", ")));
+    }
+    io.line(&out.join("\n"))
+}
+
 fn print_report(io: &mut Io, job: &JobId, report: &Report, spec: &JobSpec, spec_path: &str) -> Result<()> {
     if io.json {
         let mut out = json!({"job_id": job.as_str(), "status": report.status.as_str(), "adapter": spec.adapter.as_str(),
                              "spec_name": spec.name, "objective": spec.objective, "spec_path": spec_path});
-        if let Some(cp) = &report.checkpoint_id {
-            out["checkpoint_id"] = json!(cp);
-        }
+        report.add_to(&mut out);
         io.pretty(&out)
     } else {
+        if let Some(warning) = report.warning(job) {
+            crate::cli::io::diag(&warning);
+        }
         let mut line = format!("job_id={} status={} adapter={}", job.as_str(), report.status, spec.adapter.as_str());
         if let Some(cp) = &report.checkpoint_id
             && report.status.as_str() == "blocked_decision"

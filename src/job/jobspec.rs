@@ -1,16 +1,18 @@
 //! The JobSpec: loading, normalising and validating what a job is asked to do.
 //!
-//! A spec is accepted and rejected exactly as the Go implementation accepts and rejects it (digest
-//! 7.1): unknown keys are ignored (Go's decoder drops them), keys match case-insensitively, `inputs`,
-//! `expected_artifacts` and `required_types` default to empty, a missing `created_at` becomes the zero
-//! time, `environment_fingerprint` is required in practice, and the normalised document is validated
-//! against the embedded `wrkr.jobspec` schema. YAML is read with strict options: duplicate keys are an
-//! error, only `true`/`false` are booleans (`yes`/`no` stay strings), and nesting depth, aliases and
-//! size are bounded, so a hostile file costs an error, not the machine.
+//! A spec is read as the Go implementation reads it (digest 7.1) in what it accepts: `inputs`,
+//! `expected_artifacts` and `required_types` default to empty, a missing `created_at` becomes the
+//! zero time, `environment_fingerprint` is required in practice, and the normalised document is
+//! validated against the embedded `wrkr.jobspec` schema. YAML is read with strict options:
+//! duplicate keys are an error, only `true`/`false` are booleans (`yes`/`no` stay strings), and
+//! nesting depth, aliases and size are bounded, so a hostile file costs an error, not the machine.
 //!
-//! Where Go was weak we fail earlier instead: an unsupported adapter, malformed reference steps, an
-//! unknown fingerprint rule or an objective too long to become the plan checkpoint are rejected here,
-//! before any job directory exists. Errors name the field (a JSON Pointer) and, for YAML, the line.
+//! Where Go was silent we are strict (docs/contracts/jobspec.md): a key wrkr does not know is an
+//! error with the closest known key suggested (`x-` keys are free), keys are exact, and step fields
+//! of the wrong type are errors; so are an unsupported adapter, an unknown fingerprint rule or an
+//! objective too long to become the plan checkpoint. All of it is found before any job directory
+//! exists, and every finding of a spec is reported at once, each with its field (a JSON Pointer),
+//! line and column.
 
 use std::path::Path;
 
@@ -21,6 +23,12 @@ use crate::contract::time::Timestamp;
 use crate::contract::{Error, Result};
 use crate::job::budget::Limits;
 use crate::job::fingerprint;
+
+mod finding;
+mod locate;
+mod strict;
+
+pub use finding::{Finding, Findings};
 
 /// The largest JobSpec file we read (16 MiB): room for tens of thousands of steps; a bigger file is
 /// a mistake or hostile.
@@ -78,92 +86,149 @@ pub struct JobSpec {
     pub document: Value,
 }
 
-/// Read and validate a JobSpec file (`.json` → JSON, anything else → YAML).
+/// Read and validate a JobSpec file (`.json` → JSON, anything else → YAML); `-` reads stdin (YAML).
 pub fn load(path: &Path) -> Result<JobSpec> {
-    let label = path.display().to_string();
-    let meta = std::fs::metadata(path).map_err(|e| match e.kind() {
-        std::io::ErrorKind::NotFound => {
-            Error::invalid_input(format!("jobspec {label}: no such file")).with("path", label.as_str())
-        }
-        _ => Error::io(format!("read jobspec {label}"), e),
-    })?;
-    if !meta.is_file() {
-        return Err(Error::invalid_input(format!("jobspec {label}: not a regular file")).with("path", label.as_str()));
-    }
-    if meta.len() > MAX_JOBSPEC_BYTES {
-        return Err(Error::invalid_input(format!(
-            "jobspec {label}: {} bytes, more than the {MAX_JOBSPEC_BYTES}-byte limit",
-            meta.len()
-        ))
-        .with("path", label.as_str()));
-    }
-    let bytes = std::fs::read(path).map_err(|e| Error::io(format!("read jobspec {label}"), e))?;
-    let is_json = path.extension().is_some_and(|e| e.eq_ignore_ascii_case("json"));
-    parse(&bytes, is_json).map_err(|e| e.context(format!("jobspec {label}")))
+    let source = Source::read(path)?;
+    check(&source.bytes, source.is_json).map_err(|findings| findings.into_error(&source.label))
 }
 
-/// Parse and validate JobSpec text.
-pub fn parse(bytes: &[u8], is_json: bool) -> Result<JobSpec> {
-    if bytes.len() as u64 > MAX_JOBSPEC_BYTES {
-        return Err(Error::invalid_input(format!("more than the {MAX_JOBSPEC_BYTES}-byte limit")));
+/// A JobSpec's bytes, read with the size limit, and how to name it in findings.
+pub struct Source {
+    /// The path as given, or `stdin`.
+    pub label: String,
+    pub bytes: Vec<u8>,
+    pub is_json: bool,
+}
+
+impl Source {
+    /// Read `path` (`-`: stdin), refusing what is not a regular file or is over the size limit.
+    pub fn read(path: &Path) -> Result<Source> {
+        use std::io::Read;
+        if path.as_os_str() == "-" {
+            let mut bytes = Vec::new();
+            std::io::stdin()
+                .lock()
+                .take(MAX_JOBSPEC_BYTES + 1)
+                .read_to_end(&mut bytes)
+                .map_err(|e| Error::io("read the jobspec from stdin", e))?;
+            if bytes.len() as u64 > MAX_JOBSPEC_BYTES {
+                return Err(Error::invalid_input(format!(
+                    "jobspec stdin: more than the {MAX_JOBSPEC_BYTES}-byte limit"
+                )));
+            }
+            return Ok(Source { label: "stdin".to_owned(), bytes, is_json: false });
+        }
+        let label = path.display().to_string();
+        let meta = std::fs::metadata(path).map_err(|e| match e.kind() {
+            std::io::ErrorKind::NotFound => {
+                Error::invalid_input(format!("jobspec {label}: no such file")).with("path", label.as_str())
+            }
+            _ => Error::io(format!("read jobspec {label}"), e),
+        })?;
+        if !meta.is_file() {
+            return Err(
+                Error::invalid_input(format!("jobspec {label}: not a regular file")).with("path", label.as_str())
+            );
+        }
+        if meta.len() > MAX_JOBSPEC_BYTES {
+            return Err(Error::invalid_input(format!(
+                "jobspec {label}: {} bytes, more than the {MAX_JOBSPEC_BYTES}-byte limit",
+                meta.len()
+            ))
+            .with("path", label.as_str()));
+        }
+        let bytes = std::fs::read(path).map_err(|e| Error::io(format!("read jobspec {label}"), e))?;
+        let is_json = path.extension().is_some_and(|e| e.eq_ignore_ascii_case("json"));
+        Ok(Source { label, bytes, is_json })
     }
-    let text = std::str::from_utf8(bytes).map_err(|e| Error::invalid_input(format!("not UTF-8 text: {e}")))?;
-    let raw = if is_json { parse_json(text)? } else { parse_yaml(text)? };
+}
+
+/// Parse and validate JobSpec text; every finding becomes part of one error.
+pub fn parse(bytes: &[u8], is_json: bool) -> Result<JobSpec> {
+    check(bytes, is_json).map_err(|findings| findings.into_error("jobspec"))
+}
+
+/// Parse and validate JobSpec text, collecting every finding (located by line and column) instead
+/// of stopping at the first. Text that does not parse is one finding: nothing after it is known.
+pub fn check(bytes: &[u8], is_json: bool) -> std::result::Result<JobSpec, Findings> {
+    let fatal = |f: Finding| Findings(vec![f]);
+    if bytes.len() as u64 > MAX_JOBSPEC_BYTES {
+        return Err(fatal(Finding::at(None, None, format!("more than the {MAX_JOBSPEC_BYTES}-byte limit"))));
+    }
+    let text =
+        std::str::from_utf8(bytes).map_err(|e| fatal(Finding::at(None, None, format!("not UTF-8 text: {e}"))))?;
+    let raw = if is_json { parse_json(text) } else { parse_yaml(text) }.map_err(fatal)?;
     let Value::Object(raw) = raw else {
-        return Err(Error::invalid_input(format!(
-            "expected a mapping at the top level, found {}",
-            crate::json::kind(&raw)
+        let found = crate::json::kind(&raw);
+        return Err(fatal(Finding::at(
+            Some(1),
+            Some(1),
+            format!("expected a mapping at the top level, found {found}"),
         )));
     };
-    let document = normalize(&raw)?;
-    if let Some(v) = schema::find("wrkr.jobspec").and_then(|s| s.violations(&document).into_iter().next()) {
-        let mut err = Error::invalid_input(format!("{}: {}", schema::pointer_label(&v.pointer), v.message))
-            .with("pointer", v.pointer.as_str())
-            .with("error", v.message.as_str());
-        if let Some(line) = locate_line(text, &v.pointer) {
-            err = Error::invalid_input(format!("line {line}: {}", err.message))
-                .with("line", line)
-                .with("pointer", v.pointer.as_str());
+    let mut findings = Findings::default();
+    strict::check(&raw, &mut findings);
+    let document = normalize(&raw, &mut findings);
+    if let Some(schema) = schema::find("wrkr.jobspec") {
+        for v in schema.violations(&document) {
+            if !strict::misspelt(&findings, &v.pointer, &v.message) && !findings.touches(&v.pointer) {
+                findings.push(Finding::new(v.pointer, v.message));
+            }
         }
-        return Err(err.context("schema invalid"));
     }
-    interpret(document)
+    let spec = interpret(document, &mut findings);
+    match spec {
+        Some(spec) if findings.is_empty() => Ok(spec),
+        _ => {
+            findings.locate(text);
+            Err(findings)
+        }
+    }
 }
 
 /// The spec of a normalised document (as recorded in a job's ledger): validated again, so a ledger
 /// edited by hand cannot smuggle in a spec the loader would have refused.
 pub fn from_document(document: Value) -> Result<JobSpec> {
-    if let Some(v) = schema::find("wrkr.jobspec").and_then(|s| s.violations(&document).into_iter().next()) {
-        return Err(Error::invalid_input(format!(
-            "recorded jobspec is invalid: {}: {}",
-            schema::pointer_label(&v.pointer),
-            v.message
-        )));
+    let mut findings = Findings::default();
+    if let Some(schema) = schema::find("wrkr.jobspec") {
+        for v in schema.violations(&document) {
+            findings.push(Finding::new(v.pointer, v.message));
+        }
     }
-    interpret(document)
+    match interpret(document, &mut findings) {
+        Some(spec) if findings.is_empty() => Ok(spec),
+        _ => Err(findings.into_error("recorded jobspec")),
+    }
 }
 
-fn parse_json(text: &str) -> Result<Value> {
-    crate::json::parse(text.as_bytes())
-        .map_err(|e| Error::invalid_input(format!("invalid JSON: {e}")).with("line", e.line()))
+fn parse_json(text: &str) -> std::result::Result<Value, Finding> {
+    crate::json::parse(text.as_bytes()).map_err(|e| Finding::at(Some(e.line()), None, format!("invalid JSON: {e}")))
 }
 
-fn parse_yaml(text: &str) -> Result<Value> {
+fn parse_yaml(text: &str) -> std::result::Result<Value, Finding> {
     let mut budget = serde_saphyr::budget::Budget::default();
     budget.max_depth = 64;
     budget.max_aliases = 100;
     budget.max_nodes = 1_000_000;
     let mut options = serde_saphyr::Options::default();
     options.budget = Some(budget);
+    // Aliases are for sharing a block or two; an alias bomb (each level repeating the last) would
+    // otherwise replay up to a million events before the event budget stops it (seconds of CPU).
+    let mut aliases = serde_saphyr::options::AliasLimits::default();
+    aliases.max_total_replayed_events = 10_000;
+    aliases.max_replay_stack_depth = 16;
+    aliases.max_alias_expansions_per_anchor = 1_000;
+    options.alias_limits = aliases;
     options.duplicate_keys = serde_saphyr::DuplicateKeyPolicy::Error;
     options.strict_booleans = true;
     options.with_snippet = false;
     serde_saphyr::from_str_with_options::<Value>(text, options).map_err(|e| {
-        let mut err = Error::invalid_input(format!("invalid YAML: {}", first_line(&e.to_string())));
-        if let Some(loc) = e.location() {
-            err = err.with("line", loc.line());
-        }
-        err
+        let at = e.location();
+        Finding::at(
+            at.map(|l| l.line() as usize),
+            at.map(|l| l.column() as usize),
+            format!("invalid YAML: {}", first_line(&e.to_string())),
+        )
     })
 }
 
@@ -171,90 +236,74 @@ fn first_line(s: &str) -> &str {
     s.lines().next().unwrap_or(s).trim()
 }
 
-/// Find `key` in `map` as Go's decoder does: an exact match first, else a case-insensitive one.
-fn field<'a>(map: &'a Map<String, Value>, key: &str) -> Option<&'a Value> {
-    map.get(key).or_else(|| map.iter().find(|(k, _)| k.eq_ignore_ascii_case(key)).map(|(_, v)| v))
-}
-
-/// Keep only the fields Go's JobSpec type has, fill Go's defaults, and normalise `created_at`.
-fn normalize(raw: &Map<String, Value>) -> Result<Value> {
+/// Fill Go's defaults, normalise `created_at`, and keep only the fields Go's JobSpec type has
+/// (unknown keys are findings already; `x-` keys are not recorded).
+fn normalize(raw: &Map<String, Value>, findings: &mut Findings) -> Value {
+    let field = |key: &str| raw.get(key);
     let mut doc = Map::new();
     for key in ["schema_id", "schema_version"] {
-        doc.insert(key.to_owned(), field(raw, key).cloned().unwrap_or(Value::String(String::new())));
+        doc.insert(key.to_owned(), field(key).cloned().unwrap_or(Value::String(String::new())));
     }
-    let created_at = match field(raw, "created_at") {
+    let created_at = match field("created_at") {
         None | Some(Value::Null) => GO_ZERO_TIME.to_owned(),
-        Some(Value::String(s)) => Timestamp::parse(s.trim()).map(|t| t.to_string()).ok_or_else(|| {
-            Error::invalid_input(format!("created_at: {s:?} is not an RFC 3339 timestamp"))
-                .with("pointer", "/created_at")
-        })?,
+        Some(Value::String(s)) => Timestamp::parse(s.trim()).map(|t| t.to_string()).unwrap_or_else(|| {
+            findings.push(Finding::new("/created_at", format!("{s:?} is not an RFC 3339 timestamp")));
+            GO_ZERO_TIME.to_owned()
+        }),
         Some(other) => {
-            return Err(Error::invalid_input(format!(
-                "created_at: expected an RFC 3339 string, found {}",
-                crate::json::kind(other)
-            ))
-            .with("pointer", "/created_at"));
+            let found = crate::json::kind(other);
+            findings.push(Finding::new("/created_at", format!("expected an RFC 3339 string, found {found}")));
+            GO_ZERO_TIME.to_owned()
         }
     };
     doc.insert("created_at".to_owned(), Value::String(created_at));
     for key in ["producer_version", "name", "objective"] {
-        doc.insert(key.to_owned(), field(raw, key).cloned().unwrap_or(Value::String(String::new())));
+        doc.insert(key.to_owned(), field(key).cloned().unwrap_or(Value::String(String::new())));
     }
-    doc.insert("inputs".to_owned(), non_null(field(raw, "inputs")).cloned().unwrap_or_else(|| json!({})));
+    doc.insert("inputs".to_owned(), non_null(field("inputs")).cloned().unwrap_or_else(|| json!({})));
     doc.insert(
         "expected_artifacts".to_owned(),
-        non_null(field(raw, "expected_artifacts")).cloned().unwrap_or_else(|| json!([])),
+        non_null(field("expected_artifacts")).cloned().unwrap_or_else(|| json!([])),
     );
-    if let Some(adapter) = field(raw, "adapter") {
+    if let Some(adapter) = field("adapter") {
         doc.insert("adapter".to_owned(), pick(adapter, &["name", "config"], &[]));
     }
-    if let Some(budgets) = field(raw, "budgets") {
-        let known = [
-            "max_wall_time_seconds",
-            "max_retries",
-            "max_step_count",
-            "max_tool_calls",
-            "max_estimated_cost",
-            "max_tokens",
-        ];
-        doc.insert("budgets".to_owned(), pick(budgets, &known, &[("max_retries", json!(0))]));
+    if let Some(budgets) = field("budgets") {
+        doc.insert("budgets".to_owned(), pick(budgets, strict::BUDGETS, &[("max_retries", json!(0))]));
     }
-    if let Some(policy) = field(raw, "checkpoint_policy") {
+    if let Some(policy) = field("checkpoint_policy") {
         doc.insert(
             "checkpoint_policy".to_owned(),
-            pick(policy, &["min_interval_seconds", "required_types"], &[("required_types", json!([]))]),
+            pick(policy, strict::CHECKPOINT_POLICY, &[("required_types", json!([]))]),
         );
     }
-    if let Some(acceptance) = non_null(field(raw, "acceptance")) {
-        doc.insert("acceptance".to_owned(), acceptance.clone());
+    if let Some(acceptance) = non_null(field("acceptance")) {
+        doc.insert("acceptance".to_owned(), pick(acceptance, &["config_path"], &[]));
     }
-    match non_null(field(raw, "environment_fingerprint")) {
+    match non_null(field("environment_fingerprint")) {
         Some(fp) => {
-            let picked = pick(fp, &["rules"], &[]);
-            doc.insert("environment_fingerprint".to_owned(), picked);
+            doc.insert("environment_fingerprint".to_owned(), pick(fp, &["rules"], &[]));
         }
-        None => {
-            return Err(Error::invalid_input("environment_fingerprint is required")
-                .with("pointer", "/environment_fingerprint")
-                .with_hint(
-                    "add `environment_fingerprint: {rules: []}` to use the default rules (os, arch, go_version)",
-                ));
-        }
+        None => findings.push(Finding::new(
+            "/environment_fingerprint",
+            "environment_fingerprint is required; `environment_fingerprint: {rules: []}` selects the default rules \
+             (os, arch, go_version)",
+        )),
     }
-    Ok(Value::Object(doc))
+    Value::Object(doc)
 }
 
 fn non_null(v: Option<&Value>) -> Option<&Value> {
     v.filter(|v| !v.is_null())
 }
 
-/// An object with only the `known` keys of `value` (case-insensitively), plus defaults for absent
-/// ones. A non-object is returned as is, for the schema to reject with a pointer.
+/// An object with only the `known` keys of `value`, plus defaults for absent ones. A non-object is
+/// returned as is, for the schema to reject with a pointer.
 fn pick(value: &Value, known: &[&str], defaults: &[(&str, Value)]) -> Value {
     let Value::Object(map) = value else { return value.clone() };
     let mut out = Map::new();
     for key in known {
-        if let Some(v) = non_null(field(map, key)) {
+        if let Some(v) = non_null(map.get(*key)) {
             out.insert((*key).to_owned(), v.clone());
         } else if let Some((_, d)) = defaults.iter().find(|(k, _)| k == key) {
             out.insert((*key).to_owned(), d.clone());
@@ -263,29 +312,40 @@ fn pick(value: &Value, known: &[&str], defaults: &[(&str, Value)]) -> Value {
     Value::Object(out)
 }
 
-/// Turn the schema-valid document into the typed spec, with the checks the schema cannot express.
-fn interpret(document: Value) -> Result<JobSpec> {
+/// Turn the normalised document into the typed spec, with the checks the schema cannot express.
+/// A check whose field already has a finding is skipped, so one mistake is reported once. `None`
+/// when the spec cannot be built; the caller also treats any finding as a rejection.
+fn interpret(document: Value, findings: &mut Findings) -> Option<JobSpec> {
     let text = |ptr: &str| document.pointer(ptr).and_then(Value::as_str).unwrap_or_default().to_owned();
     let objective = text("/objective");
-    if objective.trim().len() > MAX_SUMMARY_BYTES {
-        return Err(Error::invalid_input(format!(
-            "objective is {} bytes; it becomes the plan checkpoint's summary, which is at most {MAX_SUMMARY_BYTES}",
-            objective.trim().len()
-        ))
-        .with("pointer", "/objective"));
+    if objective.trim().len() > MAX_SUMMARY_BYTES && !findings.touches("/objective") {
+        findings.push(Finding::new(
+            "/objective",
+            format!(
+                "objective is {} bytes; it becomes the plan checkpoint's summary, which is at most {MAX_SUMMARY_BYTES}",
+                objective.trim().len()
+            ),
+        ));
     }
     let adapter = match text("/adapter/name").trim().to_lowercase().as_str() {
-        "reference" => AdapterKind::Reference,
-        "noop" => AdapterKind::Noop,
+        _ if findings.touches("/adapter") || document.get("adapter").is_none() => None,
+        "reference" => Some(AdapterKind::Reference),
+        "noop" => Some(AdapterKind::Noop),
         other => {
-            return Err(Error::invalid_input(format!("unsupported adapter {other:?}"))
-                .with("adapter", other)
-                .with("pointer", "/adapter/name")
-                .with_hint("adapters are reference and noop"));
+            findings.push(Finding::new(
+                "/adapter/name",
+                format!("unsupported adapter {other:?}; adapters are reference and noop"),
+            ));
+            None
         }
     };
-    let budgets: Limits = serde_json::from_value(document["budgets"].clone())
-        .map_err(|e| Error::invalid_input(format!("budgets: {e}")).with("pointer", "/budgets"))?;
+    let budgets: Option<Limits> = if findings.touches("/budgets") || document.get("budgets").is_none() {
+        None
+    } else {
+        serde_json::from_value(document.get("budgets").cloned().unwrap_or(Value::Null))
+            .map_err(|e| findings.push(Finding::new("/budgets", format!("budgets: {e}"))))
+            .ok()
+    };
     let strings = |ptr: &str| -> Vec<String> {
         document
             .pointer(ptr)
@@ -294,16 +354,25 @@ fn interpret(document: Value) -> Result<JobSpec> {
             .unwrap_or_default()
     };
     let environment_rules = strings("/environment_fingerprint/rules");
-    fingerprint::validate_rules(&environment_rules).map_err(|e| e.with("pointer", "/environment_fingerprint/rules"))?;
+    if !findings.touches("/environment_fingerprint")
+        && let Err(e) = fingerprint::validate_rules(&environment_rules)
+    {
+        findings.push(Finding::new("/environment_fingerprint/rules", e.message.clone()));
+    }
     let steps = match adapter {
-        AdapterKind::Reference => steps(document.pointer("/inputs/steps"))?,
-        AdapterKind::Noop => Vec::new(),
+        Some(AdapterKind::Reference) if !findings.touches("/inputs/steps") => steps(document.pointer("/inputs/steps"))
+            .map_err(|e| {
+                let pointer = e.details.get("pointer").and_then(Value::as_str).unwrap_or("/inputs/steps");
+                findings.push(Finding::new(pointer, e.message.clone()));
+            })
+            .ok()?,
+        _ => Vec::new(),
     };
-    Ok(JobSpec {
+    Some(JobSpec {
         name: text("/name"),
         objective: objective.trim().to_owned(),
-        adapter,
-        budgets,
+        adapter: adapter?,
+        budgets: budgets?,
         min_interval_seconds: document
             .pointer("/checkpoint_policy/min_interval_seconds")
             .and_then(Value::as_u64)
@@ -399,32 +468,6 @@ pub fn infer_job_id(name: &str, now: Timestamp) -> String {
     let mut base = normalize_job_id(name);
     base.truncate(96);
     format!("{base}_{}", now.unix_seconds())
-}
-
-/// The 1-based line where the field a pointer names is written, found by looking for each key in
-/// turn (`key:` in YAML, `"key"` in JSON). A best effort for messages; `None` when not found.
-pub fn locate_line(text: &str, pointer: &str) -> Option<usize> {
-    let lines: Vec<&str> = text.lines().collect();
-    let mut from = 0;
-    let mut found = None;
-    for segment in pointer.split('/').skip(1) {
-        if segment.parse::<usize>().is_ok() {
-            continue;
-        }
-        let key = segment.replace("~1", "/").replace("~0", "~");
-        let yaml = format!("{key}:");
-        let json = format!("\"{key}\"");
-        let hit = (from..lines.len()).find(|&i| {
-            let l = lines[i].trim_start().trim_start_matches("- ");
-            l.starts_with(&yaml)
-                || lines[i].contains(&json)
-                || lines[i].contains(&format!(" {yaml}"))
-                || lines[i].contains(&format!("{{{yaml}"))
-        })?;
-        from = hit;
-        found = Some(hit + 1);
-    }
-    found
 }
 
 #[cfg(test)]

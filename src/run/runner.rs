@@ -36,6 +36,7 @@ use crate::run::process::{self, Ending, Program, StepCommand, StepOutcome, Super
 use crate::run::step_group;
 use crate::run::watch::StepWatch;
 use crate::run::watchdog::Watchdog;
+use crate::run::{expected_artifacts, failure_hint};
 use crate::store::{FsStore, JobId, Store};
 
 pub struct Options {
@@ -91,6 +92,32 @@ pub struct Report {
     pub adapter: &'static str,
     /// The first step not yet done when the run stopped (Go's cursor; the step count when complete).
     pub next_step_index: usize,
+    /// Expected artifacts the workspace lacked when the job completed.
+    pub missing_artifacts: Vec<String>,
+}
+
+impl Report {
+    /// Add the outcome's facts to a JSON reply: status, the checkpoint, missing expected artifacts.
+    pub fn add_to(&self, out: &mut Value) {
+        out["status"] = json!(self.status.as_str());
+        if let Some(cp) = &self.checkpoint_id {
+            out["checkpoint_id"] = json!(cp);
+        }
+        if !self.missing_artifacts.is_empty() {
+            out["missing_artifacts"] = json!(self.missing_artifacts);
+        }
+    }
+
+    /// For people: the expected artifacts a completed job lacks, if any.
+    pub fn warning(&self, job: &JobId) -> Option<String> {
+        (!self.missing_artifacts.is_empty()).then(|| {
+            format!(
+                "warning: job {} completed without expected artifacts: {} (recorded in its ledger and checkpoint)",
+                job.as_str(),
+                self.missing_artifacts.join(", ")
+            )
+        })
+    }
 }
 
 /// Run `job` from where its ledger says it is. Errors are the job's blocking failures
@@ -307,7 +334,9 @@ impl Runner<'_> {
     /// Requests made while the previous step ran: pause, cancel, an emitted decision-needed.
     fn between_steps(&mut self) -> Result<Option<Report>> {
         let status = self.history.status;
-        let stop = |outcome| Some(Report { outcome, status, checkpoint_id: None, adapter: "", next_step_index: 0 });
+        let stop = |outcome| {
+            Some(Report { outcome, status, checkpoint_id: None, adapter: "", next_step_index: 0, missing_artifacts: Vec::new() })
+        };
         match status {
             Status::Paused => return Ok(stop(Outcome::Paused)),
             Status::Canceled => return Ok(stop(Outcome::Canceled)),
@@ -324,6 +353,7 @@ impl Runner<'_> {
                 checkpoint_id: Some(cp.id()),
                 adapter: "",
                 next_step_index: 0,
+                missing_artifacts: Vec::new(),
             }));
         }
         Ok(None)
@@ -408,8 +438,13 @@ impl Runner<'_> {
                     .with("status", "blocked_error")
                     .with("logs", logs_command.clone())
                     .with_hint(format!(
-                        "fix the cause, then `wrkr resume {}` runs the step again; its output: {logs_command}",
-                        self.job.as_str()
+                        "{}; its output: {logs_command}",
+                        failure_hint::after_failed_step(
+                            self.job.as_str(),
+                            &step.id,
+                            &step.command,
+                            self.history.spec.as_ref().map(|s| s.spec_path.as_str()),
+                        )
                     )))
             }
             StepEnd::TimedOut | StepEnd::OverBudget(_) => {
@@ -431,6 +466,7 @@ impl Runner<'_> {
                     checkpoint_id: None,
                     adapter: "",
                     next_step_index: 0,
+                    missing_artifacts: Vec::new(),
                 }))
             }
             StepEnd::Paused => {
@@ -441,6 +477,7 @@ impl Runner<'_> {
                     checkpoint_id: None,
                     adapter: "",
                     next_step_index: 0,
+                    missing_artifacts: Vec::new(),
                 }))
             }
             StepEnd::Interrupted(signal) => {
@@ -489,6 +526,7 @@ impl Runner<'_> {
                 checkpoint_id,
                 adapter: "",
                 next_step_index: 0,
+                missing_artifacts: Vec::new(),
             }));
         }
         let mut cp = Checkpoint::new("progress", step.summary.clone(), self.history.status, usage.clone());
@@ -674,15 +712,24 @@ impl Runner<'_> {
             )))
     }
 
+    /// Complete the job, with the spec's expected artifacts checked in the same batch.
     fn complete(&mut self, summary: &str) -> Result<Report> {
-        let cp = Checkpoint::new("completed", summary, Status::Completed, self.usage());
-        let seqs = self.commit(&|s| vec![NewEvent::status_changed(s.status, Status::Completed), cp.event()])?;
+        let expected = expected_artifacts::check(&self.workspace, &self.spec.expected_artifacts);
+        let mut cp = Checkpoint::new("completed", expected.summary(summary), Status::Completed, self.usage());
+        if !expected.missing.is_empty() {
+            cp = cp.reason("E_ACCEPT_MISSING_ARTIFACT");
+        }
+        let checked = expected.event();
+        let seqs = self.commit(&|s| {
+            checked.iter().cloned().chain([NewEvent::status_changed(s.status, Status::Completed), cp.event()]).collect()
+        })?;
         Ok(Report {
             outcome: Outcome::Completed,
             status: Status::Completed,
             checkpoint_id: seqs.last().map(|s| format!("cp_{s}")),
             adapter: "",
             next_step_index: 0,
+            missing_artifacts: expected.missing,
         })
     }
 }

@@ -78,10 +78,7 @@ fn background(call: &Call<'_>, job: JobId) -> Result<()> {
 }
 
 fn outcome(out: &mut Value, report: &Report) {
-    out["status"] = json!(report.status.as_str());
-    if let Some(cp) = &report.checkpoint_id {
-        out["checkpoint_id"] = json!(cp);
-    }
+    report.add_to(out);
 }
 
 #[derive(Deserialize)]

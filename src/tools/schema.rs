@@ -5,6 +5,11 @@
 //! gate; every violation of an invalid record is reported on stderr with its line number, schema and
 //! JSON Pointer, and the exit code is 6 once the input is done. `list` and `show NAME` print the
 //! schemas themselves.
+//!
+//! A `.yaml`/`.yml` FILE is a JobSpec: it goes through the JobSpec loader (the one `wrkr submit`
+//! and `wrkr validate` use), so its findings (unknown keys too) are reported in the same shape, and
+//! a valid spec passes through unchanged. So does a `--doc` on stdin under `--schema jobspec` that
+//! is not JSON.
 
 use std::io::Read;
 
@@ -15,6 +20,7 @@ use crate::cli::io::{Io, diag, open_input};
 use crate::cli::spec::{Command, Example, Flag, Kind};
 use crate::contract::schema::{self, Schema, pointer_label};
 use crate::contract::{Error, Result};
+use crate::job::jobspec;
 use crate::json;
 use crate::jsonl::{DEFAULT_MAX_LINE_BYTES, JsonlReader, is_blank};
 use crate::tools::jcs::{DOC, MAX_LINE_BYTES};
@@ -36,6 +42,8 @@ pub const TOOL: Command = Command {
                  by its schema_id, or by --schema. Valid records are copied to stdout unchanged; each violation \
                  of an invalid record is reported on stderr as `line N: SCHEMA: POINTER: message` (a JSON object \
                  per violation with --json), and the exit code is 6 when any record was invalid.\n\n\
+                 A FILE ending in .yaml or .yml is a JobSpec: it is checked as `wrkr validate` checks it \
+                 (unknown keys too) and its findings are reported the same way, with line and column.\n\n\
                  `wrkr schema list` prints the embedded schemas (schema_id and path); `wrkr schema show NAME` \
                  prints one. To read a file literally named `list` or `show`, write `./list`.",
     flags: &[&SCHEMA, &DOC, &MAX_LINE_BYTES],
@@ -68,6 +76,17 @@ fn run(args: Args, io: &mut Io) -> Result<()> {
     let mut tally = Tally::default();
     for name in &inputs {
         let label = if name == "-" { "stdin" } else { name.as_str() };
+        if is_yaml_path(name) {
+            if forced.is_some_and(|s| s.id != "wrkr.jobspec") {
+                return Err(Error::invalid_input(format!("{label}: a YAML file is read as a JobSpec only"))
+                    .with_hint("drop --schema, or give --schema jobspec"));
+            }
+            let source = jobspec::Source::read(std::path::Path::new(name))?;
+            if check_jobspec(io, &mut tally, label, &source.bytes, source.is_json) {
+                io.write(&source.bytes)?;
+            }
+            continue;
+        }
         let reader = open_input(name)?;
         if args.switch(DOC.long) {
             let mut bytes = Vec::new();
@@ -128,16 +147,20 @@ fn check_record(
     line: u64,
     bytes: &[u8],
 ) -> Result<bool> {
-    tally.records += 1;
     let value = match json::parse(bytes) {
         Ok(v) => v,
+        Err(_) if line == 1 && forced.is_some_and(|s| s.id == "wrkr.jobspec") => {
+            return Ok(check_jobspec(io, tally, label, bytes, false));
+        }
         Err(err) => {
+            tally.records += 1;
             tally.invalid += 1;
             let why = format!("not JSON: {}", json::line_error(&err));
             report(io, &format!("{label}: line {line}: {why}"), &json!({"input": label, "line": line, "error": why}));
             return Ok(false);
         }
     };
+    tally.records += 1;
     let schema = match forced.map(Ok).unwrap_or_else(|| schema::for_instance(&value)) {
         Ok(s) => s,
         Err(err) => {
@@ -159,6 +182,22 @@ fn check_record(
         report(io, &msg, &detail);
     }
     Ok(false)
+}
+
+/// Check a JobSpec document with the JobSpec loader; report its findings. Returns whether it is valid.
+fn check_jobspec(io: &Io, tally: &mut Tally, label: &str, bytes: &[u8], is_json: bool) -> bool {
+    tally.records += 1;
+    let Err(findings) = jobspec::check(bytes, is_json) else { return true };
+    tally.invalid += 1;
+    for finding in &findings.0 {
+        report(io, &finding.render(label), &finding.to_json(label));
+    }
+    false
+}
+
+fn is_yaml_path(name: &str) -> bool {
+    let ext = std::path::Path::new(name).extension().and_then(|e| e.to_str()).unwrap_or_default();
+    ext.eq_ignore_ascii_case("yaml") || ext.eq_ignore_ascii_case("yml")
 }
 
 fn report(io: &Io, text: &str, detail: &serde_json::Value) {

@@ -40,20 +40,74 @@ fn minimal_spec_gets_go_defaults() {
     assert_eq!(spec.document["checkpoint_policy"]["required_types"], json!([]));
 }
 
+/// Go dropped unknown keys: `max_tokns` silently removed the token budget, `comand` made a step do
+/// nothing. Now each is a finding with the key it probably meant, all in one error.
 #[test]
-fn unknown_keys_are_dropped_and_keys_match_case_insensitively() {
-    let spec = yaml(&minimal("surprise: 1\nObjective_Extra: 2\n")).unwrap();
-    assert!(spec.document.get("surprise").is_none());
-    let spec = yaml(&minimal("").replace("name: t", "Name: t")).unwrap();
-    assert_eq!(spec.name, "t");
+fn unknown_keys_are_findings_with_suggestions() {
+    let text = minimal(
+        "inputs: {steps: [{id: a, comand: 'true'}]}
+x-owner: me
+",
+    )
+    .replace("name: noop", "name: reference")
+    .replace("max_tool_calls: 5", "max_tool_calls: 5, max_tokns: 9");
+    let findings = check(text.as_bytes(), false).unwrap_err().0;
+    let got: Vec<(&str, Option<&str>, Option<usize>)> =
+        findings.iter().map(|f| (f.pointer.as_str(), f.suggestion.as_deref(), f.line)).collect();
+    assert_eq!(
+        got,
+        [("/budgets/max_tokns", Some("max_tokens"), Some(7)), ("/inputs/steps/0/comand", Some("command"), Some(10))]
+    );
+    assert_eq!(findings[0].column, Some(76));
+    let err = yaml(&text).unwrap_err();
+    assert_eq!(err.exit_code(), 6);
+    assert!(err.message.starts_with("2 problems in jobspec jobspec:"), "{err}");
+    assert!(err.message.contains("did you mean \"max_tokens\"?"), "{err}");
+    assert_eq!(err.details["findings"].as_array().map(Vec::len), Some(2));
+}
+
+#[test]
+fn keys_are_exact_and_x_keys_are_free() {
+    let err = yaml(&minimal("").replace("name: t", "Name: t")).unwrap_err();
+    assert_eq!(err.details["findings"].as_array().map(Vec::len), Some(1), "no follow-on finding for name: {err}");
+    assert!(err.message.contains("unknown key \"Name\"; did you mean \"name\"?"), "{err}");
+    let spec = yaml(&minimal(
+        "x-team: core
+budgets_note: 1
+",
+    ))
+    .unwrap_err();
+    assert!(spec.message.contains("/budgets_note"), "{spec}");
+    let spec = yaml(&minimal(
+        "x-team: core
+",
+    ))
+    .unwrap();
+    assert!(spec.document.get("x-team").is_none(), "x- keys are not recorded");
+}
+
+#[test]
+fn every_finding_at_once() {
+    let text = minimal(
+        "surprise: 1
+",
+    )
+    .replace("max_step_count: 5", "max_step_count: 0")
+    .replace("name: noop", "name: shell")
+    .replace("{rules: []}", "{rules: [kernel]}");
+    let findings = check(text.as_bytes(), false).unwrap_err().0;
+    let pointers: Vec<&str> = findings.iter().map(|f| f.pointer.as_str()).collect();
+    assert_eq!(pointers, ["/adapter/name", "/budgets/max_step_count", "/environment_fingerprint/rules", "/surprise"]);
+    assert!(findings.iter().all(|f| f.line.is_some() && f.column.is_some()), "{findings:?}");
 }
 
 #[test]
 fn yes_and_no_stay_strings() {
-    let spec = yaml(&minimal("inputs: {flag: yes, other: NO, on: off}\n")).unwrap();
-    assert_eq!(spec.document["inputs"]["flag"], "yes");
-    assert_eq!(spec.document["inputs"]["other"], "NO");
-    assert_eq!(spec.document["inputs"]["on"], "off");
+    let text = minimal("").replace("{name: noop}", "{name: noop, config: {flag: yes, other: NO, on: off}}");
+    let spec = yaml(&text).unwrap();
+    assert_eq!(spec.document["adapter"]["config"]["flag"], "yes");
+    assert_eq!(spec.document["adapter"]["config"]["other"], "NO");
+    assert_eq!(spec.document["adapter"]["config"]["on"], "off");
 }
 
 #[test]
@@ -116,15 +170,24 @@ fn json_specs_by_extension() {
 
 #[test]
 fn step_defaults_follow_go() {
-    let text = minimal("inputs: {steps: [{}, {id: b, command: 3, executed: maybe, artifacts: [' z ', y, 7, y]}]}\n")
-        .replace("name: noop", "name: reference");
+    let text =
+        minimal("inputs: {steps: [{}, {id: b, artifacts: [' z ', y, y]}]}\n").replace("name: noop", "name: reference");
     let spec = yaml(&text).unwrap();
     assert_eq!(spec.steps[0].id, "step");
     assert_eq!(spec.steps[0].summary, "reference adapter step step");
     assert!(spec.steps[0].executed && !spec.steps[0].decision_needed);
     assert_eq!(spec.steps[1].command, "");
-    assert!(spec.steps[1].executed, "a non-bool executed means true");
     assert_eq!(spec.steps[1].artifacts, ["y", "z"]);
+}
+
+/// Go coerced these silently (`command: 3` ran nothing, `executed: maybe` meant true).
+#[test]
+fn step_fields_of_the_wrong_type_are_findings() {
+    let text = minimal("inputs: {steps: [{id: b, command: 3, executed: maybe, artifacts: [y, 7]}]}\n")
+        .replace("name: noop", "name: reference");
+    let findings = check(text.as_bytes(), false).unwrap_err().0;
+    let pointers: Vec<&str> = findings.iter().map(|f| f.pointer.as_str()).collect();
+    assert_eq!(pointers, ["/inputs/steps/0/command", "/inputs/steps/0/executed", "/inputs/steps/0/artifacts/1"]);
 }
 
 #[test]
@@ -134,12 +197,4 @@ fn job_ids_normalised_like_go() {
     assert_eq!(normalize_job_id("a..b"), "a..b");
     assert_eq!(normalize_job_id("Ünïcode name!"), "_n_code_name".trim_start_matches('_'));
     assert_eq!(infer_job_id("Refactor Auth", Timestamp::from_unix(1_770_000_000, 0)), "refactor_auth_1770000000");
-}
-
-#[test]
-fn lines_are_located() {
-    let text = "a: 1\nbudgets:\n  max_tool_calls: 3\n  max_step_count: 0\n";
-    assert_eq!(locate_line(text, "/budgets/max_step_count"), Some(4));
-    assert_eq!(locate_line(text, "/budgets"), Some(2));
-    assert_eq!(locate_line(text, "/nope"), None);
 }
