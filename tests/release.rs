@@ -1,0 +1,104 @@
+//! Release engineering through the real binary and the real scripts: the build stamp that
+//! `wrkr version` reports, and the repository checks that keep a release honest.
+
+mod support;
+
+use std::process::Command;
+
+use support::{Sandbox, repo};
+
+#[path = "../build/stamp.rs"]
+mod stamp;
+
+fn git(args: &[&str]) -> Option<String> {
+    stamp::run_git(&repo(), args)
+}
+
+fn version_json() -> serde_json::Value {
+    let out = Sandbox::new().wrkr().args(["--json", "version"]).output().unwrap();
+    assert!(out.status.success(), "{out:?}");
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+/// Was: the commit and date were read from variables nobody set, so every build said
+/// `commit=none date=unknown`. build.rs now stamps the commit this binary was built from.
+#[test]
+fn version_json_reports_the_commit_it_was_built_from() {
+    let v = version_json();
+    let keys: Vec<&str> = v.as_object().unwrap().keys().map(String::as_str).collect();
+    assert_eq!(keys, ["commit", "date", "source", "version"]);
+    assert_eq!(v["version"], env!("CARGO_PKG_VERSION"));
+    // A release build may pin the commit through WRKR_COMMIT (source `env`); otherwise a checkout
+    // reports its HEAD and a tree without git says so.
+    if v["source"] != "env" {
+        match git(&["rev-parse", "HEAD"]) {
+            Some(head) => assert_eq!((&v["source"], &v["commit"]), (&"git".into(), &head.into())),
+            None => assert_eq!(v["source"], "source build without git"),
+        }
+    }
+}
+
+/// The date is the commit's date (or SOURCE_DATE_EPOCH), never the build's clock.
+#[test]
+fn version_date_is_the_commit_date_not_the_clock() {
+    let v = version_json();
+    let pinned = v["source"] == "env" || std::env::var_os("SOURCE_DATE_EPOCH").is_some();
+    if let (false, Some(secs)) = (pinned, git(&["log", "-1", "--format=%ct", "HEAD"])) {
+        let secs: i64 = secs.parse().unwrap();
+        assert_eq!(v["date"], stamp::rfc3339_utc(secs).as_str());
+    }
+    let date = v["date"].as_str().unwrap();
+    assert!(date == "unknown" || (date.len() == 20 && date.ends_with('Z')), "{date}");
+}
+
+fn stamp_with(env: &[(&str, &str)], git: Option<(&str, &str)>) -> stamp::Stamp {
+    let env_lookup = |name: &str| env.iter().find(|(k, _)| *k == name).map(|(_, v)| (*v).to_owned());
+    let git_run = |args: &[&str]| match (git, args.first().copied()) {
+        (Some((commit, _)), Some("rev-parse")) => Some(commit.to_owned()),
+        (Some((_, secs)), Some("log")) => Some(secs.to_owned()),
+        _ => None,
+    };
+    stamp::stamp(&stamp::Inputs { env: &env_lookup, git: &git_run })
+}
+
+#[test]
+fn a_source_build_without_git_says_so() {
+    let s = stamp_with(&[], None);
+    assert_eq!((s.commit.as_str(), s.date.as_str(), s.source), ("none", "unknown", "source build without git"));
+    // A tarball build for a distribution pins the date the reproducible-builds way.
+    let s = stamp_with(&[("SOURCE_DATE_EPOCH", "1700000000")], None);
+    assert_eq!((s.commit.as_str(), s.date.as_str()), ("none", "2023-11-14T22:13:20Z"));
+}
+
+#[test]
+fn stamp_precedence_env_then_source_date_epoch_then_commit_date() {
+    let head = "0123456789abcdef0123456789abcdef01234567";
+    let s = stamp_with(&[], Some((head, "951782400")));
+    assert_eq!((s.commit.as_str(), s.date.as_str(), s.source), (head, "2000-02-29T00:00:00Z", "git"));
+    let s = stamp_with(&[("SOURCE_DATE_EPOCH", "0")], Some((head, "951782400")));
+    assert_eq!(s.date, "1970-01-01T00:00:00Z");
+    let s = stamp_with(&[("WRKR_BUILD_DATE", "2026-01-02T03:04:05Z"), ("WRKR_COMMIT", "v1.0.0")], Some((head, "1")));
+    assert_eq!((s.commit.as_str(), s.date.as_str(), s.source), ("v1.0.0", "2026-01-02T03:04:05Z", "env"));
+    // Garbage from git (not a commit id) is not reported as a commit.
+    let s = stamp_with(&[], Some(("fatal: not a git repository", "x")));
+    assert_eq!(s.source, "source build without git");
+}
+
+#[test]
+fn rfc3339_matches_known_instants() {
+    for (secs, want) in [
+        (0, "1970-01-01T00:00:00Z"),
+        (-1, "1969-12-31T23:59:59Z"),
+        (1_709_164_800, "2024-02-29T00:00:00Z"),
+        (4_102_444_799, "2099-12-31T23:59:59Z"),
+    ] {
+        assert_eq!(stamp::rfc3339_utc(secs), want);
+    }
+}
+
+#[allow(dead_code)]
+fn script(path: &str) -> Command {
+    let mut cmd = Command::new(repo().join(path));
+    cmd.current_dir(repo());
+    cmd
+}
