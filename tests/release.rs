@@ -128,3 +128,146 @@ fn unsafe_audit_fails_on_an_unjustified_block() {
     assert!(stdout.contains("lib.rs:8: unsafe block: NO SAFETY COMMENT"), "{stdout}");
     assert!(stdout.contains("2 unsafe sites, 1 without"), "{stdout}");
 }
+
+/// A release directory as the action downloads it: v<version>/wrkr-<target>.tar.xz holding this
+/// build's binary, and the archive's sha256.
+fn fake_release(dir: &std::path::Path) -> String {
+    let target = "x86_64-unknown-linux-gnu";
+    let stage = dir.join("stage").join(format!("wrkr-{target}"));
+    std::fs::create_dir_all(&stage).unwrap();
+    // A wrapper, not a copy of the 100+ MB debug binary: compressing that takes minutes.
+    let wrapper = format!("#!/bin/sh\nexec '{}' \"$@\"\n", support::bin().display());
+    std::fs::write(stage.join("wrkr"), wrapper).unwrap();
+    std::fs::set_permissions(stage.join("wrkr"), std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    std::fs::create_dir_all(dir.join("base/v0.1.0")).unwrap();
+    let archive = dir.join(format!("base/v0.1.0/wrkr-{target}.tar.xz"));
+    let ok = Command::new("tar")
+        .arg("-cJf")
+        .arg(&archive)
+        .arg("-C")
+        .arg(dir.join("stage"))
+        .arg(format!("wrkr-{target}"))
+        .status()
+        .unwrap();
+    assert!(ok.success());
+    let out = Command::new("sha256sum").arg(&archive).output().unwrap();
+    String::from_utf8(out.stdout).unwrap().split_whitespace().next().unwrap().to_owned()
+}
+
+fn action(
+    sandbox: &Sandbox,
+    release: &std::path::Path,
+    sha: &str,
+    pack: &str,
+    summary: &std::path::Path,
+) -> std::process::Output {
+    Command::new(repo().join(".github/actions/wrkr-verify-accept/wrkr-verify-accept.sh"))
+        .current_dir(sandbox.work())
+        .env("WRKR_HOME", sandbox.home())
+        .env("WRKR_VERSION", "0.1.0")
+        .env("WRKR_SHA256", sha)
+        .env("WRKR_JOBPACK", pack)
+        .env("WRKR_RELEASE_BASE", format!("file://{}", release.join("base").display()))
+        .env("RUNNER_TEMP", release.join("runner"))
+        .env("GITHUB_STEP_SUMMARY", summary)
+        .env_remove("WRKR_ACCEPT_CONFIG")
+        .output()
+        .unwrap()
+}
+
+/// The composite action's shell steps, run as GitHub would but against a file:// release: the
+/// checksum gate, verify, the step summary and the reports.
+#[cfg(all(target_os = "linux", target_arch = "x86_64"))]
+#[test]
+fn verify_accept_action_installs_checks_and_summarises() {
+    let sandbox = Sandbox::new();
+    let demo = sandbox.wrkr().arg("demo").output().unwrap();
+    assert!(demo.status.success(), "{demo:?}");
+    let stdout = String::from_utf8(demo.stdout).unwrap();
+    let pack = stdout.lines().find_map(|l| l.strip_prefix("jobpack=")).unwrap().to_owned();
+    let release = tempfile::TempDir::new().unwrap();
+    let sha = fake_release(release.path());
+    let summary = sandbox.work().join("step_summary.md");
+
+    let out = action(&sandbox, release.path(), &sha, &pack, &summary);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let text = std::fs::read_to_string(&summary).unwrap();
+    assert!(text.contains("- verify: **ok**"), "{text}");
+    assert!(text.contains("- acceptance: not configured"), "{text}");
+    assert!(text.matches("## ").count() >= 2, "wrkr report github appended its summary too: {text}");
+    let reports: Vec<String> = std::fs::read_dir(sandbox.work().join("wrkr-out/reports"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert!(reports.iter().any(|n| n.starts_with("github_summary_") && n.ends_with(".md")), "{reports:?}");
+
+    // A wrong checksum: nothing from the archive runs and the summary is not touched.
+    let before = std::fs::read_to_string(&summary).unwrap();
+    let out = action(&sandbox, release.path(), &"0".repeat(64), &pack, &summary);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("checksum mismatch"));
+    assert_eq!(std::fs::read_to_string(&summary).unwrap(), before);
+
+    // A tampered pack: verify's exit code, and the summary says so.
+    let mut bytes = std::fs::read(sandbox.work().join(&pack)).unwrap();
+    let middle = bytes.len() / 2;
+    bytes[middle] ^= 0x55;
+    std::fs::write(sandbox.work().join("tampered.zip"), bytes).unwrap();
+    let verify = sandbox.wrkr().args(["verify", "tampered.zip"]).output().unwrap();
+    assert!(!verify.status.success());
+    let out = action(&sandbox, release.path(), &sha, "tampered.zip", &summary);
+    assert_eq!(out.status.code(), verify.status.code(), "verify's own exit code");
+    assert!(std::fs::read_to_string(&summary).unwrap().contains("- verify: **failed**"));
+}
+
+/// The secret scan finds a token shape and honours the allow marker.
+#[test]
+fn secret_scan_finds_a_token() {
+    let dir = tempfile::TempDir::new().unwrap();
+    let token = format!("ghp_{}", "a1B2".repeat(9));
+    std::fs::write(dir.path().join("leak.env"), format!("GITHUB_TOKEN={token}\n")).unwrap();
+    std::fs::write(dir.path().join("fixture.txt"), format!("{token} # secret-scan: allow (test value)\n")).unwrap();
+    let out = script("scripts/secret_scan.py")
+        .arg(dir.path().join("leak.env"))
+        .arg(dir.path().join("fixture.txt"))
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{stdout}");
+    assert!(stdout.contains("leak.env:1: GitHub token"), "{stdout}");
+    assert!(!stdout.contains("fixture.txt"), "{stdout}");
+}
+
+/// The branch-protection bootstrap's dry run prints exactly the requests it would send (golden),
+/// the same twice, each body valid JSON, and requires every check docs/required-checks.md lists.
+#[test]
+fn branch_protection_dry_run_prints_the_exact_requests() {
+    let run = || {
+        script("scripts/bootstrap_branch_protection.sh")
+            .args(["--dry-run", "--repo", "wrkr-dev/wrkr"])
+            .output()
+            .unwrap()
+    };
+    let (first, second) = (run(), run());
+    assert!(first.status.success(), "{}", String::from_utf8_lossy(&first.stderr));
+    assert_eq!(first.stdout, second.stdout);
+    let text = String::from_utf8(first.stdout).unwrap();
+    let golden = std::fs::read_to_string(support::fixture("release/branch_protection_dry_run.txt")).unwrap();
+    assert_eq!(text, golden);
+    let lines: Vec<&str> = text.lines().collect();
+    for pair in lines.chunks(2) {
+        assert!(
+            pair[0].starts_with("PUT repos/wrkr-dev/wrkr") || pair[0].starts_with("PATCH repos/wrkr-dev/wrkr"),
+            "{pair:?}"
+        );
+        let _: serde_json::Value = serde_json::from_str(pair[1]).unwrap();
+    }
+    let protection: serde_json::Value = serde_json::from_str(lines[1]).unwrap();
+    let doc = std::fs::read_to_string(repo().join("docs/required-checks.md")).unwrap();
+    for check in protection["required_status_checks"]["contexts"].as_array().unwrap() {
+        assert!(doc.contains(&format!("`{}`", check.as_str().unwrap())), "{check}");
+    }
+    let bad =
+        script("scripts/bootstrap_branch_protection.sh").args(["--dry-run", "--repo", "noslash"]).output().unwrap();
+    assert_eq!(bad.status.code(), Some(2));
+}
