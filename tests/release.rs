@@ -271,3 +271,70 @@ fn branch_protection_dry_run_prints_the_exact_requests() {
         script("scripts/bootstrap_branch_protection.sh").args(["--dry-run", "--repo", "noslash"]).output().unwrap();
     assert_eq!(bad.status.code(), Some(2));
 }
+
+/// A dist output directory in miniature: one host archive (a wrapper around this build's binary,
+/// with README, LICENSE, man/ and completions/), its .sha256 and a CycloneDX SBOM.
+#[cfg(all(target_os = "linux", target_arch = "x86_64"))]
+fn fake_distrib(dir: &std::path::Path, with_license: bool) {
+    let name = "wrkr-x86_64-unknown-linux-gnu";
+    let stage = dir.join("stage").join(name);
+    std::fs::create_dir_all(stage.join("man")).unwrap();
+    std::fs::create_dir_all(stage.join("completions")).unwrap();
+    std::fs::write(stage.join("man/wrkr.1"), ".TH WRKR 1\n").unwrap();
+    std::fs::write(stage.join("completions/wrkr.bash"), "complete -F _wrkr wrkr\n").unwrap();
+    std::fs::write(stage.join("README.md"), "# wrkr\n").unwrap();
+    if with_license {
+        std::fs::write(stage.join("LICENSE"), "MIT\n").unwrap();
+    }
+    let wrapper = format!("#!/bin/sh\nexec '{}' \"$@\"\n", support::bin().display());
+    std::fs::write(stage.join("wrkr"), wrapper).unwrap();
+    std::fs::set_permissions(stage.join("wrkr"), std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    let out = dir.join("out");
+    std::fs::create_dir_all(&out).unwrap();
+    let archive = out.join(format!("{name}.tar.xz"));
+    let tar =
+        Command::new("tar").arg("-cJf").arg(&archive).arg("-C").arg(dir.join("stage")).arg(name).status().unwrap();
+    assert!(tar.success());
+    let sum = Command::new("sha256sum").arg(&archive).current_dir(&out).output().unwrap();
+    let hex = String::from_utf8(sum.stdout).unwrap().split_whitespace().next().unwrap().to_owned();
+    std::fs::write(out.join(format!("{name}.tar.xz.sha256")), format!("{hex} *{name}.tar.xz\n")).unwrap();
+    let sbom = serde_json::json!({"bomFormat": "CycloneDX", "specVersion": "1.5",
+        "components": [{"name": "serde", "components": [{"name": "serde_derive"}]}, {"name": "sha2"}]});
+    std::fs::write(out.join("wrkr.cdx.json"), sbom.to_string()).unwrap();
+}
+
+/// scripts/verify_release_assets.sh passes a good directory (checksums, contents, SBOM, the binary
+/// runs version and demo) and names what is wrong in a bad one.
+#[cfg(all(target_os = "linux", target_arch = "x86_64"))]
+#[test]
+fn verify_release_assets_checks_checksums_contents_sbom_and_runs_the_binary() {
+    let check =
+        |dir: &std::path::Path| script("scripts/verify_release_assets.sh").arg(dir.join("out")).output().unwrap();
+    let good = tempfile::TempDir::new().unwrap();
+    fake_distrib(good.path(), true);
+    let out = check(good.path());
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{stdout}{}", String::from_utf8_lossy(&out.stderr));
+    assert!(stdout.contains("wrkr.cdx.json: CycloneDX, 3 components"), "{stdout}");
+    assert!(stdout.contains("wrkr demo ok"), "{stdout}");
+
+    let fails_with = |dir: &std::path::Path, want: &str| {
+        let out = check(dir);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{stderr}");
+        assert!(stderr.contains(want), "want {want:?} in {stderr}");
+    };
+    let sums = good.path().join("out/wrkr-x86_64-unknown-linux-gnu.tar.xz.sha256");
+    let original = std::fs::read_to_string(&sums).unwrap();
+    std::fs::write(&sums, format!("{} *wrkr-x86_64-unknown-linux-gnu.tar.xz\n", "0".repeat(64))).unwrap();
+    fails_with(good.path(), "checksum file says");
+    std::fs::write(&sums, original).unwrap();
+    std::fs::write(good.path().join("out/wrkr.cdx.json"), "{not json").unwrap();
+    fails_with(good.path(), "does not parse as a CycloneDX SBOM");
+    std::fs::remove_file(good.path().join("out/wrkr.cdx.json")).unwrap();
+    fails_with(good.path(), "no CycloneDX SBOM");
+
+    let no_license = tempfile::TempDir::new().unwrap();
+    fake_distrib(no_license.path(), false);
+    fails_with(no_license.path(), "does not hold wrkr-x86_64-unknown-linux-gnu/LICENSE");
+}
