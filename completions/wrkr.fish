@@ -319,6 +319,8 @@ complete -c wrkr -n '__fish_seen_subcommand_from doctor' -l max-body-bytes -r -d
 complete -c wrkr -n '__fish_seen_subcommand_from doctor' -l max-connections -r -d 'Open connections served at once [default: 256; env WRKR_SERVE_MAX_CONNECTIONS]'
 complete -c wrkr -n '__fish_seen_subcommand_from doctor' -l header-timeout -r -d 'Time to send a request\'s headers, also the keep-alive idle limit [default: 5]'
 complete -c wrkr -n '__fish_seen_subcommand_from doctor' -l body-timeout -r -d 'Time to send a request\'s body [default: 10]'
+complete -c wrkr -n '__fish_seen_subcommand_from doctor' -l production-readiness -d 'Also check the store, disk space, signing key, retention and unsafe switches'
+complete -c wrkr -n '__fish_seen_subcommand_from doctor' -l signing-key -r -d 'The private key jobpacks are signed with (as for export --sign) [env WRKR_SIGNING_KEY_PATH]'
 complete -c wrkr -n '__fish_seen_subcommand_from doctor' -l json -d 'Machine-readable output; errors become a wrkr.error_envelope on stderr'
 complete -c wrkr -n '__fish_seen_subcommand_from doctor' -l store -r -d 'Store root [default: $WRKR_HOME, else ~/.wrkr]'
 complete -c wrkr -n '__fish_seen_subcommand_from doctor' -l explain -d 'Print what the command would do, without running it'
