@@ -91,7 +91,7 @@ bench: build ## Benchmarks: every path against its floor, table and target/bench
 # modules at run time; wrkr makes none (numeric listen addresses, $HOME), so the binary is self-contained.
 static: ## Fully static Linux binary (gnu target, crt-static) and its chroot smoke test
 	RUSTFLAGS="-C target-feature=+crt-static" $(CARGO) build --release --locked --target $(HOST)
-	@file $(STATIC) | grep -q "statically linked" || { echo "static: $(STATIC) is not statically linked" >&2; exit 1; }
+	@file $(STATIC) | grep -Eq "statically linked|static-pie linked" || { echo "static: $(STATIC) is not statically linked" >&2; exit 1; }
 	@echo "static binary: $(STATIC) ($$(stat -c %s $(STATIC)) bytes)"
 	@scripts/chroot_smoke.sh $(STATIC)
 

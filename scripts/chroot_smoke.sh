@@ -6,7 +6,8 @@
 #      wrkr-verify -`, the pipe assembled outside the root as a container's caller would.
 #   2. busybox: the same plus busybox's sh (examples/container/Containerfile.busybox): `wrkr demo`,
 #      whose steps run through /bin/sh.
-# Both get /dev/null (a container runtime provides /dev); neither gets /proc or any library.
+# Both get /dev/null, zero, random and urandom (as a container runtime provides); neither gets
+# /proc or any library.
 # Usage: scripts/chroot_smoke.sh STATIC_BINARY   (as root, or where `unshare -r` works)
 set -euo pipefail
 BIN="$(realpath "${1:?usage: chroot_smoke.sh STATIC_BINARY}")"
@@ -39,7 +40,14 @@ make_root() {
     mkdir -p "$root/usr/local/bin" "$root/dev" "$root/data" "$root/tmp"
     install -m 0755 "$BIN" "$root/usr/local/bin/wrkr"
     for tool in $("$BIN" --list); do ln -s wrkr "$root/usr/local/bin/$tool"; done
-    mknod -m 0666 "$root/dev/null" c 1 3 2>/dev/null || { touch "$root/dev/null"; mount --bind /dev/null "$root/dev/null"; MOUNTS+=("$root/dev/null"); }
+    # The devices every container runtime provides. /dev/urandom matters: without it getrandom
+    # fails in ahash (jsonschema's hasher) and every schema check stops with an internal error.
+    local dev
+    for dev in null:1:3 zero:1:5 urandom:1:9 random:1:8; do
+        IFS=: read -r name major minor <<<"$dev"
+        mknod -m 0666 "$root/dev/$name" c "$major" "$minor" 2>/dev/null ||
+            { touch "$root/dev/$name"; mount --bind "/dev/$name" "$root/dev/$name"; MOUNTS+=("$root/dev/$name"); }
+    done
 }
 MOUNTS=()
 cleanup_mounts() { for m in "${MOUNTS[@]}"; do umount "$m" 2>/dev/null || true; done; rm -rf "$WORK"; }
@@ -50,20 +58,22 @@ mkdir -p "$WORK/host"
 (cd "$WORK/host" && WRKR_HOME="$WORK/host/store" "$BIN" demo > demo.txt)
 job=$(sed -n 's/^job_id=//p' "$WORK/host/demo.txt")
 pack=$(sed -n 's/^jobpack=//p' "$WORK/host/demo.txt")
+case "$pack" in /*) ;; *) pack="$WORK/host/$pack" ;; esac
 
 # 1. scratch
 root="$WORK/scratch"
 make_root "$root"
 cp -a "$WORK/host/store" "$root/data/store"
-cp "$WORK/host/$pack" "$root/data/pack.zip"
+cp "$pack" "$root/data/pack.zip"
 say "scratch root: $(find "$root" -type f -o -type l -o -type c | sed "s|$root||" | grep -v '/data/' | tr '\n' ' ')"
 enter "$root" /usr/local/bin/wrkr verify /data/pack.zip >/dev/null
 say "scratch: wrkr verify PACK ok"
 enter "$root" /usr/local/bin/wrkr-events --store /data/store --records "$job" \
     | enter "$root" /usr/local/bin/wrkr-pack > "$WORK/piped.zip"
 enter "$root" /usr/local/bin/wrkr-verify - < "$WORK/piped.zip" >/dev/null
-cmp "$WORK/piped.zip" "$WORK/host/$pack"
-say "scratch: wrkr-events --records $job | wrkr-pack | wrkr-verify - ok (same bytes as wrkr export)"
+# Not byte-compared with the host's export: the job's workspace (an absolute host path) is not in
+# the root, so the artifacts are listed by their recorded hashes instead of re-read.
+say "scratch: wrkr-events --records $job | wrkr-pack | wrkr-verify - ok"
 
 # 2. busybox
 if [ -z "$BUSYBOX" ] || file "$(realpath "$BUSYBOX")" | grep -q "dynamically linked"; then
