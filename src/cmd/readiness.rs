@@ -84,13 +84,21 @@ fn store_probe(root: &Path) -> Vec<Check> {
         },
         FIX_WRITE,
     );
-    let locked = JobLock::acquire(dir.path(), "doctor-probe").map(|_| ());
+    // The store locks a ledger's own file (store::lock): probe the same on a ledger-like file.
+    let locked = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .read(true)
+        .append(true)
+        .open(dir.path().join("events.jsonl"))
+        .map_err(|e| crate::contract::Error::io("open a probe ledger", e))
+        .and_then(|ledger| JobLock::acquire(dir.path(), "doctor-probe", &ledger).map(|_| ()));
     let lockable = check(
         "store_lockable",
         locked.is_ok(),
         "critical",
         match &locked {
-            Ok(()) => "an advisory lock on a ledger lock file works".to_owned(),
+            Ok(()) => "an advisory lock on a ledger file works".to_owned(),
             Err(err) => format!("{err}"),
         },
         "put the store on a local filesystem that supports flock (not a network share without locking)",
