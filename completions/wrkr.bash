@@ -6,7 +6,7 @@ _wrkr() {
     cmd="${COMP_WORDS[0]##*/}"
     if [[ "$cmd" == wrkr ]]; then
         if [[ $COMP_CWORD -eq 1 ]]; then
-            COMPREPLY=($(compgen -W "accept events jcs lease pack schema verify init submit validate status jobs logs checkpoint approve resume pause cancel budget export job receipt report bridge serve doctor fsck keygen wrap demo version help --list --version --generate --json --explain --help" -- "$cur"))
+            COMPREPLY=($(compgen -W "accept events jcs lease pack schema verify init submit validate status jobs logs checkpoint approve resume pause cancel budget export job receipt report bridge serve store doctor fsck keygen wrap demo version help --list --version --generate --json --explain --help" -- "$cur"))
             return
         fi
         cmd="wrkr-${COMP_WORDS[1]}"
@@ -38,7 +38,8 @@ _wrkr() {
         wrkr-report) opts="--out-dir --json --store --explain --help -h --version -V"; valued="--out-dir --store"; kinds="github jobfile" ;;
         wrkr-bridge) opts="--checkpoint --template --dry-run --out-dir --json --store --explain --help -h --version -V"; valued="--checkpoint --template --out-dir --store"; kinds="work-item job" ;;
         wrkr-serve) opts="--listen -l --allow-non-loopback --auth-token --auth-token-file --max-body-bytes --max-connections --header-timeout --body-timeout --json --store --explain --help -h --version -V"; valued="--listen -l --auth-token --auth-token-file --max-body-bytes --max-connections --header-timeout --body-timeout --store"; kinds="" ;;
-        wrkr-doctor) opts="--listen -l --allow-non-loopback --auth-token --auth-token-file --max-body-bytes --max-connections --header-timeout --body-timeout --json --store --explain --help -h --version -V"; valued="--listen -l --auth-token --auth-token-file --max-body-bytes --max-connections --header-timeout --body-timeout --store"; kinds="" ;;
+        wrkr-store) opts="--job-max-age --jobpack-max-age --report-max-age --integration-max-age --max-jobpacks --max-reports --dry-run --include-active --out-dir --store-root --json --store --explain --help -h --version -V"; valued="--job-max-age --jobpack-max-age --report-max-age --integration-max-age --max-jobpacks --max-reports --out-dir --store-root --store"; kinds="" ;;
+        wrkr-doctor) opts="--listen -l --allow-non-loopback --auth-token --auth-token-file --max-body-bytes --max-connections --header-timeout --body-timeout --production-readiness --signing-key --json --store --explain --help -h --version -V"; valued="--listen -l --auth-token --auth-token-file --max-body-bytes --max-connections --header-timeout --body-timeout --signing-key --store"; kinds="" ;;
         wrkr-fsck) opts="--repair --json --store --explain --help -h --version -V"; valued="--store"; kinds="job" ;;
         wrkr-keygen) opts="--out --json --store --explain --help -h --version -V"; valued="--out --store"; kinds="" ;;
         wrkr-wrap) opts="--job-id --artifact --workspace --budget-wall-time --budget-tool-calls --budget-tokens --out-dir --exit-code --unsafe-capture-raw --lease-ttl --json --store --explain --help -h --version -V"; valued="--job-id --artifact --workspace --budget-wall-time --budget-tool-calls --budget-tokens --out-dir --exit-code --lease-ttl --store"; kinds="" ;;
@@ -80,7 +81,7 @@ _wrkr() {
         jobfile) _wrkr_values "@jobs"; COMPREPLY+=($(compgen -f -- "$cur")) ;;
         step) _wrkr_values "@steps" ;;
         cp) _wrkr_values "@checkpoints" ;;
-        command) COMPREPLY=($(compgen -W "accept events jcs lease pack schema verify init submit validate status jobs logs checkpoint approve resume pause cancel budget export job receipt report bridge serve doctor fsck keygen wrap demo version help" -- "$cur")) ;;
+        command) COMPREPLY=($(compgen -W "accept events jcs lease pack schema verify init submit validate status jobs logs checkpoint approve resume pause cancel budget export job receipt report bridge serve store doctor fsck keygen wrap demo version help" -- "$cur")) ;;
         *"|"*) COMPREPLY=($(compgen -W "${kind//|/ }" -- "$cur")) ;;
         *) COMPREPLY=($(compgen -f -- "$cur")) ;;
     esac

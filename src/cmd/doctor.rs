@@ -3,7 +3,9 @@
 //! Reads the same flags and `WRKR_SERVE_*` variables as `wrkr serve` (through the same
 //! `serve::config::Config`) and reports each check as `{name, ok, severity, details?,
 //! remediation?}`. It never binds, creates files or touches jobs. Exit 1 when a critical check
-//! fails (the JSON report still goes to stdout first).
+//! fails (the JSON report still goes to stdout first). `--production-readiness` adds the store,
+//! disk, signing, retention and environment checks of cmd::readiness (whose store probe writes
+//! only a temporary directory, removed again).
 
 use std::os::unix::fs::PermissionsExt;
 
@@ -12,6 +14,7 @@ use serde_json::{Map, Value, json};
 use crate::cli::args::Args;
 use crate::cli::io::Io;
 use crate::cli::spec::{Command, Example, Kind};
+use crate::cmd::readiness;
 use crate::contract::time::Timestamp;
 use crate::contract::{Error, Result};
 use crate::serve::config::{self, Config, TokenSource, is_loopback};
@@ -20,21 +23,41 @@ pub const COMMAND: Command = Command {
     name: "doctor",
     kind: Kind::Command,
     about: "Check a serve configuration for unsafe settings",
-    usage: "[SERVE OPTIONS]",
+    usage: "[--production-readiness [--signing-key FILE]] [SERVE OPTIONS]",
     long_about: "Takes the flags of `wrkr serve` (and its WRKR_SERVE_* environment) and reports unsafe settings: \
                  a non-loopback listen without the three opt-ins, a missing, short or command-line token, a \
                  token file others can read, missing or very large limits. With --json: {checked_at, profile, \
                  ok, checks: [{name, ok, severity, details?, remediation?}]}. Exit 1 when a critical check \
-                 fails. Nothing is bound or written.",
-    flags: &config::FLAGS,
-    examples: &[Example {
-        command: "wrkr doctor --listen 0.0.0.0:9488 --json",
-        what: "Shows why that listen is refused.",
-    }],
+                 fails. Nothing is bound or written.\n\n\
+                 --production-readiness (profile `production-readiness`) adds: store_root_writable and \
+                 store_lockable (probed in a temporary directory under the store root, removed afterwards; no \
+                 job is created), store_format, disk_space, signing_key (when signing is asked for), \
+                 retention_configured and unsafe_env.",
+    flags: &FLAGS,
+    examples: &[
+        Example { command: "wrkr doctor --listen 0.0.0.0:9488 --json", what: "Shows why that listen is refused." },
+        Example {
+            command: "wrkr doctor --production-readiness --signing-key ops.key --json",
+            what: "Everything a production deployment needs, with remedies.",
+        },
+    ],
     run,
 };
 
-struct Check {
+static FLAGS: [&crate::cli::spec::Flag; 10] = [
+    config::FLAGS[0],
+    config::FLAGS[1],
+    config::FLAGS[2],
+    config::FLAGS[3],
+    config::FLAGS[4],
+    config::FLAGS[5],
+    config::FLAGS[6],
+    config::FLAGS[7],
+    &readiness::PRODUCTION_READINESS,
+    &readiness::SIGNING_KEY,
+];
+
+pub struct Check {
     name: &'static str,
     ok: bool,
     severity: &'static str,
@@ -42,12 +65,13 @@ struct Check {
     remediation: Option<&'static str>,
 }
 
-fn check(name: &'static str, ok: bool, severity: &'static str, details: String, fix: &'static str) -> Check {
-    Check { name, ok, severity, details: Some(details), remediation: (!ok).then_some(fix) }
+pub fn check(name: &'static str, ok: bool, severity: &'static str, details: String, fix: &'static str) -> Check {
+    Check { name, ok, severity, details: Some(details), remediation: (!ok && !fix.is_empty()).then_some(fix) }
 }
 
 fn run(args: Args, io: &mut Io) -> Result<()> {
-    let checks = match Config::from_args(&args) {
+    let production = args.switch(readiness::PRODUCTION_READINESS.long);
+    let mut checks = match Config::from_args(&args) {
         Ok(config) => checks(&config),
         Err(err) => vec![Check {
             name: "config_valid",
@@ -57,6 +81,11 @@ fn run(args: Args, io: &mut Io) -> Result<()> {
             remediation: Some("fix the flag or environment value named in the details"),
         }],
     };
+    if production {
+        let env = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
+        let root = crate::store::root(args.store.as_deref())?;
+        checks.extend(readiness::checks(&root, args.value(readiness::SIGNING_KEY.long), &env));
+    }
     let ok = checks.iter().all(|c| c.ok || c.severity != "critical");
     let list: Vec<Value> = checks
         .iter()
@@ -74,7 +103,7 @@ fn run(args: Args, io: &mut Io) -> Result<()> {
             Value::Object(m)
         })
         .collect();
-    let report = json!({"checked_at": Timestamp::now().to_string(), "profile": "serve", "ok": ok, "checks": list});
+    let report = json!({"checked_at": Timestamp::now().to_string(), "profile": if production { "production-readiness" } else { "serve" }, "ok": ok, "checks": list});
     if io.json {
         io.pretty(&report)?;
     } else {
@@ -86,7 +115,11 @@ fn run(args: Args, io: &mut Io) -> Result<()> {
             }
         }
     }
-    if ok { Ok(()) } else { Err(Error::generic("a critical serve check failed").with_hint("see the checks above")) }
+    if ok {
+        Ok(())
+    } else {
+        Err(Error::generic("a critical check failed").with_hint("see the checks above and their fixes"))
+    }
 }
 
 fn checks(c: &Config) -> Vec<Check> {

@@ -20,6 +20,7 @@ pub mod fs;
 pub mod job_id;
 pub mod ledger;
 pub mod lock;
+pub mod retention;
 pub mod snapshot;
 
 use std::path::{Path, PathBuf};

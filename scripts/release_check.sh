@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# make release-check: what a release would ship, built and checked locally.
+#   1. cargo package: the crate holds what `include` promises and builds from the tarball alone
+#      (that build is also the "source build without git" case of `wrkr version`);
+#   2. dist build --artifacts=local for this host (dist-workspace.toml: archive, checksums,
+#      cargo-auditable binary, CycloneDX SBOM), then scripts/verify_release_assets.sh on the output.
+# The global artifacts (installer, Homebrew formula) and the other platforms are built by
+# .github/workflows/release.yml; attestations exist only on GitHub.
+set -euo pipefail
+ROOT="$(cd "$(dirname "$0")/.." && pwd)"
+cd "$ROOT"
+host="$(rustc -vV | sed -n 's/^host: //p')"
+echo "## release-check 1/2: cargo publish --dry-run"
+cargo publish --dry-run --locked --allow-dirty
+listing="$(cargo package --list --locked --allow-dirty)"
+for want in LICENSE README.md CHANGELOG.md build.rs schemas/v1/lease/lease.schema.json man/wrkr.1 completions/wrkr.bash; do
+    grep -qx "$want" <<<"$listing" || { echo "release-check: the crate does not ship $want" >&2; exit 1; }
+done
+echo "## release-check 2/2: dist build --artifacts=local --target $host"
+rm -rf target/distrib
+scripts/cargo_tool.sh auditable --version >/dev/null
+scripts/cargo_tool.sh cyclonedx --version >/dev/null
+scripts/cargo_tool.sh dist build --artifacts=local --target "$host"
+scripts/verify_release_assets.sh target/distrib

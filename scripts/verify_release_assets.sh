@@ -1,0 +1,86 @@
+#!/usr/bin/env bash
+# Check a release artifact directory (dist's target/distrib, or a downloaded GitHub release):
+#   - every archive (.tar.xz, .tar.gz, .zip) has a sha256 that matches (its .sha256 file, or a line
+#     of sha256.sum), and every .sha256 file matches its archive;
+#   - every archive holds wrkr-<target>/wrkr, README.md, LICENSE, man/ and completions/;
+#   - a CycloneDX SBOM (*.cdx.json or *.cdx.xml) is present and parses, and names its components;
+#   - the host's archive's binary runs `version` and `demo` in a scratch store.
+# Prints what it checked and the sizes; exits 1 naming the first problem.
+# Usage: scripts/verify_release_assets.sh DIR
+set -euo pipefail
+DIR="$(realpath "${1:?usage: verify_release_assets.sh DIR}")"
+WORK="$(mktemp -d)"
+trap 'rm -rf "$WORK"' EXIT
+fail() { echo "verify-release-assets: $*" >&2; exit 1; }
+say() { echo "verify-release-assets: $*"; }
+sha256() { (sha256sum "$1" 2>/dev/null || shasum -a 256 "$1") | awk '{print $1}'; }
+
+mapfile -t archives < <(cd "$DIR" && ls -1 -- *.tar.xz *.tar.gz *.zip 2>/dev/null | sort)
+[ ${#archives[@]} -gt 0 ] || fail "no archives in $DIR"
+for archive in "${archives[@]}"; do
+    actual="$(sha256 "$DIR/$archive")"
+    expected=""
+    if [ -f "$DIR/$archive.sha256" ]; then
+        expected="$(awk '{print $1; exit}' "$DIR/$archive.sha256")"
+    elif [ -f "$DIR/sha256.sum" ]; then
+        expected="$(awk -v name="$archive" '{n=$2; sub(/^\*/, "", n)} n == name {print $1}' "$DIR/sha256.sum")"
+    fi
+    [ -n "$expected" ] || fail "$archive has no checksum (.sha256 or sha256.sum)"
+    [ "$expected" = "$actual" ] || fail "$archive: sha256 $actual, checksum file says $expected"
+    if [ -f "$DIR/sha256.sum" ] && grep -q " \*\{0,1\}$archive\$" "$DIR/sha256.sum"; then
+        grep " \*\{0,1\}$archive\$" "$DIR/sha256.sum" | grep -q "^$actual " || fail "$archive: sha256.sum disagrees"
+    fi
+
+    name="${archive%.tar.xz}"; name="${name%.tar.gz}"; name="${name%.zip}"
+    case "$archive" in
+        *.zip) listing="$(python3 -c 'import sys, zipfile; print("\n".join(zipfile.ZipFile(sys.argv[1]).namelist()))' "$DIR/$archive")" ;;
+        *) listing="$(tar -tf "$DIR/$archive")" ;;
+    esac
+    for want in "$name/wrkr" "$name/README.md" "$name/LICENSE" "$name/man/" "$name/completions/"; do
+        grep -qx "$want\(\.exe\)\{0,1\}\|$want.*" <<<"$listing" || fail "$archive does not hold $want"
+    done
+    say "$archive: sha256 ok, holds wrkr, README.md, LICENSE, man/, completions/ ($(stat -c %s "$DIR/$archive" 2>/dev/null || stat -f %z "$DIR/$archive") bytes)"
+done
+
+mapfile -t sboms < <(cd "$DIR" && ls -1 -- *.cdx.json *.cdx.xml 2>/dev/null)
+[ ${#sboms[@]} -gt 0 ] || fail "no CycloneDX SBOM (*.cdx.json or *.cdx.xml) in $DIR"
+for sbom in "${sboms[@]}"; do
+    count="$(python3 - "$DIR/$sbom" <<'PY'
+import json, sys
+import xml.etree.ElementTree as ET
+path = sys.argv[1]
+if path.endswith(".json"):
+    doc = json.load(open(path))
+    assert doc.get("bomFormat") == "CycloneDX", "bomFormat is not CycloneDX"
+    def walk(components):
+        return sum(1 + walk(c.get("components", [])) for c in components)
+    print(walk(doc.get("components", [])))
+else:
+    root = ET.parse(path).getroot()
+    assert root.tag.endswith("}bom"), "root element is not a CycloneDX bom"
+    print(sum(1 for e in root.iter() if e.tag.endswith("}component")))
+PY
+)" || fail "$sbom does not parse as a CycloneDX SBOM"
+    [ "$count" -gt 0 ] || fail "$sbom lists no components"
+    say "$sbom: CycloneDX, $count components"
+done
+
+case "$(uname -s)-$(uname -m)" in
+    Linux-x86_64) host=x86_64-unknown-linux-gnu ;;
+    Linux-aarch64) host=aarch64-unknown-linux-gnu ;;
+    Darwin-x86_64) host=x86_64-apple-darwin ;;
+    Darwin-arm64) host=aarch64-apple-darwin ;;
+    *) host=none ;;
+esac
+hosted=""
+for archive in "${archives[@]}"; do case "$archive" in wrkr-"$host".*) hosted="$archive" ;; esac; done
+[ -n "$hosted" ] || fail "no archive for this host ($host) to run"
+case "$hosted" in *.zip) python3 -m zipfile -e "$DIR/$hosted" "$WORK" ;; *) tar -xf "$DIR/$hosted" -C "$WORK" ;; esac
+bin="$WORK/wrkr-$host/wrkr"
+chmod +x "$bin"
+version="$("$bin" --json version)" || fail "$hosted: wrkr version failed"
+mkdir -p "$WORK/run"
+(cd "$WORK/run" && WRKR_HOME="$WORK/run/store" "$bin" demo > demo.txt) || fail "$hosted: wrkr demo failed"
+grep -q '^footer=' "$WORK/run/demo.txt" || fail "$hosted: wrkr demo printed no footer"
+say "$hosted: wrkr version $version; wrkr demo ok; binary $(stat -c %s "$bin" 2>/dev/null || stat -f %z "$bin") bytes"
+say "ok: ${#archives[@]} archives, ${#sboms[@]} SBOM"
