@@ -14,7 +14,7 @@ STATIC := $(TARGET)/$(HOST)/release/wrkr
 all: build
 
 help: ## List the targets
-	@awk 'BEGIN {FS = ":.*## "} /^[a-z-]+:.*## / {printf "  %-18s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+	@awk 'BEGIN {FS = ":.*## "} /^[a-z0-9-]+:.*## / {printf "  %-18s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 
 # bin/wrkr plus one link per pipe tool (bin/wrkr-jcs, ...), as `wrkr --list` names them.
 build: ## Release binary bin/wrkr and one link per pipe tool
