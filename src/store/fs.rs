@@ -25,6 +25,7 @@ use serde_json::{Value, json};
 
 use crate::contract::time::Timestamp;
 use crate::contract::{Error, ReasonCode, Result};
+use crate::failpoint;
 use crate::job::event::check_against_state;
 use crate::job::{JobState, lease};
 use crate::store::atomic::{self, Durability, sync_dir};
@@ -256,8 +257,13 @@ impl Store for FsStore {
         let start = tail.complete_end;
         let end = start + batch.len() as u64;
         lock.set_pending(PendingBatch { start, end })?;
-        file.write_all_at(&batch, start).map_err(|e| fatal("write", job, e))?;
+        failpoint::check("ledger.append.before_write").map_err(|e| fatal("write", job, e))?;
+        failpoint::write_all_at("ledger.append.short_write", &file, &batch, start)
+            .map_err(|e| fatal("write", job, e))?;
+        failpoint::check("ledger.append.before_fsync").map_err(|e| fatal("fdatasync", job, e))?;
         file.sync_data().map_err(|e| fatal("fdatasync", job, e))?;
+        // An fsync that reports failure after the data reached the disk: unacknowledged, yet there.
+        failpoint::check("ledger.append.fsync").map_err(|e| fatal("fdatasync", job, e))?;
 
         // 5. Snapshot (cache).
         let after =
