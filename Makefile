@@ -3,7 +3,7 @@ CARGO ?= cargo
 TARGET := $(or $(CARGO_TARGET_DIR),$(CURDIR)/target)
 RELEASE := $(TARGET)/release/wrkr
 
-.PHONY: all build test test-deps test-hardening fmt lint demo man bench clean docs-site-build
+.PHONY: all build test test-deps test-hardening fuzz-smoke fmt lint demo man bench clean docs-site-build
 
 all: build
 
@@ -24,10 +24,16 @@ test: test-deps
 test-deps:
 	@scripts/test-deps.sh
 
-# Schemathesis (PyPI, installed into target/hardening-venv here, not by `make test`) against the
-# OpenAPI document a loopback `wrkr serve` serves: no 5xx, no response outside the document.
+# The reliability suites (issue 14), each printing one summary line: failpoint tests, crash
+# consistency (>= 1,000 kill points), N-th I/O error, full disk, then schemathesis (PyPI, installed
+# into target/hardening-venv here, not by `make test`) against the OpenAPI document a loopback
+# `wrkr serve` serves: no 5xx, no response outside the document. WRKR_CHAOS_SEED reproduces a run.
 test-hardening: build
 	@scripts/test_hardening.sh
+
+# Every cargo-fuzz target for FUZZ_SECONDS (60) each (nightly toolchain; nightly lane).
+fuzz-smoke:
+	@scripts/fuzz_smoke.sh
 
 fmt:
 	$(CARGO) fmt --all

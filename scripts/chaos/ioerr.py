@@ -171,7 +171,7 @@ def run_full_disk(binary, seed, rounds):
             filler = os.path.join(mount, "filler")
             stat = os.statvfs(mount)
             free = stat.f_bavail * stat.f_frsize
-            leave = rng.randint(0, 96 * 1024)
+            leave = rng.randint(0, 40 * 1024)
             with open(filler, "wb") as f:
                 try:
                     f.write(b"\0" * max(0, free - leave))
