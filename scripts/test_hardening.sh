@@ -3,7 +3,9 @@
 #   1. failpoints: tests/failpoints.rs against a binary built with --features failpoints;
 #   2. crash: >= 1,000 SIGKILLs at random moments and N-th-point crashes through a journey;
 #   3. ioerr: fail the N-th failpoint for every N, transient and persistent; enospc: a full tmpfs;
-#   4. schemathesis against the OpenAPI document `wrkr serve` serves, on loopback.
+#   4. soak: one long job with decisions, takeovers and pauses; flat RSS and descriptors
+#      (SOAK_SECONDS, 30 here, 600 nightly);
+#   5. schemathesis against the OpenAPI document `wrkr serve` serves, on loopback.
 # Each suite prints one summary line. WRKR_CHAOS_SEED reproduces a seed; CHAOS_KILLS sets the
 # number of kill points (the nightly lane raises it). Schemathesis (PyPI) is installed into
 # target/hardening-venv on first use; its server runs in a temp directory with one seeded job, so
@@ -26,6 +28,7 @@ echo "failpoints: tests/failpoints.rs passed (every point in src/failpoint.rs re
 python3 "$ROOT/scripts/chaos/main.py" crash --min-kills "${CHAOS_KILLS:-1000}"
 python3 "$ROOT/scripts/chaos/main.py" ioerr
 python3 "$ROOT/scripts/chaos/main.py" enospc --rounds "${CHAOS_ENOSPC_ROUNDS:-12}"
+python3 "$ROOT/scripts/chaos/main.py" soak --seconds "${SOAK_SECONDS:-30}"
 
 BIN="${WRKR_BIN:-$ROOT/target/release/wrkr}"
 VENV="$ROOT/target/hardening-venv"

@@ -5,6 +5,7 @@ with `--features failpoints` (scripts/test_hardening.sh builds it into target/fa
     main.py crash   [--min-kills 1000] [--workers 2]   SIGKILL at random moments + N-th-point crashes
     main.py ioerr                                      fail the N-th point, every N, transient/persistent
     main.py enospc  [--rounds 12]                      a full disk (tmpfs; root)
+    main.py soak    [--seconds 30]                     one long job: decisions, takeovers, pauses
 
 Seeded: the seed is printed; WRKR_CHAOS_SEED=S reproduces a run, and with WRKR_CHAOS_CASE=N only
 case N of the crash suite runs (its sandbox is kept). One summary line per suite; exit 1 on a
@@ -21,6 +22,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import crash  # noqa: E402
 import ioerr  # noqa: E402
+import soak  # noqa: E402
 
 
 def report(name, line, failures, known):
@@ -40,11 +42,12 @@ def report(name, line, failures, known):
 
 def main():
     parser = argparse.ArgumentParser()
-    parser.add_argument("suite", choices=["crash", "ioerr", "enospc"])
+    parser.add_argument("suite", choices=["crash", "ioerr", "enospc", "soak"])
     parser.add_argument("--bin", default=os.environ.get("WRKR_FAILPOINTS_BIN"))
     parser.add_argument("--min-kills", type=int, default=1000)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--rounds", type=int, default=12)
+    parser.add_argument("--seconds", type=float, default=30)
     parser.add_argument("--root", default="/dev/shm" if os.path.isdir("/dev/shm") else None,
                         help="where sandboxes go (default: /dev/shm, where fsync is cheap; a SIGKILL"
                         " leaves the page cache intact, so a disk adds nothing here)")
@@ -69,6 +72,12 @@ def main():
         line = (f"cases={t.cases} N=1..{t.n_max} per command, transient+persistent "
                 f"(clean errors {t.clean_errors}, tolerated {t.tolerated})")
         bad = report("ioerr", line, t.failures, t.known)
+    elif args.suite == "soak":
+        stats, failures, known = soak.run(args.bin, seed, args.seconds, args.root)
+        line = (f"{args.seconds:.0f}s steps={stats['steps']} runners={stats['runners']} "
+                f"takeovers={stats['takeovers']} pauses={stats['pauses']} approvals={stats['approvals']} "
+                f"rss/fd samples={stats['samples']}")
+        bad = report("soak", line, failures, known)
     else:
         t = ioerr.run_full_disk(args.bin, seed, args.rounds)
         line = f"cases={t.cases} rounds={args.rounds} (clean errors {t.clean_errors}, succeeded {t.tolerated})"
