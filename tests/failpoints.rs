@@ -122,7 +122,8 @@ fn atomic_replace_faults_are_errors_and_leave_no_temp_file() {
     let out = armed(&sb, "atomic.dir_fsync=return").args(["accept", "run", "job_d"]).output().unwrap();
     assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
     assert!(stderr(&out).contains("at atomic.dir_fsync"), "{}", stderr(&out));
-    let result: Value = serde_json::from_slice(&std::fs::read(sb.home().join("jobs/job_d/accept_result.json")).unwrap()).unwrap();
+    let result: Value =
+        serde_json::from_slice(&std::fs::read(sb.home().join("jobs/job_d/accept_result.json")).unwrap()).unwrap();
     assert_eq!(result["schema_id"], "wrkr.accept_result");
 }
 
@@ -153,7 +154,11 @@ fn heartbeat_spawn_and_log_faults() {
     std::fs::write(sb.work().join("spec.yaml"), SPEC).unwrap();
     let out = armed(&sb, "step.spawn=return").args(["submit", "spec.yaml", "--job-id", "job_p"]).output().unwrap();
     assert_eq!(out.status.code(), Some(1));
-    assert!(stderr(&out).contains("step s1 could not start") && stderr(&out).contains("at step.spawn"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("step s1 could not start") && stderr(&out).contains("at step.spawn"),
+        "{}",
+        stderr(&out)
+    );
     assert!(!sb.work().join("side.log").exists(), "the step never ran");
     sb.wrkr().args(["resume", "job_p"]).assert().success();
     assert_eq!(std::fs::read_to_string(sb.work().join("side.log")).unwrap(), "ran s1\n");
