@@ -12,24 +12,18 @@ import time
 
 import journey as j
 
-STAGE_DEFAULT_SECONDS = 0.4
+# How long each stage runs on a loaded 2-core machine: kill moments are drawn uniformly up to
+# 1.2 times this. Fixed, not learned, so that a seed and case number give the same kill moments
+# (the timing of the machine still varies: a reproduction is likely, not certain).
+STAGE_SECONDS = {"submit": 0.8, "resume": 0.6, "append": 0.08, "wrap": 0.3, "export": 0.25, "accept": 0.5}
 
 
 class Estimates:
-    """How long each stage runs when not killed, so kill moments land inside it."""
-
-    def __init__(self):
-        self.lock = threading.Lock()
-        self.seconds = {}
-
     def get(self, stage):
-        with self.lock:
-            return self.seconds.get(stage, STAGE_DEFAULT_SECONDS)
+        return STAGE_SECONDS[stage]
 
     def observe(self, stage, seconds):
-        with self.lock:
-            old = self.seconds.get(stage, seconds)
-            self.seconds[stage] = 0.7 * old + 0.3 * seconds
+        pass
 
 
 class Case:
