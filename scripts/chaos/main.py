@@ -45,7 +45,7 @@ def main():
     parser.add_argument("suite", choices=["crash", "ioerr", "enospc", "soak"])
     parser.add_argument("--bin", default=os.environ.get("WRKR_FAILPOINTS_BIN"))
     parser.add_argument("--min-kills", type=int, default=1000)
-    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--workers", type=int, default=3)
     parser.add_argument("--rounds", type=int, default=12)
     parser.add_argument("--seconds", type=float, default=30)
     parser.add_argument("--root", default="/dev/shm" if os.path.isdir("/dev/shm") else None,
