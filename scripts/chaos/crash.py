@@ -157,6 +157,11 @@ class Case:
         self.failures += j.check_steps(sb, self.marks, found)
         self.failures += j.check_final(sb, found)
         self.known.update(found)
+        # The final exports are later writers in wrkr-out/jobpacks/: they remove a killed export's
+        # temp file once it is 2 s old. (Job directories are checked by `wrkr fsck`, not here.)
+        for temp in j.stale_temp_files(sb, older_than=3.0):
+            if "jobpacks" in temp:
+                self.failures.append(f"temp file not removed by later exports: {temp}")
 
     def concurrent_resumes(self):
         sb = self.sb

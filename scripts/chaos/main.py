@@ -9,8 +9,7 @@ with `--features failpoints` (scripts/test_hardening.sh builds it into target/fa
 
 Seeded: the seed is printed; WRKR_CHAOS_SEED=S reproduces a run, and with WRKR_CHAOS_CASE=N only
 case N of the crash suite runs (its sandbox is kept). One summary line per suite; exit 1 on a
-failure. Findings of the three bugs the `rel` branch fixes are printed as `known:` and do not fail
-the suite unless WRKR_CHAOS_STRICT=1.
+failure (the sandbox of a failing case is kept and named).
 """
 
 import argparse
