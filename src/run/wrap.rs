@@ -328,14 +328,9 @@ impl Run<'_> {
                 (Some(Status::BlockedBudget), Some(cp), Some(err))
             }
             End::Failed(summary) => {
-                // The checkpoint keeps Go's summary; the error also says why a command never started.
-                let message = match &outcome.ending {
-                    Ending::FailedToStart(why) => format!("wrap command could not start: {why}"),
-                    _ => summary.clone(),
-                };
                 let cp =
                     Checkpoint::new("blocked", summary.clone(), Status::BlockedError, usage).reason("E_ADAPTER_FAIL");
-                let err = Error::new(ReasonCode::AdapterFail, message).with("command", argv.to_vec());
+                let err = Error::new(ReasonCode::AdapterFail, summary).with("command", argv.to_vec());
                 (Some(Status::BlockedError), Some(cp), Some(err))
             }
         };
