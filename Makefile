@@ -65,9 +65,11 @@ test-e2e: test-deps ## Whole journeys through the binary: runner, serve, wrap, t
 	$(CARGO) test --locked --test runner --test serve --test wrap --test coding_agent --test accept_report
 	WRKR_BIN=$(TARGET)/debug/wrkr python3 -m pytest -q sdk/python examples/sidecar/tests
 
-# Schemathesis (PyPI, installed into target/hardening-venv here, not by `make test`) against the
-# OpenAPI document a loopback `wrkr serve` serves: no 5xx, no response outside the document.
-test-hardening: build ## Hardening: schemathesis against a loopback wrkr serve
+# The reliability suites (issue 14), each printing one summary line: failpoint tests, crash
+# consistency (>= 1,000 kill points), N-th I/O error, full disk, soak, then schemathesis (PyPI,
+# installed into target/hardening-venv here, not by `make test`) against the OpenAPI document a
+# loopback `wrkr serve` serves. WRKR_CHAOS_SEED reproduces a run.
+test-hardening: build ## Reliability suites: failpoints, crash, N-th I/O error, full disk, soak, schemathesis
 	@scripts/test_hardening.sh
 
 # The black-box conformance script (docs/contracts/compatibility.md) against our release binary,
@@ -81,8 +83,9 @@ test-conformance: build ## Black-box conformance (docs/contracts/compatibility.m
 	@cmp $(TARGET)/conformance-1.norm $(TARGET)/conformance-2.norm
 	@echo "conformance: $$(grep -c '^ok' $(TARGET)/conformance-1.norm) checks passed, reports identical across two runs"
 
-fuzz-smoke: ## Each fuzz target for 60 s
-	@echo "not yet: see issue 14 (the fuzz targets land with branch hard)" >&2; exit 1
+# Every cargo-fuzz target for FUZZ_SECONDS (60) each (nightly toolchain; nightly lane).
+fuzz-smoke: ## Every cargo-fuzz target for 60 s (nightly toolchain)
+	@scripts/fuzz_smoke.sh
 
 # The documentation site (mdBook, pinned; installed into target/tools on first use) with the man
 # pages rendered in, into target/docs-site/, then an offline check of every internal link.

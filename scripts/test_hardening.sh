@@ -1,10 +1,35 @@
 #!/usr/bin/env bash
-# make test-hardening: schemathesis against the OpenAPI document `wrkr serve` serves, on loopback.
-# Installs schemathesis (PyPI) into target/hardening-venv on first use; never part of `make test`.
-# The server runs in a temp directory with one seeded job, so generated paths stay inside it.
-# Bounded: --max-examples 50 per operation and a --max-time budget.
+# make test-hardening: the reliability suites, never part of `make test` (issue 14):
+#   1. failpoints: tests/failpoints.rs against a binary built with --features failpoints;
+#   2. crash: >= 1,000 SIGKILLs at random moments and N-th-point crashes through a journey;
+#   3. ioerr: fail the N-th failpoint for every N, transient and persistent; enospc: a full tmpfs;
+#   4. soak: one long job with decisions, takeovers and pauses; flat RSS and descriptors
+#      (SOAK_SECONDS, 30 here, 600 nightly);
+#   5. schemathesis against the OpenAPI document `wrkr serve` serves, on loopback.
+# Each suite prints one summary line. WRKR_CHAOS_SEED reproduces a seed; CHAOS_KILLS sets the
+# number of kill points (the nightly lane raises it). Schemathesis (PyPI) is installed into
+# target/hardening-venv on first use; its server runs in a temp directory with one seeded job, so
+# generated paths stay inside it. Bounded: --max-examples 50 per operation and a --max-time budget.
 set -euo pipefail
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
+TARGET="${CARGO_TARGET_DIR:-$ROOT/target}"
+CARGO="${CARGO:-cargo}"
+
+# The failpoint build: the debug binary with --features failpoints, copied aside so that the
+# next plain build does not overwrite the one the suites run.
+(cd "$ROOT" && "$CARGO" build --locked --features failpoints)
+mkdir -p "$TARGET/failpoints"
+cp "$TARGET/debug/wrkr" "$TARGET/failpoints/wrkr"
+export WRKR_FAILPOINTS_BIN="$TARGET/failpoints/wrkr"
+SEED="${WRKR_CHAOS_SEED:-$(( $(date +%s) % 1000000 ))}"
+export WRKR_CHAOS_SEED="$SEED"
+(cd "$ROOT" && "$CARGO" test --locked --features failpoints --test failpoints -q 2>&1 | tail -n 3)
+echo "failpoints: tests/failpoints.rs passed (every point in src/failpoint.rs reached and armed)"
+python3 "$ROOT/scripts/chaos/main.py" crash --min-kills "${CHAOS_KILLS:-1000}"
+python3 "$ROOT/scripts/chaos/main.py" ioerr
+python3 "$ROOT/scripts/chaos/main.py" enospc --rounds "${CHAOS_ENOSPC_ROUNDS:-12}"
+python3 "$ROOT/scripts/chaos/main.py" soak --seconds "${SOAK_SECONDS:-30}"
+
 BIN="${WRKR_BIN:-$ROOT/target/release/wrkr}"
 VENV="$ROOT/target/hardening-venv"
 if [ ! -x "$VENV/bin/st" ]; then

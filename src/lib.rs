@@ -10,6 +10,7 @@ pub mod cli;
 pub mod cmd;
 pub mod contract;
 pub mod digest;
+pub mod failpoint;
 pub mod jcs;
 pub mod job;
 pub mod json;

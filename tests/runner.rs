@@ -379,3 +379,30 @@ fn step_emitted_decision_blocks_and_oversized_summary_is_refused() {
     wrkr(&sb).args(["resume", "q"]).assert().success();
     assert_eq!(lines(&sb, "runs.log"), ["after"]);
 }
+
+/// Regression (found by the failpoint suites, issue 14): a step that could not be started (here its
+/// workspace was removed while the job waited for approval) failed as `step work failed (exit=127)`,
+/// the cause dropped. The error now says the step could not start, and why.
+#[test]
+fn step_that_cannot_start_says_why() {
+    let sb = sandbox();
+    let gate = "    - {id: gate, summary: gate, command: \"\", executed: false, decision_needed: true, required_action: approve}\n";
+    let text = spec(&format!("{gate}{}", step("work", "true")), "").replace("workspace: .", "workspace: ws");
+    fs::create_dir(sb.work().join("ws")).unwrap();
+    fs::write(sb.work().join("spec.yaml"), text).unwrap();
+    wrkr(&sb).args(["submit", "spec.yaml", "--job-id", "ns"]).assert().success();
+    assert_eq!(status(&sb, "ns"), "blocked_decision");
+    fs::remove_dir(sb.work().join("ws")).unwrap();
+    let list = wrkr(&sb).args(["checkpoint", "list", "ns", "--json"]).output().unwrap();
+    let list: Vec<Value> = serde_json::from_slice(&list.stdout).unwrap();
+    let gate_id =
+        list.iter().find(|c| c["type"] == "decision-needed").unwrap()["checkpoint_id"].as_str().unwrap().to_owned();
+    wrkr(&sb).args(["approve", "ns", "--checkpoint", &gate_id, "--reason", "ok"]).assert().success();
+    let out = wrkr(&sb).args(["resume", "ns", "--json"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let env = envelope(&out);
+    assert_eq!(env["code"], "E_ADAPTER_FAIL");
+    let message = env["message"].as_str().unwrap();
+    assert!(message.contains("step work could not start") && message.contains("No such file"), "{message}");
+    assert_eq!(status(&sb, "ns"), "blocked_error");
+}

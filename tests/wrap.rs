@@ -55,6 +55,21 @@ fn success_records_plan_progress_completed_and_exports() {
     assert_eq!(again.status.code(), Some(6));
 }
 
+/// Regression (found by the I/O-error suite, scripts/chaos): a command that could not start said
+/// only "wrap command failed"; the cause (here ENOENT) was dropped. The error now carries it.
+#[test]
+fn command_that_cannot_start_says_why() {
+    let sb = Sandbox::new();
+    let out = wrap(&sb, &["--job-id", "job_nostart"], &["/nonexistent/wrkr-test-command"]);
+    assert_eq!(out.status.code(), Some(1));
+    let envelope = support::envelope(&out.stderr);
+    assert_eq!(envelope["code"], "E_ADAPTER_FAIL");
+    let message = envelope["message"].as_str().unwrap();
+    assert!(message.contains("could not start") && message.contains("No such file"), "{message}");
+    assert_eq!(json(&out)["adapter_result"]["exit_code"], 127);
+    verify(&sb, json(&out)["jobpack_path"].as_str().unwrap());
+}
+
 #[test]
 fn failure_is_exit_1_adapter_fail_and_exit_code_child_passes_through() {
     let sb = Sandbox::new();

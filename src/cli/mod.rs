@@ -33,6 +33,7 @@ static JSON_MODE: AtomicBool = AtomicBool::new(false);
 /// Run wrkr with the full argv (program name first) and return the process exit code.
 pub fn main(argv: Vec<OsString>) -> u8 {
     install_panic_hook();
+    crate::failpoint::setup();
     let mut argv = argv.into_iter();
     let program = argv.next().unwrap_or_else(|| OsString::from("wrkr"));
     let mut rest: Vec<OsString> = argv.collect();

@@ -111,6 +111,7 @@ pub fn execute(store: Option<&FsStore>, request: &RunRequest) -> Result<(Value, 
     let bytes = crate::jcs::to_vec(&result);
     let accept_result_path = match (&job, store) {
         (Some(job), Some(store)) => {
+            crate::failpoint::check("accept.result_write").map_err(|e| Error::io("write accept result", e))?;
             store.write_job_file(job, ACCEPT_RESULT_FILE, &bytes)?;
             let payload = outcome.event_payload(config_path);
             store.append(job, AppendOptions::default(), &mut |_| {

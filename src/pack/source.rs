@@ -54,12 +54,17 @@ pub fn write_atomic<T>(path: &Path, fill: impl FnOnce(&mut io::BufWriter<&mut Fi
     crate::store::atomic::hold(temp.as_file());
     let value = {
         let mut out = io::BufWriter::with_capacity(256 * 1024, temp.as_file_mut());
+        crate::failpoint::check("pack.write").map_err(|e| Error::io(format!("write {}", path.display()), e))?;
         let value = fill(&mut out)?;
         out.flush().map_err(|e| Error::io(format!("write {}", path.display()), e))?;
         value
     };
     temp.as_file().sync_all().map_err(|e| Error::io(format!("fsync {}", path.display()), e))?;
+    crate::failpoint::check("pack.rename").map_err(|e| Error::io(format!("rename into {}", path.display()), e))?;
     temp.persist(path).map_err(|e| Error::io(format!("rename into {}", path.display()), e.error))?;
-    File::open(dir).and_then(|d| d.sync_all()).map_err(|e| Error::io(format!("fsync {}", dir.display()), e))?;
+    crate::failpoint::check("pack.dir_fsync")
+        .and_then(|()| File::open(dir))
+        .and_then(|d| d.sync_all())
+        .map_err(|e| Error::io(format!("fsync {}", dir.display()), e))?;
     Ok(value)
 }

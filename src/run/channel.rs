@@ -237,6 +237,7 @@ fn take_fd3() -> Option<Slot> {
 
 /// Spawn `command`, with `events` (if any) as its descriptor 3.
 pub fn spawn(command: &mut Command, events: Option<BorrowedFd<'_>>) -> io::Result<Child> {
+    crate::failpoint::check("step.spawn")?;
     let mut slot = SLOT.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
     let Some(events) = events else { return command.spawn() };
     let Some(Slot { fd3, idle }) = slot.as_mut() else {

@@ -41,6 +41,9 @@ impl Heartbeat {
                     Err(RecvTimeoutError::Timeout) => {}
                     _ => return,
                 }
+                if crate::failpoint::check("lease.heartbeat").is_err() {
+                    continue; // a missed renewal, as when the store is briefly unreachable
+                }
                 match store.heartbeat_lease(&job, &worker, Some(epoch), ttl) {
                     Ok(_) => {}
                     Err(err) if err.code == ReasonCode::LeaseConflict && err.details.get("busy").is_none() => {

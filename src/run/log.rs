@@ -67,6 +67,7 @@ impl BoundedLog {
             }
             let room = usize::try_from(self.cap - self.written).unwrap_or(usize::MAX);
             let (now, rest) = bytes.split_at(bytes.len().min(room));
+            crate::failpoint::check("log.write")?;
             self.open()?.write_all(now)?;
             self.written += now.len() as u64;
             bytes = rest;

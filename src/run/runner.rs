@@ -432,7 +432,12 @@ impl Runner<'_> {
                         cp.event(),
                     ]
                 })?;
-                Err(Error::new(ReasonCode::AdapterFail, format!("step {} failed (exit={code})", step.id))
+                // A step that never started says why (its exit code alone, 127, hides the cause).
+                let message = match outcome.as_ref().map(|o| &o.ending) {
+                    Some(Ending::FailedToStart(why)) => format!("step {} could not start: {why}", step.id),
+                    _ => format!("step {} failed (exit={code})", step.id),
+                };
+                Err(Error::new(ReasonCode::AdapterFail, message)
                     .with("step_id", step.id.as_str())
                     .with("exit_code", code)
                     .with("status", "blocked_error")

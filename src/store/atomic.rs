@@ -21,6 +21,8 @@ use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use crate::failpoint;
+
 /// The prefix of [`replace`]'s temp files.
 pub const TEMP_PREFIX: &str = ".tmp-";
 /// The prefix of the temp files of atomic pack and report writes (`pack::source::write_atomic`).
@@ -43,13 +45,16 @@ pub fn replace(path: &Path, bytes: &[u8], durability: Durability) -> std::io::Re
     let result = (|| {
         let mut file = OpenOptions::new().write(true).create_new(true).mode(0o600).open(&temp)?;
         hold(&file);
+        failpoint::check("atomic.write")?;
         file.write_all(bytes)?;
         if durability == Durability::Durable {
             file.sync_all()?;
         }
         drop(file);
+        failpoint::check("atomic.rename")?;
         std::fs::rename(&temp, path)?;
         if durability == Durability::Durable {
+            failpoint::check("atomic.dir_fsync")?;
             sync_dir(dir)?;
         }
         Ok(())

@@ -6,7 +6,9 @@
 //!    position) plus the records after it, else by replaying the whole ledger;
 //! 3. check the fence, run the plan, check each planned event against the state;
 //! 4. record the pending batch in `ledger.lock`, `pwrite` the whole batch at the tail in one call,
-//!    `fdatasync`; only then is anything acknowledged;
+//!    `fdatasync`; only then is anything acknowledged. A failed write or fsync truncates the
+//!    ledger back to where the batch started (an error means "not in the ledger", so a retry
+//!    cannot duplicate it);
 //! 5. refresh the snapshot (cache durability) when the batch changed status or lease, or every
 //!    [`SNAPSHOT_EVERY`] events, so that no reader replays more than that many records.
 //!
@@ -25,6 +27,7 @@ use serde_json::{Value, json};
 
 use crate::contract::time::Timestamp;
 use crate::contract::{Error, ReasonCode, Result};
+use crate::failpoint;
 use crate::job::event::check_against_state;
 use crate::job::{JobState, lease};
 use crate::store::atomic::{self, Durability, sync_dir};
@@ -256,8 +259,22 @@ impl Store for FsStore {
         let start = tail.complete_end;
         let end = start + batch.len() as u64;
         lock.set_pending(PendingBatch { start, end })?;
-        file.write_all_at(&batch, start).map_err(|e| fatal("write", job, e))?;
-        file.sync_data().map_err(|e| fatal("fdatasync", job, e))?;
+        let written = (|| {
+            failpoint::check("ledger.append.before_write").map_err(|e| fatal("write", job, e))?;
+            failpoint::write_all_at("ledger.append.short_write", &file, &batch, start)
+                .map_err(|e| fatal("write", job, e))?;
+            failpoint::check("ledger.append.before_fsync").map_err(|e| fatal("fdatasync", job, e))?;
+            file.sync_data().map_err(|e| fatal("fdatasync", job, e))?;
+            // An fsync that reports failure after the data reached the disk.
+            failpoint::check("ledger.append.fsync").map_err(|e| fatal("fdatasync", job, e))
+        })();
+        if let Err(err) = written {
+            // Not acknowledged, so not in the ledger: a caller that retries must not find the batch
+            // there twice. Best effort: if this fails too, the pending record lets the next writer
+            // cut a partial batch, and a whole one stays (as after a crash before the answer).
+            let _ = file.set_len(start);
+            return Err(err);
+        }
 
         // 5. Snapshot (cache).
         let after =

@@ -14,6 +14,7 @@ use std::path::Path;
 use serde::{Deserialize, Serialize};
 
 use crate::contract::time::Timestamp;
+use crate::failpoint;
 use crate::job::JobState;
 use crate::store::atomic::{self, Durability};
 use crate::store::ledger::Position;
@@ -59,6 +60,9 @@ impl Snapshot {
 
     /// Write it (cache durability: no fsync). Failing to write a cache is not an error.
     pub fn save(&self, dir: &Path) {
+        if failpoint::check("snapshot.write").is_err() {
+            return;
+        }
         if let Ok(mut bytes) = serde_json::to_vec_pretty(self) {
             bytes.push(b'\n');
             let _ = atomic::replace(&dir.join(SNAPSHOT_FILE), &bytes, Durability::Cache);

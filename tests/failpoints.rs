@@ -1,0 +1,211 @@
+//! Each failpoint, armed through `FAILPOINTS` in the real binary, and what it proves (issue 14
+//! item 1). Only with `--features failpoints` (`make test-hardening` runs it; `make test` builds
+//! no failpoints at all).
+#![cfg(feature = "failpoints")]
+
+mod support;
+
+use std::path::PathBuf;
+
+use serde_json::Value;
+use support::Sandbox;
+
+const SPEC: &str = "schema_id: wrkr.jobspec\nschema_version: v1\nproducer_version: test\nname: fp\n\
+    objective: failpoints\nadapter: {name: reference}\ninputs:\n  workspace: .\n  steps:\n\
+    \x20   - {id: s1, summary: one, command: \"echo out; echo ran s1 >> side.log\"}\n\
+    \x20   - {id: s2, summary: two, command: \"mkdir -p reports && echo done > reports/result.md\", artifacts: [reports/result.md]}\n\
+    budgets: {max_wall_time_seconds: 600, max_retries: 0, max_step_count: 50, max_tool_calls: 50}\n\
+    checkpoint_policy: {min_interval_seconds: 1}\nenvironment_fingerprint: {rules: [os]}\n";
+
+const EVENT: &str = "{\"type\":\"x-fp\",\"payload\":{}}\n";
+
+fn sandbox_with_job(job: &str) -> Sandbox {
+    let sb = Sandbox::new();
+    std::fs::write(sb.work().join("spec.yaml"), SPEC).unwrap();
+    sb.wrkr().args(["submit", "spec.yaml", "--job-id", job]).assert().success();
+    sb
+}
+
+fn armed(sb: &Sandbox, points: &str) -> assert_cmd::Command {
+    let mut cmd = sb.wrkr();
+    cmd.env("FAILPOINTS", points);
+    cmd
+}
+
+fn ledger(sb: &Sandbox, job: &str) -> PathBuf {
+    sb.home().join("jobs").join(job).join("events.jsonl")
+}
+
+/// Seqs through the reader (which checks parse and order), and the x-fp events among them.
+fn seqs(sb: &Sandbox, job: &str) -> (Vec<u64>, usize) {
+    let out = sb.wrkr().args(["events", job]).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let records: Vec<Value> =
+        String::from_utf8(out.stdout).unwrap().lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    let fp = records.iter().filter(|r| r["type"] == "x-fp").count();
+    (records.iter().map(|r| r["seq"].as_u64().unwrap()).collect(), fp)
+}
+
+fn stderr(out: &std::process::Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+/// Every ledger write failure is an error naming the point, and leaves the ledger as it was; the
+/// next append works. Regression for the fsync cases: a batch whose write or fsync failed (exit 1,
+/// "not acknowledged") used to stay in the ledger, so a caller's retry appended it twice.
+#[test]
+fn ledger_write_faults_leave_no_unacknowledged_batch() {
+    for point in [
+        "ledger.append.before_write=return",
+        "ledger.append.short_write=return(short)",
+        "ledger.append.before_fsync=return",
+        "ledger.append.fsync=return",
+        "ledger.append.before_write=return(enospc)",
+    ] {
+        let sb = sandbox_with_job("job_l");
+        let before = std::fs::read(ledger(&sb, "job_l")).unwrap();
+        let out = armed(&sb, point).args(["events", "--append", "job_l"]).write_stdin(EVENT).output().unwrap();
+        assert_eq!(out.status.code(), Some(1), "{point}: {}", stderr(&out));
+        let name = point.split('=').next().unwrap();
+        assert!(stderr(&out).contains(&format!("at {name}")), "{point}: the error names the point: {}", stderr(&out));
+        assert!(stderr(&out).contains("not acknowledged"), "{point}");
+        assert_eq!(std::fs::read(ledger(&sb, "job_l")).unwrap(), before, "{point}: ledger unchanged");
+        sb.wrkr().args(["events", "--append", "job_l"]).write_stdin(EVENT).assert().success();
+        let (seqs, fp) = seqs(&sb, "job_l");
+        assert_eq!(seqs, (1..=seqs.len() as u64).collect::<Vec<_>>(), "{point}");
+        assert_eq!(fp, 1, "{point}: exactly the acknowledged event");
+    }
+}
+
+/// A crash in the middle of the write or between write and fsync: the reader never sees half a
+/// batch, and the next append cuts a torn tail and continues the seqs.
+#[test]
+fn ledger_crashes_leave_a_readable_ledger() {
+    for (point, torn) in
+        [("ledger.append.short_write=return(short-crash)", true), ("ledger.append.before_fsync=return(crash)", false)]
+    {
+        let sb = sandbox_with_job("job_c");
+        let batch = EVENT.repeat(3);
+        let out = armed(&sb, point).args(["events", "--append", "job_c"]).write_stdin(batch).output().unwrap();
+        assert_eq!(out.status.code(), None, "{point}: killed by its own SIGKILL");
+        let (_, fp) = seqs(&sb, "job_c");
+        // Unacknowledged: the batch is all there (the page cache survived the crash) or not at all.
+        assert!(fp == 0 || fp == 3, "{point}: {fp} of 3 events of a batch");
+        assert_eq!(fp == 0, torn, "{point}");
+        sb.wrkr().args(["events", "--append", "job_c"]).write_stdin(EVENT).assert().success();
+        let (seqs, fp2) = seqs(&sb, "job_c");
+        assert_eq!(seqs, (1..=seqs.len() as u64).collect::<Vec<_>>(), "{point}");
+        assert_eq!(fp2, fp + 1, "{point}");
+    }
+}
+
+/// Atomic replacement (a store job file: accept run's result): a failure at the temp write, the
+/// rename or the directory fsync is an error naming it; no temp file stays; no half file appears.
+#[test]
+fn atomic_replace_faults_are_errors_and_leave_no_temp_file() {
+    for point in ["atomic.write", "atomic.rename", "accept.result_write"] {
+        let sb = sandbox_with_job("job_a");
+        sb.wrkr().args(["accept", "init"]).assert().success();
+        let out = armed(&sb, &format!("{point}=return")).args(["accept", "run", "job_a"]).output().unwrap();
+        assert_eq!(out.status.code(), Some(1), "{point}: {}", stderr(&out));
+        assert!(stderr(&out).contains(&format!("at {point}")), "{point}: {}", stderr(&out));
+        let dir = sb.home().join("jobs/job_a");
+        let names: Vec<String> =
+            std::fs::read_dir(&dir).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
+        assert!(!names.iter().any(|n| n.starts_with(".tmp-")), "{point}: temp file left: {names:?}");
+        assert!(!names.contains(&"accept_result.json".to_owned()), "{point}: {names:?}");
+        sb.wrkr().args(["accept", "run", "job_a"]).assert().success();
+    }
+    // After the rename, the directory fsync fails: the error is reported, the new file is whole.
+    let sb = sandbox_with_job("job_d");
+    sb.wrkr().args(["accept", "init"]).assert().success();
+    let out = armed(&sb, "atomic.dir_fsync=return").args(["accept", "run", "job_d"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert!(stderr(&out).contains("at atomic.dir_fsync"), "{}", stderr(&out));
+    let result: Value =
+        serde_json::from_slice(&std::fs::read(sb.home().join("jobs/job_d/accept_result.json")).unwrap()).unwrap();
+    assert_eq!(result["schema_id"], "wrkr.accept_result");
+}
+
+/// The snapshot is a cache: failing to write it changes nothing a reader sees.
+#[test]
+fn snapshot_write_fault_is_harmless() {
+    let sb = Sandbox::new();
+    std::fs::write(sb.work().join("spec.yaml"), SPEC).unwrap();
+    armed(&sb, "snapshot.write=return").args(["submit", "spec.yaml", "--job-id", "job_s"]).assert().success();
+    assert!(!sb.home().join("jobs/job_s/snapshot.json").exists());
+    let out = sb.wrkr().args(["status", "job_s", "--json"]).output().unwrap();
+    assert_eq!(serde_json::from_slice::<Value>(&out.stdout).unwrap()["status"], "completed");
+}
+
+/// Missed heartbeats alone do not stop a job (nobody took the lease over); a step that cannot be
+/// spawned blocks the job with the cause named, and resume runs it; a failing output log fails the
+/// step's stream, not the store.
+#[test]
+fn heartbeat_spawn_and_log_faults() {
+    let sb = Sandbox::new();
+    std::fs::write(sb.work().join("spec.yaml"), SPEC.replace("echo out;", "sleep 1.2; echo out;")).unwrap();
+    armed(&sb, "lease.heartbeat=return")
+        .args(["submit", "spec.yaml", "--job-id", "job_h", "--lease-ttl", "1"])
+        .assert()
+        .success();
+
+    let sb = Sandbox::new();
+    std::fs::write(sb.work().join("spec.yaml"), SPEC).unwrap();
+    let out = armed(&sb, "step.spawn=return").args(["submit", "spec.yaml", "--job-id", "job_p"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stderr(&out).contains("step s1 could not start") && stderr(&out).contains("at step.spawn"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(!sb.work().join("side.log").exists(), "the step never ran");
+    sb.wrkr().args(["resume", "job_p"]).assert().success();
+    assert_eq!(std::fs::read_to_string(sb.work().join("side.log")).unwrap(), "ran s1\n");
+
+    let sb = Sandbox::new();
+    std::fs::write(sb.work().join("spec.yaml"), SPEC).unwrap();
+    let out = armed(&sb, "log.write=return").args(["submit", "spec.yaml", "--job-id", "job_g"]).output().unwrap();
+    assert!(out.status.code().is_some(), "no crash on a log write fault: {}", stderr(&out));
+    let (seqs, _) = seqs(&sb, "job_g");
+    assert_eq!(seqs, (1..=seqs.len() as u64).collect::<Vec<_>>());
+}
+
+/// The jobpack: a fault while writing or renaming leaves no file at the final path and no temp
+/// file; after the rename, a failed directory fsync is reported and the pack there verifies.
+#[test]
+fn pack_write_faults_never_leave_a_torn_pack() {
+    for point in ["pack.write", "pack.rename"] {
+        let sb = sandbox_with_job("job_x");
+        let out = armed(&sb, &format!("{point}=return")).args(["export", "job_x"]).output().unwrap();
+        assert_eq!(out.status.code(), Some(1), "{point}: {}", stderr(&out));
+        assert!(stderr(&out).contains(&format!("at {point}")), "{point}: {}", stderr(&out));
+        let dir = sb.work().join("wrkr-out/jobpacks");
+        let names: Vec<String> =
+            std::fs::read_dir(&dir).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
+        assert!(names.is_empty(), "{point}: nothing at the final path, no temp file: {names:?}");
+    }
+    let sb = sandbox_with_job("job_y");
+    let out = armed(&sb, "pack.dir_fsync=return").args(["export", "job_y"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    sb.wrkr().args(["verify", "wrkr-out/jobpacks/jobpack_job_y.zip"]).assert().success();
+}
+
+/// Every point in failpoint::POINTS is reached by the journey above (a point nobody reaches
+/// proves nothing): WRKR_FAIL_IO_TRACE lists the points a run reached.
+#[test]
+fn every_point_is_reached() {
+    let sb = Sandbox::new();
+    std::fs::write(sb.work().join("spec.yaml"), SPEC.replace("echo out;", "sleep 1.2; echo out;")).unwrap();
+    let trace = sb.work().join("trace");
+    let run = |args: &[&str]| {
+        sb.wrkr().env("WRKR_FAIL_IO_TRACE", &trace).args(args).assert().success();
+    };
+    run(&["submit", "spec.yaml", "--job-id", "job_t", "--lease-ttl", "1"]);
+    run(&["accept", "init"]);
+    run(&["accept", "run", "job_t"]);
+    let reached = std::fs::read_to_string(&trace).unwrap();
+    for point in wrkr::failpoint::POINTS {
+        assert!(reached.lines().any(|l| l.ends_with(&format!(" {point}"))), "{point} never reached");
+    }
+}
