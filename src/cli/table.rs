@@ -29,6 +29,7 @@ static ALL: &[&Command] = &[
     &cmd::report::COMMAND,
     &cmd::bridge::COMMAND,
     &cmd::serve::COMMAND,
+    &cmd::store::COMMAND,
     &cmd::doctor::COMMAND,
     &cmd::fsck::COMMAND,
     &cmd::keygen::COMMAND,

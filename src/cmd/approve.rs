@@ -16,7 +16,7 @@ use crate::cmd::status::one_job;
 use crate::contract::time::Timestamp;
 use crate::contract::{Error, PRODUCER_VERSION, Result, SCHEMA_VERSION};
 use crate::job::NewEvent;
-use crate::store::{AppendOptions, FsStore, JobId, Store};
+use crate::store::{AppendOptions, JobId, Store};
 
 const CHECKPOINT: Flag = Flag {
     long: "checkpoint",
@@ -57,7 +57,7 @@ fn run(args: Args, io: &mut Io) -> Result<()> {
 
 /// Record the approval of decision-needed checkpoint `cp_id` (once), returning the
 /// `wrkr.approval_record`. `reason` must be non-blank.
-pub fn approve(store: &FsStore, job: &JobId, cp_id: &str, reason: &str, approved_by: &str) -> Result<Value> {
+pub fn approve(store: &dyn Store, job: &JobId, cp_id: &str, reason: &str, approved_by: &str) -> Result<Value> {
     let reason = reason.trim();
     if reason.is_empty() {
         return Err(Error::invalid_input("approval reason is required").with_hint("pass --reason TEXT"));

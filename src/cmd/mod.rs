@@ -21,6 +21,7 @@ pub mod report;
 pub mod resume;
 pub mod serve;
 pub mod status;
+pub mod store;
 pub mod submit;
 pub mod version;
 pub mod wrap;

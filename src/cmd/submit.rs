@@ -78,7 +78,7 @@ fn run(args: Args, io: &mut Io) -> Result<()> {
         Some(id) => jobspec::normalize_job_id(id),
         None => jobspec::infer_job_id(&spec.name, now),
     })?;
-    let store = args.store()?;
+    let store = args.file_store()?;
     create(&store, &job, &spec, Path::new(path))?;
     let ttl = lease_ttl(&args)?;
     if args.switch(DETACH.long) {
