@@ -13,7 +13,7 @@ _wrkr() {
     fi
     case "$cmd" in
         wrkr-accept) opts="--config --checks --junit --workspace --path --force --ci --out-dir --json --store --explain --help -h"; valued="--config --junit --workspace --path --out-dir --store" ;;
-        wrkr-events) opts="--append -a --create --epoch --from-seq --follow -f --max-line-bytes --records -r --capture --unsafe-capture-raw --json --store --explain --help -h"; valued="--epoch --from-seq --max-line-bytes --capture --store" ;;
+        wrkr-events) opts="--append -a --create --epoch --import --from-seq --follow -f --max-line-bytes --records -r --capture --unsafe-capture-raw --json --store --explain --help -h"; valued="--epoch --from-seq --max-line-bytes --capture --store" ;;
         wrkr-jcs) opts="--doc --sha256 --text --keep-going -k --max-line-bytes --json --store --explain --help -h"; valued="--max-line-bytes --store" ;;
         wrkr-lease) opts="--worker -w --ttl --epoch --json --store --explain --help -h"; valued="--worker --ttl --epoch --store" ;;
         wrkr-pack) opts="--output -o --sign --unsafe-capture-raw --max-line-bytes --json --store --explain --help -h"; valued="--output --sign --max-line-bytes --store" ;;

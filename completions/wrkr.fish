@@ -60,6 +60,8 @@ complete -c wrkr -n '__fish_seen_subcommand_from events' -l create -d 'With --ap
 complete -c wrkr-events -l create -d 'With --append: create the job (status queued) if it does not exist'
 complete -c wrkr -n '__fish_seen_subcommand_from events' -l epoch -r -d 'With --append: fence the batch with lease epoch N; refused (exit 1) if a newer lease exists'
 complete -c wrkr-events -l epoch -r -d 'With --append: fence the batch with lease epoch N; refused (exit 1) if a newer lease exists'
+complete -c wrkr -n '__fish_seen_subcommand_from events' -l import -d 'Create JOB from a whole ledger on stdin (as wrkr-events JOB prints it), byte for byte'
+complete -c wrkr-events -l import -d 'Create JOB from a whole ledger on stdin (as wrkr-events JOB prints it), byte for byte'
 complete -c wrkr -n '__fish_seen_subcommand_from events' -l from-seq -r -d 'Start at seq N [default: 1]'
 complete -c wrkr-events -l from-seq -r -d 'Start at seq N [default: 1]'
 complete -c wrkr -n '__fish_seen_subcommand_from events' -l follow -s f -d 'Keep printing new events until the job is completed or canceled'

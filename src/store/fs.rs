@@ -24,6 +24,7 @@ use std::path::{Path, PathBuf};
 use crate::contract::{Error, ReasonCode, Result};
 use crate::job::{JobState, lease};
 use crate::store::atomic::{self, Durability, sync_dir};
+use crate::store::import::{ImportedLedger, job_exists};
 use crate::store::ledger::{EventRecord, LEDGER_FILE, LedgerReader, Position, Tail, previous_newline};
 use crate::store::lock::{JobLock, LOCK_FILE, PendingBatch};
 use crate::store::snapshot::Snapshot;
@@ -304,6 +305,10 @@ impl Store for FsStore {
             .map_err(|e| Error::io(format!("write {}", path.display()), e))
     }
 
+    fn import_ledger(&self, job: &JobId, ledger: &ImportedLedger) -> Result<()> {
+        self.import_into(job, ledger)
+    }
+
     fn read_job_file(&self, job: &JobId, name: &str) -> Result<Option<Vec<u8>>> {
         let path = self.job_file(job, name)?;
         match std::fs::read(&path) {
@@ -315,6 +320,46 @@ impl Store for FsStore {
 }
 
 impl FsStore {
+    /// [`Store::import_ledger`]: under the job's lock, into an empty ledger, one write, one
+    /// fdatasync. The pending record covers the whole write, so a killed import leaves no job.
+    fn import_into(&self, job: &JobId, ledger: &ImportedLedger) -> Result<()> {
+        let dir = self.job_dir(job);
+        std::fs::create_dir_all(&self.root).map_err(|e| Error::io(format!("create {}", self.root.display()), e))?;
+        create_dir_synced(&self.root.join("jobs"))?;
+        create_dir_synced(&dir)?;
+        let (lock, _) = JobLock::acquire(&dir, job.as_str())?;
+        let file = OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .mode(0o600)
+            .open(dir.join(LEDGER_FILE))
+            .map_err(|e| Error::io("open ledger", e))?;
+        sync_dir(&dir).map_err(|e| Error::io(format!("fsync {}", dir.display()), e))?;
+        let tail = Tail::read(&file).map_err(|e| Error::io("read ledger tail", e))?;
+        let half_written = lock.pending().is_some_and(|p| p.start == 0 && tail.file_len < p.end);
+        if tail.last.is_some() && !half_written {
+            return Err(job_exists(job));
+        }
+        let mut bytes = Vec::with_capacity(ledger.lines.iter().map(|l| l.len() + 1).sum());
+        for line in &ledger.lines {
+            bytes.extend_from_slice(line);
+            bytes.push(b'\n');
+        }
+        file.set_len(0).map_err(|e| Error::io("truncate ledger", e))?;
+        lock.set_pending(PendingBatch { start: 0, end: bytes.len() as u64 })?;
+        file.write_all_at(&bytes, 0).map_err(|e| fatal("write", job, e))?;
+        file.sync_data().map_err(|e| fatal("fdatasync", job, e))?;
+        let position = Position {
+            offset: bytes.len() as u64,
+            lines: ledger.lines.len() as u64,
+            seq: ledger.state.last_applied_seq,
+        };
+        Snapshot::of(&ledger.state, position).save(&dir);
+        Ok(())
+    }
+
     /// A small per-job file: a plain name that is not one of the store's own files.
     fn job_file(&self, job: &JobId, name: &str) -> Result<PathBuf> {
         crate::store::check_job_file_name(name)?;

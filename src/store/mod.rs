@@ -21,6 +21,7 @@
 pub mod atomic;
 pub mod batch;
 pub mod fs;
+pub mod import;
 pub mod job_id;
 pub mod ledger;
 pub mod location;
@@ -85,6 +86,10 @@ pub trait Store {
 
     /// A small per-job file, or `None` when it does not exist.
     fn read_job_file(&self, job: &JobId, name: &str) -> Result<Option<Vec<u8>>>;
+
+    /// Create `job` from a whole checked ledger (`import::read_ledger`), its lines stored byte
+    /// for byte as one durable batch. Refused when the store already has the job.
+    fn import_ledger(&self, job: &JobId, ledger: &import::ImportedLedger) -> Result<()>;
 
     fn acquire_lease(&self, job: &JobId, worker: &str, ttl: Duration) -> Result<LeaseView> {
         let now = Timestamp::now();
@@ -181,6 +186,9 @@ impl<S: Store + ?Sized> Store for Box<S> {
     }
     fn read_job_file(&self, job: &JobId, name: &str) -> Result<Option<Vec<u8>>> {
         (**self).read_job_file(job, name)
+    }
+    fn import_ledger(&self, job: &JobId, ledger: &import::ImportedLedger) -> Result<()> {
+        (**self).import_ledger(job, ledger)
     }
     fn acquire_lease(&self, job: &JobId, worker: &str, ttl: Duration) -> Result<LeaseView> {
         (**self).acquire_lease(job, worker, ttl)

@@ -7,6 +7,9 @@
 //! batch is durable. A printed seq is therefore a promise: it is in the ledger, whatever happens
 //! to this process or the machine after it is printed.
 //!
+//! `--import` creates a job from a whole ledger on stdin, byte for byte (`store::import`): piping
+//! `wrkr-events J` of one store into `wrkr-events --import J` of another moves a job.
+//!
 //! `--records` writes the job's pack records instead (see `pack::records`): the input of
 //! `wrkr-pack`, so that `wrkr-events --records J | wrkr-pack` is `wrkr export J`, byte for byte.
 //! Artifacts missing from the workspace are named on stderr. With `--unsafe-capture-raw` each found
@@ -28,7 +31,7 @@ use crate::job::{NewEvent, Status};
 use crate::jsonl::{JsonlReader, is_blank};
 use crate::pack::raw;
 use crate::pack::records::{self, Record};
-use crate::store::{AppendOptions, JobId, Store};
+use crate::store::{AppendOptions, JobId, Store, import};
 use crate::tools::pack::{self, CAPTURE, UNSAFE_CAPTURE_RAW};
 
 const APPEND: Flag = Flag {
@@ -53,6 +56,16 @@ const EPOCH: Flag = Flag {
     value: Some("N"),
     help: "With --append: fence the batch with lease epoch N; refused (exit 1) if a newer lease exists",
     long_help: "",
+};
+const IMPORT: Flag = Flag {
+    long: "import",
+    short: None,
+    value: None,
+    help: "Create JOB from a whole ledger on stdin (as wrkr-events JOB prints it), byte for byte",
+    long_help: "How a job moves between stores: wrkr-events --store A JOB | wrkr-events --store B --import JOB. \
+                Every line is checked first (records parse, seqs 1, 2, ..., the replay is valid); then all \
+                are written as one durable batch, so the moved job exports the same jobpack. Refused (exit 6) \
+                when the target already has JOB. Per-job files (runtime config, acceptance result) do not move.",
 };
 const FROM_SEQ: Flag =
     Flag { long: "from-seq", short: None, value: Some("N"), help: "Start at seq N [default: 1]", long_help: "" };
@@ -94,13 +107,28 @@ pub const TOOL: Command = Command {
                  \"type\"} for each appended event. Status changes are checked against the transition \
                  table (E_INVALID_STATE_TRANSITION, exit 1). A job that does not exist is exit 6 \
                  unless --create is given.",
-    flags: &[&APPEND, &CREATE, &EPOCH, &FROM_SEQ, &FOLLOW, &MAX_LINE_BYTES, &RECORDS, &CAPTURE, &UNSAFE_CAPTURE_RAW],
+    flags: &[
+        &APPEND,
+        &CREATE,
+        &EPOCH,
+        &IMPORT,
+        &FROM_SEQ,
+        &FOLLOW,
+        &MAX_LINE_BYTES,
+        &RECORDS,
+        &CAPTURE,
+        &UNSAFE_CAPTURE_RAW,
+    ],
     examples: &[
         Example {
             command: "echo '{\"type\":\"x-note\",\"payload\":{\"text\":\"hi\"}}' | wrkr-events --append --create job_1",
             what: "Create job_1 and append one event; prints seq 1 (job_initialized) and seq 2.",
         },
         Example { command: "wrkr-events --from-seq 10 job_1", what: "The ledger from seq 10 on." },
+        Example {
+            command: "wrkr-events job_1 | wrkr-events --store postgres:///wrkr --import job_1",
+            what: "Move job_1 from the file store to a PostgreSQL store (and back the same way).",
+        },
         Example { command: "wrkr events --follow job_1", what: "Tail the ledger until the job ends." },
         Example { command: "wrkr-events --records job_1 | wrkr-pack > jobpack_job_1.zip", what: "Pack a job." },
     ],
@@ -110,6 +138,8 @@ pub const TOOL: Command = Command {
 const DEFAULT_MAX_LINE_BYTES: u64 = 16 << 20;
 /// A batch is held in memory before it is written; bound it.
 const MAX_BATCH_BYTES: u64 = 64 << 20;
+/// An imported ledger is checked whole before it is written; bound it.
+const MAX_IMPORT_BYTES: u64 = 1 << 30;
 const FOLLOW_POLL: Duration = Duration::from_millis(100);
 
 fn run(args: Args, io: &mut Io) -> Result<()> {
@@ -119,7 +149,7 @@ fn run(args: Args, io: &mut Io) -> Result<()> {
     })?;
     let job = JobId::parse(&job)?;
     if args.switch(RECORDS.long) {
-        for flag in [&APPEND, &CREATE, &EPOCH, &FROM_SEQ, &FOLLOW, &MAX_LINE_BYTES] {
+        for flag in [&APPEND, &CREATE, &EPOCH, &IMPORT, &FROM_SEQ, &FOLLOW, &MAX_LINE_BYTES] {
             if args.switch(flag.long) {
                 return Err(Error::invalid_input(format!("--{} does not go with --records", flag.long)));
             }
@@ -130,6 +160,18 @@ fn run(args: Args, io: &mut Io) -> Result<()> {
         if args.switch(flag.long) {
             return Err(Error::invalid_input(format!("--{} goes with --records", flag.long)));
         }
+    }
+    if args.switch(IMPORT.long) {
+        for flag in [&APPEND, &CREATE, &EPOCH, &FROM_SEQ, &FOLLOW, &MAX_LINE_BYTES] {
+            if args.switch(flag.long) {
+                return Err(Error::invalid_input(format!("--{} does not go with --import", flag.long)));
+            }
+        }
+        let stdin = std::io::BufReader::with_capacity(256 * 1024, std::io::stdin().lock());
+        let ledger = import::read_ledger(stdin, &job, MAX_IMPORT_BYTES)?;
+        args.store()?.import_ledger(&job, &ledger)?;
+        let last_seq = ledger.state.last_applied_seq;
+        return io.record(&json!({"job_id": job.as_str(), "imported": ledger.lines.len(), "last_seq": last_seq}));
     }
     if args.switch(APPEND.long) {
         for flag in [&FROM_SEQ, &FOLLOW] {

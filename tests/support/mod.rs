@@ -28,10 +28,16 @@ impl Sandbox {
     /// A sandbox on a new, migrated database of this test binary's PostgreSQL cluster; `None`
     /// (reason printed) when no server can run here.
     pub fn postgres() -> Option<Sandbox> {
+        let sandbox = Sandbox::postgres_unmigrated()?;
+        sandbox.wrkr().args(["store", "migrate"]).assert().success();
+        Some(sandbox)
+    }
+
+    /// A sandbox on a new, empty database (no schema yet).
+    pub fn postgres_unmigrated() -> Option<Sandbox> {
         let url = pg::cluster()?.database();
         let mut sandbox = Sandbox::new();
         sandbox.store = Some(url);
-        sandbox.wrkr().args(["store", "migrate"]).assert().success();
         Some(sandbox)
     }
 

@@ -30,6 +30,7 @@ use postgres::{Client, GenericClient};
 use crate::contract::{Error, ReasonCode, Result};
 use crate::job::{JobState, lease};
 use crate::store::fs::SNAPSHOT_EVERY;
+use crate::store::import::{ImportedLedger, job_exists};
 use crate::store::ledger::{EventRecord, corrupt};
 use crate::store::{AppendOptions, Appended, JobId, Plan, Sink, Store, batch, check_job_file_name, job_not_found};
 use connect::sql_error;
@@ -128,6 +129,36 @@ fn checked_record(row: &postgres::Row, expected: u64) -> Result<EventRecord> {
     Ok(record)
 }
 
+/// One round trip for a whole batch: the seqs and lines as two arrays.
+const INSERT_EVENTS: &str =
+    "INSERT INTO wrkr_events (job_id, seq, line) SELECT $1, * FROM unnest($2::bigint[], $3::bytea[])";
+
+/// Bring the job row up to `state`; with `refresh_snapshot`, also its snapshot column.
+fn update_job_row(tx: &mut impl GenericClient, job: &JobId, state: &JobState, refresh_snapshot: bool) -> Result<()> {
+    let lease = state.lease.as_ref();
+    let columns: [&(dyn ToSql + Sync); 8] = [
+        &job.as_str(),
+        &state.status.to_string(),
+        &(state.last_applied_seq as i64),
+        &(state.lease_epoch as i64),
+        &lease.map(|l| l.worker_id.as_str()),
+        &lease.map(|l| l.expires_at.as_str()),
+        &state.started_at,
+        &state.updated_at,
+    ];
+    const SET: &str = "UPDATE wrkr_jobs SET status = $2, last_seq = $3, lease_epoch = $4, lease_worker = $5, \
+                       lease_expires = $6, started_at = $7, updated_at = $8";
+    let updated = if refresh_snapshot {
+        let snapshot = serde_json::to_vec(state).map_err(|e| Error::generic(format!("encode the snapshot: {e}")))?;
+        let mut params = columns.to_vec();
+        params.push(&snapshot);
+        tx.execute(&format!("{SET}, snapshot_seq = $3, snapshot = $9 WHERE job_id = $1"), &params)
+    } else {
+        tx.execute(&format!("{SET} WHERE job_id = $1"), &columns)
+    };
+    updated.map(drop).map_err(|e| sql_error("update the job row", &e))
+}
+
 impl Store for PgStore {
     fn append(&self, job: &JobId, options: AppendOptions, plan: Plan<'_>) -> Result<Appended> {
         let mut client = self.client()?;
@@ -157,35 +188,9 @@ impl Store for PgStore {
         };
         let seqs: Vec<i64> = batch.records.iter().map(|r| r.seq as i64).collect();
         let lines: Vec<&[u8]> = batch.lines().collect();
-        tx.execute(
-            "INSERT INTO wrkr_events (job_id, seq, line) SELECT $1, * FROM unnest($2::bigint[], $3::bytea[])",
-            &[&job.as_str(), &seqs, &lines],
-        )
-        .map_err(|e| sql_error("insert the events", &e))?;
-        let state = &batch.state;
-        let lease = state.lease.as_ref();
-        let columns: [&(dyn ToSql + Sync); 8] = [
-            &job.as_str(),
-            &state.status.to_string(),
-            &(state.last_applied_seq as i64),
-            &(state.lease_epoch as i64),
-            &lease.map(|l| l.worker_id.as_str()),
-            &lease.map(|l| l.expires_at.as_str()),
-            &state.started_at,
-            &state.updated_at,
-        ];
-        const SET: &str = "UPDATE wrkr_jobs SET status = $2, last_seq = $3, lease_epoch = $4, lease_worker = $5, \
-                           lease_expires = $6, started_at = $7, updated_at = $8";
-        let updated = if batch.changes_state() || state.last_applied_seq - row.snapshot_seq >= SNAPSHOT_EVERY {
-            let snapshot =
-                serde_json::to_vec(state).map_err(|e| Error::generic(format!("encode the snapshot: {e}")))?;
-            let mut params = columns.to_vec();
-            params.push(&snapshot);
-            tx.execute(&format!("{SET}, snapshot_seq = $3, snapshot = $9 WHERE job_id = $1"), &params)
-        } else {
-            tx.execute(&format!("{SET} WHERE job_id = $1"), &columns)
-        };
-        updated.map_err(|e| sql_error("update the job row", &e))?;
+        tx.execute(INSERT_EVENTS, &[&job.as_str(), &seqs, &lines]).map_err(|e| sql_error("insert the events", &e))?;
+        let refresh = batch.changes_state() || batch.state.last_applied_seq - row.snapshot_seq >= SNAPSHOT_EVERY;
+        update_job_row(&mut tx, job, &batch.state, refresh)?;
         tx.commit().map_err(|e| {
             sql_error("commit", &e)
                 .with("job_id", job.as_str())
@@ -259,6 +264,22 @@ impl Store for PgStore {
             )
             .map_err(|e| sql_error(&format!("write {name}"), &e))?;
         if written == 0 { Err(job_not_found(job)) } else { Ok(()) }
+    }
+
+    fn import_ledger(&self, job: &JobId, ledger: &ImportedLedger) -> Result<()> {
+        let mut client = self.client()?;
+        let mut tx = client.transaction().map_err(|e| sql_error("begin", &e))?;
+        let created = tx
+            .execute("INSERT INTO wrkr_jobs (job_id) VALUES ($1) ON CONFLICT DO NOTHING", &[&job.as_str()])
+            .map_err(|e| sql_error("create the job", &e))?;
+        if created == 0 {
+            return Err(job_exists(job));
+        }
+        let seqs: Vec<i64> = (1..=ledger.lines.len() as i64).collect();
+        let lines: Vec<&[u8]> = ledger.lines.iter().map(Vec::as_slice).collect();
+        tx.execute(INSERT_EVENTS, &[&job.as_str(), &seqs, &lines]).map_err(|e| sql_error("insert the events", &e))?;
+        update_job_row(&mut tx, job, &ledger.state, true)?;
+        tx.commit().map_err(|e| sql_error("commit", &e).with("job_id", job.as_str()))
     }
 
     fn read_job_file(&self, job: &JobId, name: &str) -> Result<Option<Vec<u8>>> {
