@@ -52,7 +52,10 @@ pub fn locate(store_flag: Option<&Path>) -> Result<Location> {
 pub fn file_store_only(url: &str) -> Error {
     Error::invalid_input("this command does not run on a PostgreSQL store yet")
         .with("store", crate::store::pg::connect::redact(url))
-        .with_hint("run it with --store DIR (a file store); wrkr-events, wrkr-lease, status, jobs, pause, cancel and export run on PostgreSQL")
+        .with_hint(
+            "run it on a file store (--store DIR); on PostgreSQL run so far: wrkr-events, wrkr-lease, status, jobs, \
+             checkpoint, approve, pause, cancel, budget, export, job, receipt, report, bridge",
+        )
 }
 
 #[cfg(test)]
