@@ -31,6 +31,7 @@ on_both_backends!(
     concurrent_writers_give_contiguous_seqs,
     follow_tails_until_terminal,
     export_verifies_and_matches_the_pipeline,
+    supervision_commands,
 );
 
 fn create(sandbox: &Sandbox, job: &str) {
@@ -300,6 +301,38 @@ fn export_verifies_and_matches_the_pipeline(sandbox: &Sandbox) {
     let mut packer = sandbox.command("wrkr-pack").stdin(Stdio::piped()).stdout(Stdio::piped()).spawn().unwrap();
     packer.stdin.take().unwrap().write_all(&records.stdout).unwrap();
     assert!(packer.wait_with_output().unwrap().stdout == pack, "the pipeline gives the export's bytes");
+}
+
+/// The supervision commands on the store: a decision-needed checkpoint, its approval (and a second
+/// approval refused), the budget view, inspect and the receipt footer.
+fn supervision_commands(sandbox: &Sandbox) {
+    sandbox
+        .program("wrkr-events")
+        .args(["--append", "--create", "job_s"])
+        .write_stdin("{\"type\":\"status_changed\",\"payload\":{\"from\":\"queued\",\"to\":\"running\"}}\n")
+        .assert()
+        .success();
+    let emit = ["--json", "checkpoint", "emit", "job_s", "--type", "decision-needed", "--summary", "merge?"];
+    let cp = json_out(&sandbox.wrkr().args(emit).args(["--required-kind", "approval"]).output().unwrap());
+    let cp_id = cp["checkpoint_id"].as_str().unwrap().to_owned();
+    let list = json_out(&sandbox.wrkr().args(["--json", "checkpoint", "list", "job_s"]).output().unwrap());
+    assert_eq!(list.as_array().unwrap().len(), 1);
+    let approval =
+        sandbox.wrkr().args(["--json", "approve", "job_s", "--checkpoint", &cp_id, "--reason", "ok"]).output().unwrap();
+    assert!(approval.status.success(), "{}", String::from_utf8_lossy(&approval.stderr));
+    assert_eq!(json_out(&approval)["checkpoint_id"], cp_id.as_str());
+    let missing = sandbox
+        .wrkr()
+        .args(["--json", "approve", "job_s", "--checkpoint", "cp_99", "--reason", "ok"])
+        .output()
+        .unwrap();
+    assert_eq!(missing.status.code(), Some(6));
+    sandbox.wrkr().args(["budget", "show", "job_s"]).assert().success();
+    let inspect = sandbox.wrkr().args(["job", "inspect", "job_s"]).output().unwrap();
+    let inspect = String::from_utf8_lossy(&inspect.stdout).into_owned();
+    assert!(inspect.starts_with("job=job_s status=") && inspect.contains(" checkpoints=1 approvals=1\n"), "{inspect}");
+    let receipt = sandbox.wrkr().args(["receipt", "job_s"]).output().unwrap();
+    assert!(String::from_utf8_lossy(&receipt.stdout).starts_with("WRKR job_id=job_s manifest=sha256:"));
 }
 
 /// What only the PostgreSQL store has: a schema, and a URL.
