@@ -399,6 +399,34 @@ mod postgres_only {
         assert!(!String::from_utf8_lossy(&out.stderr).contains("secret"));
     }
 
+    /// A follower on PostgreSQL is woken by the append's NOTIFY: with its poll fallback set to
+    /// 20 s it still sees each new record within a few seconds (the bound is for a loaded machine).
+    #[test]
+    fn follow_is_woken_by_notify() {
+        let Some(sandbox) = Sandbox::postgres() else { return };
+        create(&sandbox, "f");
+        let mut child = sandbox
+            .command("wrkr-events")
+            .args(["--follow", "f"])
+            .env("WRKR_FOLLOW_POLL_MS", "20000")
+            .stdout(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut out = BufReader::new(child.stdout.take().unwrap()).lines();
+        assert!(out.next().unwrap().unwrap().contains("job_initialized"));
+        // The follower reads, LISTENs, reads again and then waits: give it that moment.
+        std::thread::sleep(Duration::from_millis(500));
+        for i in 0..3 {
+            let appended = Instant::now();
+            sandbox.program("wrkr-events").args(["--append", "f"]).write_stdin(notes(0, i, 1)).assert().success();
+            let line: Value = serde_json::from_str(&out.next().unwrap().unwrap()).unwrap();
+            assert_eq!(line["payload"]["i"], i as u64);
+            assert!(appended.elapsed() < Duration::from_secs(5), "woken after {:?}", appended.elapsed());
+        }
+        sandbox.wrkr().args(["cancel", "f"]).assert().success();
+        assert!(child.wait().unwrap().success());
+    }
+
     /// A job moves file -> PostgreSQL -> file by a pipe of wrkr-events, byte for byte: the same
     /// ledger, the same jobpack from each store. A second import, or a ledger with a gap, is
     /// refused (exit 6) and changes nothing.

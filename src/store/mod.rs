@@ -91,6 +91,18 @@ pub trait Store {
     /// for byte as one durable batch. Refused when the store already has the job.
     fn import_ledger(&self, job: &JobId, ledger: &import::ImportedLedger) -> Result<()>;
 
+    /// Wait until `job` may have new records, at most `timeout` (followers call this between
+    /// reads). It may return early without news; the default just sleeps (polling).
+    fn wait_for_change(&self, _job: &JobId, timeout: Duration) -> Result<()> {
+        std::thread::sleep(timeout);
+        Ok(())
+    }
+
+    /// Whether [`Store::wait_for_change`] is woken by appends (so a follower may poll rarely).
+    fn notifies(&self) -> bool {
+        false
+    }
+
     fn acquire_lease(&self, job: &JobId, worker: &str, ttl: Duration) -> Result<LeaseView> {
         let now = Timestamp::now();
         let done =
@@ -189,6 +201,12 @@ impl<S: Store + ?Sized> Store for Box<S> {
     }
     fn import_ledger(&self, job: &JobId, ledger: &import::ImportedLedger) -> Result<()> {
         (**self).import_ledger(job, ledger)
+    }
+    fn wait_for_change(&self, job: &JobId, timeout: Duration) -> Result<()> {
+        (**self).wait_for_change(job, timeout)
+    }
+    fn notifies(&self) -> bool {
+        (**self).notifies()
     }
     fn acquire_lease(&self, job: &JobId, worker: &str, ttl: Duration) -> Result<LeaseView> {
         (**self).acquire_lease(job, worker, ttl)

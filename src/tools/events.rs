@@ -140,7 +140,12 @@ const DEFAULT_MAX_LINE_BYTES: u64 = 16 << 20;
 const MAX_BATCH_BYTES: u64 = 64 << 20;
 /// An imported ledger is checked whole before it is written; bound it.
 const MAX_IMPORT_BYTES: u64 = 1 << 30;
-const FOLLOW_POLL: Duration = Duration::from_millis(100);
+/// How often a follower reads again without news: often on a store that cannot wake it, rarely on
+/// one that can (the wait is a fallback there). `WRKR_FOLLOW_POLL_MS` overrides both.
+fn follow_poll(notifies: bool) -> Duration {
+    let default = if notifies { Duration::from_secs(2) } else { Duration::from_millis(100) };
+    std::env::var("WRKR_FOLLOW_POLL_MS").ok().and_then(|v| v.trim().parse().ok()).map_or(default, Duration::from_millis)
+}
 
 fn run(args: Args, io: &mut Io) -> Result<()> {
     let [job] = args.positional_strings()?.try_into().map_err(|given: Vec<String>| {
@@ -206,6 +211,7 @@ fn run(args: Args, io: &mut Io) -> Result<()> {
     }
     let mut status = store.state(&job)?.status;
     let mut next = from_seq;
+    let poll = follow_poll(store.notifies());
     loop {
         let mut latest: Option<Status> = None;
         let last = store.read_events(&job, next, &mut |record, line| {
@@ -222,7 +228,7 @@ fn run(args: Args, io: &mut Io) -> Result<()> {
             return Ok(());
         }
         next = last + 1;
-        std::thread::sleep(FOLLOW_POLL);
+        store.wait_for_change(&job, poll)?;
     }
 }
 

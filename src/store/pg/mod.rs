@@ -15,6 +15,10 @@
 //! `E_LEASE_CONFLICT` with `busy: "store_lock"`, as a busy file lock is.
 //!
 //! Reads take no lock: each is one statement, which sees only committed batches, whole.
+//! Every commit that adds records notifies channel `wrkr_events` with the job id as payload
+//! (`pg_notify` in the job row update: delivered on commit, dropped on rollback). A follower
+//! `LISTEN`s and wakes at once; its poll interval is only the fallback.
+//!
 //! The snapshot column is refreshed when a batch changes status or lease, or 128 records after the
 //! last refresh, so no reader replays more than that.
 
@@ -22,6 +26,7 @@ pub mod connect;
 pub mod schema;
 
 use std::cell::{RefCell, RefMut};
+use std::time::{Duration, Instant};
 
 use postgres::fallible_iterator::FallibleIterator;
 use postgres::types::ToSql;
@@ -39,6 +44,8 @@ pub struct PgStore {
     /// The store URL with its password hidden, for messages.
     name: String,
     client: RefCell<Client>,
+    /// Whether this connection has run `LISTEN wrkr_events`.
+    listening: std::cell::Cell<bool>,
 }
 
 impl PgStore {
@@ -51,7 +58,11 @@ impl PgStore {
 
     /// Connect without checking the schema (`wrkr store migrate`).
     pub fn open_unchecked(url: &str) -> Result<PgStore> {
-        Ok(PgStore { name: connect::redact(url), client: RefCell::new(connect::connect(url)?) })
+        Ok(PgStore {
+            name: connect::redact(url),
+            client: RefCell::new(connect::connect(url)?),
+            listening: std::cell::Cell::new(false),
+        })
     }
 
     pub fn name(&self) -> &str {
@@ -133,6 +144,9 @@ fn checked_record(row: &postgres::Row, expected: u64) -> Result<EventRecord> {
 const INSERT_EVENTS: &str =
     "INSERT INTO wrkr_events (job_id, seq, line) SELECT $1, * FROM unnest($2::bigint[], $3::bytea[])";
 
+/// The update's target, and the wake-up of followers (sent on commit) in the same round trip.
+const WHERE_AND_NOTIFY: &str = "WHERE job_id = $1 RETURNING pg_notify('wrkr_events', job_id)";
+
 /// Bring the job row up to `state`; with `refresh_snapshot`, also its snapshot column.
 fn update_job_row(tx: &mut impl GenericClient, job: &JobId, state: &JobState, refresh_snapshot: bool) -> Result<()> {
     let lease = state.lease.as_ref();
@@ -152,9 +166,9 @@ fn update_job_row(tx: &mut impl GenericClient, job: &JobId, state: &JobState, re
         let snapshot = serde_json::to_vec(state).map_err(|e| Error::generic(format!("encode the snapshot: {e}")))?;
         let mut params = columns.to_vec();
         params.push(&snapshot);
-        tx.execute(&format!("{SET}, snapshot_seq = $3, snapshot = $9 WHERE job_id = $1"), &params)
+        tx.execute(&format!("{SET}, snapshot_seq = $3, snapshot = $9 {WHERE_AND_NOTIFY}"), &params)
     } else {
-        tx.execute(&format!("{SET} WHERE job_id = $1"), &columns)
+        tx.execute(&format!("{SET} {WHERE_AND_NOTIFY}"), &columns)
     };
     updated.map(drop).map_err(|e| sql_error("update the job row", &e))
 }
@@ -280,6 +294,32 @@ impl Store for PgStore {
         tx.execute(INSERT_EVENTS, &[&job.as_str(), &seqs, &lines]).map_err(|e| sql_error("insert the events", &e))?;
         update_job_row(&mut tx, job, &ledger.state, true)?;
         tx.commit().map_err(|e| sql_error("commit", &e).with("job_id", job.as_str()))
+    }
+
+    fn wait_for_change(&self, job: &JobId, timeout: Duration) -> Result<()> {
+        let mut client = self.client()?;
+        if !self.listening.get() {
+            // Records committed between the caller's last read and this LISTEN send no wake-up:
+            // return at once so that the caller reads again, now listening.
+            client.batch_execute("LISTEN wrkr_events").map_err(|e| sql_error("listen", &e))?;
+            self.listening.set(true);
+            return Ok(());
+        }
+        let deadline = Instant::now() + timeout;
+        let mut notifications = client.notifications();
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match notifications.timeout_iter(left).next() {
+                Ok(Some(n)) if n.payload() == job.as_str() => return Ok(()),
+                Ok(Some(_)) if !left.is_zero() => continue,
+                Ok(_) => return Ok(()),
+                Err(e) => return Err(sql_error("wait for notifications", &e)),
+            }
+        }
+    }
+
+    fn notifies(&self) -> bool {
+        true
     }
 
     fn read_job_file(&self, job: &JobId, name: &str) -> Result<Option<Vec<u8>>> {
