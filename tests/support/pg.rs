@@ -118,6 +118,15 @@ fn start() -> Result<Cluster, String> {
     let bin = pg_bin()?;
     let user = server_user()?;
     let dir = tempfile::Builder::new().prefix("wrkr-pg-").tempdir().map_err(|e| e.to_string())?.keep();
+    let started = start_in(&dir, bin, user);
+    if started.is_err() {
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+    started
+}
+
+fn start_in(dir: &Path, bin: PathBuf, user: Option<(u32, u32)>) -> Result<Cluster, String> {
+    let dir = dir.to_path_buf();
     if let Some((uid, gid)) = user {
         std::os::unix::fs::chown(&dir, Some(uid), Some(gid)).map_err(|e| format!("chown {}: {e}", dir.display()))?;
     }
