@@ -6,7 +6,7 @@ _wrkr() {
     cmd="${COMP_WORDS[0]##*/}"
     if [[ "$cmd" == wrkr ]]; then
         if [[ $COMP_CWORD -eq 1 ]]; then
-            COMPREPLY=($(compgen -W "accept events jcs lease pack schema verify init submit status jobs checkpoint approve resume pause cancel budget export job receipt report bridge serve store doctor keygen wrap demo version help help --list --version --generate --json --explain --help" -- "$cur"))
+            COMPREPLY=($(compgen -W "accept events jcs lease pack schema verify init submit status jobs checkpoint approve resume pause cancel budget export job receipt report bridge serve store doctor fsck keygen wrap demo version help help --list --version --generate --json --explain --help" -- "$cur"))
             return
         fi
         cmd="wrkr-${COMP_WORDS[1]}"
@@ -37,6 +37,7 @@ _wrkr() {
         wrkr-serve) opts="--listen -l --allow-non-loopback --auth-token --auth-token-file --max-body-bytes --max-connections --header-timeout --body-timeout --json --store --explain --help -h"; valued="--listen --auth-token --auth-token-file --max-body-bytes --max-connections --header-timeout --body-timeout --store" ;;
         wrkr-store) opts="--json --store --explain --help -h"; valued="--store" ;;
         wrkr-doctor) opts="--listen -l --allow-non-loopback --auth-token --auth-token-file --max-body-bytes --max-connections --header-timeout --body-timeout --json --store --explain --help -h"; valued="--listen --auth-token --auth-token-file --max-body-bytes --max-connections --header-timeout --body-timeout --store" ;;
+        wrkr-fsck) opts="--repair --json --store --explain --help -h"; valued="--store" ;;
         wrkr-keygen) opts="--out --json --store --explain --help -h"; valued="--out --store" ;;
         wrkr-wrap) opts="--job-id --artifact --workspace --budget-wall-time --budget-tool-calls --budget-tokens --out-dir --exit-code --unsafe-capture-raw --lease-ttl --json --store --explain --help -h"; valued="--job-id --artifact --workspace --budget-wall-time --budget-tool-calls --budget-tokens --out-dir --exit-code --lease-ttl --store" ;;
         wrkr-demo) opts="--out-dir --json --store --explain --help -h"; valued="--out-dir --store" ;;

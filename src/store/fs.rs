@@ -327,7 +327,6 @@ impl FsStore {
         std::fs::create_dir_all(&self.root).map_err(|e| Error::io(format!("create {}", self.root.display()), e))?;
         create_dir_synced(&self.root.join("jobs"))?;
         create_dir_synced(&dir)?;
-        let (lock, _) = JobLock::acquire(&dir, job.as_str())?;
         let file = OpenOptions::new()
             .read(true)
             .write(true)
@@ -336,6 +335,8 @@ impl FsStore {
             .mode(0o600)
             .open(dir.join(LEDGER_FILE))
             .map_err(|e| Error::io("open ledger", e))?;
+        // The lock is on the ledger's own inode (see lock.rs): held until `file` is closed.
+        let (lock, _) = JobLock::acquire(&dir, job.as_str(), &file)?;
         sync_dir(&dir).map_err(|e| Error::io(format!("fsync {}", dir.display()), e))?;
         let tail = Tail::read(&file).map_err(|e| Error::io("read ledger tail", e))?;
         let half_written = lock.pending().is_some_and(|p| p.start == 0 && tail.file_len < p.end);
