@@ -14,7 +14,7 @@ _wrkr() {
     fi
     case "$cmd" in
         wrkr-accept) opts="--config --checks --junit --workspace --path --force --ci --out-dir --json --store --explain --help -h --version -V"; valued="--config --junit --workspace --path --out-dir --store"; kinds="" ;;
-        wrkr-events) opts="--append -a --create --epoch --from-seq --follow -f --until-blocked --max-line-bytes --records -r --capture --unsafe-capture-raw --json --store --explain --help -h --version -V"; valued="--epoch --from-seq --max-line-bytes --capture --store"; kinds="job" ;;
+        wrkr-events) opts="--append -a --create --epoch --import --from-seq --follow -f --until-blocked --max-line-bytes --records -r --capture --unsafe-capture-raw --json --store --explain --help -h --version -V"; valued="--epoch --from-seq --max-line-bytes --capture --store"; kinds="job" ;;
         wrkr-jcs) opts="--doc --sha256 --text --keep-going -k --max-line-bytes --json --store --explain --help -h --version -V"; valued="--max-line-bytes --store"; kinds="" ;;
         wrkr-lease) opts="--worker -w --ttl --epoch --json --store --explain --help -h --version -V"; valued="--worker -w --ttl --epoch --store"; kinds="acquire|heartbeat|release|show job" ;;
         wrkr-pack) opts="--output -o --sign --unsafe-capture-raw --max-line-bytes --json --store --explain --help -h --version -V"; valued="--output -o --sign --max-line-bytes --store"; kinds="" ;;

@@ -27,8 +27,15 @@ pub struct Args {
 }
 
 impl Args {
-    /// The store this invocation works on (`--store`, `$WRKR_HOME`, `~/.wrkr`).
-    pub fn store(&self) -> Result<crate::store::FsStore> {
+    /// The store this invocation works on, either backend (`--store`, `$WRKR_STORE`,
+    /// `$WRKR_HOME`, `~/.wrkr`).
+    pub fn store(&self) -> Result<Box<dyn crate::store::Store>> {
+        crate::store::open(self.store.as_deref())
+    }
+
+    /// The file store this invocation works on; a PostgreSQL store is refused with a clear error
+    /// (for commands that do not run on PostgreSQL yet).
+    pub fn file_store(&self) -> Result<crate::store::FsStore> {
         Ok(crate::store::FsStore::new(crate::store::root(self.store.as_deref())?))
     }
 

@@ -168,7 +168,7 @@ fn take_store(args: &mut Vec<OsString>) -> Result<Option<PathBuf>> {
         }
         if args[i] == "--store" {
             if i + 1 >= args.len() || args[i + 1] == "--" {
-                return Err(Error::invalid_input("--store needs a value (DIR)").with("flag", "--store"));
+                return Err(Error::invalid_input("--store needs a value (DIR|URL)").with("flag", "--store"));
             }
             store = Some(PathBuf::from(args.remove(i + 1)));
             args.remove(i);
@@ -176,7 +176,7 @@ fn take_store(args: &mut Vec<OsString>) -> Result<Option<PathBuf>> {
         }
         if let Some(value) = args[i].to_str().and_then(|a| a.strip_prefix("--store=")) {
             if value.is_empty() {
-                return Err(Error::invalid_input("--store needs a value (DIR)").with("flag", "--store"));
+                return Err(Error::invalid_input("--store needs a value (DIR|URL)").with("flag", "--store"));
             }
             store = Some(PathBuf::from(value));
             args.remove(i);

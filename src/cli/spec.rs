@@ -94,9 +94,11 @@ pub const EXPLAIN: Flag = Flag {
 pub const STORE: Flag = Flag {
     long: "store",
     short: None,
-    value: Some("DIR"),
-    help: "Store root [default: $WRKR_HOME, else ~/.wrkr]",
-    long_help: "Accepted anywhere before `--`. The store holds one directory per job under DIR/jobs/.",
+    value: Some("DIR|URL"),
+    help: "Store: DIR or postgres:// URL [default: $WRKR_STORE, else $WRKR_HOME, else ~/.wrkr]",
+    long_help: "Accepted anywhere before `--`. A directory is a file store (one directory per job under DIR/jobs/); \
+                a postgres:// or postgresql:// URL is a PostgreSQL store (libpq's PG* variables fill in what the \
+                URL leaves out; `wrkr store migrate` creates its schema).",
 };
 
 pub const VERSION: Flag = Flag {

@@ -60,7 +60,7 @@ pub fn run(args: &Args, words: &[String], io: &mut Io) -> Result<()> {
         ci: args.switch(CI.long),
     };
     let store = match job_argument(target) {
-        Some(_) => Some(args.store()?),
+        Some(_) => Some(args.file_store()?),
         None => None,
     };
     let (out, outcome) = execute(store.as_ref(), &request)?;

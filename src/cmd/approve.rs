@@ -58,7 +58,7 @@ fn run(args: Args, io: &mut Io) -> Result<()> {
     let store = args.store()?;
     let cp_id = match args.value(CHECKPOINT.long) {
         Some(cp) => cp.to_owned(),
-        None => the_pending_decision(&store, &job)?,
+        None => the_pending_decision(&args.file_store()?, &job)?,
     };
     let by = approver(&args);
     let mut record = approve(&store, &job, &cp_id, reason, &by)?;
@@ -105,7 +105,7 @@ fn the_pending_decision(store: &FsStore, job: &JobId) -> Result<String> {
 
 /// Record the approval of decision-needed checkpoint `cp_id` (once), returning the
 /// `wrkr.approval_record`. `reason` must be non-blank.
-pub fn approve(store: &FsStore, job: &JobId, cp_id: &str, reason: &str, by: &Approver) -> Result<Value> {
+pub fn approve(store: &dyn Store, job: &JobId, cp_id: &str, reason: &str, by: &Approver) -> Result<Value> {
     let reason = reason.trim();
     if reason.is_empty() {
         return Err(Error::invalid_input("approval reason is required").with_hint("pass --reason TEXT"));

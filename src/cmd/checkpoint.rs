@@ -16,7 +16,7 @@ use crate::contract::{Error, Result};
 use crate::job::checkpoint::{self, Checkpoint};
 use crate::job::projection::render_checkpoint;
 use crate::run::history::History;
-use crate::store::{AppendOptions, FsStore, JobId, Store};
+use crate::store::{AppendOptions, JobId, Store};
 
 const TYPE: Flag = Flag {
     long: "type",
@@ -183,7 +183,7 @@ fn show_action_and_artifacts(io: &mut Io, cp: &Value) -> Result<()> {
 }
 
 /// Every checkpoint of a job, rendered as `wrkr.checkpoint`.
-pub fn checkpoints(store: &FsStore, job: &JobId) -> Result<Vec<Value>> {
+pub fn checkpoints(store: &dyn Store, job: &JobId) -> Result<Vec<Value>> {
     let mut out = Vec::new();
     store.read_events(job, 1, &mut |record, _| {
         if record.event_type == "checkpoint_emitted" {
@@ -203,7 +203,7 @@ pub fn checkpoints(store: &FsStore, job: &JobId) -> Result<Vec<Value>> {
 }
 
 /// One checkpoint by id (`cp_<positive integer>`).
-pub fn find(store: &FsStore, job: &JobId, id: &str) -> Result<Value> {
+pub fn find(store: &dyn Store, job: &JobId, id: &str) -> Result<Value> {
     if !id.strip_prefix("cp_").is_some_and(|n| n.parse::<u64>().is_ok_and(|n| n > 0)) {
         return Err(Error::invalid_input(format!("invalid checkpoint id {id:?}"))
             .with("checkpoint_id", id)
@@ -232,7 +232,7 @@ pub struct Emit {
     pub removed: Vec<String>,
 }
 
-fn emit_from_args(store: &FsStore, job: &JobId, args: &Args) -> Result<Value> {
+fn emit_from_args(store: &dyn Store, job: &JobId, args: &Args) -> Result<Value> {
     let strings = |flag: &Flag| args.values(flag.long).into_iter().map(str::to_owned).collect::<Vec<_>>();
     let request = Emit {
         kind: args.value(TYPE.long).ok_or_else(|| Error::invalid_input("emit needs --type TYPE"))?.to_owned(),
@@ -249,7 +249,7 @@ fn emit_from_args(store: &FsStore, job: &JobId, args: &Args) -> Result<Value> {
 }
 
 /// Append one checkpoint and return it rendered as `wrkr.checkpoint`.
-pub fn emit(store: &FsStore, job: &JobId, request: &Emit) -> Result<Value> {
+pub fn emit(store: &dyn Store, job: &JobId, request: &Emit) -> Result<Value> {
     let kind = checkpoint::kind(&request.kind)?;
     let summary = checkpoint::summary(&request.summary)?;
     let mut action = serde_json::Map::new();

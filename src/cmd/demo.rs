@@ -61,7 +61,7 @@ fn run(args: Args, io: &mut Io) -> Result<()> {
     if let Some(extra) = args.positionals.first() {
         return Err(Error::invalid_input(format!("demo takes no arguments (got {extra:?})")));
     }
-    let store = args.store()?;
+    let store = args.file_store()?;
     let job = free_job_id(&store)?;
     let workspace = store.root().join("demo").join(job.as_str());
     std::fs::create_dir_all(&workspace).map_err(|e| Error::io(format!("create {}", workspace.display()), e))?;

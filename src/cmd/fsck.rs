@@ -98,7 +98,7 @@ impl Finding {
 }
 
 fn run(args: Args, io: &mut Io) -> Result<()> {
-    let store = args.store()?;
+    let store = args.file_store()?;
     let repair = args.switch(REPAIR.long);
     let named = args.positional_strings()?;
     let jobs: Vec<JobId> = if named.is_empty() {

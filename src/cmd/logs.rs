@@ -95,7 +95,7 @@ fn run(args: Args, io: &mut Io) -> Result<()> {
         None => None,
     };
     let selection = Selection { step, failed: args.switch(FAILED.long), tail };
-    let store = args.store()?;
+    let store = args.file_store()?;
     if args.switch(FOLLOW.long) {
         if io.json {
             return Err(Error::invalid_input("--follow prints text; it cannot be combined with --json")

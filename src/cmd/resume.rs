@@ -81,7 +81,7 @@ fn run(args: Args, io: &mut Io) -> Result<()> {
             Error::invalid_input("--force-env needs --reason TEXT").with_hint("say why the new environment is safe")
         );
     }
-    let store = args.store()?;
+    let store = args.file_store()?;
     let force = args.switch(FORCE_ENV.long).then(|| EnvOverride {
         reason: args.value(REASON.long).unwrap_or_default().trim().to_owned(),
         approved_by: approver(&args),

@@ -47,7 +47,7 @@ fn run(args: Args, io: &mut Io) -> Result<()> {
     let cwd = std::env::current_dir()
         .and_then(std::fs::canonicalize)
         .map_err(|e| Error::io("resolve the working directory", e))?;
-    let store_root = args.store()?.root().to_path_buf();
+    let store_root = args.file_store()?.root().to_path_buf();
     let ctx = Ctx { store_root, cwd, lease_ttl: crate::job::lease::DEFAULT_TTL };
     server::run(&config, ctx, &mut |addr| {
         if io.json {

@@ -6,15 +6,26 @@
 //! unreadable ledger) are skipped and listed unless `--include-active`, and a job leaves the
 //! store in one atomic rename, never half at a time.
 
+//!
+//! `migrate` and `version` manage the PostgreSQL store's schema: `migrate` is the only command that
+//! changes it (the embedded migrations the store lacks, under an advisory lock); every other command
+//! checks the version when it connects and refuses an old store with a hint naming it. `version`
+//! reports the store's schema version and the one this wrkr needs. A file store has no schema: both
+//! say so and succeed (`"backend": "file"`).
+
 use std::path::PathBuf;
 use std::time::SystemTime;
+
+use serde_json::{Value, json};
 
 use crate::cli::args::Args;
 use crate::cli::io::Io;
 use crate::cli::spec::{Command, Example, Flag, Kind};
 use crate::cmd::export::{DEFAULT_OUT_DIR, OUT_DIR};
 use crate::contract::{Error, Result};
+use crate::store::pg::schema;
 use crate::store::retention::{self, Selectors};
+use crate::store::{Location, PgStore, location};
 
 const fn age_flag(long: &'static str, help: &'static str) -> Flag {
     Flag {
@@ -69,9 +80,9 @@ const STORE_ROOT: Flag = Flag {
 pub const COMMAND: Command = Command {
     name: "store",
     kind: Kind::Command,
-    about: "Prune old jobs, jobpacks and reports (retention)",
-    usage: "prune SELECTOR... [--dry-run] [--include-active] [--out-dir DIR]",
-    long_about: "At least one selector is required. Jobs are selected by the age of their newest file, \
+    about: "Prune old jobs, jobpacks and reports, or migrate a PostgreSQL store's schema",
+    usage: "prune SELECTOR... [--dry-run] [--include-active] [--out-dir DIR] | migrate | version",
+    long_about: "prune: at least one selector is required. Jobs are selected by the age of their newest file, \
                  jobpacks and reports by age or by count (newest kept; age wins when both match), \
                  integration files by age. Output files under --out-dir are looked at only when their \
                  selector is given. Removes unless --dry-run (as the Go implementation does), but never a \
@@ -82,7 +93,13 @@ pub const COMMAND: Command = Command {
                  Text: `store prune dry_run=.. checked=.. matched=.. removed=.. freed_bytes=..`, then one \
                  `- kind=.. reason=.. path=.. size=..` per entry and `- skipped path=.. why=..`. With --json: \
                  {generated_at, dry_run, checked, matched, removed, freed_bytes, entries: [{kind, path, \
-                 size_bytes, mod_time, reason}], skipped: [{kind, path, why}]}.",
+                 size_bytes, mod_time, reason}], skipped: [{kind, path, why}]}.\n\n\
+                 migrate | version: a PostgreSQL store (--store postgres://... or WRKR_STORE) has a versioned \
+                 schema. `migrate` applies what is missing, under an advisory lock, so two hosts may run it at \
+                 once; every other command refuses a store whose schema is older (E_INVALID_INPUT_SCHEMA, exit 6, \
+                 naming this command). `version` prints the store's version and the one this wrkr needs. The PG* \
+                 variables of libpq (PGHOST, PGPORT, PGUSER, PGPASSWORD, PGDATABASE, PGSSLMODE) fill in what the \
+                 URL leaves out.",
     flags: &[
         &JOB_MAX_AGE,
         &JOBPACK_MAX_AGE,
@@ -101,16 +118,26 @@ pub const COMMAND: Command = Command {
             what: "What a 30-day retention would remove.",
         },
         Example { command: "wrkr store prune --max-jobpacks 100 --report-max-age 168h", what: "Bound wrkr-out/." },
+        Example {
+            command: "wrkr store migrate --store postgres://wrkr@db.internal/wrkr",
+            what: "Create or upgrade the schema; prints the versions before and after.",
+        },
+        Example { command: "WRKR_STORE=postgres:///wrkr wrkr store version", what: "Check without changing anything." },
     ],
     run,
 };
 
 fn run(args: Args, io: &mut Io) -> Result<()> {
     let words = args.positional_strings()?;
-    if words.first().map(String::as_str) != Some("prune") || words.len() > 1 {
-        return Err(Error::invalid_input(format!("usage: wrkr store {}", COMMAND.usage))
-            .with_hint("wrkr store prune --job-max-age 30d --dry-run"));
+    match words.as_slice() {
+        [verb] if verb == "prune" => prune(&args, io),
+        [verb] if verb == "migrate" || verb == "version" => schema_verb(&args, io, verb),
+        _ => Err(Error::invalid_input(format!("usage: wrkr store {}", COMMAND.usage))
+            .with_hint("wrkr store prune --job-max-age 30d --dry-run; wrkr store migrate --store URL")),
     }
+}
+
+fn prune(args: &Args, io: &mut Io) -> Result<()> {
     let age = |flag: &Flag| -> Result<_> {
         args.value(flag.long)
             .map(|v| {
@@ -144,7 +171,7 @@ fn run(args: Args, io: &mut Io) -> Result<()> {
     }
     let store = match args.value(STORE_ROOT.long) {
         Some(dir) => crate::store::FsStore::new(PathBuf::from(dir)),
-        None => args.store()?,
+        None => args.file_store()?,
     };
     let out_dir = PathBuf::from(args.value(OUT_DIR.long).unwrap_or(DEFAULT_OUT_DIR));
     let dry_run = args.switch(DRY_RUN.long);
@@ -164,4 +191,39 @@ fn run(args: Args, io: &mut Io) -> Result<()> {
         io.line(&format!("- skipped kind={} path={} why={}", s.kind, s.path, s.why))?;
     }
     Ok(())
+}
+
+/// `migrate` or `version`: the PostgreSQL schema (a file store has none and says so).
+fn schema_verb(args: &Args, io: &mut Io, verb: &str) -> Result<()> {
+    let report = match location::locate(args.store.as_deref())? {
+        Location::Dir(dir) => json!({"backend": "file", "store": dir.display().to_string()}),
+        Location::Postgres(url) => {
+            let store = PgStore::open_unchecked(&url)?;
+            let mut client = store.client()?;
+            let mut report = if verb == "migrate" {
+                schema::migrate(&mut client, store.name())?
+            } else {
+                let have = schema::version(&mut client)?;
+                json!({"store": store.name(), "schema_version": have, "required_version": schema::latest()})
+            };
+            if let Value::Object(map) = &mut report {
+                map.insert("backend".into(), json!("postgres"));
+            }
+            report
+        }
+    };
+    if io.json {
+        return io.pretty(&report);
+    }
+    let text = match (&report["backend"], verb) {
+        (Value::String(b), _) if b == "file" => format!("file store {}: no schema to migrate", report["store"]),
+        (_, "migrate") => {
+            format!("store schema version {} -> {}", report["from_version"], report["to_version"])
+        }
+        _ => format!(
+            "store schema version {} (this wrkr needs {})",
+            report["schema_version"], report["required_version"]
+        ),
+    };
+    io.line(&text)
 }

@@ -109,7 +109,7 @@ fn run(args: Args, io: &mut Io) -> Result<()> {
         })?;
         return explain(io, &job, &spec);
     }
-    let store = args.store()?;
+    let store = args.file_store()?;
     let job = match args.value(JOB_ID.long) {
         Some(id) => {
             let job = JobId::parse(id)?;

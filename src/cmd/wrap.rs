@@ -162,7 +162,7 @@ fn run(args: Args, io: &mut Io) -> Result<()> {
     opts.capture = pack::capture(&args)?;
     opts.ttl = lease_ttl(&args)?;
     opts.json = io.json;
-    let report = wrap(&args.store()?, &opts)?;
+    let report = wrap(&args.file_store()?, &opts)?;
     print(io, &report)?;
     io.flush()?;
     match report.ended.failure {

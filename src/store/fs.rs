@@ -23,18 +23,15 @@ use std::io::ErrorKind;
 use std::os::unix::fs::{DirBuilderExt, FileExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 
-use serde_json::{Value, json};
-
-use crate::contract::time::Timestamp;
 use crate::contract::{Error, ReasonCode, Result};
 use crate::failpoint;
-use crate::job::event::check_against_state;
 use crate::job::{JobState, lease};
 use crate::store::atomic::{self, Durability, sync_dir};
+use crate::store::import::{ImportedLedger, job_exists};
 use crate::store::ledger::{EventRecord, LEDGER_FILE, LedgerReader, Position, Tail, previous_newline};
 use crate::store::lock::{JobLock, LOCK_FILE, PendingBatch};
 use crate::store::snapshot::Snapshot;
-use crate::store::{AppendOptions, Appended, JobId, Plan, Sink, Store, job_not_found};
+use crate::store::{AppendOptions, Appended, JobId, Plan, Sink, Store, batch, job_not_found};
 
 /// A reader never replays more than this many records past the snapshot.
 pub const SNAPSHOT_EVERY: u64 = 128;
@@ -229,39 +226,19 @@ impl Store for FsStore {
         if let Some(epoch) = options.fence {
             lease::check_fence(&state, epoch)?;
         }
-        let mut events = plan(&state)?;
-        let now = Timestamp::now().to_string();
-        if position.seq == 0 {
-            let init = json!({"started_at": now, "status": "queued"});
-            events.insert(0, crate::job::NewEvent::new("job_initialized", init));
-        }
-        if events.is_empty() {
-            return Ok(Appended { records: Vec::new(), state });
-        }
-        let mut working = state;
-        let mut batch = Vec::new();
-        let mut records = Vec::with_capacity(events.len());
-        for (i, event) in events.into_iter().enumerate() {
-            let seq = position.seq + 1 + i as u64;
-            check_against_state(&working, &event, seq)?;
-            let record = EventRecord {
-                seq,
-                created_at: now.clone(),
-                event_type: event.event_type,
-                payload: Some(Value::Object(event.payload)),
-            };
-            working.apply(&record)?;
-            batch.extend_from_slice(&record.to_line());
-            records.push(record);
-        }
+        let events = plan(&state)?;
+        let batch = match batch::build(state, position.seq, events)? {
+            Ok(batch) => batch,
+            Err(state) => return Ok(Appended { records: Vec::new(), state }),
+        };
 
         // 4. One write, one fdatasync.
         let start = tail.complete_end;
-        let end = start + batch.len() as u64;
+        let end = start + batch.bytes.len() as u64;
         lock.set_pending(PendingBatch { start, end })?;
         let written = (|| {
             failpoint::check("ledger.append.before_write").map_err(|e| fatal("write", job, e))?;
-            failpoint::write_all_at("ledger.append.short_write", &file, &batch, start)
+            failpoint::write_all_at("ledger.append.short_write", &file, &batch.bytes, start)
                 .map_err(|e| fatal("write", job, e))?;
             failpoint::check("ledger.append.before_fsync").map_err(|e| fatal("fdatasync", job, e))?;
             file.sync_data().map_err(|e| fatal("fdatasync", job, e))?;
@@ -277,17 +254,17 @@ impl Store for FsStore {
         }
 
         // 5. Snapshot (cache).
-        let after =
-            Position { offset: end, lines: position.lines + records.len() as u64, seq: working.last_applied_seq };
-        let changes_state = records.iter().any(|r| {
-            matches!(r.event_type.as_str(), "job_initialized" | "status_changed" | "lease_set" | "lease_released")
-        });
-        if changes_state || after.seq - snapshot_seq >= SNAPSHOT_EVERY {
-            Snapshot::of(&working, after).save(&dir);
+        let after = Position {
+            offset: end,
+            lines: position.lines + batch.records.len() as u64,
+            seq: batch.state.last_applied_seq,
+        };
+        if batch.changes_state() || after.seq - snapshot_seq >= SNAPSHOT_EVERY {
+            Snapshot::of(&batch.state, after).save(&dir);
         }
         drop(lock);
         drop(file); // releases the ledger lock
-        Ok(Appended { records, state: working })
+        Ok(Appended { records: batch.records, state: batch.state })
     }
 
     fn state(&self, job: &JobId) -> Result<JobState> {
@@ -356,6 +333,10 @@ impl Store for FsStore {
             .map_err(|e| Error::io(format!("write {}", path.display()), e))
     }
 
+    fn import_ledger(&self, job: &JobId, ledger: &ImportedLedger) -> Result<()> {
+        self.import_into(job, ledger)
+    }
+
     fn read_job_file(&self, job: &JobId, name: &str) -> Result<Option<Vec<u8>>> {
         let path = self.job_file(job, name)?;
         match std::fs::read(&path) {
@@ -367,12 +348,50 @@ impl Store for FsStore {
 }
 
 impl FsStore {
+    /// [`Store::import_ledger`]: under the job's lock, into an empty ledger, one write, one
+    /// fdatasync. The pending record covers the whole write, so a killed import leaves no job.
+    fn import_into(&self, job: &JobId, ledger: &ImportedLedger) -> Result<()> {
+        let dir = self.job_dir(job);
+        std::fs::create_dir_all(&self.root).map_err(|e| Error::io(format!("create {}", self.root.display()), e))?;
+        create_dir_synced(&self.root.join("jobs"))?;
+        create_dir_synced(&dir)?;
+        let file = OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .mode(0o600)
+            .open(dir.join(LEDGER_FILE))
+            .map_err(|e| Error::io("open ledger", e))?;
+        // The lock is on the ledger's own inode (see lock.rs): held until `file` is closed.
+        let (lock, _) = JobLock::acquire(&dir, job.as_str(), &file)?;
+        sync_dir(&dir).map_err(|e| Error::io(format!("fsync {}", dir.display()), e))?;
+        let tail = Tail::read(&file).map_err(|e| Error::io("read ledger tail", e))?;
+        let half_written = lock.pending().is_some_and(|p| p.start == 0 && tail.file_len < p.end);
+        if tail.last.is_some() && !half_written {
+            return Err(job_exists(job));
+        }
+        let mut bytes = Vec::with_capacity(ledger.lines.iter().map(|l| l.len() + 1).sum());
+        for line in &ledger.lines {
+            bytes.extend_from_slice(line);
+            bytes.push(b'\n');
+        }
+        file.set_len(0).map_err(|e| Error::io("truncate ledger", e))?;
+        lock.set_pending(PendingBatch { start: 0, end: bytes.len() as u64 })?;
+        file.write_all_at(&bytes, 0).map_err(|e| fatal("write", job, e))?;
+        file.sync_data().map_err(|e| fatal("fdatasync", job, e))?;
+        let position = Position {
+            offset: bytes.len() as u64,
+            lines: ledger.lines.len() as u64,
+            seq: ledger.state.last_applied_seq,
+        };
+        Snapshot::of(&ledger.state, position).save(&dir);
+        Ok(())
+    }
+
     /// A small per-job file: a plain name that is not one of the store's own files.
     fn job_file(&self, job: &JobId, name: &str) -> Result<PathBuf> {
-        let own = [LEDGER_FILE, LOCK_FILE, crate::store::snapshot::SNAPSHOT_FILE];
-        if JobId::parse(name).is_err() || own.contains(&name) || name.starts_with(".tmp-") {
-            return Err(Error::invalid_input(format!("not a job file name: {name:?}")).with("name", name));
-        }
+        crate::store::check_job_file_name(name)?;
         let dir = self.job_dir(job);
         if !dir.join(LEDGER_FILE).is_file() {
             return Err(self.not_found(job));
@@ -385,6 +404,7 @@ impl FsStore {
 mod tests {
     use super::*;
     use crate::job::{NewEvent, Status};
+    use serde_json::json;
 
     fn store() -> (tempfile::TempDir, FsStore) {
         let dir = tempfile::TempDir::new().unwrap();

@@ -111,7 +111,7 @@ fn lock_ledger(ledger: &File, dir: &Path, job_id: &str) -> Result<()> {
     }
 }
 
-fn timeout() -> Duration {
+pub fn timeout() -> Duration {
     std::env::var("WRKR_LOCK_TIMEOUT_MS")
         .ok()
         .and_then(|v| v.trim().parse::<u64>().ok())

@@ -14,13 +14,20 @@
 //! Root: `--store DIR`, else `$WRKR_HOME`, else `$HOME/.wrkr`. Per job: `jobs/<id>/events.jsonl`,
 //! `snapshot.json`, `ledger.lock` (the pending-batch record; the lock is on the ledger itself),
 //! and whatever small files other modules keep there.
+//!
+//! The second backend, [`PgStore`], keeps the same contract in PostgreSQL (`--store postgres://...`
+//! or `$WRKR_STORE`; see `location.rs` and `pg/`). [`open`] picks the backend.
 
 pub mod atomic;
+pub mod batch;
 pub mod fs;
+pub mod import;
 pub mod job_id;
 pub mod ledger;
+pub mod location;
 pub mod lock;
 pub mod retention;
+pub mod pg;
 pub mod snapshot;
 
 use std::path::{Path, PathBuf};
@@ -33,6 +40,8 @@ use crate::job::{JobState, NewEvent, Status};
 pub use fs::FsStore;
 pub use job_id::JobId;
 pub use ledger::EventRecord;
+pub use location::Location;
+pub use pg::PgStore;
 
 /// How an append is made.
 #[derive(Clone, Copy, Debug, Default)]
@@ -79,6 +88,22 @@ pub trait Store {
     /// A small per-job file, or `None` when it does not exist.
     fn read_job_file(&self, job: &JobId, name: &str) -> Result<Option<Vec<u8>>>;
 
+    /// Create `job` from a whole checked ledger (`import::read_ledger`), its lines stored byte
+    /// for byte as one durable batch. Refused when the store already has the job.
+    fn import_ledger(&self, job: &JobId, ledger: &import::ImportedLedger) -> Result<()>;
+
+    /// Wait until `job` may have new records, at most `timeout` (followers call this between
+    /// reads). It may return early without news; the default just sleeps (polling).
+    fn wait_for_change(&self, _job: &JobId, timeout: Duration) -> Result<()> {
+        std::thread::sleep(timeout);
+        Ok(())
+    }
+
+    /// Whether [`Store::wait_for_change`] is woken by appends (so a follower may poll rarely).
+    fn notifies(&self) -> bool {
+        false
+    }
+
     fn acquire_lease(&self, job: &JobId, worker: &str, ttl: Duration) -> Result<LeaseView> {
         let now = Timestamp::now();
         let done =
@@ -121,19 +146,31 @@ pub trait Store {
     }
 }
 
-/// The store root: `--store DIR`, else `$WRKR_HOME`, else `$HOME/.wrkr`.
+/// The file store root: `--store DIR`, else `$WRKR_STORE`, else `$WRKR_HOME`, else `$HOME/.wrkr`.
+/// A PostgreSQL store is an error here: the caller runs only on a file store.
 pub fn root(store_flag: Option<&Path>) -> Result<PathBuf> {
-    if let Some(dir) = store_flag {
-        return Ok(dir.to_path_buf());
+    match location::locate(store_flag)? {
+        Location::Dir(dir) => Ok(dir),
+        Location::Postgres(url) => Err(location::file_store_only(&url)),
     }
-    if let Some(home) = std::env::var_os("WRKR_HOME").filter(|v| !v.is_empty()) {
-        return Ok(PathBuf::from(home));
+}
+
+/// The store an invocation works on, whichever backend it is.
+pub fn open(store_flag: Option<&Path>) -> Result<Box<dyn Store>> {
+    Ok(match location::locate(store_flag)? {
+        Location::Dir(dir) => Box::new(FsStore::new(dir)),
+        Location::Postgres(url) => Box::new(PgStore::open(&url)?),
+    })
+}
+
+/// A small per-job file name: a plain name that is not one of the file store's own files (the
+/// rule is the same on every backend, so a job moves between stores with its files).
+pub fn check_job_file_name(name: &str) -> Result<()> {
+    let own = [ledger::LEDGER_FILE, lock::LOCK_FILE, snapshot::SNAPSHOT_FILE];
+    if JobId::parse(name).is_err() || own.contains(&name) || name.starts_with(".tmp-") {
+        return Err(Error::invalid_input(format!("not a job file name: {name:?}")).with("name", name));
     }
-    match std::env::var_os("HOME").filter(|v| !v.is_empty()) {
-        Some(home) => Ok(PathBuf::from(home).join(".wrkr")),
-        None => Err(Error::invalid_input("no store: neither --store, WRKR_HOME nor HOME is set")
-            .with_hint("pass --store DIR or set WRKR_HOME")),
-    }
+    Ok(())
 }
 
 /// The error for a job the store does not have (exit 6, as Go's per-job commands).
@@ -141,4 +178,50 @@ pub fn job_not_found(job: &JobId) -> Error {
     Error::not_found("job not found")
         .with("job_id", job.as_str())
         .with_hint(format!("wrkr jobs lists the jobs in this store; wrkr-events --append --create {job} makes one"))
+}
+
+/// A boxed store is a store: commands hold whichever backend [`open`] chose.
+impl<S: Store + ?Sized> Store for Box<S> {
+    fn append(&self, job: &JobId, options: AppendOptions, plan: Plan<'_>) -> Result<Appended> {
+        (**self).append(job, options, plan)
+    }
+    fn state(&self, job: &JobId) -> Result<JobState> {
+        (**self).state(job)
+    }
+    fn read_events(&self, job: &JobId, from_seq: u64, sink: Sink<'_>) -> Result<u64> {
+        (**self).read_events(job, from_seq, sink)
+    }
+    fn list_jobs(&self) -> Result<Vec<(JobId, Result<JobState>)>> {
+        (**self).list_jobs()
+    }
+    fn write_job_file(&self, job: &JobId, name: &str, bytes: &[u8]) -> Result<()> {
+        (**self).write_job_file(job, name, bytes)
+    }
+    fn read_job_file(&self, job: &JobId, name: &str) -> Result<Option<Vec<u8>>> {
+        (**self).read_job_file(job, name)
+    }
+    fn import_ledger(&self, job: &JobId, ledger: &import::ImportedLedger) -> Result<()> {
+        (**self).import_ledger(job, ledger)
+    }
+    fn wait_for_change(&self, job: &JobId, timeout: Duration) -> Result<()> {
+        (**self).wait_for_change(job, timeout)
+    }
+    fn notifies(&self) -> bool {
+        (**self).notifies()
+    }
+    fn acquire_lease(&self, job: &JobId, worker: &str, ttl: Duration) -> Result<LeaseView> {
+        (**self).acquire_lease(job, worker, ttl)
+    }
+    fn heartbeat_lease(&self, job: &JobId, worker: &str, epoch: Option<u64>, ttl: Duration) -> Result<LeaseView> {
+        (**self).heartbeat_lease(job, worker, epoch, ttl)
+    }
+    fn release_lease(&self, job: &JobId, worker: &str, epoch: Option<u64>) -> Result<LeaseView> {
+        (**self).release_lease(job, worker, epoch)
+    }
+    fn show_lease(&self, job: &JobId) -> Result<LeaseView> {
+        (**self).show_lease(job)
+    }
+    fn change_status(&self, job: &JobId, to: Status, fence: Option<u64>) -> Result<JobState> {
+        (**self).change_status(job, to, fence)
+    }
 }

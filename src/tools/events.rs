@@ -7,6 +7,9 @@
 //! batch is durable. A printed seq is therefore a promise: it is in the ledger, whatever happens
 //! to this process or the machine after it is printed.
 //!
+//! `--import` creates a job from a whole ledger on stdin, byte for byte (`store::import`): piping
+//! `wrkr-events J` of one store into `wrkr-events --import J` of another moves a job.
+//!
 //! `--records` writes the job's pack records instead (see `pack::records`): the input of
 //! `wrkr-pack`, so that `wrkr-events --records J | wrkr-pack` is `wrkr export J`, byte for byte.
 //! Artifacts missing from the workspace are named on stderr. With `--unsafe-capture-raw` each found
@@ -29,7 +32,7 @@ use crate::job::{NewEvent, Status};
 use crate::jsonl::{JsonlReader, is_blank};
 use crate::pack::raw;
 use crate::pack::records::{self, Record};
-use crate::store::{AppendOptions, JobId, Store};
+use crate::store::{AppendOptions, JobId, Store, import};
 use crate::tools::pack::{self, CAPTURE, UNSAFE_CAPTURE_RAW};
 
 const APPEND: Flag = Flag {
@@ -54,6 +57,16 @@ const EPOCH: Flag = Flag {
     value: Some("N"),
     help: "With --append: fence the batch with lease epoch N; refused (exit 1) if a newer lease exists",
     long_help: "",
+};
+const IMPORT: Flag = Flag {
+    long: "import",
+    short: None,
+    value: None,
+    help: "Create JOB from a whole ledger on stdin (as wrkr-events JOB prints it), byte for byte",
+    long_help: "How a job moves between stores: wrkr-events --store A JOB | wrkr-events --store B --import JOB. \
+                Every line is checked first (records parse, seqs 1, 2, ..., the replay is valid); then all \
+                are written as one durable batch, so the moved job exports the same jobpack. Refused (exit 6) \
+                when the target already has JOB. Per-job files (runtime config, acceptance result) do not move.",
 };
 const FROM_SEQ: Flag =
     Flag { long: "from-seq", short: None, value: Some("N"), help: "Start at seq N [default: 1]", long_help: "" };
@@ -109,6 +122,7 @@ pub const TOOL: Command = Command {
         &APPEND,
         &CREATE,
         &EPOCH,
+        &IMPORT,
         &FROM_SEQ,
         &FOLLOW,
         &UNTIL_BLOCKED,
@@ -123,6 +137,10 @@ pub const TOOL: Command = Command {
             what: "Create job_1 and append one event; prints seq 1 (job_initialized) and seq 2.",
         },
         Example { command: "wrkr-events --from-seq 10 job_1", what: "The ledger from seq 10 on." },
+        Example {
+            command: "wrkr-events job_1 | wrkr-events --store postgres:///wrkr --import job_1",
+            what: "Move job_1 from the file store to a PostgreSQL store (and back the same way).",
+        },
         Example { command: "wrkr events --follow job_1", what: "Tail the ledger until the job ends." },
         Example {
             command: "wrkr-events --follow --until-blocked job_1",
@@ -136,7 +154,14 @@ pub const TOOL: Command = Command {
 const DEFAULT_MAX_LINE_BYTES: u64 = 16 << 20;
 /// A batch is held in memory before it is written; bound it.
 const MAX_BATCH_BYTES: u64 = 64 << 20;
-const FOLLOW_POLL: Duration = Duration::from_millis(100);
+/// An imported ledger is checked whole before it is written; bound it.
+const MAX_IMPORT_BYTES: u64 = 1 << 30;
+/// How often a follower reads again without news: often on a store that cannot wake it, rarely on
+/// one that can (the wait is a fallback there). `WRKR_FOLLOW_POLL_MS` overrides both.
+fn follow_poll(notifies: bool) -> Duration {
+    let default = if notifies { Duration::from_secs(2) } else { Duration::from_millis(100) };
+    std::env::var("WRKR_FOLLOW_POLL_MS").ok().and_then(|v| v.trim().parse().ok()).map_or(default, Duration::from_millis)
+}
 
 fn run(args: Args, io: &mut Io) -> Result<()> {
     let [job] = args.positional_strings()?.try_into().map_err(|given: Vec<String>| {
@@ -145,7 +170,7 @@ fn run(args: Args, io: &mut Io) -> Result<()> {
     })?;
     let job = JobId::parse(&job)?;
     if args.switch(RECORDS.long) {
-        for flag in [&APPEND, &CREATE, &EPOCH, &FROM_SEQ, &FOLLOW, &UNTIL_BLOCKED, &MAX_LINE_BYTES] {
+        for flag in [&APPEND, &CREATE, &EPOCH, &IMPORT, &FROM_SEQ, &FOLLOW, &UNTIL_BLOCKED, &MAX_LINE_BYTES] {
             if args.switch(flag.long) {
                 return Err(Error::invalid_input(format!("--{} does not go with --records", flag.long)));
             }
@@ -156,6 +181,18 @@ fn run(args: Args, io: &mut Io) -> Result<()> {
         if args.switch(flag.long) {
             return Err(Error::invalid_input(format!("--{} goes with --records", flag.long)));
         }
+    }
+    if args.switch(IMPORT.long) {
+        for flag in [&APPEND, &CREATE, &EPOCH, &FROM_SEQ, &FOLLOW, &MAX_LINE_BYTES] {
+            if args.switch(flag.long) {
+                return Err(Error::invalid_input(format!("--{} does not go with --import", flag.long)));
+            }
+        }
+        let stdin = std::io::BufReader::with_capacity(256 * 1024, std::io::stdin().lock());
+        let ledger = import::read_ledger(stdin, &job, MAX_IMPORT_BYTES)?;
+        args.store()?.import_ledger(&job, &ledger)?;
+        let last_seq = ledger.state.last_applied_seq;
+        return io.record(&json!({"job_id": job.as_str(), "imported": ledger.lines.len(), "last_seq": last_seq}));
     }
     if args.switch(APPEND.long) {
         for flag in [&FROM_SEQ, &FOLLOW, &UNTIL_BLOCKED] {
@@ -194,6 +231,7 @@ fn run(args: Args, io: &mut Io) -> Result<()> {
     }
     let mut status = store.state(&job)?.status;
     let mut next = from_seq;
+    let poll = follow_poll(store.notifies());
     loop {
         let mut latest: Option<Status> = None;
         let last = store.read_events(&job, next, &mut |record, line| {
@@ -212,7 +250,7 @@ fn run(args: Args, io: &mut Io) -> Result<()> {
             return Ok(());
         }
         next = last + 1;
-        std::thread::sleep(FOLLOW_POLL);
+        store.wait_for_change(&job, poll)?;
     }
 }
 

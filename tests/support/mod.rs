@@ -12,15 +12,63 @@ pub fn bin() -> PathBuf {
     std::env::var_os("WRKR_TEST_BIN").map_or_else(|| PathBuf::from(env!("CARGO_BIN_EXE_wrkr")), PathBuf::from)
 }
 
-/// A sandbox: a temp `WRKR_HOME` and a temp working directory, so no test touches the real store.
+/// A sandbox: a temp `WRKR_HOME` and a temp working directory, so no test touches the real store;
+/// with [`Sandbox::postgres`], the store is a fresh database of the test cluster instead.
 pub struct Sandbox {
     pub home: TempDir,
     pub work: TempDir,
+    /// The PostgreSQL store URL (`WRKR_STORE`), or `None` for the file store under `home`.
+    pub store: Option<String>,
 }
 
 impl Sandbox {
     pub fn new() -> Sandbox {
-        Sandbox { home: TempDir::new().unwrap(), work: TempDir::new().unwrap() }
+        Sandbox { home: TempDir::new().unwrap(), work: TempDir::new().unwrap(), store: None }
+    }
+
+    /// A sandbox on a new, migrated database of this test binary's PostgreSQL cluster; `None`
+    /// (reason printed) when no server can run here.
+    pub fn postgres() -> Option<Sandbox> {
+        let sandbox = Sandbox::postgres_unmigrated()?;
+        sandbox.wrkr().args(["store", "migrate"]).assert().success();
+        Some(sandbox)
+    }
+
+    /// A sandbox on a new, empty database (no schema yet).
+    pub fn postgres_unmigrated() -> Option<Sandbox> {
+        let url = pg::cluster()?.database();
+        let mut sandbox = Sandbox::new();
+        sandbox.store = Some(url);
+        Some(sandbox)
+    }
+
+    /// Everything the store holds, to assert that a failed command changed nothing.
+    pub fn store_contents(&self) -> Vec<u8> {
+        match &self.store {
+            None => format!("{:?}", tree(self.home())).into_bytes(),
+            Some(url) => {
+                let sql = "SELECT 'j', job_id, status, last_seq, lease_epoch, coalesce(encode(snapshot, 'hex'), '') FROM wrkr_jobs \
+                           UNION ALL SELECT 'e', job_id, seq::text, 0, 0, encode(line, 'hex') FROM wrkr_events \
+                           UNION ALL SELECT 'f', job_id, name, 0, 0, encode(bytes, 'hex') FROM wrkr_job_files ORDER BY 1, 2, 3";
+                pg::cluster().unwrap().psql(pg::database_of(url), sql).into_bytes()
+            }
+        }
+    }
+
+    /// A `std::process::Command` for `argv0` under this sandbox's store (for spawning).
+    pub fn command(&self, argv0: &str) -> std::process::Command {
+        let mut cmd = std::process::Command::new(bin());
+        cmd.arg0(argv0)
+            .env_clear()
+            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+            .env("WRKR_HOME", self.home.path())
+            .env("HOME", self.home.path())
+            .env("USER", "tester")
+            .current_dir(self.work.path());
+        if let Some(url) = &self.store {
+            cmd.env("WRKR_STORE", url);
+        }
+        cmd
     }
 
     /// `wrkr ARGS...` under this sandbox.
@@ -30,15 +78,7 @@ impl Sandbox {
 
     /// The binary invoked under another program name (`wrkr-jcs`), as a link would.
     pub fn program(&self, argv0: &str) -> assert_cmd::Command {
-        let mut cmd = std::process::Command::new(bin());
-        cmd.arg0(argv0)
-            .env_clear()
-            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-            .env("WRKR_HOME", self.home.path())
-            .env("HOME", self.home.path())
-            .env("USER", "tester")
-            .current_dir(self.work.path());
-        assert_cmd::Command::from_std(cmd)
+        assert_cmd::Command::from_std(self.command(argv0))
     }
 
     pub fn home(&self) -> &Path {
@@ -86,3 +126,4 @@ pub fn tree(dir: &Path) -> std::collections::BTreeMap<PathBuf, Vec<u8>> {
 
 pub mod http;
 pub mod journey;
+pub mod pg;

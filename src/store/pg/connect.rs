@@ -1,0 +1,186 @@
+//! Connecting to PostgreSQL the way libpq users expect.
+//!
+//! The store URL (`postgres://user:pass@host:port/db?sslmode=...&host=/socket/dir`) is parsed by
+//! the `postgres` crate; what it leaves out is filled from the libpq variables `PGHOST`, `PGPORT`,
+//! `PGUSER`, `PGPASSWORD`, `PGDATABASE`, `PGAPPNAME`, `PGCONNECT_TIMEOUT` and `PGSSLMODE`, as libpq
+//! does (the URL wins). With no host at all, the Debian socket directory `/var/run/postgresql` is
+//! used when it exists, else `localhost`. The user defaults to the OS user, the database to the
+//! user. (`PGPASSFILE`/`~/.pgpass` and service files are not read: put the password in
+//! `PGPASSWORD` or the URL.)
+//!
+//! TLS is not built in yet: `sslmode=require`, `verify-ca` and `verify-full` are refused before
+//! connecting rather than silently sent in clear; `prefer` (the default) connects without TLS.
+
+use std::time::Duration;
+
+use postgres::config::SslMode;
+use postgres::{Client, Config, NoTls};
+
+use crate::contract::{Error, ReasonCode, Result};
+
+/// Connect to the store at `url`; errors name the store with its password hidden.
+pub fn connect(url: &str) -> Result<Client> {
+    let config = config(url, &|name| std::env::var(name).ok().filter(|v| !v.is_empty()))?;
+    let mut client = config.connect(NoTls).map_err(|e| {
+        Error::generic(format!("cannot connect to the PostgreSQL store: {}", describe(&e)))
+            .with("store", redact(url))
+            .with_hint("check the URL and the PG* variables (PGHOST, PGPORT, PGUSER, PGPASSWORD, PGDATABASE)")
+    })?;
+    // A busy job row waits as long as a busy file lock would, then says so (E_LEASE_CONFLICT).
+    let lock_timeout = crate::store::lock::timeout().as_millis();
+    client
+        .batch_execute(&format!("SET lock_timeout = {lock_timeout}"))
+        .map_err(|e| sql_error("set lock_timeout", &e))?;
+    Ok(client)
+}
+
+/// The connection settings for `url`, with unset ones taken from `env` (libpq's variables).
+pub fn config(url: &str, env: &dyn Fn(&str) -> Option<String>) -> Result<Config> {
+    let mut config: Config = url.parse().map_err(|e: postgres::Error| {
+        Error::invalid_input(format!("not a PostgreSQL URL: {e}"))
+            .with("store", redact(url))
+            .with_hint("postgres://USER:PASSWORD@HOST:PORT/DATABASE, or postgres:///DATABASE?host=/socket/dir")
+    })?;
+    if config.get_hosts().is_empty() {
+        match env("PGHOST") {
+            Some(hosts) => hosts.split(',').for_each(|h| {
+                config.host(h);
+            }),
+            None if std::path::Path::new("/var/run/postgresql").is_dir() => {
+                config.host("/var/run/postgresql");
+            }
+            None => {
+                config.host("localhost");
+            }
+        }
+    }
+    if config.get_ports().is_empty()
+        && let Some(port) = env("PGPORT")
+    {
+        let port = port.parse().map_err(|_| Error::invalid_input(format!("PGPORT is not a port: {port:?}")))?;
+        config.port(port);
+    }
+    if config.get_user().is_none()
+        && let Some(user) = env("PGUSER")
+    {
+        config.user(&user);
+    }
+    if config.get_password().is_none()
+        && let Some(password) = env("PGPASSWORD")
+    {
+        config.password(password);
+    }
+    if config.get_dbname().is_none()
+        && let Some(db) = env("PGDATABASE")
+    {
+        config.dbname(&db);
+    }
+    if config.get_application_name().is_none() {
+        config.application_name(&env("PGAPPNAME").unwrap_or_else(|| "wrkr".into()));
+    }
+    if config.get_connect_timeout().is_none() {
+        let seconds = env("PGCONNECT_TIMEOUT").and_then(|s| s.parse::<u64>().ok()).unwrap_or(10);
+        config.connect_timeout(Duration::from_secs(seconds.max(2)));
+    }
+    let sslmode = query_param(url, "sslmode").or_else(|| env("PGSSLMODE"));
+    match sslmode.as_deref() {
+        None | Some("prefer" | "allow") => {
+            config.ssl_mode(SslMode::Prefer);
+        }
+        Some("disable") => {
+            config.ssl_mode(SslMode::Disable);
+        }
+        Some(mode) => {
+            return Err(Error::invalid_input(format!("sslmode={mode}: TLS is not built into this wrkr yet"))
+                .with("store", redact(url))
+                .with_hint("use a unix socket or a trusted network with sslmode=disable|prefer, or a TLS proxy"));
+        }
+    }
+    Ok(config)
+}
+
+fn query_param(url: &str, name: &str) -> Option<String> {
+    let query = url.split_once('?')?.1;
+    query.split('&').find_map(|pair| pair.strip_prefix(name)?.strip_prefix('=').map(str::to_owned))
+}
+
+/// The URL with any password replaced by `***`, for messages.
+pub fn redact(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else { return url.to_owned() };
+    let authority_end = rest.find(['/', '?']).unwrap_or(rest.len());
+    let (authority, tail) = rest.split_at(authority_end);
+    let authority = match authority.rsplit_once('@') {
+        Some((userinfo, host)) => match userinfo.split_once(':') {
+            Some((user, _)) => format!("{user}:***@{host}"),
+            None => format!("{userinfo}@{host}"),
+        },
+        None => authority.to_owned(),
+    };
+    let tail = match tail.split_once('?') {
+        Some((path, query)) => {
+            let query: Vec<String> = query
+                .split('&')
+                .map(|p| if p.starts_with("password=") { "password=***".to_owned() } else { p.to_owned() })
+                .collect();
+            format!("{path}?{}", query.join("&"))
+        }
+        None => tail.to_owned(),
+    };
+    format!("{scheme}://{authority}{tail}")
+}
+
+/// A database error's message with its SQLSTATE, or the transport error.
+pub fn describe(err: &postgres::Error) -> String {
+    match err.as_db_error() {
+        Some(db) => format!("{} (SQLSTATE {})", db.message(), db.code().code()),
+        None => err.to_string(),
+    }
+}
+
+/// A failed statement: a busy row past the lock timeout is the file store's busy lock
+/// (`E_LEASE_CONFLICT`); anything else is a generic failure carrying the SQLSTATE.
+pub fn sql_error(what: &str, err: &postgres::Error) -> Error {
+    let state = err.code().map(|c| c.code().to_owned());
+    if state.as_deref() == Some("55P03") {
+        return Error::new(ReasonCode::LeaseConflict, "the job is busy: its row lock is held")
+            .with("busy", "store_lock")
+            .with_hint("another wrkr process is appending to this job; retry later");
+    }
+    let mut error = Error::generic(format!("{what}: {}", describe(err)));
+    if let Some(state) = state {
+        error = error.with("sqlstate", state);
+    }
+    error
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn passwords_are_hidden() {
+        assert_eq!(redact("postgres://u:secret@h:5/db?x=1"), "postgres://u:***@h:5/db?x=1");
+        assert_eq!(redact("postgres://u@h/db?password=p&a=b"), "postgres://u@h/db?password=***&a=b");
+        assert_eq!(redact("postgresql:///db"), "postgresql:///db");
+    }
+
+    #[test]
+    fn libpq_variables_fill_what_the_url_leaves_out() {
+        let env = |name: &str| match name {
+            "PGHOST" => Some("/run/pg".to_owned()),
+            "PGUSER" => Some("alice".to_owned()),
+            "PGDATABASE" => Some("jobs".to_owned()),
+            "PGPORT" => Some("6543".to_owned()),
+            _ => None,
+        };
+        let c = config("postgres://", &env).unwrap();
+        assert_eq!((c.get_user(), c.get_dbname(), c.get_ports()), (Some("alice"), Some("jobs"), &[6543][..]));
+        let c = config("postgres://bob@db.example:5432/prod", &env).unwrap();
+        assert_eq!((c.get_user(), c.get_dbname(), c.get_ports()), (Some("bob"), Some("prod"), &[5432][..]));
+        assert!(matches!(&c.get_hosts()[0], postgres::config::Host::Tcp(h) if h == "db.example"));
+        let err = config("postgres://h/db?sslmode=verify-full", &env).unwrap_err();
+        assert_eq!(err.exit_code(), 6);
+        let err = config("postgres://h/db", &|n| (n == "PGSSLMODE").then(|| "require".to_owned())).unwrap_err();
+        assert!(err.message.contains("sslmode=require"));
+    }
+}

@@ -1,0 +1,340 @@
+//! The PostgreSQL backend of [`Store`]: the same contract as the file store, one database for
+//! many hosts.
+//!
+//! Layout (`schema.rs`): one `wrkr_jobs` row per job (status, last seq, lease, a snapshot of the
+//! replayed state), one `wrkr_events` row per ledger record holding the record's line exactly as
+//! the file store writes it (without its `\n`), and `wrkr_job_files` for the small per-job files.
+//! Because the line bytes are built by the same code (`store::batch`), records, hashes and jobpacks
+//! are identical across backends.
+//!
+//! `append` is one transaction: `SELECT ... FOR UPDATE` on the job row (the job's lock), derive the
+//! state (snapshot column plus the events after it), check the fence, run the plan, check every
+//! event (`batch::build`), insert the rows with the next seqs, update the job row, commit. The
+//! acknowledgement is the commit (synchronous commit, the server's default); a failed commit is
+//! reported and never retried. A busy row waits `WRKR_LOCK_TIMEOUT_MS` (10 s) and then is
+//! `E_LEASE_CONFLICT` with `busy: "store_lock"`, as a busy file lock is.
+//!
+//! Reads take no lock: each is one statement, which sees only committed batches, whole.
+//! Every commit that adds records notifies channel `wrkr_events` with the job id as payload
+//! (`pg_notify` in the job row update: delivered on commit, dropped on rollback). A follower
+//! `LISTEN`s and wakes at once; its poll interval is only the fallback.
+//!
+//! The snapshot column is refreshed when a batch changes status or lease, or 128 records after the
+//! last refresh, so no reader replays more than that.
+
+pub mod connect;
+pub mod schema;
+
+use std::cell::{RefCell, RefMut};
+use std::time::{Duration, Instant};
+
+use postgres::fallible_iterator::FallibleIterator;
+use postgres::types::ToSql;
+use postgres::{Client, GenericClient};
+
+use crate::contract::{Error, ReasonCode, Result};
+use crate::job::{JobState, lease};
+use crate::store::fs::SNAPSHOT_EVERY;
+use crate::store::import::{ImportedLedger, job_exists};
+use crate::store::ledger::{EventRecord, corrupt};
+use crate::store::{AppendOptions, Appended, JobId, Plan, Sink, Store, batch, check_job_file_name, job_not_found};
+use connect::sql_error;
+
+pub struct PgStore {
+    /// The store URL with its password hidden, for messages.
+    name: String,
+    client: RefCell<Client>,
+    /// Whether this connection has run `LISTEN wrkr_events`.
+    listening: std::cell::Cell<bool>,
+}
+
+impl PgStore {
+    /// Connect and check the schema version (never migrating).
+    pub fn open(url: &str) -> Result<PgStore> {
+        let store = PgStore::open_unchecked(url)?;
+        schema::check(&mut *store.client()?, &store.name)?;
+        Ok(store)
+    }
+
+    /// Connect without checking the schema (`wrkr store migrate`).
+    pub fn open_unchecked(url: &str) -> Result<PgStore> {
+        Ok(PgStore {
+            name: connect::redact(url),
+            client: RefCell::new(connect::connect(url)?),
+            listening: std::cell::Cell::new(false),
+        })
+    }
+
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// The connection. A plan that calls back into the same store would need it twice: that is
+    /// a bug in the caller, reported as an error rather than a panic.
+    pub fn client(&self) -> Result<RefMut<'_, Client>> {
+        self.client
+            .try_borrow_mut()
+            .map_err(|_| Error::generic("the PostgreSQL store was used from inside its own append"))
+    }
+}
+
+/// A job row as read for a state derivation.
+struct JobRow {
+    last_seq: u64,
+    snapshot_seq: u64,
+    snapshot: Option<Vec<u8>>,
+}
+
+impl JobRow {
+    fn of(row: &postgres::Row, first: usize) -> JobRow {
+        JobRow {
+            last_seq: row.get::<_, i64>(first) as u64,
+            snapshot_seq: row.get::<_, i64>(first + 1) as u64,
+            snapshot: row.get(first + 2),
+        }
+    }
+}
+
+/// The job's state: the snapshot column when it is usable, plus the events after it.
+fn derive(db: &mut impl GenericClient, job: &JobId, row: &JobRow) -> Result<JobState> {
+    let snapshot =
+        row.snapshot.as_deref().and_then(|bytes| serde_json::from_slice::<JobState>(bytes).ok()).filter(|s| {
+            s.job_id == job.as_str() && s.last_applied_seq == row.snapshot_seq && s.last_applied_seq <= row.last_seq
+        });
+    let mut state = snapshot.unwrap_or_else(|| JobState::new(job.as_str()));
+    if state.last_applied_seq < row.last_seq {
+        let from = state.last_applied_seq as i64;
+        let to = row.last_seq as i64;
+        let params: [&(dyn ToSql + Sync); 3] = [&job.as_str(), &from, &to];
+        let mut rows = db
+            .query_raw(
+                "SELECT seq, line FROM wrkr_events WHERE job_id = $1 AND seq > $2 AND seq <= $3 ORDER BY seq",
+                params,
+            )
+            .map_err(|e| sql_error("read the ledger", &e))?;
+        while let Some(row) = rows.next().map_err(|e| sql_error("read the ledger", &e))? {
+            let record = checked_record(&row, state.last_applied_seq + 1)?;
+            state.apply(&record).map_err(|e| e.context(format!("ledger seq {}", record.seq)))?;
+        }
+    }
+    if state.last_applied_seq != row.last_seq {
+        return Err(Error::new(
+            ReasonCode::StoreCorrupt,
+            format!("ledger of {job} ends at seq {} but its job row says {}", state.last_applied_seq, row.last_seq),
+        )
+        .with("job_id", job.as_str()));
+    }
+    Ok(state)
+}
+
+/// The record in an event row, checked: it parses, and its seq is the row's and the expected one.
+fn checked_record(row: &postgres::Row, expected: u64) -> Result<EventRecord> {
+    let seq = row.get::<_, i64>(0) as u64;
+    let line: &[u8] = row.get(1);
+    let record = EventRecord::parse(line).map_err(|why| corrupt(seq, why))?;
+    if record.seq != seq || seq != expected {
+        return Err(corrupt(seq, format!("seq {} in row {seq} (expected {expected})", record.seq))
+            .with("seq", record.seq)
+            .with("expected_seq", expected));
+    }
+    Ok(record)
+}
+
+/// One round trip for a whole batch: the seqs and lines as two arrays.
+const INSERT_EVENTS: &str =
+    "INSERT INTO wrkr_events (job_id, seq, line) SELECT $1, * FROM unnest($2::bigint[], $3::bytea[])";
+
+/// The update's target, and the wake-up of followers (sent on commit) in the same round trip.
+const WHERE_AND_NOTIFY: &str = "WHERE job_id = $1 RETURNING pg_notify('wrkr_events', job_id)";
+
+/// Bring the job row up to `state`; with `refresh_snapshot`, also its snapshot column.
+fn update_job_row(tx: &mut impl GenericClient, job: &JobId, state: &JobState, refresh_snapshot: bool) -> Result<()> {
+    let lease = state.lease.as_ref();
+    let columns: [&(dyn ToSql + Sync); 8] = [
+        &job.as_str(),
+        &state.status.to_string(),
+        &(state.last_applied_seq as i64),
+        &(state.lease_epoch as i64),
+        &lease.map(|l| l.worker_id.as_str()),
+        &lease.map(|l| l.expires_at.as_str()),
+        &state.started_at,
+        &state.updated_at,
+    ];
+    const SET: &str = "UPDATE wrkr_jobs SET status = $2, last_seq = $3, lease_epoch = $4, lease_worker = $5, \
+                       lease_expires = $6, started_at = $7, updated_at = $8";
+    let updated = if refresh_snapshot {
+        let snapshot = serde_json::to_vec(state).map_err(|e| Error::generic(format!("encode the snapshot: {e}")))?;
+        let mut params = columns.to_vec();
+        params.push(&snapshot);
+        tx.execute(&format!("{SET}, snapshot_seq = $3, snapshot = $9 {WHERE_AND_NOTIFY}"), &params)
+    } else {
+        tx.execute(&format!("{SET} {WHERE_AND_NOTIFY}"), &columns)
+    };
+    updated.map(drop).map_err(|e| sql_error("update the job row", &e))
+}
+
+impl Store for PgStore {
+    fn append(&self, job: &JobId, options: AppendOptions, plan: Plan<'_>) -> Result<Appended> {
+        let mut client = self.client()?;
+        let mut tx = client.transaction().map_err(|e| sql_error("begin", &e))?;
+        if options.create {
+            tx.execute("INSERT INTO wrkr_jobs (job_id) VALUES ($1) ON CONFLICT DO NOTHING", &[&job.as_str()])
+                .map_err(|e| sql_error("create the job", &e))?;
+        }
+        let row = tx
+            .query_opt(
+                "SELECT last_seq, snapshot_seq, snapshot FROM wrkr_jobs WHERE job_id = $1 FOR UPDATE",
+                &[&job.as_str()],
+            )
+            .map_err(|e| sql_error("lock the job", &e).with("job_id", job.as_str()))?;
+        let Some(row) = row.map(|r| JobRow::of(&r, 0)) else { return Err(job_not_found(job)) };
+        if row.last_seq == 0 && !options.create {
+            return Err(job_not_found(job));
+        }
+        let state = derive(&mut tx, job, &row)?;
+        if let Some(epoch) = options.fence {
+            lease::check_fence(&state, epoch)?;
+        }
+        let events = plan(&state)?;
+        let batch = match batch::build(state, row.last_seq, events)? {
+            Ok(batch) => batch,
+            Err(state) => return Ok(Appended { records: Vec::new(), state }),
+        };
+        let seqs: Vec<i64> = batch.records.iter().map(|r| r.seq as i64).collect();
+        let lines: Vec<&[u8]> = batch.lines().collect();
+        tx.execute(INSERT_EVENTS, &[&job.as_str(), &seqs, &lines]).map_err(|e| sql_error("insert the events", &e))?;
+        let refresh = batch.changes_state() || batch.state.last_applied_seq - row.snapshot_seq >= SNAPSHOT_EVERY;
+        update_job_row(&mut tx, job, &batch.state, refresh)?;
+        tx.commit().map_err(|e| {
+            sql_error("commit", &e)
+                .with("job_id", job.as_str())
+                .with_hint("the batch may or may not be committed; read the ledger before retrying")
+        })?;
+        Ok(Appended { records: batch.records, state: batch.state })
+    }
+
+    fn state(&self, job: &JobId) -> Result<JobState> {
+        let mut client = self.client()?;
+        let row = client
+            .query_opt("SELECT last_seq, snapshot_seq, snapshot FROM wrkr_jobs WHERE job_id = $1", &[&job.as_str()])
+            .map_err(|e| sql_error("read the job", &e))?
+            .map(|r| JobRow::of(&r, 0))
+            .filter(|r| r.last_seq > 0)
+            .ok_or_else(|| job_not_found(job))?;
+        derive(&mut *client, job, &row)
+    }
+
+    fn read_events(&self, job: &JobId, from_seq: u64, sink: Sink<'_>) -> Result<u64> {
+        let mut client = self.client()?;
+        let first = from_seq.max(1);
+        let params: [&(dyn ToSql + Sync); 2] = [&job.as_str(), &(first as i64)];
+        let mut rows = client
+            .query_raw("SELECT seq, line FROM wrkr_events WHERE job_id = $1 AND seq >= $2 ORDER BY seq", params)
+            .map_err(|e| sql_error("read the ledger", &e))?;
+        let mut expected = first;
+        while let Some(row) = rows.next().map_err(|e| sql_error("read the ledger", &e))? {
+            let record = checked_record(&row, expected)?;
+            sink(&record, row.get(1))?;
+            expected += 1;
+        }
+        drop(rows);
+        if expected == first {
+            let exists = client
+                .query_opt("SELECT 1 FROM wrkr_jobs WHERE job_id = $1 AND last_seq > 0", &[&job.as_str()])
+                .map_err(|e| sql_error("read the job", &e))?;
+            if exists.is_none() {
+                return Err(job_not_found(job));
+            }
+        }
+        Ok(expected - 1)
+    }
+
+    fn list_jobs(&self) -> Result<Vec<(JobId, Result<JobState>)>> {
+        let mut client = self.client()?;
+        let rows = client
+            .query(
+                "SELECT job_id, last_seq, snapshot_seq, snapshot FROM wrkr_jobs WHERE last_seq > 0 ORDER BY job_id",
+                &[],
+            )
+            .map_err(|e| sql_error("list the jobs", &e))?;
+        let mut jobs = Vec::with_capacity(rows.len());
+        for row in rows {
+            let Ok(job) = JobId::parse(row.get::<_, &str>(0)) else { continue };
+            let state = derive(&mut *client, &job, &JobRow::of(&row, 1));
+            jobs.push((job, state));
+        }
+        Ok(jobs)
+    }
+
+    fn write_job_file(&self, job: &JobId, name: &str, bytes: &[u8]) -> Result<()> {
+        check_job_file_name(name)?;
+        let written = self
+            .client()?
+            .execute(
+                "INSERT INTO wrkr_job_files (job_id, name, bytes) \
+                 SELECT job_id, $2, $3 FROM wrkr_jobs WHERE job_id = $1 AND last_seq > 0 \
+                 ON CONFLICT (job_id, name) DO UPDATE SET bytes = excluded.bytes",
+                &[&job.as_str(), &name, &bytes],
+            )
+            .map_err(|e| sql_error(&format!("write {name}"), &e))?;
+        if written == 0 { Err(job_not_found(job)) } else { Ok(()) }
+    }
+
+    fn import_ledger(&self, job: &JobId, ledger: &ImportedLedger) -> Result<()> {
+        let mut client = self.client()?;
+        let mut tx = client.transaction().map_err(|e| sql_error("begin", &e))?;
+        let created = tx
+            .execute("INSERT INTO wrkr_jobs (job_id) VALUES ($1) ON CONFLICT DO NOTHING", &[&job.as_str()])
+            .map_err(|e| sql_error("create the job", &e))?;
+        if created == 0 {
+            return Err(job_exists(job));
+        }
+        let seqs: Vec<i64> = (1..=ledger.lines.len() as i64).collect();
+        let lines: Vec<&[u8]> = ledger.lines.iter().map(Vec::as_slice).collect();
+        tx.execute(INSERT_EVENTS, &[&job.as_str(), &seqs, &lines]).map_err(|e| sql_error("insert the events", &e))?;
+        update_job_row(&mut tx, job, &ledger.state, true)?;
+        tx.commit().map_err(|e| sql_error("commit", &e).with("job_id", job.as_str()))
+    }
+
+    fn wait_for_change(&self, job: &JobId, timeout: Duration) -> Result<()> {
+        let mut client = self.client()?;
+        if !self.listening.get() {
+            // Records committed between the caller's last read and this LISTEN send no wake-up:
+            // return at once so that the caller reads again, now listening.
+            client.batch_execute("LISTEN wrkr_events").map_err(|e| sql_error("listen", &e))?;
+            self.listening.set(true);
+            return Ok(());
+        }
+        let deadline = Instant::now() + timeout;
+        let mut notifications = client.notifications();
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match notifications.timeout_iter(left).next() {
+                Ok(Some(n)) if n.payload() == job.as_str() => return Ok(()),
+                Ok(Some(_)) if !left.is_zero() => continue,
+                Ok(_) => return Ok(()),
+                Err(e) => return Err(sql_error("wait for notifications", &e)),
+            }
+        }
+    }
+
+    fn notifies(&self) -> bool {
+        true
+    }
+
+    fn read_job_file(&self, job: &JobId, name: &str) -> Result<Option<Vec<u8>>> {
+        check_job_file_name(name)?;
+        let row = self
+            .client()?
+            .query_opt(
+                "SELECT f.bytes FROM wrkr_jobs j LEFT JOIN wrkr_job_files f ON f.job_id = j.job_id AND f.name = $2 \
+                 WHERE j.job_id = $1 AND j.last_seq > 0",
+                &[&job.as_str(), &name],
+            )
+            .map_err(|e| sql_error(&format!("read {name}"), &e))?;
+        match row {
+            None => Err(job_not_found(job)),
+            Some(row) => Ok(row.get(0)),
+        }
+    }
+}

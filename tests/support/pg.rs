@@ -1,0 +1,190 @@
+//! A throwaway PostgreSQL cluster for tests: `initdb` + `pg_ctl` into a temp dir, listening only
+//! on a unix socket in that dir, one cluster per test binary (started on first use), one fresh
+//! database per test.
+//!
+//! Postgres refuses to run as root, so under root the cluster runs as `nobody` (the temp dir is
+//! handed to it). The cluster is stopped by a watchdog shell that waits for the test process to
+//! exit, then shuts the server down (SIGQUIT: immediate) and removes the dir: the Rust test harness
+//! never runs destructors of statics, and a killed test run must not leave a server behind.
+//!
+//! Binaries: `$WRKR_PG_BIN`, else the newest `/usr/lib/postgresql/*/bin`, else `PATH`. When the
+//! server cannot be started the test is skipped with the reason printed, except under `CI=true`,
+//! where it fails: CI must run these tests.
+
+use std::os::unix::process::CommandExt;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::OnceLock;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+pub struct Cluster {
+    /// Holds `data/` and the socket.
+    pub dir: PathBuf,
+    pub bin: PathBuf,
+}
+
+static CLUSTER: OnceLock<Result<Cluster, String>> = OnceLock::new();
+static DATABASES: AtomicUsize = AtomicUsize::new(0);
+
+/// The cluster of this test binary, or `None` (after printing why) when it cannot run here.
+pub fn cluster() -> Option<&'static Cluster> {
+    match CLUSTER.get_or_init(start) {
+        Ok(cluster) => Some(cluster),
+        Err(why) if std::env::var("CI").is_ok_and(|v| v == "true") => {
+            panic!("CI=true and the PostgreSQL test server cannot start: {why}")
+        }
+        Err(why) => {
+            eprintln!("SKIPPED (PostgreSQL): {why}");
+            None
+        }
+    }
+}
+
+impl Cluster {
+    /// A new empty database; returns its store URL.
+    pub fn database(&self) -> String {
+        let name = format!("t{}", DATABASES.fetch_add(1, Ordering::SeqCst));
+        let out = Command::new(self.bin.join("psql"))
+            .args(["-X", "-q", "-h"])
+            .arg(&self.dir)
+            .args(["-U", "wrkr", "-d", "postgres", "-c", &format!("CREATE DATABASE {name}")])
+            .output()
+            .expect("run psql");
+        assert!(out.status.success(), "create database: {}", String::from_utf8_lossy(&out.stderr));
+        self.url(&name)
+    }
+
+    pub fn url(&self, database: &str) -> String {
+        format!("postgres:///{database}?user=wrkr&host={}", self.dir.display())
+    }
+
+    /// Run SQL in `database` with psql; returns stdout (unaligned, tuples only).
+    pub fn psql(&self, database: &str, sql: &str) -> String {
+        let out = Command::new(self.bin.join("psql"))
+            .args(["-X", "-q", "-A", "-t", "-v", "ON_ERROR_STOP=1", "-h"])
+            .arg(&self.dir)
+            .args(["-U", "wrkr", "-d", database, "-c", sql])
+            .output()
+            .expect("run psql");
+        assert!(out.status.success(), "psql {sql}: {}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8(out.stdout).unwrap()
+    }
+}
+
+/// The database name in a URL made by [`Cluster::url`].
+pub fn database_of(url: &str) -> &str {
+    url.trim_start_matches("postgres:///").split('?').next().unwrap()
+}
+
+fn pg_bin() -> Result<PathBuf, String> {
+    if let Some(dir) = std::env::var_os("WRKR_PG_BIN") {
+        return Ok(PathBuf::from(dir));
+    }
+    let mut versions: Vec<(u32, PathBuf)> = std::fs::read_dir("/usr/lib/postgresql")
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter_map(|e| Some((e.file_name().to_str()?.parse().ok()?, e.path().join("bin"))))
+        .filter(|(_, bin)| bin.join("initdb").is_file())
+        .collect();
+    versions.sort();
+    if let Some((_, bin)) = versions.pop() {
+        return Ok(bin);
+    }
+    let found = Command::new("initdb").arg("--version").output().is_ok_and(|o| o.status.success());
+    if found {
+        return Ok(PathBuf::new());
+    }
+    Err("no initdb (install Debian's postgresql, or set WRKR_PG_BIN)".into())
+}
+
+/// `(uid, gid)` to run the server as: ours, or `nobody`'s when we are root.
+fn server_user() -> Result<Option<(u32, u32)>, String> {
+    if unsafe { libc::geteuid() } != 0 {
+        return Ok(None);
+    }
+    let passwd = std::fs::read_to_string("/etc/passwd").map_err(|e| format!("read /etc/passwd: {e}"))?;
+    let nobody = passwd
+        .lines()
+        .map(|l| l.split(':').collect::<Vec<_>>())
+        .find(|f| f.len() > 3 && f[0] == "nobody")
+        .ok_or("running as root and there is no user nobody to run postgres as")?;
+    let uid = nobody[2].parse().map_err(|_| "bad uid of nobody")?;
+    let gid = nobody[3].parse().map_err(|_| "bad gid of nobody")?;
+    Ok(Some((uid, gid)))
+}
+
+fn start() -> Result<Cluster, String> {
+    let bin = pg_bin()?;
+    let user = server_user()?;
+    let dir = tempfile::Builder::new().prefix("wrkr-pg-").tempdir().map_err(|e| e.to_string())?.keep();
+    let started = start_in(&dir, bin, user);
+    if started.is_err() {
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+    started
+}
+
+fn start_in(dir: &Path, bin: PathBuf, user: Option<(u32, u32)>) -> Result<Cluster, String> {
+    let dir = dir.to_path_buf();
+    if let Some((uid, gid)) = user {
+        std::os::unix::fs::chown(&dir, Some(uid), Some(gid)).map_err(|e| format!("chown {}: {e}", dir.display()))?;
+    }
+    let data = dir.join("data");
+    let as_server = |program: &str| {
+        let mut cmd = Command::new(bin.join(program));
+        if let Some((uid, gid)) = user {
+            cmd.uid(uid).gid(gid).env("HOME", &dir);
+        }
+        cmd.current_dir(&dir);
+        cmd
+    };
+    run(as_server("initdb")
+        .args(["-A", "trust", "-U", "wrkr", "-E", "UTF8", "--no-sync", "--no-instructions", "-D"])
+        .arg(&data))?;
+    // Fast, not durable: no test here is about the server surviving a power cut.
+    let options = format!(
+        "-k {} -c listen_addresses='' -c fsync=off -c full_page_writes=off -c max_connections=200",
+        dir.display()
+    );
+    run(as_server("pg_ctl")
+        .args(["-w", "-s", "-t", "60", "-D"])
+        .arg(&data)
+        .args(["-o", &options, "-l"])
+        .arg(dir.join("log"))
+        .arg("start"))
+    .map_err(|e| format!("{e}\n{}", std::fs::read_to_string(dir.join("log")).unwrap_or_default()))?;
+    watchdog(&dir, &data);
+    Ok(Cluster { dir, bin })
+}
+
+/// Stop the server and remove its dir once this test process has exited.
+fn watchdog(dir: &Path, data: &Path) {
+    let script = format!(
+        "while kill -0 {pid} 2>/dev/null; do sleep 0.5; done; \
+         kill -QUIT $(head -1 '{pidfile}') 2>/dev/null; sleep 1; rm -rf '{dir}'",
+        pid = std::process::id(),
+        pidfile = data.join("postmaster.pid").display(),
+        dir = dir.display(),
+    );
+    let _ = Command::new("sh")
+        .args(["-c", &script])
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .process_group(0)
+        .spawn();
+}
+
+fn run(cmd: &mut Command) -> Result<(), String> {
+    let out = cmd.output().map_err(|e| format!("{:?}: {e}", cmd.get_program()))?;
+    if out.status.success() {
+        return Ok(());
+    }
+    Err(format!(
+        "{:?} failed: {}{}",
+        cmd.get_program(),
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    ))
+}
