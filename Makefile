@@ -35,6 +35,8 @@ fmt:
 lint:
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy --all-targets --locked -- -D warnings
+	@python3 -c "import mypy" 2>/dev/null || python3 -m pip install -q --disable-pip-version-check 'mypy==2.4.1'
+	cd sdk/python/src && python3 -m mypy --strict wrkr
 
 demo: build
 	@scripts/demo.sh
