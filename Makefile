@@ -98,6 +98,8 @@ fmt: ## Format the code
 lint-fast: ## rustfmt check and clippy (deny warnings)
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy --all-targets --locked -- -D warnings
+	@python3 -c "import mypy" 2>/dev/null || python3 -m pip install -q --disable-pip-version-check 'mypy==2.4.1'
+	cd sdk/python/src && python3 -m mypy --strict wrkr
 
 lint: lint-fast lint-workflows ## lint-fast plus actionlint and zizmor on .github/
 
