@@ -95,9 +95,11 @@ docs-site-build: ## The documentation site (mdBook) into target/docs-site/, link
 fmt: ## Format the code
 	$(CARGO) fmt --all
 
-lint-fast: ## rustfmt check and clippy (deny warnings)
+lint-fast: ## rustfmt check, clippy (deny warnings) and mypy --strict on the Python SDK
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy --all-targets --locked -- -D warnings
+	@python3 -c "import mypy" 2>/dev/null || python3 -m pip install -q --disable-pip-version-check 'mypy==2.4.1'
+	cd sdk/python/src && python3 -m mypy --strict wrkr
 
 lint: lint-fast lint-workflows ## lint-fast plus actionlint and zizmor on .github/
 

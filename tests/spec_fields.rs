@@ -86,7 +86,7 @@ fn failed_step_hint_names_the_recorded_command() {
     let want = format!(
         "hint: `wrkr resume h1` runs step check again as recorded at submit: sh -c \"test -f ready\"; fix what it \
          depends on and resume, or edits to {p} do not change this job; to run an edited spec, submit it as a new \
-         job: wrkr submit {p}\n",
+         job: wrkr submit {p}; its output: wrkr logs h1 check --failed\n",
         p = abs.display()
     );
     assert!(stderr.starts_with("E_ADAPTER_FAIL: "), "{stderr}");

@@ -95,8 +95,9 @@ pub const COMMAND: Command = Command {
 
 fn run(args: Args, io: &mut Io) -> Result<()> {
     let words = args.positional_strings()?;
-    if let Some(verb) = words.first().filter(|w| !["show", "raise", "report"].contains(&w.as_str())) {
-        return Err(crate::cli::suggest::unknown_verb("budget", verb, &["show", "raise", "report"]));
+    const VERBS: &[&str] = &["show", "raise", "report", "check"];
+    if let Some(verb) = words.first().filter(|w| !VERBS.contains(&w.as_str())) {
+        return Err(crate::cli::suggest::unknown_verb("budget", verb, VERBS));
     }
     let (verb, job) = match words.as_slice() {
         [verb, job] => (verb.as_str(), JobId::parse(job)?),

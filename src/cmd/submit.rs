@@ -96,6 +96,14 @@ pub const COMMAND: Command = Command {
 
 fn run(args: Args, io: &mut Io) -> Result<()> {
     let words = args.positional_strings()?;
+    if args.explain && words.is_empty() {
+        // No spec to check: the one-line intent every command gives (Go's `wrkr --explain submit`).
+        return if io.json {
+            io.record(&json!({"command": COMMAND.name, "intent": COMMAND.about}))
+        } else {
+            io.line(&format!("wrkr {}: {}", COMMAND.name, COMMAND.about))
+        };
+    }
     let [path] = words.as_slice() else {
         return Err(Error::invalid_input("submit takes exactly one JobSpec path").with_hint("wrkr init writes one"));
     };

@@ -22,8 +22,8 @@ def test_unknown_command_raises_with_reason_and_exit_code(client):
     assert "hint" in err.details
 
 
-def test_json_is_appended_last(client):
-    # --json after every other argument still selects JSON errors (the SDK relies on this).
+def test_json_mode_errors_carry_the_flag_in_question(client):
+    # The SDK puts --json right after the command word; the error still names the bad flag.
     with pytest.raises(WrkrError) as info:
         client.run_json("jcs", "--max-line-bytes", "lots")
     assert info.value.code == "E_INVALID_INPUT_SCHEMA"

@@ -28,7 +28,8 @@ def test_journey_with_approval_required(client):
     types = [c.type for c in client.checkpoints("py1")]
     assert types == ["plan", "progress", "decision-needed", "progress", "completed"]
     assert client.status("py1").status == "completed"
-    assert client.checkpoint("py1", result.checkpoint_id).required_action["kind"] == "approve"
+    action = client.checkpoint("py1", result.checkpoint_id).required_action
+    assert action is not None and action.kind == "approve"
 
 
 def test_step_reporter_counts_tool_calls(client):
@@ -54,8 +55,8 @@ def test_step_reporter_counts_tool_calls(client):
     )
     assert client.submit(spec, job_id="py2").status == "completed"
     budget = client.budget("py2")
-    assert budget["usage"]["tool_call_count"] == 4  # the step's own command + 3 reported
-    assert budget["usage"]["tokens"] == 1500
+    assert budget.usage.tool_call_count == 4  # the step's own command + 3 reported
+    assert budget.usage.tokens == 1500
     progress = [c for c in client.checkpoints("py2") if c.type == "progress"][0]
     assert progress.artifacts_delta["added"] == ["out.txt"]
 
@@ -84,8 +85,8 @@ def test_accept_and_report_after_the_journey(client):
     (work / "accept.yaml").write_text("required_artifacts: [reports/result.md]\ntest_command: \"true\"\n")
     accepted = client.accept_run("py3", out_dir=work / "out")
     assert accepted.passed and accepted.checks_run == accepted.checks_passed
-    skipped = [c for c in accepted.checks if c["status"] == "skipped"]
-    assert any(c["name"] == "lint_command" for c in skipped), "unconfigured checks are skipped, not passed"
+    skipped = [c for c in accepted.checks if c.status == "skipped"]
+    assert any(c.name == "lint_command" for c in skipped), "unconfigured checks are skipped, not passed"
 
     (work / "accept.yaml").write_text("required_artifacts: [reports/nope.md]\n")
     with pytest.raises(WrkrError) as info:

@@ -1,12 +1,108 @@
-"""wrkr: the Python SDK. Drives the wrkr CLI (``--json``) and raises :class:`WrkrError` with the
-real reason code, exit code and details on failure. ``wrkr.step()`` reports from inside a step."""
-from .client import Version, Wrkr
-from .errors import WrkrError
-from .step import Step, step
-from .types import AcceptResult, GithubSummary, Approval, Checkpoint, ExportResult, JobStatus, RunResult, StreamDigest, VerifyResult, WrapResult
+"""wrkr: the Python SDK.
 
-__all__ = ["AcceptResult", "GithubSummary", 
-    "Approval", "Checkpoint", "ExportResult", "JobStatus", "RunResult", "Step", "StreamDigest", "Version",
-    "VerifyResult", "WrapResult", "Wrkr", "WrkrError", "step",
+:class:`Wrkr` drives the wrkr CLI (``--json``) and returns typed results; a failure raises a
+:class:`WrkrError` subclass chosen by its reason code, carrying the real code, exit code and
+details. ``wrkr.step()`` reports tool calls, tokens, progress and checkpoints from inside a step.
+"""
+from .client import Version, Wrkr
+from .errors import (
+    AcceptanceFailedError,
+    ApprovalRequiredError,
+    BinaryNotFoundError,
+    BudgetExceededError,
+    EnvironmentMismatchError,
+    InvalidInputError,
+    InvalidTransitionError,
+    LeaseConflictError,
+    NotFoundError,
+    StepFailedError,
+    StoreCorruptError,
+    UnsafeOperationError,
+    VerifyFailedError,
+    WrkrError,
+    WrkrTimeoutError,
+)
+from .step import Step, step
+from .types import (
+    JOB_STATUSES,
+    AcceptCheck,
+    AcceptResult,
+    Approval,
+    Budget,
+    BudgetFigures,
+    Checkpoint,
+    CheckpointType,
+    Event,
+    ExportResult,
+    Footer,
+    GithubSummary,
+    Inspection,
+    JobState,
+    JobStatus,
+    JobStatusName,
+    JobSummary,
+    KeyPair,
+    PackDiff,
+    Receipt,
+    RecordDiff,
+    RequiredAction,
+    RunResult,
+    StreamDigest,
+    TimelineEntry,
+    VerifyCheck,
+    VerifyResult,
+    WorkItem,
+    WrapResult,
+)
+
+__all__ = [
+    "JOB_STATUSES",
+    "AcceptCheck",
+    "AcceptResult",
+    "AcceptanceFailedError",
+    "Approval",
+    "ApprovalRequiredError",
+    "BinaryNotFoundError",
+    "Budget",
+    "BudgetExceededError",
+    "BudgetFigures",
+    "Checkpoint",
+    "CheckpointType",
+    "EnvironmentMismatchError",
+    "Event",
+    "ExportResult",
+    "Footer",
+    "GithubSummary",
+    "Inspection",
+    "InvalidInputError",
+    "InvalidTransitionError",
+    "JobState",
+    "JobStatus",
+    "JobStatusName",
+    "JobSummary",
+    "KeyPair",
+    "LeaseConflictError",
+    "NotFoundError",
+    "PackDiff",
+    "Receipt",
+    "RecordDiff",
+    "RequiredAction",
+    "RunResult",
+    "Step",
+    "StepFailedError",
+    "StoreCorruptError",
+    "StreamDigest",
+    "TimelineEntry",
+    "UnsafeOperationError",
+    "VerifyCheck",
+    "VerifyFailedError",
+    "VerifyResult",
+    "Version",
+    "WorkItem",
+    "WrapResult",
+    "Wrkr",
+    "WrkrError",
+    "WrkrTimeoutError",
+    "step",
 ]
 __version__ = "0.1.0"
