@@ -180,7 +180,16 @@ fn a_go_job_from_another_machine_needs_the_audited_override() {
     assert_eq!(step_ids(&sb), ["plan", "review"], "nothing ran");
     let resumed = json_out(
         &sb.wrkr()
-            .args(["--json", "resume", "job_go_blocked", "--force-env", "--reason", "moved from the Go mac runner", "--approved-by", "tester"])
+            .args([
+                "--json",
+                "resume",
+                "job_go_blocked",
+                "--force-env",
+                "--reason",
+                "moved from the Go mac runner",
+                "--approved-by",
+                "tester",
+            ])
             .output()
             .unwrap(),
     );

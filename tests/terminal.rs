@@ -218,7 +218,11 @@ fn approve_without_checkpoint_takes_the_one_pending_decision() {
     wrkr(&sb).args(["approve", "d", "--checkpoint", &second, "--reason", "fine"]).assert().success();
     let out = wrkr(&sb).args(["approve", "d", "--reason", "ok"]).output().unwrap();
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
-    assert!(text(&out.stdout).starts_with(&format!("job_id=d approved checkpoint={cp} approved_by=")), "{}", text(&out.stdout));
+    assert!(
+        text(&out.stdout).starts_with(&format!("job_id=d approved checkpoint={cp} approved_by=")),
+        "{}",
+        text(&out.stdout)
+    );
 
     let out = wrkr(&sb).args(["approve", "d", "--reason", "again", "--json"]).output().unwrap();
     assert_eq!(out.status.code(), Some(6));

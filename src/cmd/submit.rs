@@ -20,8 +20,8 @@ use crate::contract::time::Timestamp;
 use crate::contract::{Error, Result};
 use crate::job::jobspec::{self, JobSpec};
 use crate::job::{NewEvent, fingerprint};
-use crate::run::progress::{Display, Progress, Verbosity};
 use crate::run::failure_hint::shown_command;
+use crate::run::progress::{Display, Progress, Verbosity};
 use crate::run::runner::{self, Options, Report};
 use crate::store::{AppendOptions, FsStore, JobId, Store};
 

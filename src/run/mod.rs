@@ -2,9 +2,9 @@
 
 pub mod attempts;
 pub mod channel;
-pub mod go_import;
 pub mod expected_artifacts;
 pub mod failure_hint;
+pub mod go_import;
 pub mod heartbeat;
 pub mod history;
 pub mod interrupt;

@@ -335,7 +335,14 @@ impl Runner<'_> {
     fn between_steps(&mut self) -> Result<Option<Report>> {
         let status = self.history.status;
         let stop = |outcome| {
-            Some(Report { outcome, status, checkpoint_id: None, adapter: "", next_step_index: 0, missing_artifacts: Vec::new() })
+            Some(Report {
+                outcome,
+                status,
+                checkpoint_id: None,
+                adapter: "",
+                next_step_index: 0,
+                missing_artifacts: Vec::new(),
+            })
         };
         match status {
             Status::Paused => return Ok(stop(Outcome::Paused)),
