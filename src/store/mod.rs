@@ -26,8 +26,8 @@ pub mod job_id;
 pub mod ledger;
 pub mod location;
 pub mod lock;
-pub mod retention;
 pub mod pg;
+pub mod retention;
 pub mod snapshot;
 
 use std::path::{Path, PathBuf};
