@@ -25,7 +25,7 @@ complete -c wrkr -f -n 'not __fish_seen_subcommand_from $wrkr_commands' -a recei
 complete -c wrkr -f -n 'not __fish_seen_subcommand_from $wrkr_commands' -a report -d 'Write the GitHub step summary of a job or jobpack'
 complete -c wrkr -f -n 'not __fish_seen_subcommand_from $wrkr_commands' -a bridge -d 'Make a tracker work item from a blocked or decision checkpoint'
 complete -c wrkr -f -n 'not __fish_seen_subcommand_from $wrkr_commands' -a serve -d 'Serve the local HTTP API (loopback by default)'
-complete -c wrkr -f -n 'not __fish_seen_subcommand_from $wrkr_commands' -a store -d 'Prune old jobs, jobpacks and reports, or migrate a PostgreSQL store\'s schema'
+complete -c wrkr -f -n 'not __fish_seen_subcommand_from $wrkr_commands' -a store -d 'Prune old jobs and reports; migrate a PostgreSQL store'
 complete -c wrkr -f -n 'not __fish_seen_subcommand_from $wrkr_commands' -a doctor -d 'Check a serve configuration for unsafe settings'
 complete -c wrkr -f -n 'not __fish_seen_subcommand_from $wrkr_commands' -a fsck -d 'Check the store\'s jobs (and repair them)'
 complete -c wrkr -f -n 'not __fish_seen_subcommand_from $wrkr_commands' -a keygen -d 'Create an ed25519 key pair for signing jobpacks'

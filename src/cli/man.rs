@@ -117,8 +117,19 @@ const RELATED: &[&[&str]] = &[
 const ENVIRONMENT: &[(&str, &str)] = &[
     ("WRKR_HOME", "The store root (the default of --store). Unset or empty: ~/.wrkr, under HOME."),
     ("HOME", "Where the default store lives when WRKR_HOME is not set."),
-    ("WRKR_APPROVED_BY", "Who approves (approve, resume --force-env) when --approved-by is not given."),
-    ("USER", "Who approves when neither --approved-by nor WRKR_APPROVED_BY is given."),
+    (
+        "WRKR_APPROVED_BY",
+        "Who approves (approve, resume --force-env) when --approved-by is not given; else the OS account.",
+    ),
+    ("WRKR_STORE", "The store: a directory, or a postgres:// URL for the PostgreSQL store (before WRKR_HOME)."),
+    (
+        "PGHOST, PGPORT, PGUSER, PGPASSWORD, PGDATABASE, PGAPPNAME, PGCONNECT_TIMEOUT, PGSSLMODE",
+        "libpq's variables: fill in what a postgres:// store URL leaves out.",
+    ),
+    (
+        "WRKR_FOLLOW_POLL_MS",
+        "wrkr-events --follow on PostgreSQL: the polling fallback when no NOTIFY arrives [default: 2000].",
+    ),
     ("WRKR_LOCK_TIMEOUT_MS", "How long to wait for a job's ledger lock before E_LEASE_CONFLICT [default: 10000]."),
     ("NO_COLOR", "When set and not empty, the progress line on a terminal has no colour."),
     ("GITHUB_STEP_SUMMARY", "report github and accept --ci append their markdown summary to this file."),

@@ -80,7 +80,7 @@ const STORE_ROOT: Flag = Flag {
 pub const COMMAND: Command = Command {
     name: "store",
     kind: Kind::Command,
-    about: "Prune old jobs, jobpacks and reports, or migrate a PostgreSQL store's schema",
+    about: "Prune old jobs and reports; migrate a PostgreSQL store",
     usage: "prune SELECTOR... [--dry-run] [--include-active] [--out-dir DIR] | migrate | version",
     long_about: "prune: at least one selector is required. Jobs are selected by the age of their newest file, \
                  jobpacks and reports by age or by count (newest kept; age wins when both match), \
