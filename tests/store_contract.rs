@@ -323,8 +323,8 @@ fn supervision_commands(sandbox: &Sandbox) {
     let cp_id = cp["checkpoint_id"].as_str().unwrap().to_owned();
     let list = json_out(&sandbox.wrkr().args(["--json", "checkpoint", "list", "job_s"]).output().unwrap());
     assert_eq!(list.as_array().unwrap().len(), 1);
-    let approval =
-        sandbox.wrkr().args(["--json", "approve", "job_s", "--checkpoint", &cp_id, "--reason", "ok"]).output().unwrap();
+    // Without --checkpoint: the one pending decision, found through the store on either backend.
+    let approval = sandbox.wrkr().args(["--json", "approve", "job_s", "--reason", "ok"]).output().unwrap();
     assert!(approval.status.success(), "{}", String::from_utf8_lossy(&approval.stderr));
     assert_eq!(json_out(&approval)["checkpoint_id"], cp_id.as_str());
     let missing = sandbox
@@ -333,6 +333,7 @@ fn supervision_commands(sandbox: &Sandbox) {
         .output()
         .unwrap();
     assert_eq!(missing.status.code(), Some(6));
+    assert!(String::from_utf8_lossy(&missing.stderr).contains("E_INVALID_INPUT_SCHEMA"));
     sandbox.wrkr().args(["budget", "show", "job_s"]).assert().success();
     let inspect = sandbox.wrkr().args(["job", "inspect", "job_s"]).output().unwrap();
     let inspect = String::from_utf8_lossy(&inspect.stdout).into_owned();

@@ -20,7 +20,7 @@ use crate::contract::{Error, PRODUCER_VERSION, Result, SCHEMA_VERSION};
 use crate::job::NewEvent;
 use crate::job::approver::Approver;
 use crate::run::outlook::Outlook;
-use crate::store::{AppendOptions, FsStore, JobId, Store};
+use crate::store::{AppendOptions, JobId, Store};
 
 const CHECKPOINT: Flag = Flag {
     long: "checkpoint",
@@ -58,7 +58,7 @@ fn run(args: Args, io: &mut Io) -> Result<()> {
     let store = args.store()?;
     let cp_id = match args.value(CHECKPOINT.long) {
         Some(cp) => cp.to_owned(),
-        None => the_pending_decision(&args.file_store()?, &job)?,
+        None => the_pending_decision(store.as_ref(), &job)?,
     };
     let by = approver(&args);
     let mut record = approve(&store, &job, &cp_id, reason, &by)?;
@@ -73,7 +73,7 @@ fn run(args: Args, io: &mut Io) -> Result<()> {
 
 /// The one decision-needed checkpoint of `job` waiting for approval; none or several is an error
 /// that lists them (the caller then names one with --checkpoint).
-fn the_pending_decision(store: &FsStore, job: &JobId) -> Result<String> {
+fn the_pending_decision(store: &dyn Store, job: &JobId) -> Result<String> {
     let pending = Outlook::load(store, job)?.pending;
     match pending.as_slice() {
         [one] => Ok(one.checkpoint_id.clone()),
