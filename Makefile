@@ -47,10 +47,11 @@ install: ## Install the binary, tool links, man pages and completions under PREF
 	@echo "installed wrkr, $$("$(BINDIR)/wrkr" --list | wc -l) tool links, man pages and completions under $(DESTDIR)$(PREFIX)"
 
 # Installs what the tests need (mandoc, pytest) when it is missing, then runs every test: the Rust
-# suites, then the Python SDK's and the sidecar's tests against the binary they just built.
+# suites, then the Python SDK's, the sidecar's and the example agents' tests against the binary they
+# just built (-rs prints why a test was skipped, e.g. the Node agent where node is missing).
 test: test-deps ## Every test (the CI command): Rust suites, then the Python SDK and sidecar
 	$(CARGO) test --locked
-	WRKR_BIN=$(TARGET)/debug/wrkr python3 -m pytest -q sdk/python examples/sidecar/tests tests/docs tests/scripts
+	WRKR_BIN=$(TARGET)/debug/wrkr python3 -m pytest -q -rs sdk/python examples/sidecar/tests examples/adapters/tests tests/docs tests/scripts
 
 test-deps:
 	@scripts/test-deps.sh
@@ -63,7 +64,7 @@ test-contracts: ## The v1 contracts: schemas, Go fixtures, jobpack vectors, reas
 
 test-e2e: test-deps ## Whole journeys through the binary: runner, serve, wrap, the coding-agent example, SDK
 	$(CARGO) test --locked --test runner --test serve --test wrap --test coding_agent --test accept_report
-	WRKR_BIN=$(TARGET)/debug/wrkr python3 -m pytest -q sdk/python examples/sidecar/tests
+	WRKR_BIN=$(TARGET)/debug/wrkr python3 -m pytest -q -rs sdk/python examples/sidecar/tests examples/adapters/tests
 
 # The reliability suites (issue 14), each printing one summary line: failpoint tests, crash
 # consistency (>= 1,000 kill points), N-th I/O error, full disk, soak, then schemathesis (PyPI,

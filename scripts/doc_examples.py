@@ -11,7 +11,7 @@ comment is not run). A here-document (`$ cat > f <<'EOF'`) runs on to its end ma
 
 Each markdown file is one session: its blocks run in order in one fresh temp directory with a fresh
 `WRKR_HOME`, `wrkr` and every `wrkr-<tool>` link on `PATH`, the Python SDK of this checkout on
-`PYTHONPATH`, and `NO_COLOR=1`. A block fenced as
+`PYTHONPATH`, `WRKR_SRC` naming this checkout (for pages that copy its examples), and `NO_COLOR=1`. A block fenced as
 ```console skip is shown, not run, and counted as skipped (say why in the text next to it);
 ```console requires=node runs only where `node` is on PATH and is counted as skipped elsewhere.
 
@@ -143,6 +143,8 @@ def run_file(path: pathlib.Path, binary: pathlib.Path) -> tuple[int, int, list[s
             "TERM": "dumb",
             # The SDK of this checkout, importable as it is after `pip install ./sdk/python`.
             "PYTHONPATH": str(REPO / "sdk" / "python" / "src"),
+            # The checkout, as a reader following a guide from a clone would set it.
+            "WRKR_SRC": str(REPO),
         }
         groups: list[int] = []
         try:
