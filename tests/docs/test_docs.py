@@ -89,3 +89,23 @@ def test_every_page_is_in_the_site_once():
     pages = sorted(str(p.relative_to(docs)) for p in docs.rglob("*.md") if p.name != "SUMMARY.md")
     assert sorted(set(linked)) == pages, "docs/SUMMARY.md must list every page (and no missing one)"
     assert len(linked) == len(set(linked)), "a page is listed twice in docs/SUMMARY.md"
+
+
+def test_the_map_lists_every_page_once():
+    """docs/README.md is the map a reader starts from: every page of docs/ is linked from it exactly
+    once (SUMMARY.md is the site's table of contents, checked above; the map is for the repository)."""
+    docs = ROOT / "docs"
+    text = (docs / "README.md").read_text()
+    linked = [
+        str((docs / target).resolve().relative_to(docs.resolve()))
+        for target in re.findall(r"\]\(([^)#\s]+\.md)(?:#[^)]*)?\)", text)
+    ]
+    pages = sorted(
+        str(p.relative_to(docs)) for p in docs.rglob("*.md") if p.name != "SUMMARY.md" and p != docs / "README.md"
+    )
+    missing = sorted(set(pages) - set(linked))
+    unknown = sorted(set(linked) - set(pages))
+    twice = sorted({page for page in linked if linked.count(page) > 1})
+    assert (missing, unknown, twice) == ([], [], []), (
+        f"docs/README.md: not listed {missing}, no such page {unknown}, listed twice {twice}"
+    )
