@@ -76,12 +76,13 @@ S["ReportResponse"] = {"type": "object", "required": ["summary", "summary_json_p
 S["SubmitRequest"] = {"type": "object", "required": ["jobspec_path"], "additionalProperties": False, "properties": {
     "jobspec_path": {"type": "string", "minLength": 1, "description": "Relative to the server's working directory; cannot leave it."},
     "job_id": {"type": ["string", "null"], "pattern": "^[A-Za-z0-9._-]{1,128}$"}, "wait": {"type": "boolean", "description": "Block until the job completes or blocks (200); else 202 at once."}}}
-S["ApproveRequest"] = {"type": "object", "required": ["checkpoint_id", "reason"], "additionalProperties": False, "properties": {
-    "checkpoint_id": {"type": "string", "pattern": "^cp_[1-9][0-9]{0,17}$"}, "reason": {"type": "string", "pattern": "\\S"}, "approved_by": {"type": ["string", "null"]}}}
+S["ApproveRequest"] = {"type": "object", "required": ["checkpoint_id", "reason", "approved_by"], "additionalProperties": False, "properties": {
+    "checkpoint_id": {"type": "string", "pattern": "^cp_[1-9][0-9]{0,17}$"}, "reason": {"type": "string", "pattern": "\\S"},
+    "approved_by": {"type": "string", "pattern": "\\S", "description": "Who approves; required (the auth token names nobody). Missing or blank: 400 E_INVALID_INPUT_SCHEMA {field: approved_by}."}}}
 S["ResumeRequest"] = {"type": "object", "additionalProperties": False, "properties": {"wait": {"type": "boolean"},
     "force_env": {"type": "boolean"}, "reason": {"type": ["string", "null"]}, "approved_by": {"type": ["string", "null"]}},
     "if": {"properties": {"force_env": {"const": True}}, "required": ["force_env"]},
-    "then": {"required": ["reason"], "properties": {"reason": {"type": "string", "pattern": "\\S"}}}}
+    "then": {"required": ["reason", "approved_by"], "properties": {"reason": {"type": "string", "pattern": "\\S"}, "approved_by": {"type": "string", "pattern": "\\S"}}}}
 S["PauseRequest"] = {"type": "object", "additionalProperties": False, "properties": {"now": {"type": "boolean"}}}
 S["EmptyRequest"] = {"type": "object", "additionalProperties": False, "properties": {}}
 S["OutDirRequest"] = {"type": "object", "additionalProperties": False, "properties": {"out_dir": {"type": ["string", "null"], "minLength": 1, "pattern": "\\S",

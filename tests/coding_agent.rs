@@ -32,7 +32,7 @@ fn coding_agent_flow_runs_end_to_end() {
     assert!(stdout.contains("type=decision-needed"), "{stdout}");
     assert!(stdout.contains("footer=WRKR job_id=agent_e2e"), "{stdout}");
     assert!(stdout.contains("verified job_id=agent_e2e"), "{stdout}");
-    assert!(stdout.contains("job=agent_e2e checks=6 passed=6 failures=0"), "acceptance ran and passed: {stdout}");
+    assert!(stdout.contains("job_id=agent_e2e checks=6 passed=6 failures=0"), "acceptance ran and passed: {stdout}");
     let pack = std::fs::File::open(dir.join("wrkr-out/jobpacks/jobpack_agent_e2e.zip")).unwrap();
     let names = wrkr::pack::zipread::ZipReader::open(pack, u64::MAX)
         .map(|z| z.entries().iter().map(|e| e.name.clone()).collect::<Vec<_>>());

@@ -161,7 +161,7 @@ fn inspect_job_matches_inspect_of_its_pack() {
     assert_eq!((view["status"].as_str(), view["event_count"].as_u64()), (Some("running"), Some(7)));
     assert_eq!((view["checkpoint_count"].as_u64(), view["approval_count"].as_u64()), (Some(2), Some(1)));
     let text = s.wrkr().args(["job", "inspect", "job_e"]).output().unwrap();
-    assert!(String::from_utf8(text.stdout).unwrap().starts_with("job=job_e status=running events=7 checkpoints=2"));
+    assert!(String::from_utf8(text.stdout).unwrap().starts_with("job_id=job_e status=running events=7 checkpoints=2"));
 }
 
 #[test]

@@ -53,6 +53,8 @@ fn repairable_damage_is_exit_3_then_repaired_without_losing_a_record() {
     snapshot["state"]["status"] = "completed".into();
     std::fs::write(dir.join("snapshot.json"), serde_json::to_vec(&snapshot).unwrap()).unwrap();
     let temp = File::create(dir.join(".tmp-snapshot.json-4242-1")).unwrap();
+    // 0600, as the store makes its temp files (a 0644 one would add a `permissions` finding).
+    temp.set_permissions(<std::fs::Permissions as std::os::unix::fs::PermissionsExt>::from_mode(0o600)).unwrap();
     let minute_ago = SystemTime::now() - Duration::from_secs(60);
     temp.set_times(FileTimes::new().set_modified(minute_ago)).unwrap();
 

@@ -81,7 +81,7 @@ fn go_fixtures_inspect() {
     let s = Sandbox::new();
     let out = s.wrkr().args(["job", "inspect"]).arg(go("jobpack_journey.zip")).output().unwrap();
     let text = String::from_utf8(out.stdout).unwrap();
-    assert_eq!(text.lines().next(), Some("job=job_j status=completed events=22 checkpoints=5 approvals=1"));
+    assert_eq!(text.lines().next(), Some("job_id=job_j status=completed events=22 checkpoints=5 approvals=1"));
     assert!(text.contains(" checkpoint cp_11 decision-needed:blocked_decision"), "{text}");
     assert!(text.contains(" approval approval_1 cp_11"), "{text}");
     let out = s.wrkr().args(["--json", "job", "inspect"]).arg(go("jobpack_demo.zip")).output().unwrap();
@@ -226,7 +226,7 @@ fn signatures_sign_verify_wrong_key_tampered_missing() {
     }
     use std::os::unix::fs::PermissionsExt;
     assert_eq!(fs::metadata(w.join("a/wrkr_ed25519.key")).unwrap().permissions().mode() & 0o777, 0o600);
-    assert_eq!(s.wrkr().args(["keygen", "--out", "a"]).output().unwrap().status.code(), Some(6), "never overwrites");
+    assert_eq!(s.wrkr().args(["keygen", "--out", "a"]).output().unwrap().status.code(), Some(8), "never overwrites");
     let records = journey_records().join("\n");
     let out = s
         .program("wrkr-pack")

@@ -96,7 +96,7 @@ fn pause_lets_the_step_finish_and_resume_continues() {
     fs::write(sb.work().join("spec.yaml"), spec(&steps, "os")).unwrap();
     sb.wrkr().args(["submit", "spec.yaml", "--job-id", "p", "--detach"]).assert().success();
     wait_for("step one", Duration::from_secs(15), || sb.work().join("one.started").exists());
-    sb.wrkr().args(["pause", "p"]).assert().success().stdout("job=p status=paused\n");
+    sb.wrkr().args(["pause", "p"]).assert().success().stdout("job_id=p status=paused\n");
     wait_runner_gone(&sb, "p");
     assert_eq!(lines(&sb, "runs.log"), ["one"], "the running step finished, the next did not start");
     assert_eq!(status(&sb, "p"), "paused");

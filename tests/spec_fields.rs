@@ -84,9 +84,9 @@ fn failed_step_hint_names_the_recorded_command() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     let abs = std::fs::canonicalize(&path).unwrap();
     let want = format!(
-        "hint: `wrkr resume h1` runs step check again as recorded at submit: sh -c \"test -f ready\"; fix what it \
-         depends on and resume, or edits to {p} do not change this job; to run an edited spec, submit it as a new \
-         job: wrkr submit {p}; its output: wrkr logs h1 check --failed\n",
+        "hint: `wrkr resume h1` runs step check again as recorded at submit (sh -c \"test -f ready\"): fix what it \
+         depends on first. Edits to {p} do not change this job: to run them, submit it as a new job (wrkr submit \
+         {p}).\nlogs: wrkr logs h1 check --failed\n",
         p = abs.display()
     );
     assert!(stderr.starts_with("E_ADAPTER_FAIL: "), "{stderr}");

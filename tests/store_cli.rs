@@ -101,7 +101,7 @@ fn status_pause_cancel_and_jobs() {
     let out = sandbox.wrkr().args(["status", "job_a"]).output().unwrap();
     // The status line, then the outlook (a queued job has only its elapsed time and nothing to run).
     let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(stdout.starts_with("job=job_a status=queued\nelapsed: ") && stdout.lines().count() == 2, "{stdout}");
+    assert!(stdout.starts_with("job_id=job_a status=queued\nelapsed: ") && stdout.lines().count() == 2, "{stdout}");
     let out = sandbox.wrkr().args(["pause", "job_a"]).output().unwrap();
     assert_eq!(out.status.code(), Some(1), "queued -> paused is not a transition");
     sandbox
@@ -110,7 +110,7 @@ fn status_pause_cancel_and_jobs() {
         .write_stdin("{\"type\":\"status_changed\",\"payload\":{\"from\":\"queued\",\"to\":\"running\"}}\n")
         .assert()
         .success();
-    sandbox.wrkr().args(["pause", "job_a"]).assert().success().stdout("job=job_a status=paused\n");
+    sandbox.wrkr().args(["pause", "job_a"]).assert().success().stdout("job_id=job_a status=paused\n");
     let state = json_out(&sandbox.wrkr().args(["--json", "cancel", "job_a"]).output().unwrap());
     assert_eq!(state["status"], "canceled");
     let out = sandbox.wrkr().args(["--json", "cancel", "job_a"]).output().unwrap();

@@ -213,7 +213,7 @@ fn transitions_pause_cancel_and_jobs(sandbox: &Sandbox) {
         .args(["status", "job_a"])
         .assert()
         .success()
-        .stdout(predicates::str::starts_with("job=job_a status=queued\n"));
+        .stdout(predicates::str::starts_with("job_id=job_a status=queued\n"));
     sandbox.wrkr().args(["pause", "job_a"]).assert().code(1);
     sandbox
         .program("wrkr-events")
@@ -221,7 +221,7 @@ fn transitions_pause_cancel_and_jobs(sandbox: &Sandbox) {
         .write_stdin("{\"type\":\"status_changed\",\"payload\":{\"from\":\"queued\",\"to\":\"running\"}}\n")
         .assert()
         .success();
-    sandbox.wrkr().args(["pause", "job_a"]).assert().success().stdout("job=job_a status=paused\n");
+    sandbox.wrkr().args(["pause", "job_a"]).assert().success().stdout("job_id=job_a status=paused\n");
     assert_eq!(json_out(&sandbox.wrkr().args(["--json", "cancel", "job_a"]).output().unwrap())["status"], "canceled");
     let out = sandbox.wrkr().args(["--json", "cancel", "job_a"]).output().unwrap();
     let envelope = support::envelope(&out.stderr);
@@ -337,7 +337,10 @@ fn supervision_commands(sandbox: &Sandbox) {
     sandbox.wrkr().args(["budget", "show", "job_s"]).assert().success();
     let inspect = sandbox.wrkr().args(["job", "inspect", "job_s"]).output().unwrap();
     let inspect = String::from_utf8_lossy(&inspect.stdout).into_owned();
-    assert!(inspect.starts_with("job=job_s status=") && inspect.contains(" checkpoints=1 approvals=1\n"), "{inspect}");
+    assert!(
+        inspect.starts_with("job_id=job_s status=") && inspect.contains(" checkpoints=1 approvals=1\n"),
+        "{inspect}"
+    );
     let receipt = sandbox.wrkr().args(["receipt", "job_s"]).output().unwrap();
     assert!(String::from_utf8_lossy(&receipt.stdout).starts_with("WRKR job_id=job_s manifest=sha256:"));
 }

@@ -58,7 +58,7 @@ fn failed_step_error_ends_with_the_logs_command() {
     assert_eq!(out.status.code(), Some(1));
     let stderr = text(&out.stderr);
     assert!(stderr.starts_with("E_ADAPTER_FAIL: step test failed (exit=3)"), "{stderr}");
-    assert!(stderr.trim_end().ends_with("its output: wrkr logs j test --failed"), "{stderr}");
+    assert!(stderr.trim_end().ends_with("\nlogs: wrkr logs j test --failed"), "{stderr}");
 }
 
 #[test]
@@ -155,7 +155,7 @@ fn status_names_the_step_the_note_and_the_exact_approve_command() {
     let out = wrkr(&sb).args(["status", "d"]).output().unwrap();
     assert_eq!(out.status.code(), Some(0));
     let lines: Vec<String> = text(&out.stdout).lines().map(str::to_owned).collect();
-    assert_eq!(lines[0], "job=d status=blocked_decision");
+    assert_eq!(lines[0], "job_id=d status=blocked_decision");
     assert_eq!(lines[1], "step: 2/3 review, attempt 1, succeeded");
     assert!(lines[2].starts_with("elapsed: ") && lines[2].ends_with(" running"), "{lines:?}");
     assert!(lines[3].starts_with("note: planned 3 things ("), "{lines:?}");
@@ -377,9 +377,10 @@ fn in_a_pipe_submit_and_resume_print_nothing_extra() {
         text(&failed.stderr),
         format!(
             "E_ADAPTER_FAIL: step test failed (exit=3) (job_id=j)\n\
-             hint: `wrkr resume j` runs step test again as recorded at submit: sh -c \"for i in 1 2 3 4 5; do echo line $i; \
-             done; echo boom >&2; exit 3\"; fix what it depends on and resume, or edits to {spec} do not change this job; \
-             to run an edited spec, submit it as a new job: wrkr submit {spec}; its output: wrkr logs j test --failed\n",
+             hint: `wrkr resume j` runs step test again as recorded at submit (sh -c \"for i in 1 2 3 4 5; do echo line \
+             $i; done; echo boom >&2; exit 3\"): fix what it depends on first. Edits to {spec} do not change this job: \
+             to run them, submit it as a new job (wrkr submit {spec}).\n\
+             logs: wrkr logs j test --failed\n",
             spec = fs::canonicalize(sb.work().join("spec.yaml")).unwrap().display()
         )
     );

@@ -51,7 +51,9 @@ pub const TEMPLATE: &str = "\
 # Unknown keys are an error unless they start with x-. A check that is not configured is skipped.
 schema_id: wrkr.accept_config
 schema_version: v1
-required_artifacts: [reports/result.md]   # claimed by a checkpoint AND present with the recorded hash
+# Paths your job must produce, e.g. [reports/result.md]: each claimed by a checkpoint AND present
+# with the recorded hash. Empty: the check is skipped.
+required_artifacts: []
 test_command: \"true\"                      # sh -c in the job's workspace; exit 0 passes
 lint_command: \"true\"
 timeout_seconds: 600                        # per command
@@ -66,6 +68,19 @@ required_checkpoint_types: [plan, completed]
 ";
 
 pub fn load(path: &Path) -> Result<AcceptConfig> {
+    if path == Path::new("-") {
+        // `--config -`: the config from stdin, as bounded as a file.
+        let mut text = String::new();
+        std::io::Read::read_to_string(
+            &mut std::io::Read::take(std::io::stdin().lock(), MAX_CONFIG_BYTES + 1),
+            &mut text,
+        )
+        .map_err(|e| Error::io("read the accept config from stdin", e))?;
+        if text.len() as u64 > MAX_CONFIG_BYTES {
+            return Err(Error::invalid_input(format!("accept config (stdin): larger than {MAX_CONFIG_BYTES} bytes")));
+        }
+        return parse(&text).map_err(|e| e.context("accept config (stdin)"));
+    }
     let label = path.display().to_string();
     let meta = std::fs::metadata(path).map_err(|e| match e.kind() {
         std::io::ErrorKind::NotFound => Error::invalid_input(format!("accept config {label}: no such file"))

@@ -57,6 +57,9 @@ impl Args {
             let flag = match arg {
                 Long(name) => command.flag(name).ok_or_else(|| unknown_flag(command, &format!("--{name}")))?,
                 Short(c) => command.flag_by_short(c).ok_or_else(|| unknown_flag(command, &format!("-{c}")))?,
+                Value(v) if tail.is_none() && command.usage.contains("-- CMD") => {
+                    return Err(forgotten_dashdash(command, v, &mut parser));
+                }
                 Value(v) => {
                     args.positionals.push(v);
                     continue;
@@ -122,9 +125,14 @@ impl Args {
     }
 }
 
-/// Flags whose `-` means stdin or stdout (the command handles it): `wrkr-pack -o -`, `accept init
-/// --path -`, `init --path -`.
-const DASH_MEANS_STDIO: &[&str] = &["output", "path"];
+/// Flags whose `-` means stdin or stdout (the command handles it, and refuses it when stdin or
+/// stdout is already taken): `wrkr-pack -o -`, `accept init --path -`, `init --path -`,
+/// `accept run JOB --config -`, `verify PACK --pubkey -` or `--sig -`.
+const DASH_MEANS_STDIO: &[&str] = &["output", "path", "config", "pubkey", "sig"];
+
+/// Why `-` is refused for a flag, where there is more to say than "not supported".
+const DASH_REFUSED_BECAUSE: &[(&str, &str)] =
+    &[("junit", "stdout already carries the acceptance result; write the JUnit report to a file")];
 
 /// `-` for a flag that names a file or directory: stdin/stdout where the flag supports it, else
 /// refused here, before anything runs, rather than read or written as a file named `-`.
@@ -133,12 +141,43 @@ fn refuse_dash(command: &Command, long: &str, kind: &str) -> Result<()> {
         return Ok(());
     }
     let what = if kind == "DIR" { "a directory" } else { "a file" };
-    Err(Error::invalid_input(format!(
-        "--{long} -: {} --{long} needs {what}; `-` (stdin/stdout) is not supported here",
-        command.display_name()
-    ))
-    .with("flag", long)
-    .with_hint(format!("name {what}; for one called -, write ./-")))
+    let why = DASH_REFUSED_BECAUSE
+        .iter()
+        .find(|(flag, _)| *flag == long)
+        .map_or_else(|| "`-` (stdin/stdout) is not supported here".to_owned(), |(_, why)| (*why).to_owned());
+    Err(Error::invalid_input(format!("--{long} -: {} --{long} needs {what}: {why}", command.display_name()))
+        .with("flag", long)
+        .with_hint(format!("name {what}; for one called -, write ./-")))
+}
+
+/// `wrkr wrap gh pr list --json title`: the command's words would be taken for wrkr's, so the
+/// `--` that separates them is required, and the error shows where it goes.
+fn forgotten_dashdash(command: &Command, first: OsString, parser: &mut lexopt::Parser) -> Error {
+    let mut words = vec![first.to_string_lossy().into_owned()];
+    if let Ok(rest) = parser.raw_args() {
+        words.extend(rest.map(|w| w.to_string_lossy().into_owned()));
+    }
+    let given = words.join(" ");
+    Error::invalid_input(format!("{} needs -- before the command to run (got {given:?})", command.display_name()))
+        .with("command", given.as_str())
+        .with_hint(format!("put -- before it: {} [OPTIONS] -- {given}", command.display_name()))
+}
+
+impl Args {
+    /// Refuse two readers of stdin: `flags` (long names) whose value is `-`, plus the positional
+    /// input when `positional_is_stdin`. One of them may read stdin; a second would see nothing.
+    pub fn one_stdin_reader(&self, flags: &[&str], positional_is_stdin: bool) -> Result<()> {
+        let mut readers: Vec<String> =
+            flags.iter().filter(|f| self.value(f) == Some("-")).map(|f| format!("--{f} -")).collect();
+        if positional_is_stdin {
+            readers.insert(0, "the input (-)".to_owned());
+        }
+        if readers.len() < 2 {
+            return Ok(());
+        }
+        Err(Error::invalid_input(format!("only one input can be read from stdin, got {}", readers.join(" and ")))
+            .with_hint("give all but one of them as files"))
+    }
 }
 
 fn usage(command: &Command, message: String) -> Error {

@@ -37,8 +37,12 @@ pub fn main(argv: Vec<OsString>) -> u8 {
     let mut argv = argv.into_iter();
     let program = argv.next().unwrap_or_else(|| OsString::from("wrkr"));
     let mut rest: Vec<OsString> = argv.collect();
-    let json = take_all(&mut rest, "--json", true);
-    let explain = take_all(&mut rest, "--explain", true);
+    // `wrkr wrap gh pr list --json title` (the `--` forgotten): that `--json` is the command's,
+    // so the error that says to add `--` is text, not an envelope.
+    let command_start = forgotten_dashdash(&rest);
+    let json = take_all(&mut rest, "--json", command_start);
+    let command_start = forgotten_dashdash(&rest);
+    let explain = take_all(&mut rest, "--explain", command_start);
     JSON_MODE.store(json, Ordering::Relaxed);
     let mut io = Io::new(json);
     let result = take_store(&mut rest)
@@ -187,9 +191,9 @@ fn take_store(args: &mut Vec<OsString>) -> Result<Option<PathBuf>> {
     Ok(store)
 }
 
-/// Remove every occurrence of `flag`; with `stop_at_dashdash`, only those before `--`.
-fn take_all(args: &mut Vec<OsString>, flag: &str, stop_at_dashdash: bool) -> bool {
-    let end = if stop_at_dashdash { args.iter().position(|a| a == "--").unwrap_or(args.len()) } else { args.len() };
+/// Remove every occurrence of `flag` before `--` (and before index `until`, when given).
+fn take_all(args: &mut Vec<OsString>, flag: &str, until: Option<usize>) -> bool {
+    let end = args.iter().position(|a| a == "--").unwrap_or(args.len()).min(until.unwrap_or(usize::MAX));
     let before = args.len();
     let mut i = 0;
     let mut seen = 0;
@@ -205,6 +209,37 @@ fn take_all(args: &mut Vec<OsString>, flag: &str, stop_at_dashdash: bool) -> boo
     seen > 0
 }
 
+/// For a command that runs another one after `--` (`wrap`) when the `--` is missing: the index in
+/// `args` where that other command starts (the first word that is not a flag of wrkr's). What
+/// follows it is the other command's, `--json` included; `Args::parse` then refuses the missing `--`.
+fn forgotten_dashdash(args: &[OsString]) -> Option<usize> {
+    if args.iter().any(|a| a == "--") {
+        return None;
+    }
+    let mut command = None;
+    let mut i = 0;
+    while let Some(word) = args.get(i).and_then(|a| a.to_str()) {
+        i += 1;
+        if word == "--store" {
+            i += 1;
+            continue;
+        }
+        let Some(flag) = word.strip_prefix("--") else {
+            match command {
+                None => command = Some(table::find(word).filter(|c| c.usage.contains("-- CMD"))?),
+                Some(_) => return Some(i - 1),
+            }
+            continue;
+        };
+        let (name, inline_value) = flag.split_once('=').map_or((flag, false), |(n, _)| (n, true));
+        let takes_value = command.and_then(|c| c.flag(name)).is_some_and(|f| f.value.is_some());
+        if takes_value && !inline_value {
+            i += 1;
+        }
+    }
+    None
+}
+
 /// Print an error the way the output mode asks: an envelope (JSON) or `E_CODE: message` (text).
 pub fn report(err: &Error, json: bool) {
     if json {
@@ -215,6 +250,11 @@ pub fn report(err: &Error, json: bool) {
         io::diag(&format!("{err}{}", subjects(err)));
         if let Some(hint) = &err.hint {
             io::diag(&format!("hint: {hint}"));
+        }
+        // Where the failing step's output is (`wrkr logs J STEP --failed`): a line of its own, so
+        // the hint stays one sentence and the command can be copied whole.
+        if let Some(logs) = err.details.get("logs").and_then(serde_json::Value::as_str) {
+            io::diag(&format!("logs: {logs}"));
         }
     }
 }

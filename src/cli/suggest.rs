@@ -21,6 +21,17 @@ pub fn unknown_verb(command: &str, given: &str, verbs: &[&str]) -> crate::contra
     }
 }
 
+/// For a command whose first word is a subcommand or else a file (`wrkr accept run J` or `wrkr
+/// accept PACK`, `wrkr-schema show X` or `wrkr-schema FILE`): a word that names no file and is a
+/// plausible typo of a subcommand (`rnu`) is refused with the suggestion, rather than opened as
+/// a file that is not there.
+pub fn check_verb(command: &str, given: &str, verbs: &[&str]) -> crate::contract::Result<()> {
+    if given == "-" || std::path::Path::new(given).exists() || closest(given, verbs.iter().copied()).is_none() {
+        return Ok(());
+    }
+    Err(unknown_verb(command, given, verbs))
+}
+
 /// Edit distance over chars (optimal string alignment: a swap of two neighbours, `shwo` for
 /// `show`, is one edit, the commonest typo).
 fn distance(a: &str, b: &str) -> usize {

@@ -36,14 +36,16 @@ pub fn init(args: &Args, words: &[String], io: &mut Io) -> Result<()> {
         return io.write(config::TEMPLATE.as_bytes());
     }
     if path.exists() && !args.switch(FORCE.long) {
-        return Err(Error::invalid_input(format!("{} already exists", path.display()))
-            .with("path", path.display().to_string())
-            .with_hint("pass --force to overwrite it"));
+        return Err(Error::already_exists(path).with_hint("pass --force to overwrite it"));
     }
     publish::write_file(path, config::TEMPLATE.as_bytes())?;
     let shown = path.display().to_string();
     // `config_path` is Go's name for the same path (digest 8.2); both stay for v1.
-    if io.json { io.pretty(&json!({"path": shown, "config_path": shown})) } else { io.line(&shown) }
+    if io.json {
+        io.pretty(&json!({"path": shown, "config_path": shown}))
+    } else {
+        io.line(&format!("config_path={shown}"))
+    }
 }
 
 /// `wrkr accept run JOB|PACK [--config P] [--junit P] [--ci] [--out-dir D] [--workspace D]`.
@@ -51,6 +53,7 @@ pub fn run(args: &Args, words: &[String], io: &mut Io) -> Result<()> {
     let [target] = words else {
         return Err(Error::invalid_input("usage: wrkr accept run JOB|PACK [OPTIONS]").with_hint("wrkr accept --help"));
     };
+    args.one_stdin_reader(&[CONFIG.long], target == "-")?;
     let request = RunRequest {
         target: target.clone(),
         config_path: args.value(CONFIG.long).unwrap_or("accept.yaml").to_owned(),
@@ -168,7 +171,7 @@ fn print(io: &mut Io, out: &Value) -> Result<()> {
     let n = |k: &str| out.pointer(&format!("/accept_result/{k}")).map(Value::to_string).unwrap_or_default();
     let failures = out.pointer("/accept_result/failures").and_then(Value::as_array).cloned().unwrap_or_default();
     io.line(&format!(
-        "job={} checks={} passed={} failures={}",
+        "job_id={} checks={} passed={} failures={}",
         text("job_id"),
         n("checks_run"),
         n("checks_passed"),

@@ -168,9 +168,13 @@ fn run(args: Args, io: &mut Io) -> Result<()> {
         io.pretty(&view)
     } else {
         for key in ["wall_time_seconds", "step_count", "tool_call_count", "retry_count", "tokens", "estimated_cost"] {
+            // No limit is `null` in JSON; people read `unlimited`.
+            let shown = |v: &Value| if v.is_null() { "unlimited".to_owned() } else { v.to_string() };
             io.line(&format!(
                 "{key}: used={} limit={} remaining={}",
-                view["usage"][key], view["limits"][key], view["remaining"][key]
+                shown(&view["usage"][key]),
+                shown(&view["limits"][key]),
+                shown(&view["remaining"][key])
             ))?;
         }
         Ok(())

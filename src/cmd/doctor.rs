@@ -31,7 +31,7 @@ pub const COMMAND: Command = Command {
                  fails. Nothing is bound or written.\n\n\
                  --production-readiness (profile `production-readiness`) adds: store_root_writable and \
                  store_lockable (probed in a temporary directory under the store root, removed afterwards; no \
-                 job is created), store_format, disk_space, signing_key (when signing is asked for), \
+                 job is created), store_format, store_permissions (directories other users can read), disk_space, signing_key (when signing is asked for), \
                  retention_configured and unsafe_env.",
     flags: &FLAGS,
     examples: &[

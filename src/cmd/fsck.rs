@@ -4,11 +4,12 @@
 //! Per job: the ledger parses line by line with contiguous seqs (streamed, bounded memory); no torn
 //! tail; the snapshot cache, if any, is usable and equal to the state replayed up to its position;
 //! a `running` job's lease has not expired (its runner is gone: resume it); no stale temp files
-//! (`store::atomic`). Each finding is one JSON line (text: one aligned line).
+//! (`store::atomic`); nothing in the job readable by other users (`cmd::modes`: stores made before
+//! jobs were 0700/0600). Each finding is one JSON line (text: one aligned line).
 //!
 //! `--repair` never deletes a complete record. It truncates a torn tail through an empty append
-//! (the store's own recovery, under the job's lock), rebuilds the snapshot from the ledger and
-//! removes stale temp files, and says what it did for each finding. A ledger with a complete line
+//! (the store's own recovery, under the job's lock), rebuilds the snapshot from the ledger,
+//! removes stale temp files and the group and other bits of the job's files, and says what it did for each finding. A ledger with a complete line
 //! that does not parse, or a seq gap, is reported and left alone: that is for a person to look at.
 //!
 //! Exit: 0 clean (or everything repaired); 3 (`E_STORE_CORRUPT`) when findings remain that
@@ -22,6 +23,7 @@ use serde_json::{Map, Value, json};
 use crate::cli::args::Args;
 use crate::cli::io::Io;
 use crate::cli::spec::{Command, Example, Flag, Kind};
+use crate::cmd::modes;
 use crate::contract::time::Timestamp;
 use crate::contract::{Error, ReasonCode, Result};
 use crate::job::JobState;
@@ -37,7 +39,7 @@ const REPAIR: Flag = Flag {
     long: "repair",
     short: None,
     value: None,
-    help: "Fix what can be fixed without losing a record (torn tail, snapshot, temp files)",
+    help: "Fix what can be fixed without losing a record (torn tail, snapshot, temp files, modes)",
     long_help: "",
 };
 
@@ -48,9 +50,11 @@ pub const COMMAND: Command = Command {
     usage: "[JOB...] [--repair]",
     long_about: "Checks every job (or the JOBs named): the ledger parses with contiguous seqs, no torn \
                  tail, the snapshot cache matches the ledger, a running job's lease has not expired, no \
-                 stale temp files. One finding per line ({\"job_id\", \"check\", \"severity\", \
+                 stale temp files, nothing other users can read (stores made before jobs were 0700/0600). \
+                 One finding per line ({\"job_id\", \"check\", \"severity\", \
                  \"repairable\", \"message\", ...}; JSON lines with --json). With --repair: truncates a \
-                 torn tail, rebuilds the snapshot, removes stale temp files, never deletes a complete \
+                 torn tail, rebuilds the snapshot, removes stale temp files, tightens modes (0755 to 0700, 0644 \
+                 to 0600), never deletes a complete \
                  record, and adds \"repaired\" and \"action\" to each finding it fixed. Exit 0 when clean, \
                  3 when findings that --repair fixes remain, 1 (E_STORE_CORRUPT) when damage remains \
                  that it cannot fix.",
@@ -191,6 +195,29 @@ fn check(store: &FsStore, job: &JobId) -> Result<Vec<Finding>> {
                 .with("resume_command", format!("wrkr resume {id}")),
         );
     }
+    let loose =
+        modes::loose_paths(&dir).map_err(|e| Error::io(format!("read the modes under {}", dir.display()), e))?;
+    if let Some((first, mode)) = loose.first() {
+        let shown = match first.strip_prefix(&dir) {
+            Ok(inside) if !inside.as_os_str().is_empty() => inside.display().to_string(),
+            _ => "the job directory".to_owned(),
+        };
+        found.push(
+            Finding::new(
+                id,
+                "permissions",
+                "warning",
+                true,
+                format!(
+                    "{} path(s) other users can read (e.g. {} {}); job directories are 0700 and job files 0600",
+                    loose.len(),
+                    shown,
+                    modes::octal(*mode)
+                ),
+            )
+            .with("paths", loose.len()),
+        );
+    }
     if let Ok(entries) = std::fs::read_dir(&dir) {
         for entry in entries.flatten() {
             let name = entry.file_name().to_string_lossy().into_owned();
@@ -265,6 +292,11 @@ fn fix(store: &FsStore, job: &JobId, finding: &Finding) -> Result<String> {
             let _ = std::fs::remove_file(dir.join(SNAPSHOT_FILE));
             Snapshot::of(&state, position).save(&dir);
             Ok(format!("rebuilt snapshot.json from the ledger (seq {})", position.seq))
+        }
+        "permissions" => {
+            let loose = modes::loose_paths(&dir).map_err(|e| Error::io("read the job's file modes", e))?;
+            modes::tighten(&loose).map_err(|e| Error::io("tighten the job's file modes", e))?;
+            Ok(format!("removed group and other access from {} path(s)", loose.len()))
         }
         "temp_file" => {
             let name = finding.details.get("file").and_then(Value::as_str).unwrap_or_default();

@@ -57,9 +57,7 @@ fn run(args: Args, io: &mut Io) -> Result<()> {
         return io.write(TEMPLATE.as_bytes());
     }
     if path.exists() && !args.switch(FORCE.long) {
-        return Err(Error::invalid_input(format!("{} already exists", path.display()))
-            .with("path", path.display().to_string())
-            .with_hint("pass --force to overwrite it"));
+        return Err(Error::already_exists(&path).with_hint("pass --force to overwrite it"));
     }
     write_atomic(&path, TEMPLATE.as_bytes())?;
     if io.json {

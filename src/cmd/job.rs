@@ -30,7 +30,7 @@ pub const COMMAND: Command = Command {
     kind: Kind::Command,
     about: "Inspect a jobpack's timeline, or diff two jobpacks",
     usage: "inspect PACK|JOB_ID | diff PACK_A|JOB_A PACK_B|JOB_B [--exit-code]",
-    long_about: "`wrkr job inspect PACK`: `job=<id> status=<s> events=<n> checkpoints=<n> approvals=<n>`, then one \
+    long_about: "`wrkr job inspect PACK`: `job_id=<id> status=<s> events=<n> checkpoints=<n> approvals=<n>`, then one \
                  line per timeline item, `<time> <kind> <id> <summary>`, sorted by time, kind and id. Events \
                  show their type, checkpoints `<type>:<status>`, approvals the checkpoint they approve. With \
                  --json: {job_id, status, event_count, checkpoint_count, approval_count, timeline}.\n\n\
@@ -77,7 +77,7 @@ fn run_inspect(args: &Args, io: &mut Io, target: &str, max: u64) -> Result<()> {
         return io.pretty(&view);
     }
     io.line(&format!(
-        "job={} status={} events={} checkpoints={} approvals={}",
+        "job_id={} status={} events={} checkpoints={} approvals={}",
         view.job_id, view.status, view.event_count, view.checkpoint_count, view.approval_count
     ))?;
     for item in &view.timeline {

@@ -6,6 +6,8 @@
 //! the others. A job recorded as `running` whose lease has expired is shown as stale, with how
 //! long ago and its resume command (see `cmd::status`); a paused one with its resume command.
 
+use std::io::IsTerminal;
+
 use serde_json::json;
 
 use crate::cli::args::Args;
@@ -25,8 +27,9 @@ pub const COMMAND: Command = Command {
     kind: Kind::Command,
     about: "List the jobs in the store, newest first",
     usage: "[--status S]",
-    long_about: "Text: one aligned line per job (id, status, started, last seq; a running job whose \
-                 runner is gone adds how long ago, a paused or stale one its resume command). With \
+    long_about: "Text: one aligned line per job (id, status, started in whole seconds UTC, last seq; a \
+                 running job whose runner is gone adds how long ago, a paused or stale one its resume \
+                 command), under a header line when stdout is a terminal (none in a pipe). With \
                  --json, one compact {\"job_id\", \"status\", \"started_at\", \"updated_at\", \
                  \"last_seq\"} per line, plus \"stale\", \"stale_for_seconds\" and \"resume_command\" \
                  when they apply.",
@@ -63,9 +66,13 @@ fn run(args: Args, io: &mut Io) -> Result<()> {
         return Ok(());
     }
     let width = rows.iter().map(|r| r.0.0.len()).max().unwrap_or(0).max(3);
+    // A header for people at a terminal; a pipe gets the rows alone, one job per line.
+    if std::io::stdout().is_terminal() && !rows.is_empty() {
+        io.line(&format!("{:width$}  {:16}  {:20}  LAST", "JOB", "STATUS", "STARTED (UTC)"))?;
+    }
     for ((job_id, status, started_at, _, last_seq), next) in &rows {
-        let mut line =
-            format!("{job_id:width$}  {status:16}  {}  seq={last_seq}", started_at.as_deref().unwrap_or("-"));
+        let started = started_at.as_deref().map_or_else(|| "-".to_owned(), readable_time);
+        let mut line = format!("{job_id:width$}  {status:16}  {started:20}  seq={last_seq}");
         if let Some(seconds) = next.stale_for {
             line += &format!("  stale: runner gone {seconds}s");
         }
@@ -75,6 +82,15 @@ fn run(args: Args, io: &mut Io) -> Result<()> {
         io.line(&line)?;
     }
     Ok(())
+}
+
+/// Whole seconds, UTC (`2026-11-27T15:48:23Z`): the ledger's nanoseconds are noise in a listing.
+/// Still RFC 3339 and one word, so a script splitting on whitespace reads it.
+fn readable_time(recorded: &str) -> String {
+    match Timestamp::parse(recorded) {
+        Some(t) => Timestamp::from_unix(t.unix_seconds(), 0).to_string(),
+        None => recorded.to_owned(),
+    }
 }
 
 /// What `jobs` adds to a row: whether the runner is gone and how to continue.

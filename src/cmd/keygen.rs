@@ -41,9 +41,9 @@ pub const COMMAND: Command = Command {
 fn create(path: &Path, mode: u32, bytes: &[u8]) -> Result<()> {
     let mut file =
         std::fs::OpenOptions::new().write(true).create_new(true).mode(mode).open(path).map_err(|e| match e.kind() {
-            std::io::ErrorKind::AlreadyExists => Error::invalid_input(format!("{} already exists", path.display()))
-                .with("path", path.display().to_string())
-                .with_hint("keygen never overwrites a key; use another --out DIR"),
+            std::io::ErrorKind::AlreadyExists => {
+                Error::already_exists(path).with_hint("keygen never overwrites a key; use another --out DIR")
+            }
             _ => Error::io(format!("create {}", path.display()), e),
         })?;
     file.write_all(bytes).and_then(|()| file.sync_all()).map_err(|e| Error::io(format!("write {}", path.display()), e))
@@ -58,8 +58,7 @@ fn run(args: Args, io: &mut Io) -> Result<()> {
     let (private, public) = (dir.join(PRIVATE_KEY_FILE), dir.join(PUBLIC_KEY_FILE));
     for p in [&private, &public] {
         if p.exists() {
-            return Err(Error::invalid_input(format!("{} already exists", p.display()))
-                .with_hint("keygen never overwrites a key; use another --out DIR"));
+            return Err(Error::already_exists(p).with_hint("keygen never overwrites a key; use another --out DIR"));
         }
     }
     let key = signature::generate()?;

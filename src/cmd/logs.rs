@@ -143,7 +143,7 @@ fn run(args: Args, io: &mut Io) -> Result<()> {
         }
     }
     if shown == 0 {
-        diag(&format!("the selected steps of job {} printed nothing", job.as_str()));
+        diag(&printed_nothing(&job, &selection));
     }
     Ok(())
 }
@@ -171,6 +171,18 @@ fn nothing_to_show(job: &JobId, selection: &Selection) -> String {
         format!("no step of job {} has failed", job.as_str())
     } else {
         format!("no step of job {} has started yet", job.as_str())
+    }
+}
+
+/// When the chosen attempts have no output at all, say which ones were looked at: "the selected
+/// steps" read as if the user had selected some when they had not.
+fn printed_nothing(job: &JobId, selection: &Selection) -> String {
+    let job = job.as_str();
+    match (&selection.step, selection.failed) {
+        (Some(step), true) => format!("the failed attempts of step {step} of job {job} printed nothing"),
+        (Some(step), false) => format!("step {step} of job {job} printed nothing"),
+        (None, true) => format!("the failed steps of job {job} printed nothing"),
+        (None, false) => format!("no step of job {job} printed anything"),
     }
 }
 

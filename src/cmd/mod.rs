@@ -16,6 +16,7 @@ pub mod job;
 pub mod jobs;
 pub mod keygen;
 pub mod logs;
+pub mod modes;
 pub mod pause;
 pub mod readiness;
 pub mod receipt;

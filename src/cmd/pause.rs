@@ -4,7 +4,7 @@
 //! runner notices it within one poll: it lets the current step finish and stops before the next,
 //! or, with `--now`, stops the step's process group at once and records the attempt as
 //! interrupted, so `wrkr resume` runs that step again. Output is the job's state
-//! after the change (Go's runner-state object), or `job=<id> status=<status>`.
+//! after the change (Go's runner-state object), or `job_id=<id> status=<status>`.
 
 use crate::cli::args::Args;
 use crate::cli::io::Io;
@@ -31,7 +31,10 @@ pub const COMMAND: Command = Command {
                  (E_INVALID_STATE_TRANSITION, exit 1, otherwise). The running step stops cooperatively.",
     flags: &[&NOW],
     examples: &[
-        Example { command: "wrkr pause job_1", what: "Pause after the current step; prints job=job_1 status=paused." },
+        Example {
+            command: "wrkr pause job_1",
+            what: "Pause after the current step; prints job_id=job_1 status=paused.",
+        },
         Example { command: "wrkr pause job_1 --now", what: "Stop the current step too." },
     ],
     run,
@@ -49,12 +52,12 @@ fn run(args: Args, io: &mut Io) -> Result<()> {
         ])
     })?;
     let state = done.state;
-    if io.json { io.pretty(&state) } else { io.line(&format!("job={} status={}", state.job_id, state.status)) }
+    if io.json { io.pretty(&state) } else { io.line(&format!("job_id={} status={}", state.job_id, state.status)) }
 }
 
 /// Record a status change and print the resulting state (shared by pause and cancel).
 pub fn request_status(args: Args, io: &mut Io, command: &str, to: Status) -> Result<()> {
     let job = one_job(&args, command)?;
     let state = args.store()?.change_status(&job, to, None)?;
-    if io.json { io.pretty(&state) } else { io.line(&format!("job={} status={}", state.job_id, state.status)) }
+    if io.json { io.pretty(&state) } else { io.line(&format!("job_id={} status={}", state.job_id, state.status)) }
 }

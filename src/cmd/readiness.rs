@@ -19,6 +19,7 @@ use std::path::Path;
 
 use crate::cli::spec::Flag;
 use crate::cmd::doctor::{Check, check};
+use crate::cmd::modes;
 use crate::contract::{PRODUCER_VERSION, SCHEMA_VERSION};
 use crate::store::lock::JobLock;
 
@@ -47,6 +48,7 @@ const DISK_WARNING_BYTES: u64 = 2 << 30;
 pub fn checks(store_root: &Path, signing_key_flag: Option<&str>, env: &dyn Fn(&str) -> Option<String>) -> Vec<Check> {
     let mut out = store_probe(store_root);
     out.push(store_format(store_root));
+    out.push(store_permissions(store_root));
     out.push(disk_space(store_root));
     out.push(signing(signing_key_flag, env));
     out.push(retention(env));
@@ -132,6 +134,38 @@ fn store_format(root: &Path) -> Check {
             "schema_version {SCHEMA_VERSION}, wrkr {PRODUCER_VERSION}, ledger events.jsonl, lock ledger.lock; {details}"
         ),
         "make DIR/jobs readable by this user; run wrkr fsck for damaged jobs",
+    )
+}
+
+/// The store root, `jobs/` and each job directory keep other users out (0700). Stores made before
+/// that was the rule kept 0755; `wrkr fsck --repair` tightens them. Files are left to fsck, so
+/// that this stays a few stat calls per job.
+fn store_permissions(root: &Path) -> Check {
+    let jobs = root.join("jobs");
+    let mut dirs: Vec<std::path::PathBuf> = vec![root.to_path_buf(), jobs.clone()];
+    if let Ok(read) = std::fs::read_dir(&jobs) {
+        let mut job_dirs: Vec<_> = read.flatten().map(|e| e.path()).collect();
+        job_dirs.sort();
+        dirs.extend(job_dirs);
+    }
+    let loose: Vec<String> = dirs
+        .iter()
+        .filter_map(|d| {
+            let meta = std::fs::symlink_metadata(d).ok().filter(|m| m.is_dir())?;
+            let mode = meta.permissions().mode();
+            (mode & modes::OTHERS != 0).then(|| format!("{} {}", d.display(), modes::octal(mode)))
+        })
+        .collect();
+    let details = match loose.as_slice() {
+        [] => format!("{}: directories are private (0700)", root.display()),
+        [first, ..] => format!("{} directories other users can read, e.g. {first}", loose.len()),
+    };
+    check(
+        "store_permissions",
+        loose.is_empty(),
+        "warning",
+        details,
+        "run wrkr fsck --repair (tightens job directories to 0700 and files to 0600), and chmod 700 the store root",
     )
 }
 

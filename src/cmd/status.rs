@@ -27,7 +27,7 @@ pub const COMMAND: Command = Command {
     kind: Kind::Command,
     about: "Show a job's status",
     usage: "JOB",
-    long_about: "Text: `job=<id> status=<status>`, plus the lease holder, expiry, epoch and whether it \
+    long_about: "Text: `job_id=<id> status=<status>`, plus the lease holder, expiry, epoch and whether it \
                  expired when a lease is recorded. A job recorded as running whose lease expired (its \
                  runner died) adds `runner=stale stale_for=<N>s`; a paused or stale job adds \
                  `resume=\"wrkr resume <id>\"`. Then, as `git status` does, where the job is and what to \
@@ -55,7 +55,7 @@ fn run(args: Args, io: &mut Io) -> Result<()> {
         }
         return io.pretty(&response);
     }
-    let mut line = format!("job={} status={}", state.job_id, state.status);
+    let mut line = format!("job_id={} status={}", state.job_id, state.status);
     if let Some(seconds) = stale_for(&state, Timestamp::now()) {
         line += &format!(" runner=stale stale_for={seconds}s");
     }

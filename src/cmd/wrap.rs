@@ -11,7 +11,7 @@ use std::path::PathBuf;
 use serde_json::json;
 
 use crate::cli::args::Args;
-use crate::cli::io::Io;
+use crate::cli::io::{Io, diag};
 use crate::cli::spec::{Command, Example, Flag, Kind};
 use crate::cmd::export::{DEFAULT_OUT_DIR, OUT_DIR};
 use crate::cmd::submit::{LEASE_TTL, lease_ttl};
@@ -91,9 +91,12 @@ pub const COMMAND: Command = Command {
                  forwarded to the command; the job is then recorded as interrupted (blocked_error). Plan, \
                  progress and completed or blocked checkpoints are written; the jobpack is exported to \
                  DIR/jobpacks/ and verified, also when the command failed, and the footer is printed.\n\n\
-                 With --json, stdout holds only the JSON result: the command's stdout is copied to stderr. \
-                 A failing command is exit 1 E_ADAPTER_FAIL (its own code is in adapter_result.exit_code); \
-                 Everything after -- reaches CMD untouched, --json included: wrkr's own --json goes before --.",
+                 Stdout belongs to CMD: wrkr's summary (job_id=, status=, jobpack=, footer=) goes to \
+                 stderr, so `wrkr wrap -- CMD | jq` reads CMD's output alone. With --json, stdout holds \
+                 only wrkr's JSON result (as in Go, for scripts and the SDK) and CMD's stdout is copied to \
+                 stderr; the two are never mixed. A failing command is exit 1 E_ADAPTER_FAIL (its own code \
+                 is in adapter_result.exit_code). Everything after -- reaches CMD untouched, --json \
+                 included: wrkr's own --json goes before --.",
     flags: &[
         &JOB_ID,
         &ARTIFACT,
@@ -109,7 +112,7 @@ pub const COMMAND: Command = Command {
     examples: &[
         Example {
             command: "wrkr wrap -- make test",
-            what: "Run the tests as a job; prints job_id=, jobpack=, footer=.",
+            what: "Run the tests as a job; the summary (job_id=, jobpack=, footer=) is on stderr.",
         },
         Example {
             command: "wrkr wrap --workspace . --budget-wall-time 600 -- ./agent.sh --task fix-bug",
@@ -189,8 +192,12 @@ fn print(io: &mut Io, report: &WrapReport) -> Result<()> {
             "stderr": stream_json(&ended.stderr),
         }));
     }
-    io.line(&format!("job_id={}", ended.job_id))?;
-    io.line(&format!("status={} exit_code={} outcome={}", ended.status, ended.exit_code, ended.outcome))?;
-    io.line(&format!("jobpack={}", pack.path.display()))?;
-    io.line(&format!("footer={}", pack.footer))
+    // Text mode: stdout belongs to the command (`wrkr wrap -- gh pr list --json title | jq`), so
+    // wrkr's own summary goes to stderr, after the command's output has been flushed.
+    io.flush()?;
+    diag(&format!("job_id={}", ended.job_id));
+    diag(&format!("status={} exit_code={} outcome={}", ended.status, ended.exit_code, ended.outcome));
+    diag(&format!("jobpack={}", pack.path.display()));
+    diag(&format!("footer={}", pack.footer));
+    Ok(())
 }

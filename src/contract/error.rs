@@ -59,6 +59,14 @@ impl Error {
         err
     }
 
+    /// A file that writing would destroy: `E_UNSAFE_OPERATION`, exit 8 ("an unsafe operation
+    /// without its explicit flag", the flag being `--force` where there is one). Not bad input:
+    /// the same command succeeds where the file is absent. The path is in `details.path`.
+    pub fn already_exists(path: &std::path::Path) -> Error {
+        let shown = path.display().to_string();
+        Error::new(ReasonCode::UnsafeOperation, format!("{shown} already exists")).with("path", shown)
+    }
+
     pub fn generic(message: impl Into<String>) -> Error {
         Error::new(ReasonCode::GenericFailure, message)
     }

@@ -104,8 +104,21 @@ pub fn public_key_json(key: &VerifyingKey) -> Vec<u8> {
     out
 }
 
+/// A key or signature file is a few hundred bytes; stdin (`-`) is read up to this much.
+const MAX_STDIN_KEY_BYTES: u64 = 64 * 1024;
+
+/// The file's bytes; `-` is stdin (`wrkr verify PACK --pubkey -`, `--sig -`), bounded.
+fn read_or_stdin(path: &Path) -> std::io::Result<Vec<u8>> {
+    if path != Path::new("-") {
+        return std::fs::read(path);
+    }
+    let mut bytes = Vec::new();
+    std::io::Read::read_to_end(&mut std::io::Read::take(std::io::stdin().lock(), MAX_STDIN_KEY_BYTES), &mut bytes)?;
+    Ok(bytes)
+}
+
 fn read_key_file(path: &Path) -> Result<serde_json::Map<String, Value>> {
-    let bytes = std::fs::read(path).map_err(|e| match e.kind() {
+    let bytes = read_or_stdin(path).map_err(|e| match e.kind() {
         std::io::ErrorKind::NotFound => Error::invalid_input(format!("key file {}: no such file", path.display())),
         _ => Error::io(format!("read {}", path.display()), e),
     })?;
@@ -202,7 +215,7 @@ pub fn check(
     manifest_sha256: &str,
     trusted: Option<&VerifyingKey>,
 ) -> Result<Verdict> {
-    let bytes = match path.map(std::fs::read) {
+    let bytes = match path.map(read_or_stdin) {
         Some(Ok(b)) => b,
         Some(Err(e)) if e.kind() != std::io::ErrorKind::NotFound => return Err(Error::io("read signature", e)),
         _ if trusted.is_some() => {

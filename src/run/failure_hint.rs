@@ -9,15 +9,15 @@
 pub fn after_failed_step(job_id: &str, step_id: &str, command: &str, spec_path: Option<&str>) -> String {
     let resubmit = match spec_path {
         Some(path) if path != "-" && !path.is_empty() => {
-            format!(
-                "edits to {path} do not change this job; to run an edited spec, submit it as a new job: wrkr submit {path}"
-            )
+            format!("Edits to {path} do not change this job: to run them, submit it as a new job (wrkr submit {path}).")
         }
-        _ => "to run an edited spec, submit it as a new job: wrkr submit SPEC".to_owned(),
+        _ => "To run an edited spec, submit it as a new job (wrkr submit SPEC).".to_owned(),
     };
+    // Two sentences, what resume does and how to change it; the logs command is the error's
+    // `logs` detail, on a line of its own.
     format!(
-        "`wrkr resume {job_id}` runs step {step_id} again as recorded at submit: sh -c {}; fix what it depends \
-         on and resume, or {resubmit}",
+        "`wrkr resume {job_id}` runs step {step_id} again as recorded at submit (sh -c {}): fix what it depends \
+         on first. {resubmit}",
         shown_command(command)
     )
 }
@@ -41,10 +41,10 @@ mod tests {
         let hint = after_failed_step("job_1", "build", "make build\nmore", Some("/w/spec.yaml"));
         assert_eq!(
             hint,
-            "`wrkr resume job_1` runs step build again as recorded at submit: sh -c \"make build ...\"; fix what \
-             it depends on and resume, or edits to /w/spec.yaml do not change this job; to run an edited spec, \
-             submit it as a new job: wrkr submit /w/spec.yaml"
+            "`wrkr resume job_1` runs step build again as recorded at submit (sh -c \"make build ...\"): fix what \
+             it depends on first. Edits to /w/spec.yaml do not change this job: to run them, submit it as a new job \
+             (wrkr submit /w/spec.yaml)."
         );
-        assert!(after_failed_step("j", "s", "x", Some("-")).ends_with("wrkr submit SPEC"));
+        assert!(after_failed_step("j", "s", "x", Some("-")).ends_with("(wrkr submit SPEC)."));
     }
 }

@@ -449,14 +449,12 @@ impl Runner<'_> {
                     .with("exit_code", code)
                     .with("status", "blocked_error")
                     .with("logs", logs_command.clone())
-                    .with_hint(format!(
-                        "{}; its output: {logs_command}",
-                        failure_hint::after_failed_step(
-                            self.job.as_str(),
-                            &step.id,
-                            &step.command,
-                            self.history.spec.as_ref().map(|s| s.spec_path.as_str()),
-                        )
+                    // The logs command is the `logs` detail, printed on a line of its own.
+                    .with_hint(failure_hint::after_failed_step(
+                        self.job.as_str(),
+                        &step.id,
+                        &step.command,
+                        self.history.spec.as_ref().map(|s| s.spec_path.as_str()),
                     )))
             }
             StepEnd::TimedOut | StepEnd::OverBudget(_) => {

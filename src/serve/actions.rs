@@ -93,15 +93,19 @@ pub fn approve(call: &Call<'_>) -> Result<Reply> {
     let body: ApproveBody = call.decode()?;
     let store = call.store();
     let job = call.existing_job(&store)?;
-    let by = request_approver(body.approved_by.as_deref());
+    let by = request_approver(body.approved_by.as_deref())?;
     Ok(Reply::json(200, &approve_cmd::approve(&store, &job, &body.checkpoint_id, &body.reason, &by)?))
 }
 
-/// Who decides through the API: the request's `approved_by` (source `request`), else `serve`.
-fn request_approver(given: Option<&str>) -> Approver {
+/// Who decides through the API: the request's `approved_by` (source `request`). It is required:
+/// the bearer token is one shared secret that names nobody, and recording `serve` (what this did
+/// before) put the server's name where an approval record needs a person's.
+fn request_approver(given: Option<&str>) -> Result<Approver> {
     match given.map(str::trim).filter(|s| !s.is_empty()) {
-        Some(name) => Approver { name: name.to_owned(), source: "request" },
-        None => Approver { name: "serve".to_owned(), source: "serve" },
+        Some(name) => Ok(Approver { name: name.to_owned(), source: "request" }),
+        None => Err(Error::invalid_input("approved_by is required: who approves (the auth token names nobody)")
+            .with("field", "approved_by")
+            .with_hint(r#"send {"approved_by": "ana", ...} in the request body"#)),
     }
 }
 
@@ -124,7 +128,7 @@ pub fn resume(call: &Call<'_>) -> Result<Reply> {
         (false, _) => None,
         (true, None) => return Err(Error::invalid_input("force_env needs a reason")),
         (true, Some(reason)) => {
-            Some(EnvOverride { reason: reason.to_owned(), approved_by: request_approver(body.approved_by.as_deref()) })
+            Some(EnvOverride { reason: reason.to_owned(), approved_by: request_approver(body.approved_by.as_deref())? })
         }
     };
     gate(&store, &job, force.as_ref())?;

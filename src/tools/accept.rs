@@ -12,6 +12,7 @@ use crate::accept::{self, config};
 use crate::cli::args::Args;
 use crate::cli::io::{Io, diag};
 use crate::cli::spec::{Command, Example, Flag, Kind};
+use crate::cli::suggest;
 use crate::contract::time::Timestamp;
 use crate::contract::{Error, Result};
 use crate::pack::source;
@@ -21,7 +22,8 @@ pub const CONFIG: Flag = Flag {
     short: None,
     value: Some("FILE"),
     help: "The acceptance config [default: ./accept.yaml]",
-    long_help: "A missing file is an error (exit 6) that says how to create one: wrkr never guesses a toolchain.",
+    long_help: "A missing file is an error (exit 6) that says how to create one: wrkr never guesses a toolchain. \
+                `-` reads it from stdin (not when the pack is read from stdin too).",
 };
 pub const CHECKS: Flag = Flag {
     long: "checks",
@@ -35,7 +37,7 @@ pub const JUNIT: Flag = Flag {
     short: None,
     value: Some("FILE"),
     help: "Also write the checks as JUnit XML to FILE",
-    long_help: "",
+    long_help: "Not `-`: stdout already carries the acceptance result.",
 };
 pub const WORKSPACE: Flag = Flag {
     long: "workspace",
@@ -85,7 +87,7 @@ pub const TOOL: Command = Command {
                  `wrkr-accept [PACK|-]`: the wrkr.accept_result as one JSON line (--checks: then one line per \
                  check). `wrkr accept init` writes a commented accept.yaml. `wrkr accept run JOB|PACK` exports \
                  a job's pack first, runs the checks, stores the result in the job (the next export carries \
-                 accept/accept_result.json) and prints `job=<id> checks=N passed=N failures=N`, or with --json \
+                 accept/accept_result.json) and prints `job_id=<id> checks=N passed=N failures=N`, or with --json \
                  {job_id, config_path, accept_result_path, accept_result, checks, junit_path?, jobpack_path?, \
                  summary_json_path?, summary_markdown_path?, step_summary_path?}. Exit 5 when a check failed.",
     flags: &[&CONFIG, &CHECKS, &JUNIT, &WORKSPACE, &PATH, &FORCE, &CI, &OUT_DIR],
@@ -103,14 +105,17 @@ fn run(args: Args, io: &mut Io) -> Result<()> {
         match words.first().map(String::as_str) {
             Some("init") => return crate::cmd::accept::init(&args, &words[1..], io),
             Some("run") => return crate::cmd::accept::run(&args, &words[1..], io),
-            _ => {}
+            Some(first) => suggest::check_verb("accept", first, &["init", "run"])?,
+            None => {}
         }
     }
     if words.len() > 1 {
         return Err(Error::invalid_input("wrkr-accept takes one PACK or -").with_hint("wrkr accept --help"));
     }
+    let pack = words.first().map_or("-", String::as_str);
+    args.one_stdin_reader(&[CONFIG.long], pack == "-")?;
     let config = config::load(Path::new(args.value(CONFIG.long).unwrap_or("accept.yaml")))?;
-    let file = source::open(words.first().map_or("-", String::as_str))?;
+    let file = source::open(pack)?;
     let opts = accept::Options { workspace: args.value(WORKSPACE.long).map(PathBuf::from), log_dir: None };
     let outcome = accept::run(&file, &config, &opts)?;
     if let Some(path) = args.value(JUNIT.long) {

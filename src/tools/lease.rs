@@ -10,6 +10,7 @@ use std::time::Duration;
 use crate::cli::args::Args;
 use crate::cli::io::Io;
 use crate::cli::spec::{Command, Example, Flag, Kind};
+use crate::cli::suggest;
 use crate::contract::{Error, Result};
 use crate::job::lease::DEFAULT_TTL;
 use crate::store::{JobId, Store};
@@ -57,8 +58,15 @@ pub const TOOL: Command = Command {
     run,
 };
 
+/// The operations, in the order the usage names them.
+const OPERATIONS: &[&str] = &["acquire", "heartbeat", "release", "show"];
+
 fn run(args: Args, io: &mut Io) -> Result<()> {
-    let [op, job] = args.positional_strings()?.try_into().map_err(|given: Vec<String>| {
+    let words = args.positional_strings()?;
+    if let Some(op) = words.first().filter(|op| !OPERATIONS.contains(&op.as_str())) {
+        return Err(suggest::unknown_verb("lease", op, OPERATIONS));
+    }
+    let [op, job] = words.try_into().map_err(|given: Vec<String>| {
         Error::invalid_input(format!("expected an operation and a JOB, got {} arguments", given.len()))
             .with_hint("wrkr-lease --help shows the usage")
     })?;
@@ -91,11 +99,7 @@ fn run(args: Args, io: &mut Io) -> Result<()> {
         "heartbeat" => store.heartbeat_lease(&job, worker()?, epoch, ttl)?,
         "release" => store.release_lease(&job, worker()?, epoch)?,
         "show" => store.show_lease(&job)?,
-        other => {
-            return Err(Error::invalid_input(format!("unknown lease operation {other:?}"))
-                .with("operation", other)
-                .with_hint("use acquire, heartbeat, release or show"));
-        }
+        other => return Err(suggest::unknown_verb("lease", other, OPERATIONS)),
     };
     io.record(&view)
 }

@@ -18,6 +18,7 @@ use serde_json::json;
 use crate::cli::args::Args;
 use crate::cli::io::{Io, diag, open_input};
 use crate::cli::spec::{Command, Example, Flag, Kind};
+use crate::cli::suggest;
 use crate::contract::schema::{self, Schema, pointer_label};
 use crate::contract::{Error, Result};
 use crate::job::jobspec;
@@ -63,7 +64,8 @@ fn run(args: Args, io: &mut Io) -> Result<()> {
     match words.first().map(String::as_str) {
         Some("list") => return list(&words[1..], io),
         Some("show") => return show(&words[1..], io),
-        _ => {}
+        Some(first) => suggest::check_verb("schema", first, &["list", "show"])?,
+        None => {}
     }
     let forced = match args.value(SCHEMA.long) {
         Some(name) => Some(schema::find(name).ok_or_else(|| {

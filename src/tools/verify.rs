@@ -25,14 +25,15 @@ pub const PUBKEY: Flag = Flag {
     short: None,
     value: Some("KEY"),
     help: "Require a valid detached signature by this public key (a wrkr keygen .pub or .key file)",
-    long_help: "A missing, malformed or wrong signature is exit 2 E_VERIFY_HASH_MISMATCH with its own message.",
+    long_help: "A missing, malformed or wrong signature is exit 2 E_VERIFY_HASH_MISMATCH with its own message. \
+                `-` reads the key from stdin (not together with a pack or --sig read from stdin).",
 };
 pub const SIG: Flag = Flag {
     long: "sig",
     short: None,
     value: Some("FILE"),
     help: "The detached signature file [default: the pack's path + .sig]",
-    long_help: "",
+    long_help: "`-` reads it from stdin (not together with a pack or --pubkey read from stdin).",
 };
 pub const ALL: Flag = Flag {
     long: "all",
@@ -113,6 +114,7 @@ fn run(args: Args, io: &mut Io) -> Result<()> {
         return Err(Error::invalid_input("verify takes one PACK, JOB_ID or -"));
     }
     let arg = positionals.first().map_or("-", String::as_str);
+    args.one_stdin_reader(&[PUBKEY.long, SIG.long], arg == "-")?;
     let opts = Options {
         max_entry_bytes: args.u64_or(&MAX_ENTRY_BYTES, DEFAULT_MAX_ENTRY_BYTES)?,
         all: args.switch(ALL.long),
