@@ -292,6 +292,7 @@ fn a_mistyped_verb_gets_the_closest_one_suggested() {
         (vec!["wrkr-schema", "shwo", "checkpoint"], "did you mean 'wrkr schema show'?"),
         (vec!["wrkr", "accept", "rnu", "j1"], "did you mean 'wrkr accept run'?"),
         (vec!["wrkr", "accept", "ini"], "did you mean 'wrkr accept init'?"),
+        (vec!["wrkr", "store", "migrat"], "did you mean 'wrkr store migrate'?"),
     ] {
         let out = sb.program(argv[0]).args(&argv[1..]).output().unwrap();
         assert_eq!(out.status.code(), Some(6), "{argv:?}");

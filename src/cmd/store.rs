@@ -132,6 +132,9 @@ fn run(args: Args, io: &mut Io) -> Result<()> {
     match words.as_slice() {
         [verb] if verb == "prune" => prune(&args, io),
         [verb] if verb == "migrate" || verb == "version" => schema_verb(&args, io, verb),
+        [verb, ..] if !["prune", "migrate", "version"].contains(&verb.as_str()) => {
+            Err(crate::cli::suggest::unknown_verb("store", verb, &["prune", "migrate", "version"]))
+        }
         _ => Err(Error::invalid_input(format!("usage: wrkr store {}", COMMAND.usage))
             .with_hint("wrkr store prune --job-max-age 30d --dry-run; wrkr store migrate --store URL")),
     }
