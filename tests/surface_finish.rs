@@ -105,22 +105,25 @@ fn failed_step_hint_and_logs_command_are_separate_lines() {
 
 // ---- 4. file already exists -------------------------------------------------------------------
 
-/// Before: E_INVALID_INPUT_SCHEMA (exit 6), as if the input were malformed. Overwriting without
-/// --force is an unsafe operation without its explicit flag: E_UNSAFE_OPERATION, exit 8.
+/// Go's codes stay (E_INVALID_INPUT_SCHEMA, exit 6: v1 keeps Go's exit and reason codes); the
+/// message names the file, `details.path` carries it, and the file is left alone.
 #[test]
-fn an_existing_file_is_an_unsafe_operation_and_is_left_alone() {
+fn an_existing_file_is_named_and_left_alone() {
     let sb = Sandbox::new();
     for argv in [&["init"][..], &["accept", "init"], &["keygen"]] {
         sb.wrkr().args(argv).assert().success();
         let before = support::tree(sb.work());
         let out = sb.wrkr().args(argv).output().unwrap();
-        assert_eq!(out.status.code(), Some(8), "{argv:?}");
-        assert!(text(&out.stderr).starts_with("E_UNSAFE_OPERATION: "), "{argv:?}: {}", text(&out.stderr));
+        assert_eq!(out.status.code(), Some(6), "{argv:?}");
+        assert!(text(&out.stderr).starts_with("E_INVALID_INPUT_SCHEMA: "), "{argv:?}: {}", text(&out.stderr));
         assert!(text(&out.stderr).contains(" already exists"), "{argv:?}");
         assert_eq!(support::tree(sb.work()), before, "{argv:?} changed a file");
         let json = sb.wrkr().arg("--json").args(argv).output().unwrap();
         let envelope = support::envelope(&json.stderr);
-        assert_eq!((envelope["code"].as_str(), envelope["exit_code"].as_u64()), (Some("E_UNSAFE_OPERATION"), Some(8)));
+        assert_eq!(
+            (envelope["code"].as_str(), envelope["exit_code"].as_u64()),
+            (Some("E_INVALID_INPUT_SCHEMA"), Some(6))
+        );
         assert!(envelope["details"]["path"].is_string(), "{envelope}");
     }
 }
@@ -128,11 +131,11 @@ fn an_existing_file_is_an_unsafe_operation_and_is_left_alone() {
 // ---- 5. accept init ---------------------------------------------------------------------------
 
 /// Before: the template required `reports/result.md` (the sample job's file), so acceptance of
-/// any other job failed out of the box; and the command printed a bare path.
+/// any other job failed out of the box; and the command printed a bare path, not Go's `config=`.
 #[test]
-fn accept_init_prints_config_path_and_its_template_fits_any_job() {
+fn accept_init_prints_config_and_its_template_fits_any_job() {
     let sb = Sandbox::new();
-    sb.wrkr().args(["accept", "init"]).assert().success().stdout("config_path=accept.yaml\n");
+    sb.wrkr().args(["accept", "init"]).assert().success().stdout("config=accept.yaml\n");
     wrap_ok(&sb, "any", "echo hello");
     let out = sb.wrkr().args(["accept", "run", "any"]).output().unwrap();
     assert_eq!(out.status.code(), Some(0), "{}{}", text(&out.stdout), text(&out.stderr));

@@ -41,11 +41,7 @@ pub fn init(args: &Args, words: &[String], io: &mut Io) -> Result<()> {
     publish::write_file(path, config::TEMPLATE.as_bytes())?;
     let shown = path.display().to_string();
     // `config_path` is Go's name for the same path (digest 8.2); both stay for v1.
-    if io.json {
-        io.pretty(&json!({"path": shown, "config_path": shown}))
-    } else {
-        io.line(&format!("config_path={shown}"))
-    }
+    if io.json { io.pretty(&json!({"path": shown, "config_path": shown})) } else { io.line(&format!("config={shown}")) }
 }
 
 /// `wrkr accept run JOB|PACK [--config P] [--junit P] [--ci] [--out-dir D] [--workspace D]`.

@@ -59,12 +59,12 @@ impl Error {
         err
     }
 
-    /// A file that writing would destroy: `E_UNSAFE_OPERATION`, exit 8 ("an unsafe operation
-    /// without its explicit flag", the flag being `--force` where there is one). Not bad input:
-    /// the same command succeeds where the file is absent. The path is in `details.path`.
+    /// A file that writing would destroy. Go answers `E_INVALID_INPUT_SCHEMA` (exit 6) here and v1
+    /// keeps its exit and reason codes, so the message and `details.path` say what is wrong and the
+    /// caller's hint says which flag overwrites.
     pub fn already_exists(path: &std::path::Path) -> Error {
         let shown = path.display().to_string();
-        Error::new(ReasonCode::UnsafeOperation, format!("{shown} already exists")).with("path", shown)
+        Error::invalid_input(format!("{shown} already exists")).with("path", shown)
     }
 
     pub fn generic(message: impl Into<String>) -> Error {
