@@ -104,6 +104,13 @@ pub trait Store {
         false
     }
 
+    /// The job's directory on this host's disk, when the store keeps jobs in directories (the
+    /// file store); `None` for a store that lives elsewhere (PostgreSQL). Files written there
+    /// (step logs) are then already in the store.
+    fn local_job_dir(&self, _job: &JobId) -> Option<PathBuf> {
+        None
+    }
+
     fn acquire_lease(&self, job: &JobId, worker: &str, ttl: Duration) -> Result<LeaseView> {
         let now = Timestamp::now();
         let done =
@@ -157,9 +164,14 @@ pub fn root(store_flag: Option<&Path>) -> Result<PathBuf> {
 
 /// The store an invocation works on, whichever backend it is.
 pub fn open(store_flag: Option<&Path>) -> Result<Box<dyn Store>> {
-    Ok(match location::locate(store_flag)? {
-        Location::Dir(dir) => Box::new(FsStore::new(dir)),
-        Location::Postgres(url) => Box::new(PgStore::open(&url)?),
+    open_location(&location::locate(store_flag)?)
+}
+
+/// The store at `location` (a thread that needs its own handle opens one here).
+pub fn open_location(location: &Location) -> Result<Box<dyn Store>> {
+    Ok(match location {
+        Location::Dir(dir) => Box::new(FsStore::new(dir.clone())),
+        Location::Postgres(url) => Box::new(PgStore::open(url)?),
     })
 }
 
@@ -208,6 +220,9 @@ impl<S: Store + ?Sized> Store for Box<S> {
     }
     fn notifies(&self) -> bool {
         (**self).notifies()
+    }
+    fn local_job_dir(&self, job: &JobId) -> Option<PathBuf> {
+        (**self).local_job_dir(job)
     }
     fn acquire_lease(&self, job: &JobId, worker: &str, ttl: Duration) -> Result<LeaseView> {
         (**self).acquire_lease(job, worker, ttl)
