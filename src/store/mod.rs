@@ -154,11 +154,12 @@ pub trait Store {
 }
 
 /// The file store root: `--store DIR`, else `$WRKR_STORE`, else `$WRKR_HOME`, else `$HOME/.wrkr`.
-/// A PostgreSQL store is an error here: the caller runs only on a file store.
-pub fn root(store_flag: Option<&Path>) -> Result<PathBuf> {
+/// A PostgreSQL store is an error naming `command`, which runs only on a file store (see
+/// [`location::FILE_STORE_ONLY`]).
+pub fn root(store_flag: Option<&Path>, command: &str) -> Result<PathBuf> {
     match location::locate(store_flag)? {
         Location::Dir(dir) => Ok(dir),
-        Location::Postgres(url) => Err(location::file_store_only(&url)),
+        Location::Postgres(url) => Err(location::file_store_only(command, &url)),
     }
 }
 
