@@ -8,7 +8,8 @@
 //!
 //! Output is copied from the log files as it is (bytes, not re-encoded text). The logs hold the
 //! tail of each stream when a step printed more than the log cap (see `run::log`); the ledger's
-//! sha256 and byte count cover the whole stream.
+//! sha256 and byte count cover the whole stream. A store that does not keep jobs in directories
+//! (PostgreSQL) holds each stream's last 64 KiB as a job file (`run::evidence`): those are shown.
 
 use std::collections::HashMap;
 use std::io::Write;
@@ -54,7 +55,9 @@ pub const COMMAND: Command = Command {
     usage: "JOB [STEP] [--failed] [--tail N] [--follow]",
     long_about: "Prints the output each step attempt wrote (stdout, then stderr), in the order the attempts \
                  started, each under a `==> STEP attempt N STREAM (ENDING) <==` line (without the ending with --follow). The output is kept in \
-                 the job's logs/ directory in the store; a stream longer than the log cap keeps its tail. With \
+                 the job's logs/ directory in a file store; a stream longer than the log cap keeps its tail. On \
+                 PostgreSQL the store holds the last 64 KiB of each stream, recorded when the step ends (--follow \
+                 needs a file store). With \
                  --json, one compact {\"step_id\", \"step_index\", \"attempt\", \"outcome\", \"exit_code\", \
                  \"stream\", \"text\"} per stream. A job or STEP that does not exist is exit 6.",
     flags: &[&FAILED, &TAIL, &FOLLOW],
