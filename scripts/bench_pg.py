@@ -155,7 +155,8 @@ def exec_ms(binary: str, env: dict, argv: list[str], runs: int) -> float:
 
 def many_jobs(cluster: Cluster, db: str, binary: str, env: dict) -> None:
     """BENCH_PG_JOBS jobs: one made by wrkr, the rest copies of its rows made by SQL (the same
-    bytes under other ids: making them one process each would take minutes and measure nothing new)."""
+    bytes under other ids, each snapshot naming its own job so that it is used as wrkr's own would
+    be: making them one process each would take minutes and measure nothing new)."""
     seed = subprocess.run(["wrkr-events", "--append", "--create", "b0"], input=EVENT * 20, capture_output=True,
                           env=env, executable=binary)
     if seed.returncode != 0:
@@ -164,7 +165,9 @@ def many_jobs(cluster: Cluster, db: str, binary: str, env: dict) -> None:
         INSERT INTO wrkr_jobs (job_id, status, last_seq, lease_epoch, lease_worker, lease_expires, started_at,
                                updated_at, snapshot_seq, snapshot)
         SELECT 'b' || g, status, last_seq, lease_epoch, lease_worker, lease_expires, started_at, updated_at,
-               snapshot_seq, snapshot FROM wrkr_jobs, generate_series(1, {JOBS - 1}) g WHERE job_id = 'b0';
+               snapshot_seq,
+               convert_to(replace(convert_from(snapshot, 'UTF8'), '"job_id":"b0"', '"job_id":"b' || g || '"'), 'UTF8')
+        FROM wrkr_jobs, generate_series(1, {JOBS - 1}) g WHERE job_id = 'b0';
         INSERT INTO wrkr_events (job_id, seq, line)
         SELECT 'b' || g, seq, line FROM wrkr_events, generate_series(1, {JOBS - 1}) g WHERE job_id = 'b0';
         ANALYZE;""")
