@@ -405,7 +405,11 @@ mod postgres_only {
             .unwrap();
         assert_eq!(out.status.code(), Some(6));
         let envelope = support::envelope(&out.stderr);
-        assert_eq!(envelope["message"], "this command does not run on a PostgreSQL store yet");
+        assert_eq!(
+            envelope["message"],
+            "wrkr resume does not run on a PostgreSQL store yet: the runner does not run on PostgreSQL yet (wrkr worker will)"
+        );
+        assert_eq!(envelope["details"]["command"], "wrkr resume");
         assert!(!String::from_utf8_lossy(&out.stderr).contains("secret"));
     }
 

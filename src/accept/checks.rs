@@ -64,16 +64,28 @@ pub fn required_artifacts(required: &[String], ev: &Evidence, workspace: &Path) 
     }
     let mut failures: Vec<(String, String)> = Vec::new();
     let mut by_reference = 0;
+    // The job ran on another host, or its workspace was removed: the content hashes recorded when
+    // its steps ended (the manifest's) are the evidence; a reference hash proves nothing here.
+    let elsewhere = !workspace.is_dir();
     for path in required {
+        let reference = digest::sha256_hex(format!("reference:{path}").as_bytes());
         let problem = if !ev.claimed.contains(path) {
             Some(format!("required artifact {path} is not claimed by any checkpoint"))
+        } else if elsewhere {
+            match ev.recorded.get(path) {
+                Some(recorded) if *recorded != reference => None,
+                _ => Some(format!(
+                    "required artifact {path} has no recorded content hash and the workspace {} is not on this host",
+                    workspace.display()
+                )),
+            }
         } else if let Some(file) = inside(workspace, path) {
             match (std::fs::File::open(&file), ev.recorded.get(path)) {
                 (Err(_), _) => {
                     Some(format!("required artifact {path} is missing from the workspace {}", workspace.display()))
                 }
                 (Ok(_), None) => Some(format!("required artifact {path} is not in artifacts_manifest.json")),
-                (Ok(_), Some(recorded)) if *recorded == digest::sha256_hex(format!("reference:{path}").as_bytes()) => {
+                (Ok(_), Some(recorded)) if *recorded == reference => {
                     by_reference += 1;
                     None
                 }
@@ -94,7 +106,14 @@ pub fn required_artifacts(required: &[String], ev: &Evidence, workspace: &Path) 
     }
     match failures.split_first() {
         None => {
-            let mut msg = format!("{} required artifact(s) claimed and present", required.len());
+            let mut msg = match elsewhere {
+                false => format!("{} required artifact(s) claimed and present", required.len()),
+                true => format!(
+                    "{} required artifact(s) claimed with recorded content hashes (the workspace {} is not on this host)",
+                    required.len(),
+                    workspace.display()
+                ),
+            };
             if by_reference > 0 {
                 msg.push_str(&format!(
                     "; {by_reference} recorded by reference only (content not hashed at export), so checked for presence only"

@@ -35,6 +35,7 @@ use crate::pack::{ARTIFACTS_MANIFEST, CHECKPOINTS, EVENTS, JOB, MANIFEST};
 pub const JOBSPEC_EVENT: &str = "x-jobspec_recorded";
 const STATUS_EVENT: &str = "status_changed";
 const RAISE_EVENT: &str = "x-budget_raised";
+const WRAP_EVENT: &str = crate::pack::records::WRAP_EVENT;
 
 #[derive(Clone, Debug, Default)]
 pub struct Evidence {
@@ -51,7 +52,7 @@ pub struct Evidence {
     pub usage: BTreeMap<String, u64>,
     /// Seconds spent running (see the module notes).
     pub wall_time_seconds: Option<u64>,
-    /// The `workspace` of the last `x-jobspec_recorded` event.
+    /// The `workspace` of the last `x-jobspec_recorded` (or `x-wrap_recorded`) event.
     pub workspace: Option<PathBuf>,
     /// The `jobspec.budgets` of the last `x-jobspec_recorded` event, raised limits applied.
     pub limits: Option<Value>,
@@ -122,7 +123,7 @@ pub fn read(file: File) -> Result<Evidence> {
         }
         last.clear();
         last.extend_from_slice(line);
-        if !contains_any(line, &[STATUS_EVENT, JOBSPEC_EVENT, RAISE_EVENT]) {
+        if !contains_any(line, &[STATUS_EVENT, JOBSPEC_EVENT, RAISE_EVENT, WRAP_EVENT]) {
             return;
         }
         let Ok(event) = crate::json::parse(line) else { return };
@@ -143,6 +144,14 @@ pub fn read(file: File) -> Result<Evidence> {
                 }
                 if let Some(b) = payload.and_then(|p| p.pointer("/jobspec/budgets")) {
                     ev.limits = Some(b.clone());
+                }
+            }
+            // A wrapped command's workspace (its `--workspace`, else where it ran), as export reads it.
+            Some(WRAP_EVENT) => {
+                if let Some(w) =
+                    payload.and_then(|p| p.get("workspace")).and_then(Value::as_str).filter(|w| !w.is_empty())
+                {
+                    ev.workspace = Some(PathBuf::from(w));
                 }
             }
             Some(RAISE_EVENT) => {

@@ -24,6 +24,8 @@ pub struct Args {
     pub dashdash: Option<usize>,
     /// The global `--explain`, for a command that explains itself (`table::EXPLAINS_ITSELF`).
     pub explain: bool,
+    /// The command's name in the command table (to name it when it refuses a store).
+    pub command: &'static str,
 }
 
 impl Args {
@@ -33,10 +35,11 @@ impl Args {
         crate::store::open(self.store.as_deref())
     }
 
-    /// The file store this invocation works on; a PostgreSQL store is refused with a clear error
-    /// (for commands that do not run on PostgreSQL yet).
+    /// The file store this invocation works on; a PostgreSQL store is refused with an error naming
+    /// the command and why (the commands that need a file store are listed in one table,
+    /// `store::location::FILE_STORE_ONLY`).
     pub fn file_store(&self) -> Result<crate::store::FsStore> {
-        Ok(crate::store::FsStore::new(crate::store::root(self.store.as_deref())?))
+        Ok(crate::store::FsStore::new(crate::store::root(self.store.as_deref(), self.command)?))
     }
 
     pub fn parse(command: &Command, mut raw: Vec<OsString>) -> Result<Args> {
@@ -50,7 +53,7 @@ impl Args {
             None => None,
         };
         let mut parser = lexopt::Parser::from_args(raw);
-        let mut args = Args::default();
+        let mut args = Args { command: command.name, ..Args::default() };
         loop {
             let arg = parser.next().map_err(|e| usage(command, e.to_string()))?;
             let Some(arg) = arg else { break };

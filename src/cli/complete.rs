@@ -15,7 +15,7 @@ use crate::contract::Result;
 use crate::job::Status;
 use crate::run::attempts::Attempts;
 use crate::run::outlook::Outlook;
-use crate::store::{FsStore, JobId, Store};
+use crate::store::{JobId, Store};
 
 /// Each command's positional arguments, in order. A word is a kind (`job`, `step`, `cp`,
 /// `pending`, `file`, `jobfile` (a job id or a file), `command`) or literal subcommand words
@@ -58,8 +58,8 @@ pub fn flag_values() -> Vec<(&'static str, String)> {
 /// `wrkr --complete jobs|steps JOB|checkpoints JOB|pending JOB`: one id per line.
 pub fn run(words: Vec<OsString>, store: Option<&std::path::Path>, io: &mut Io) -> Result<()> {
     let words: Vec<String> = words.into_iter().map(|w| w.to_string_lossy().into_owned()).collect();
-    let Ok(root) = crate::store::root(store) else { return Ok(()) };
-    let store = FsStore::new(root);
+    // Either store; one that cannot be opened completes nothing (a completion never errors).
+    let Ok(store) = crate::store::open(store) else { return Ok(()) };
     let ids = match words.iter().map(String::as_str).collect::<Vec<_>>().as_slice() {
         ["jobs", ..] => store
             .list_jobs()
@@ -80,7 +80,7 @@ pub fn run(words: Vec<OsString>, store: Option<&std::path::Path>, io: &mut Io) -
 }
 
 /// The steps of a job: those of its recorded spec that have run, in order, each once.
-fn steps(store: &FsStore, job: &str) -> Vec<String> {
+fn steps(store: &dyn Store, job: &str) -> Vec<String> {
     let Ok(job) = JobId::parse(job) else { return Vec::new() };
     let mut attempts = Attempts::default();
     let read = store.read_events(&job, 1, &mut |record, _| {

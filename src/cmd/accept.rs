@@ -23,7 +23,7 @@ use crate::pack::export::{ExportOptions, export_job, job_argument};
 use crate::pack::records::ACCEPT_RESULT_FILE;
 use crate::pack::source;
 use crate::report::publish;
-use crate::store::{AppendOptions, FsStore, Store};
+use crate::store::{AppendOptions, Store};
 use crate::tools::accept::{CI, CONFIG, FORCE, JUNIT, OUT_DIR, PATH, WORKSPACE, finish};
 
 /// `wrkr accept init [--path P] [--force]`.
@@ -59,10 +59,10 @@ pub fn run(args: &Args, words: &[String], io: &mut Io) -> Result<()> {
         ci: args.switch(CI.long),
     };
     let store = match job_argument(target) {
-        Some(_) => Some(args.file_store()?),
+        Some(_) => Some(args.store()?),
         None => None,
     };
-    let (out, outcome) = execute(store.as_ref(), &request)?;
+    let (out, outcome) = execute(store.as_deref(), &request)?;
     print(io, &out)?;
     finish(io, &outcome)
 }
@@ -81,7 +81,7 @@ pub struct RunRequest {
 
 /// Run acceptance and return the command's JSON output and the outcome (whose verdict decides
 /// exit 5). `store` is required when the target is a job.
-pub fn execute(store: Option<&FsStore>, request: &RunRequest) -> Result<(Value, accept::Outcome)> {
+pub fn execute(store: Option<&dyn Store>, request: &RunRequest) -> Result<(Value, accept::Outcome)> {
     let config_path = request.config_path.as_str();
     let config = config::load(Path::new(config_path))?;
     let out_dir = request.out_dir.clone();
@@ -116,7 +116,11 @@ pub fn execute(store: Option<&FsStore>, request: &RunRequest) -> Result<(Value, 
             store.append(job, AppendOptions::default(), &mut |_| {
                 Ok(vec![NewEvent::new(ACCEPT_EVENT, payload.clone())])
             })?;
-            store.job_dir(job).join(ACCEPT_RESULT_FILE)
+            // On PostgreSQL the result is a row of wrkr_job_files, named the same way.
+            match store.local_job_dir(job) {
+                Some(dir) => dir.join(ACCEPT_RESULT_FILE),
+                None => PathBuf::from(format!("wrkr_job_files:{job}/{ACCEPT_RESULT_FILE}")),
+            }
         }
         _ => {
             crate::store::JobId::parse(&outcome.job_id)?;

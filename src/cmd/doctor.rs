@@ -83,7 +83,7 @@ fn run(args: Args, io: &mut Io) -> Result<()> {
     };
     if production {
         let env = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
-        let root = crate::store::root(args.store.as_deref())?;
+        let root = crate::store::root(args.store.as_deref(), "doctor")?;
         checks.extend(readiness::checks(&root, args.value(readiness::SIGNING_KEY.long), &env));
     }
     let ok = checks.iter().all(|c| c.ok || c.severity != "critical");

@@ -8,7 +8,8 @@
 //!
 //! Output is copied from the log files as it is (bytes, not re-encoded text). The logs hold the
 //! tail of each stream when a step printed more than the log cap (see `run::log`); the ledger's
-//! sha256 and byte count cover the whole stream.
+//! sha256 and byte count cover the whole stream. A store that does not keep jobs in directories
+//! (PostgreSQL) holds each stream's last 64 KiB as a job file (`run::evidence`): those are shown.
 
 use std::collections::HashMap;
 use std::io::Write;
@@ -22,7 +23,8 @@ use crate::cli::spec::{Command, Example, Flag, Kind};
 use crate::contract::{Error, Result};
 use crate::job::Status;
 use crate::run::attempts::{Attempt, Attempts, STREAMS, copy_stream, tail_start};
-use crate::store::{FsStore, JobId, Store};
+use crate::run::evidence::tail_file_name;
+use crate::store::{JobId, Store};
 
 const FOLLOW: Flag = Flag {
     long: "follow",
@@ -53,7 +55,9 @@ pub const COMMAND: Command = Command {
     usage: "JOB [STEP] [--failed] [--tail N] [--follow]",
     long_about: "Prints the output each step attempt wrote (stdout, then stderr), in the order the attempts \
                  started, each under a `==> STEP attempt N STREAM (ENDING) <==` line (without the ending with --follow). The output is kept in \
-                 the job's logs/ directory in the store; a stream longer than the log cap keeps its tail. With \
+                 the job's logs/ directory in a file store; a stream longer than the log cap keeps its tail. On \
+                 PostgreSQL the store holds the last 64 KiB of each stream, recorded when the step ends (--follow \
+                 needs a file store). With \
                  --json, one compact {\"step_id\", \"step_index\", \"attempt\", \"outcome\", \"exit_code\", \
                  \"stream\", \"text\"} per stream. A job or STEP that does not exist is exit 6.",
     flags: &[&FAILED, &TAIL, &FOLLOW],
@@ -95,13 +99,16 @@ fn run(args: Args, io: &mut Io) -> Result<()> {
         None => None,
     };
     let selection = Selection { step, failed: args.switch(FAILED.long), tail };
-    let store = args.file_store()?;
+    let store = args.store()?;
     if args.switch(FOLLOW.long) {
+        let Some(job_dir) = store.local_job_dir(&job) else {
+            return Err(crate::store::location::not_on_postgres("logs --follow"));
+        };
         if io.json {
             return Err(Error::invalid_input("--follow prints text; it cannot be combined with --json")
                 .with_hint(format!("wrkr-events --follow {} streams the ledger as JSON", job.as_str())));
         }
-        return follow(&store, &job, &selection, io);
+        return follow(&*store, &job_dir, &job, &selection, io);
     }
     let mut attempts = Attempts::default();
     store.read_events(&job, 1, &mut |record, _| {
@@ -114,7 +121,16 @@ fn run(args: Args, io: &mut Io) -> Result<()> {
         diag(&nothing_to_show(&job, &selection));
         return Ok(());
     }
-    let job_dir = store.job_dir(&job);
+    // A file store holds the logs in the job's directory; elsewhere the store holds each stream's
+    // tail (`run::evidence`), copied to a private temp dir so that both are read the same way.
+    let fetched;
+    let job_dir = match store.local_job_dir(&job) {
+        Some(dir) => dir,
+        None => {
+            fetched = fetch_tails(&*store, &job, &chosen)?;
+            fetched.path().to_path_buf()
+        }
+    };
     let mut shown = 0;
     for attempt in chosen {
         for stream in STREAMS {
@@ -146,6 +162,22 @@ fn run(args: Args, io: &mut Io) -> Result<()> {
         diag(&printed_nothing(&job, &selection));
     }
     Ok(())
+}
+
+/// The stored log tails of `attempts`, as `<dir>/logs/<log name>.<stream>.log` files.
+fn fetch_tails(store: &dyn Store, job: &JobId, attempts: &[&Attempt]) -> Result<tempfile::TempDir> {
+    let dir = tempfile::tempdir().map_err(|e| Error::io("create a temp dir for the logs", e))?;
+    let logs = dir.path().join("logs");
+    std::fs::create_dir(&logs).map_err(|e| Error::io("create a temp dir for the logs", e))?;
+    for attempt in attempts {
+        for stream in STREAMS {
+            if let Some(tail) = store.read_job_file(job, &tail_file_name(&attempt.log_name, stream))? {
+                let path = logs.join(format!("{}.{stream}.log", attempt.log_name));
+                std::fs::write(&path, tail).map_err(|e| Error::io("write a log tail", e))?;
+            }
+        }
+    }
+    Ok(dir)
 }
 
 /// A STEP that the job has never run is an error (a typo should not look like silence).
@@ -201,8 +233,7 @@ fn header(out: &mut dyn Write, attempt: &Attempt, stream: &str, with_ending: boo
 ///
 /// The job's status is read *before* each pass over the logs: a step's output is on disk before
 /// its end is recorded, so the pass after a status that is no longer running has all of it.
-fn follow(store: &FsStore, job: &JobId, selection: &Selection, io: &mut Io) -> Result<()> {
-    let job_dir = store.job_dir(job);
+fn follow(store: &dyn Store, job_dir: &std::path::Path, job: &JobId, selection: &Selection, io: &mut Io) -> Result<()> {
     let mut attempts = Attempts::default();
     let mut next_seq = 1;
     // Offset reached in each stream's current `.log` file, by (log name, stream).
@@ -226,7 +257,7 @@ fn follow(store: &FsStore, job: &JobId, selection: &Selection, io: &mut Io) -> R
         let mut out = LineEnd { inner: io.stdout(), at_line_start };
         for attempt in attempts.list.iter().filter(|a| selection.wants(a)) {
             for stream in STREAMS {
-                let files = attempt.log_files(&job_dir, stream);
+                let files = attempt.log_files(job_dir, stream);
                 let Some(current) = files.last() else { continue };
                 let key = (attempt.log_name.clone(), stream);
                 let len = std::fs::metadata(current).map(|m| m.len()).unwrap_or(0);

@@ -47,8 +47,11 @@ fn run(args: Args, io: &mut Io) -> Result<()> {
     let cwd = std::env::current_dir()
         .and_then(std::fs::canonicalize)
         .map_err(|e| Error::io("resolve the working directory", e))?;
-    let store_root = args.file_store()?.root().to_path_buf();
-    let ctx = Ctx { store_root, cwd, lease_ttl: crate::job::lease::DEFAULT_TTL };
+    let store = crate::store::location::locate(args.store.as_deref())?;
+    // Open it once now, so that a store that cannot be used (no server, an old schema) is an
+    // error at start, not on every request.
+    crate::store::open_location(&store)?;
+    let ctx = Ctx { store, cwd, lease_ttl: crate::job::lease::DEFAULT_TTL };
     server::run(&config, ctx, &mut |addr| {
         if io.json {
             io.pretty(&json!({

@@ -165,7 +165,7 @@ fn run(args: Args, io: &mut Io) -> Result<()> {
     opts.capture = pack::capture(&args)?;
     opts.ttl = lease_ttl(&args)?;
     opts.json = io.json;
-    let report = wrap(&args.file_store()?, &opts)?;
+    let report = wrap(&crate::store::location::locate(args.store.as_deref())?, &opts)?;
     print(io, &report)?;
     io.flush()?;
     match report.ended.failure {

@@ -9,13 +9,18 @@
 //! for `job.json` and `artifacts_manifest.json`), never from the clock, so projecting the same ledger
 //! twice gives the same records. Shapes follow digest 2.3 exactly (the files are closed schemas).
 //!
-//! Artifact hashes are real: the sha256 of the file's content in the job's workspace. A path that
-//! does not exist there, or that would leave the workspace (absolute, `..`), gets the Go-style
-//! reference hash (`sha256("reference:" + path)`) and is reported as missing. With
+//! Artifact hashes are real. The runner records each artifact's content hash in the ledger when
+//! the step that claimed it ends (`artifact_hashes` in `x-step_finished` / `x-wrap_finished`, see
+//! `run::evidence`); that recorded hash is what the manifest says, so any host exports the same
+//! pack, with or without the workspace. A path without a recorded hash (a Go-made job, a checkpoint
+//! appended from outside the runner, a file missing when its step ended) is hashed from the job's
+//! workspace as it is now. A path that does not exist there either, or that would leave the
+//! workspace (absolute, `..`), gets the Go-style reference hash (`sha256("reference:" + path)`)
+//! and is reported as missing. With
 //! [`Capture::Raw`] the manifest says `capture_mode: "raw"`, and [`Finished::files`] names the
 //! files found so that the caller can put their bytes into the pack.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::io::Read;
 use std::path::{Component, Path, PathBuf};
 
@@ -23,6 +28,11 @@ use serde_json::{Map, Value, json};
 
 use crate::contract::{PRODUCER_VERSION, SCHEMA_VERSION};
 use crate::digest::{self, Hasher};
+
+/// The step-end events that may carry recorded artifact hashes, and the payload key that holds them.
+pub const STEP_FINISHED: &str = "x-step_finished";
+pub const WRAP_FINISHED: &str = "x-wrap_finished";
+pub const ARTIFACT_HASHES: &str = "artifact_hashes";
 
 /// One ledger event, as the projection needs it.
 pub struct LedgerEvent<'a> {
@@ -46,6 +56,8 @@ pub struct Projection {
     status: String,
     counters: (u64, u64, u64),
     artifacts: BTreeSet<String>,
+    /// path → content hash recorded when a step ended (`None`: not a file then); latest wins.
+    recorded: BTreeMap<String, Option<String>>,
 }
 
 /// How artifacts are captured: by content hash only (the default, Go's `reference-only`), or
@@ -111,6 +123,7 @@ impl Projection {
                 let n = |k: &str| payload.get(k).and_then(Value::as_u64).unwrap_or(0);
                 self.counters = (n("retry_count"), n("step_count"), n("tool_call_count"));
             }
+            STEP_FINISHED | WRAP_FINISHED => self.remember_hashes(&payload),
             _ => {}
         }
         let checkpoint = (e.event_type == "checkpoint_emitted").then(|| self.checkpoint(e, &payload));
@@ -127,6 +140,15 @@ impl Projection {
             "payload": payload,
         });
         Projected { event, checkpoint, approval }
+    }
+
+    /// Take in the artifact hashes a step end recorded (`run::evidence`).
+    fn remember_hashes(&mut self, payload: &Value) {
+        let Some(Value::Object(hashes)) = payload.get(ARTIFACT_HASHES) else { return };
+        for (path, hash) in hashes {
+            let hash = hash.as_str().filter(|h| digest::is_sha256_hex(h)).map(str::to_owned);
+            self.recorded.insert(path.clone(), hash);
+        }
     }
 
     fn checkpoint(&mut self, e: &LedgerEvent<'_>, payload: &Value) -> Value {
@@ -160,6 +182,14 @@ impl Projection {
             .artifacts
             .iter()
             .map(|path| {
+                // Raw capture needs the bytes, so it hashes what it packs: the workspace's file.
+                let recorded = match capture {
+                    Capture::ReferenceOnly => self.recorded.get(path).cloned().flatten(),
+                    Capture::Raw => None,
+                };
+                if let Some(sha256) = recorded {
+                    return json!({"path": path, "sha256": sha256});
+                }
                 let found = workspace.and_then(|ws| content_hash(ws, path));
                 let sha256 = match found {
                     Some((file, sha256)) => {
@@ -239,7 +269,7 @@ pub fn render_checkpoint(job_id: &str, seq: u64, created_at: &str, payload: &Val
 
 /// Where `workspace/path` is and the sha256 of its content, or `None` when the path is unsafe or
 /// not a regular file.
-fn content_hash(workspace: &Path, path: &str) -> Option<(PathBuf, String)> {
+pub fn content_hash(workspace: &Path, path: &str) -> Option<(PathBuf, String)> {
     let rel = Path::new(path);
     if rel.components().any(|c| !matches!(c, Component::Normal(_) | Component::CurDir)) {
         return None;

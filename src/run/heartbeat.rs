@@ -13,7 +13,7 @@ use std::thread::{self, JoinHandle};
 use std::time::Duration;
 
 use crate::contract::ReasonCode;
-use crate::store::{FsStore, JobId, Store};
+use crate::store::{JobId, Location};
 
 pub struct Heartbeat {
     stop: Option<Sender<()>>,
@@ -22,8 +22,21 @@ pub struct Heartbeat {
 }
 
 impl Heartbeat {
+    /// Renew the lease in the file store at `root`.
     pub fn start(
         root: PathBuf,
+        job: JobId,
+        worker: String,
+        epoch: u64,
+        ttl: Duration,
+        interval: Duration,
+    ) -> Heartbeat {
+        Heartbeat::start_at(Location::Dir(root), job, worker, epoch, ttl, interval)
+    }
+
+    /// Renew the lease in the store at `location`, either backend.
+    pub fn start_at(
+        location: Location,
         job: JobId,
         worker: String,
         epoch: u64,
@@ -34,8 +47,9 @@ impl Heartbeat {
         let lost = Arc::new(AtomicBool::new(false));
         let flag = lost.clone();
         let thread = thread::spawn(move || {
-            // Its own store handle: the store keeps per-handle read positions and is not shared.
-            let store = FsStore::new(root);
+            // Its own store handle: the store keeps per-handle read positions (or a connection)
+            // and is not shared. A store that cannot be opened now is retried at the next tick.
+            let mut store = None;
             loop {
                 match stopped.recv_timeout(interval) {
                     Err(RecvTimeoutError::Timeout) => {}
@@ -44,13 +58,18 @@ impl Heartbeat {
                 if crate::failpoint::check("lease.heartbeat").is_err() {
                     continue; // a missed renewal, as when the store is briefly unreachable
                 }
-                match store.heartbeat_lease(&job, &worker, Some(epoch), ttl) {
+                if store.is_none() {
+                    store = crate::store::open_location(&location).ok();
+                }
+                let Some(handle) = store.as_ref() else { continue };
+                match handle.heartbeat_lease(&job, &worker, Some(epoch), ttl) {
                     Ok(_) => {}
                     Err(err) if err.code == ReasonCode::LeaseConflict && err.details.get("busy").is_none() => {
                         flag.store(true, Ordering::SeqCst);
                         return;
                     }
-                    Err(_) => {}
+                    // A broken connection is reopened at the next tick.
+                    Err(_) => store = None,
                 }
             }
         });

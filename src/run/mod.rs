@@ -2,6 +2,7 @@
 
 pub mod attempts;
 pub mod channel;
+pub mod evidence;
 pub mod expected_artifacts;
 pub mod failure_hint;
 pub mod go_import;

@@ -36,7 +36,7 @@ use crate::run::process::{self, Ending, Program, StepCommand, StepOutcome, Super
 use crate::run::step_group;
 use crate::run::watch::StepWatch;
 use crate::run::watchdog::Watchdog;
-use crate::run::{expected_artifacts, failure_hint};
+use crate::run::{evidence, expected_artifacts, failure_hint};
 use crate::store::{FsStore, JobId, Store};
 
 pub struct Options {
@@ -405,7 +405,7 @@ impl Runner<'_> {
         } else {
             (StepEnd::NotExecuted, None, Reported::default())
         };
-        let finished = NewEvent::new(
+        let mut finished = NewEvent::new(
             "x-step_finished",
             json!({"step_id": step.id, "step_index": index, "attempt": attempt, "idempotency_key": key,
                    "outcome": end.name(), "exit_code": outcome.as_ref().map(StepOutcome::exit_code),
@@ -413,6 +413,17 @@ impl Runner<'_> {
                    "stdout": outcome.as_ref().and_then(|o| o.stdout.as_ref()).map(stream_json),
                    "stderr": outcome.as_ref().and_then(|o| o.stderr.as_ref()).map(stream_json)}),
         );
+        // What export and acceptance need from this step, into the store before its end is.
+        let claimed = [&step.artifacts, &reported.added, &reported.changed, &reported.removed];
+        let log_name = crate::run::attempts::log_name(index as u64, &step.id, attempt);
+        let log_dir = self.store.job_dir(self.job).join("logs");
+        let step_evidence = evidence::StepEvidence {
+            workspace: &self.workspace,
+            artifacts: claimed.iter().flat_map(|list| list.iter().map(String::as_str)).collect(),
+            log_dir: &log_dir,
+            log_name: &log_name,
+        };
+        evidence::record(self.store, self.job, &step_evidence, &mut finished)?;
         let tools = u64::from(ran);
         match end {
             StepEnd::Succeeded | StepEnd::NotExecuted => self.step_done(index, finished, tools, reported),

@@ -46,7 +46,10 @@ use crate::run::process::{self, Ending, Program, StepCommand, StepOutcome, Super
 use crate::run::watch::StepWatch;
 use crate::run::workspace::{Delta, Snapshot};
 use crate::store::job_id::claim_fresh;
-use crate::store::{AppendOptions, FsStore, JobId, Store};
+use crate::store::{AppendOptions, JobId, Location, Store};
+
+/// The base name of a wrapped command's logs (`logs/wrap.stdout.log`).
+pub const WRAP_LOG_NAME: &str = "wrap";
 
 /// The longest checkpoint summary (bytes).
 const SUMMARY_MAX: usize = 2000;
@@ -118,21 +121,36 @@ pub struct Ended {
 
 /// Run the whole sequence. An `Err` means the job could not be made or recorded (exit 6 for an
 /// existing id); a command that failed is `Ok` with `failure` set.
-pub fn wrap(store: &FsStore, opts: &WrapOptions) -> Result<WrapReport> {
+pub fn wrap(location: &Location, opts: &WrapOptions) -> Result<WrapReport> {
     let argv: Vec<OsString> = opts.argv.iter().filter(|a| !a.is_empty()).cloned().collect();
     if argv.is_empty() {
         return Err(Error::invalid_input("wrap needs a command after --").with_hint("wrkr wrap -- CMD ARGS..."));
     }
+    let store = crate::store::open_location(location)?;
+    let store: &dyn Store = &store;
     let base = opts.workspace.clone().unwrap_or_else(|| opts.cwd.clone());
     let absolute = |p: &std::path::Path| std::path::absolute(p).unwrap_or_else(|_| p.to_path_buf());
-    let skip = [absolute(store.root()), absolute(&opts.out_dir)];
+    let mut skip = vec![absolute(&opts.out_dir)];
+    if let Location::Dir(root) = location {
+        skip.push(absolute(root));
+    }
     let before = opts.workspace.as_ref().map(|ws| Snapshot::take(ws, &skip));
     let job = create(store, opts, &argv, &base)?;
     let worker = format!("wrap-{}", std::process::id());
     let granted = store.acquire_lease(&job, &worker, opts.ttl)?;
     let epoch = granted.epoch;
-    let heartbeat = Heartbeat::start(
-        store.root().to_path_buf(),
+    // Logs go to the job's directory in a file store; elsewhere (PostgreSQL) to a directory of
+    // this host's that lives as long as the wrap: their tails are recorded in the store.
+    let scratch;
+    let log_dir = match store.local_job_dir(&job) {
+        Some(dir) => dir.join("logs"),
+        None => {
+            scratch = tempfile::tempdir().map_err(|e| Error::io("create a directory for the logs", e))?;
+            scratch.path().to_path_buf()
+        }
+    };
+    let heartbeat = Heartbeat::start_at(
+        location.clone(),
         job.clone(),
         worker.clone(),
         epoch,
@@ -140,7 +158,7 @@ pub fn wrap(store: &FsStore, opts: &WrapOptions) -> Result<WrapReport> {
         (opts.ttl / 3).max(Duration::from_millis(200)),
     );
     let interrupts = Interrupts::install().map_err(|e| Error::io("install the Ctrl-C handler", e))?;
-    let mut run = Run { store, job: &job, epoch, history: History::load(store, &job)? };
+    let mut run = Run { store, location, log_dir, job: &job, epoch, history: History::load(store, &job)? };
     let result = run.execute(opts, &argv, &heartbeat, &interrupts, before.as_ref(), &skip);
     let lost = heartbeat.lost();
     drop(heartbeat);
@@ -157,7 +175,7 @@ pub fn wrap(store: &FsStore, opts: &WrapOptions) -> Result<WrapReport> {
 }
 
 /// Create the job, refusing an existing id; a default id gets a suffix instead.
-fn create(store: &FsStore, opts: &WrapOptions, argv: &[OsString], base: &std::path::Path) -> Result<JobId> {
+fn create(store: &dyn Store, opts: &WrapOptions, argv: &[OsString], base: &std::path::Path) -> Result<JobId> {
     let argv_text: Vec<String> = argv.iter().map(|a| a.to_string_lossy().into_owned()).collect();
     let recorded = NewEvent::new(
         WRAP_EVENT,
@@ -189,7 +207,9 @@ fn create(store: &FsStore, opts: &WrapOptions, argv: &[OsString], base: &std::pa
 }
 
 struct Run<'a> {
-    store: &'a FsStore,
+    store: &'a dyn Store,
+    location: &'a Location,
+    log_dir: PathBuf,
     job: &'a JobId,
     epoch: u64,
     history: History,
@@ -227,10 +247,10 @@ impl Run<'_> {
                 ("WRKR_STEP_ID".into(), "wrap".into()),
                 ("WRKR_STEP_ATTEMPT".into(), "1".into()),
                 ("WRKR_LEASE_EPOCH".into(), self.epoch.to_string()),
-                ("WRKR_HOME".into(), self.store.root().display().to_string()),
+                store_variable(self.location),
             ],
-            log_dir: self.store.job_dir(self.job).join("logs"),
-            log_name: "wrap".into(),
+            log_dir: self.log_dir.clone(),
+            log_name: WRAP_LOG_NAME.into(),
             log_cap: opts.log_cap,
             deadline: (opts.limits.max_wall_time_seconds > 0)
                 .then(|| Instant::now() + Duration::from_secs(opts.limits.max_wall_time_seconds)),
@@ -294,12 +314,21 @@ impl Run<'_> {
         let stream = |d: &Option<StreamDigest>| {
             d.as_ref().map(|d| json!({"sha256": d.sha256, "bytes": d.bytes, "truncated": d.truncated}))
         };
-        let finished = NewEvent::new(
+        let mut finished = NewEvent::new(
             "x-wrap_finished",
             json!({"outcome": name, "exit_code": exit_code, "signal": signal.map(signal_name),
                    "duration_ms": outcome.duration.as_millis() as u64,
                    "stdout": stream(&outcome.stdout), "stderr": stream(&outcome.stderr)}),
         );
+        let workspace = opts.workspace.clone().unwrap_or_else(|| opts.cwd.clone());
+        let claimed = [&artifacts.added, &artifacts.changed, &artifacts.removed];
+        let step_evidence = crate::run::evidence::StepEvidence {
+            workspace: &workspace,
+            artifacts: claimed.iter().flat_map(|list| list.iter().map(String::as_str)).collect(),
+            log_dir: &self.log_dir,
+            log_name: WRAP_LOG_NAME,
+        };
+        crate::run::evidence::record(self.store, self.job, &step_evidence, &mut finished)?;
         let mut usage = self.history.usage(Timestamp::now());
         usage.step_count += 1;
         let mut progress = Checkpoint::new(
@@ -361,6 +390,15 @@ impl Run<'_> {
             stderr: outcome.stderr,
             failure,
         })
+    }
+}
+
+/// How the wrapped command finds the store it runs under (to emit checkpoints with `wrkr`):
+/// `WRKR_HOME` for a file store, as before; `WRKR_STORE` for a PostgreSQL URL.
+fn store_variable(location: &Location) -> (String, String) {
+    match location {
+        Location::Dir(root) => ("WRKR_HOME".into(), root.display().to_string()),
+        Location::Postgres(url) => ("WRKR_STORE".into(), url.clone()),
     }
 }
 

@@ -45,7 +45,7 @@ pub fn submit(call: &Call<'_>) -> Result<Reply> {
     let given = body.job_id.as_deref().map(JobId::parse).transpose()?;
     let path = confine(&call.ctx.cwd, "jobspec_path", &body.jobspec_path, Kind::ExistingFile)?;
     let spec = jobspec::load(&path)?;
-    let store = call.store();
+    let store = call.file_store()?;
     let job = match given {
         Some(job) => {
             submit_cmd::create(&store, &job, &spec, &path)?;
@@ -60,7 +60,8 @@ pub fn submit(call: &Call<'_>) -> Result<Reply> {
 
 /// Run the job on its own thread with its own store handle.
 fn background(call: &Call<'_>, job: JobId) -> Result<()> {
-    let (root, ttl) = (call.ctx.store_root.clone(), call.ctx.lease_ttl);
+    let root = call.file_store()?.root().to_path_buf();
+    let ttl = call.ctx.lease_ttl;
     std::thread::Builder::new()
         .name(format!("run-{}", job.as_str()))
         .spawn(move || {
@@ -91,7 +92,7 @@ struct ApproveBody {
 
 pub fn approve(call: &Call<'_>) -> Result<Reply> {
     let body: ApproveBody = call.decode()?;
-    let store = call.store();
+    let store = call.store()?;
     let job = call.existing_job(&store)?;
     let by = request_approver(body.approved_by.as_deref())?;
     Ok(Reply::json(200, &approve_cmd::approve(&store, &job, &body.checkpoint_id, &body.reason, &by)?))
@@ -122,7 +123,7 @@ struct ResumeBody {
 
 pub fn resume(call: &Call<'_>) -> Result<Reply> {
     let body: ResumeBody = call.decode()?;
-    let store = call.store();
+    let store = call.file_store()?;
     let job = call.existing_job(&store)?;
     let force = match (body.force_env, body.reason.as_deref().map(str::trim).filter(|r| !r.is_empty())) {
         (false, _) => None,
@@ -158,7 +159,7 @@ struct PauseBody {
 
 pub fn pause(call: &Call<'_>) -> Result<Reply> {
     let body: PauseBody = call.decode()?;
-    let store = call.store();
+    let store = call.store()?;
     let job = call.existing_job(&store)?;
     let done = store.append(&job, AppendOptions::default(), &mut |s| {
         let mut events = vec![NewEvent::status_changed(s.status, Status::Paused)];
@@ -176,7 +177,7 @@ struct Empty {}
 
 pub fn cancel(call: &Call<'_>) -> Result<Reply> {
     let _: Empty = call.decode()?;
-    let store = call.store();
+    let store = call.store()?;
     let job = call.existing_job(&store)?;
     let state = store.change_status(&job, Status::Canceled, None)?;
     Ok(Reply::json(200, &serde_json::to_value(&state).unwrap_or(Value::Null)))
@@ -215,7 +216,7 @@ struct Delta {
 
 pub fn emit(call: &Call<'_>) -> Result<Reply> {
     let body: EmitBody = call.decode()?;
-    let store = call.store();
+    let store = call.store()?;
     let job = call.existing_job(&store)?;
     let action = body.required_action.map(|o| o.0).unwrap_or_default();
     let delta = body.artifacts_delta.map(|o| o.0).unwrap_or_default();
@@ -247,7 +248,7 @@ fn out_dir(call: &Call<'_>, given: Option<&str>) -> Result<std::path::PathBuf> {
 
 pub fn export(call: &Call<'_>) -> Result<Reply> {
     let body: OutDirBody = call.decode()?;
-    let store = call.store();
+    let store = call.store()?;
     let dir = out_dir(call, body.out_dir.as_deref())?;
     let job = call.existing_job(&store)?;
     let e = export_job(&store, &job, &dir, &ExportOptions::default())?;
@@ -282,7 +283,7 @@ struct AcceptBody {
 /// Acceptance on the job; 200 with the result even when a check fails (Go's behaviour).
 pub fn accept(call: &Call<'_>) -> Result<Reply> {
     let body: AcceptBody = call.decode()?;
-    let store = call.store();
+    let store = call.store()?;
     call.job()?;
     let config = confine(
         &call.ctx.cwd,
@@ -313,7 +314,7 @@ pub fn accept(call: &Call<'_>) -> Result<Reply> {
 
 pub fn report_github(call: &Call<'_>) -> Result<Reply> {
     let body: OutDirBody = call.decode()?;
-    let store = call.store();
+    let store = call.store()?;
     let dir = out_dir(call, body.out_dir.as_deref())?;
     let job = call.existing_job(&store)?;
     let pack = receipt(&store, &job, &dir, &ExportOptions::default())?.path;

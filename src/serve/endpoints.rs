@@ -18,14 +18,15 @@ use crate::job::projection::Capture;
 use crate::pack::export::pack_job;
 use crate::serve::reply::{self, Reply};
 use crate::serve::routes::{Body, Captures, percent_decode};
-use crate::store::{FsStore, JobId, Store};
+use crate::store::{FsStore, JobId, Location, Store};
 
 pub use crate::serve::actions::{accept, approve, cancel, emit, export, pause, report_github, resume, submit, verify};
 
 /// What the server knows, shared by every request.
 #[derive(Clone, Debug)]
 pub struct Ctx {
-    pub store_root: PathBuf,
+    /// The store every request works on, either backend (each request opens its own handle).
+    pub store: Location,
     /// The canonical working directory every path parameter is confined to.
     pub cwd: PathBuf,
     pub lease_ttl: Duration,
@@ -44,8 +45,16 @@ pub struct Call<'a> {
 pub type Handler = fn(&Call<'_>) -> Result<Reply>;
 
 impl Call<'_> {
-    pub fn store(&self) -> FsStore {
-        FsStore::new(self.ctx.store_root.clone())
+    pub fn store(&self) -> Result<Box<dyn Store>> {
+        crate::store::open_location(&self.ctx.store)
+    }
+
+    /// The file store, for an endpoint that runs only there (`store::location::FILE_STORE_ONLY`).
+    pub fn file_store(&self) -> Result<FsStore> {
+        match &self.ctx.store {
+            Location::Dir(root) => Ok(FsStore::new(root.clone())),
+            Location::Postgres(url) => Err(crate::store::location::file_store_only("serve submit", url)),
+        }
     }
 
     /// The `{job_id}` of the route, validated.
@@ -54,7 +63,7 @@ impl Call<'_> {
     }
 
     /// The validated job, which must exist.
-    pub fn existing_job(&self, store: &FsStore) -> Result<JobId> {
+    pub fn existing_job(&self, store: &dyn Store) -> Result<JobId> {
         let job = self.job()?;
         store.state(&job)?;
         Ok(job)
@@ -82,7 +91,7 @@ pub fn list(call: &Call<'_>) -> Result<Reply> {
                 .ok_or_else(|| Error::invalid_input(format!("unknown status {s:?}")).with("status", s))?,
         ),
     };
-    let rows = jobs::rows(&call.store(), filter)?;
+    let rows = jobs::rows(&call.store()?, filter)?;
     let jobs: Vec<Value> = rows
         .into_iter()
         .map(|(job_id, status, started_at, updated_at, last_seq)| {
@@ -94,18 +103,18 @@ pub fn list(call: &Call<'_>) -> Result<Reply> {
 
 pub fn status(call: &Call<'_>) -> Result<Reply> {
     let job = call.job()?;
-    let state = call.store().state(&job)?;
+    let state = call.store()?.state(&job)?;
     Ok(Reply::json(200, &status::status_response(&state, Timestamp::now())))
 }
 
 pub fn checkpoints(call: &Call<'_>) -> Result<Reply> {
-    let store = call.store();
+    let store = call.store()?;
     let job = call.existing_job(&store)?;
     Ok(Reply::json(200, &Value::Array(checkpoint::checkpoints(&store, &job)?)))
 }
 
 pub fn checkpoint(call: &Call<'_>) -> Result<Reply> {
-    let store = call.store();
+    let store = call.store()?;
     let job = call.existing_job(&store)?;
     let id = call.captures.checkpoint_id.as_deref().unwrap_or_default();
     Ok(Reply::json(200, &checkpoint::find(&store, &job, id)?))
@@ -114,7 +123,7 @@ pub fn checkpoint(call: &Call<'_>) -> Result<Reply> {
 /// `GET /v1/jobs/{job_id}/events?from_seq=N`: the ledger lines from seq N (default 1), as stored,
 /// one per line (`application/x-ndjson`). A snapshot of what is durable now; it does not follow.
 pub fn events(call: &Call<'_>) -> Result<Reply> {
-    let store = call.store();
+    let store = call.store()?;
     let job = call.existing_job(&store)?;
     let from = match query_value(call.query, "from_seq") {
         None => 1,
@@ -134,7 +143,7 @@ pub fn events(call: &Call<'_>) -> Result<Reply> {
 /// `GET /v1/jobs/{job_id}/jobpack`: the job's pack, built in memory from the store (the same
 /// bytes `wrkr export` writes); nothing is written to disk.
 pub fn jobpack(call: &Call<'_>) -> Result<Reply> {
-    let store = call.store();
+    let store = call.store()?;
     let job = call.existing_job(&store)?;
     let mut bytes = Vec::new();
     pack_job(&store, &job, Capture::ReferenceOnly, &mut bytes)?;

@@ -175,6 +175,10 @@ fn fatal(what: &str, job: &JobId, err: std::io::Error) -> Error {
 }
 
 impl Store for FsStore {
+    fn local_job_dir(&self, job: &JobId) -> Option<PathBuf> {
+        Some(self.job_dir(job))
+    }
+
     fn append(&self, job: &JobId, options: AppendOptions, plan: Plan<'_>) -> Result<Appended> {
         let dir = self.job_dir(job);
         if !dir.is_dir() {

@@ -48,14 +48,41 @@ pub fn locate(store_flag: Option<&Path>) -> Result<Location> {
     }
 }
 
-/// The error for a command that runs only on a file store, asked to run on PostgreSQL.
-pub fn file_store_only(url: &str) -> Error {
-    Error::invalid_input("this command does not run on a PostgreSQL store yet")
+/// What still needs a file store, and why: the one place that says so. `(command, what, why)`:
+/// `command` is the command table's name (what [`file_store_only`] is called with), `what` how a
+/// person names the refused use. docs/contracts/store.md carries the same table; every other
+/// command and tool runs on either store.
+pub const FILE_STORE_ONLY: &[(&str, &str, &str)] = &[
+    ("submit", "wrkr submit", "the runner does not run on PostgreSQL yet (wrkr worker will)"),
+    ("resume", "wrkr resume", "the runner does not run on PostgreSQL yet (wrkr worker will)"),
+    ("demo", "wrkr demo", "it runs the runner, which does not run on PostgreSQL yet"),
+    ("fsck", "wrkr fsck", "it checks the file store's own files (ledger tails, snapshots, temp files)"),
+    ("store", "wrkr store prune", "it removes job directories; on PostgreSQL a DBA deletes rows"),
+    ("doctor", "wrkr doctor --production-readiness", "it checks the file store's directory and permissions"),
+    ("logs --follow", "wrkr logs --follow", "a running step's output is on its worker's disk until the step ends"),
+    ("serve submit", "wrkr serve: POST /v1/jobs:submit and /v1/jobs/{job_id}:resume", "they run the runner"),
+];
+
+/// The error for `command` (a name in [`FILE_STORE_ONLY`]) asked to run on the PostgreSQL store
+/// at `url`: exit 6, naming the command and saying why.
+pub fn file_store_only(command: &str, url: &str) -> Error {
+    let (what, why) = FILE_STORE_ONLY
+        .iter()
+        .find(|(name, _, _)| *name == command)
+        .map_or((command, "it needs a file store"), |(_, what, why)| (*what, *why));
+    Error::invalid_input(format!("{what} does not run on a PostgreSQL store yet: {why}"))
+        .with("command", what)
         .with("store", crate::store::pg::connect::redact(url))
-        .with_hint(
-            "run it on a file store (--store DIR); on PostgreSQL run so far: wrkr-events, wrkr-lease, status, jobs, \
-             checkpoint, approve, pause, cancel, budget, export, job, receipt, report, bridge",
-        )
+        .with_hint("run it on a file store (--store DIR); docs/contracts/store.md lists what needs one")
+}
+
+/// [`file_store_only`] for the store this invocation would use (`$WRKR_STORE`, ...), for a use
+/// refused after the store is open.
+pub fn not_on_postgres(command: &str) -> Error {
+    match locate(None) {
+        Ok(Location::Postgres(url)) => file_store_only(command, &url),
+        _ => file_store_only(command, "postgres://"),
+    }
 }
 
 #[cfg(test)]

@@ -104,6 +104,13 @@ pub trait Store {
         false
     }
 
+    /// The job's directory on this host's disk, when the store keeps jobs in directories (the
+    /// file store); `None` for a store that lives elsewhere (PostgreSQL). Files written there
+    /// (step logs) are then already in the store.
+    fn local_job_dir(&self, _job: &JobId) -> Option<PathBuf> {
+        None
+    }
+
     fn acquire_lease(&self, job: &JobId, worker: &str, ttl: Duration) -> Result<LeaseView> {
         let now = Timestamp::now();
         let done =
@@ -147,19 +154,25 @@ pub trait Store {
 }
 
 /// The file store root: `--store DIR`, else `$WRKR_STORE`, else `$WRKR_HOME`, else `$HOME/.wrkr`.
-/// A PostgreSQL store is an error here: the caller runs only on a file store.
-pub fn root(store_flag: Option<&Path>) -> Result<PathBuf> {
+/// A PostgreSQL store is an error naming `command`, which runs only on a file store (see
+/// [`location::FILE_STORE_ONLY`]).
+pub fn root(store_flag: Option<&Path>, command: &str) -> Result<PathBuf> {
     match location::locate(store_flag)? {
         Location::Dir(dir) => Ok(dir),
-        Location::Postgres(url) => Err(location::file_store_only(&url)),
+        Location::Postgres(url) => Err(location::file_store_only(command, &url)),
     }
 }
 
 /// The store an invocation works on, whichever backend it is.
 pub fn open(store_flag: Option<&Path>) -> Result<Box<dyn Store>> {
-    Ok(match location::locate(store_flag)? {
-        Location::Dir(dir) => Box::new(FsStore::new(dir)),
-        Location::Postgres(url) => Box::new(PgStore::open(&url)?),
+    open_location(&location::locate(store_flag)?)
+}
+
+/// The store at `location` (a thread that needs its own handle opens one here).
+pub fn open_location(location: &Location) -> Result<Box<dyn Store>> {
+    Ok(match location {
+        Location::Dir(dir) => Box::new(FsStore::new(dir.clone())),
+        Location::Postgres(url) => Box::new(PgStore::open(url)?),
     })
 }
 
@@ -208,6 +221,9 @@ impl<S: Store + ?Sized> Store for Box<S> {
     }
     fn notifies(&self) -> bool {
         (**self).notifies()
+    }
+    fn local_job_dir(&self, job: &JobId) -> Option<PathBuf> {
+        (**self).local_job_dir(job)
     }
     fn acquire_lease(&self, job: &JobId, worker: &str, ttl: Duration) -> Result<LeaseView> {
         (**self).acquire_lease(job, worker, ttl)

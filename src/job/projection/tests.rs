@@ -86,3 +86,38 @@ fn executed_flag_follows_go() {
     });
     assert_eq!(e.event["payload"], json!({}));
 }
+
+/// A hash recorded at step end (`artifact_hashes`) is what the manifest says, with or without the
+/// workspace; `null` (not a file when the step ended) falls back to the workspace; raw capture
+/// hashes what it packs, the workspace's file.
+#[test]
+fn recorded_hashes_win_over_the_workspace() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("a.txt"), "now\n").unwrap();
+    std::fs::write(dir.path().join("b.txt"), "b\n").unwrap();
+    let recorded = digest::sha256_hex(b"then\n");
+    let cp = checkpoint_payload("progress", &["a.txt", "b.txt", "c.txt"]);
+    let finished =
+        json!({"step_id": "s", "artifact_hashes": {"a.txt": recorded, "b.txt": null, "c.txt": "not-a-hash"}});
+    let manifest = |workspace: Option<&Path>, capture| {
+        let mut p = Projection::new("j");
+        p.event(&ev(1, "2026-02-13T18:00:00Z", "checkpoint_emitted", &cp));
+        p.event(&ev(2, "2026-02-13T18:00:01Z", STEP_FINISHED, &finished));
+        let f = p.finish_with(workspace, capture);
+        let hashes: Vec<String> = f.artifacts_manifest["artifacts"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|a| a["sha256"].as_str().unwrap().to_owned())
+            .collect();
+        (hashes, f.missing)
+    };
+    let (with, missing) = manifest(Some(dir.path()), Capture::ReferenceOnly);
+    assert_eq!(with, [recorded.clone(), digest::sha256_hex(b"b\n"), digest::sha256_hex(b"reference:c.txt")]);
+    assert_eq!(missing, ["c.txt"]);
+    let (without, missing) = manifest(None, Capture::ReferenceOnly);
+    assert_eq!(without[0], recorded, "no workspace: the recorded hash");
+    assert_eq!(missing, ["b.txt", "c.txt"]);
+    let (raw, _) = manifest(Some(dir.path()), Capture::Raw);
+    assert_eq!(raw[0], digest::sha256_hex(b"now\n"), "raw capture hashes the bytes it packs");
+}
