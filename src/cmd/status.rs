@@ -48,7 +48,7 @@ fn run(args: Args, io: &mut Io) -> Result<()> {
     let state = store.state(&job)?;
     let now = Timestamp::now();
     let mut response = status_response(&state, now);
-    let outlook = Outlook::load(&store, &job)?;
+    let outlook = Outlook::of(&job, state.clone());
     if io.json {
         if let Value::Object(fields) = &mut response {
             fields.extend(outlook.json_fields(now));

@@ -128,6 +128,20 @@ impl Timestamp {
     }
 }
 
+/// Stored as its Go text (snapshot caches keep timestamps this way); reading accepts any RFC 3339.
+impl serde::Serialize for Timestamp {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> std::result::Result<S::Ok, S::Error> {
+        serializer.collect_str(self)
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for Timestamp {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> std::result::Result<Timestamp, D::Error> {
+        let text = <std::borrow::Cow<'de, str>>::deserialize(deserializer)?;
+        Timestamp::parse(&text).ok_or_else(|| serde::de::Error::custom(format!("not an RFC 3339 timestamp: {text:?}")))
+    }
+}
+
 impl fmt::Display for Timestamp {
     /// Go's RFC3339Nano in UTC: fractional zeros trimmed, `Z` suffix.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

@@ -66,7 +66,7 @@ impl Limits {
 /// Wall time as every budget reader counts it (`budget show`, the runner, `accept run`, the GitHub
 /// summary): the sum of the intervals the job spent `running`. Time waiting for an approval or
 /// paused is not used time. Fed the ledger's `status_changed` events in order.
-#[derive(Clone, Copy, Debug, Default, PartialEq)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct ActiveTime {
     running_since: Option<Timestamp>,
     seconds: u64,

@@ -13,6 +13,7 @@ pub mod event;
 pub mod fingerprint;
 pub mod jobspec;
 pub mod lease;
+pub mod outlook_facts;
 pub mod projection;
 pub mod state;
 pub mod status;

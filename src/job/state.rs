@@ -3,8 +3,8 @@
 //! The state is never stored as the truth. The snapshot file holds a copy of it together with the
 //! ledger position it was derived from, and anything that cannot prove the copy matches the ledger
 //! replays the events again through [`JobState::apply`]. The field order and names are the Go
-//! snapshot's `state` object (digest 4.5); `lease_epoch` and `lease.epoch` are wrkr additions, which
-//! Go's decoder ignores.
+//! snapshot's `state` object (digest 4.5); `lease_epoch`, `lease.epoch`, `updated_at` and `outlook`
+//! are wrkr additions, which Go's decoder ignores.
 //!
 //! Replay is tolerant of event types it does not know: they leave the state as it was. The Go
 //! implementation fails closed there (digest 11.3 item 8), which makes a store unreadable the day a
@@ -16,6 +16,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 use crate::contract::{Error, ReasonCode, Result};
+use crate::job::outlook_facts::OutlookFacts;
 use crate::job::status::Status;
 use crate::store::ledger::EventRecord;
 
@@ -64,6 +65,9 @@ pub struct JobState {
     /// `created_at` of the last applied event (wrkr addition), for `wrkr jobs`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub updated_at: Option<String>,
+    /// What `wrkr status` shows about where the job is (wrkr addition). Required when read, so a
+    /// snapshot written before it existed fails to load and is rebuilt from the ledger.
+    pub outlook: OutlookFacts,
 }
 
 fn is_zero(n: &u64) -> bool {
@@ -88,6 +92,7 @@ impl JobState {
             env_fingerprint_values: Map::new(),
             lease_epoch: 0,
             updated_at: None,
+            outlook: OutlookFacts::default(),
         }
     }
 
@@ -144,6 +149,7 @@ impl JobState {
             // approval_recorded, adapter_step, x-* and types from newer writers: no state effect.
             _ => {}
         }
+        self.outlook.apply(record);
         self.last_applied_seq = record.seq;
         self.updated_at = Some(record.created_at.clone());
         Ok(())
@@ -224,7 +230,8 @@ mod tests {
                 "step_count",
                 "tool_call_count",
                 "idempotency_keys",
-                "last_applied_seq"
+                "last_applied_seq",
+                "outlook"
             ]
         );
     }

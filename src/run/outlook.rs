@@ -1,35 +1,27 @@
 //! A job's outlook: where it is and what a person does next, in the way `git status` says it.
 //!
-//! One pass over the ledger gathers the current step (i/N, attempt, how it ended), the time since
-//! the job was created and the time it spent running, the latest progress note, the decisions
-//! waiting for approval, and why the job is blocked. From those, [`Outlook::next_commands`] names
+//! The facts (the current step i/N, its attempt and how it ended, the time since the job was
+//! created and the time it spent running, the latest progress note, the decisions waiting for
+//! approval, why the job is blocked) are folded into the job's state as its ledger is applied
+//! (`job::outlook_facts`), so they come with the snapshot cache: reading them costs what
+//! `Store::state` costs, not a pass over the ledger. From them, [`Outlook::next_commands`] names
 //! the exact commands (real job id, real checkpoint id) that move the job on.
-//!
-//! It reads the whole ledger, unlike the bare status (which trusts a proven snapshot): `wrkr
-//! status` is asked by a person, once, and what it must say is spread over the ledger. The runner
-//! never calls this.
 
 use serde_json::{Map, Value, json};
 
 use crate::contract::Result;
 use crate::contract::time::Timestamp;
-use crate::job::Status;
-use crate::run::attempts::{Attempt, Attempts};
-use crate::run::history::History;
+pub use crate::job::outlook_facts::PendingDecision;
+use crate::job::outlook_facts::{LatestAttempt, OutlookFacts};
+use crate::job::{JobState, Status};
+use crate::run::attempts::{self, Attempt};
 use crate::store::{JobId, Store};
-
-/// A decision-needed checkpoint nobody has approved yet.
-#[derive(Clone, Debug, PartialEq)]
-pub struct PendingDecision {
-    pub checkpoint_id: String,
-    pub summary: String,
-    pub required_action: Option<Value>,
-}
 
 pub struct Outlook {
     pub job: JobId,
-    pub history: History,
-    pub attempts: Attempts,
+    status: Status,
+    facts: OutlookFacts,
+    current: Option<Attempt>,
     /// When the job's first event was recorded.
     pub created_at: Option<Timestamp>,
     /// Oldest first.
@@ -40,61 +32,42 @@ pub struct Outlook {
 
 impl Outlook {
     pub fn load(store: &dyn Store, job: &JobId) -> Result<Outlook> {
-        let mut outlook = Outlook {
-            job: job.clone(),
-            history: History::new(job.as_str()),
-            attempts: Attempts::default(),
-            created_at: None,
-            pending: Vec::new(),
-            latest_reason_codes: Vec::new(),
-        };
-        store.read_events(job, 1, &mut |record, _| {
-            outlook.observe(record);
-            Ok(())
-        })?;
-        // The spec document is only needed for its step count, which `attempts` has.
-        outlook.history.take_spec_document();
-        Ok(outlook)
+        Ok(Outlook::of(job, store.state(job)?))
     }
 
-    fn observe(&mut self, record: &crate::store::EventRecord) {
-        if self.created_at.is_none() {
-            self.created_at = Timestamp::parse(&record.created_at);
-        }
-        self.history.apply(record);
-        self.attempts.observe(record);
-        let payload = record.payload.as_ref();
-        let text = |k: &str| payload.and_then(|p| p.get(k)).and_then(Value::as_str).unwrap_or_default().to_owned();
-        match record.event_type.as_str() {
-            "checkpoint_emitted" => {
-                self.latest_reason_codes = payload
-                    .and_then(|p| p.get("reason_codes"))
-                    .and_then(Value::as_array)
-                    .map(|codes| codes.iter().filter_map(Value::as_str).map(str::to_owned).collect())
-                    .unwrap_or_default();
-                if text("type") == "decision-needed" {
-                    self.pending.push(PendingDecision {
-                        checkpoint_id: format!("cp_{}", record.seq),
-                        summary: text("summary"),
-                        required_action: payload.and_then(|p| p.get("required_action")).cloned(),
-                    });
-                }
-            }
-            "approval_recorded" => {
-                let id = text("checkpoint_id");
-                self.pending.retain(|p| p.checkpoint_id != id);
-            }
-            _ => {}
+    /// The outlook of a job in `state`.
+    pub fn of(job: &JobId, state: JobState) -> Outlook {
+        let mut facts = state.outlook;
+        Outlook {
+            job: job.clone(),
+            status: state.status,
+            current: facts.latest_attempt.take().map(attempt),
+            created_at: facts.created_at,
+            pending: std::mem::take(&mut facts.pending),
+            latest_reason_codes: state.last_reason_codes,
+            facts,
         }
     }
 
     pub fn status(&self) -> Status {
-        self.history.status
+        self.status
     }
 
     /// The step the job is on: the attempt that started last.
     pub fn current(&self) -> Option<&Attempt> {
-        self.attempts.latest()
+        self.current.as_ref()
+    }
+
+    fn step_total(&self) -> usize {
+        self.facts.step_total
+    }
+
+    fn active_seconds(&self, now: Timestamp) -> u64 {
+        self.facts.active.seconds(now)
+    }
+
+    fn latest_note(&self) -> Option<&(String, String)> {
+        self.facts.latest_note.as_ref()
     }
 
     /// The commands that move the job on from where it is, in the order to run them.
@@ -103,7 +76,7 @@ impl Outlook {
         let resume = format!("wrkr resume {job}");
         let blocked_by = |code: &str| self.latest_reason_codes.iter().any(|c| c == code);
         // `resume` is gated on the latest decision only, so that is the one to approve.
-        let unapproved = self.history.latest_decision().map(|cp| cp.id()).filter(|id| !self.history.is_approved(id));
+        let unapproved = self.facts.unapproved_decision();
         match self.status() {
             Status::BlockedDecision | Status::Paused | Status::BlockedError | Status::BlockedBudget
                 if unapproved.is_some() =>
@@ -136,8 +109,8 @@ impl Outlook {
         if let Some(step) = self.current() {
             let mut current = json!({"step_id": step.step_id, "step_index": step.step_index, "attempt": step.attempt,
                                      "started_at": step.started_at});
-            if self.attempts.step_total > 0 {
-                current["step_total"] = json!(self.attempts.step_total);
+            if self.step_total() > 0 {
+                current["step_total"] = json!(self.step_total());
             }
             if let Some(outcome) = &step.outcome {
                 current["outcome"] = json!(outcome);
@@ -150,8 +123,8 @@ impl Outlook {
         if let Some(created) = self.created_at {
             out.insert("elapsed_seconds".into(), json!(now.seconds_since(created)));
         }
-        out.insert("active_seconds".into(), json!(self.history.wall_seconds(now)));
-        if let Some((note, at)) = &self.attempts.latest_note {
+        out.insert("active_seconds".into(), json!(self.active_seconds(now)));
+        if let Some((note, at)) = self.latest_note() {
             out.insert("latest_note".into(), json!({"note": note, "created_at": at}));
         }
         if !self.pending.is_empty() {
@@ -176,7 +149,7 @@ impl Outlook {
     pub fn text_lines(&self, now: Timestamp) -> Vec<String> {
         let mut lines = Vec::new();
         if let Some(step) = self.current() {
-            let position = match self.attempts.step_total {
+            let position = match self.step_total() {
                 0 => format!("{}", step.step_index + 1),
                 total => format!("{}/{total}", step.step_index + 1),
             };
@@ -194,10 +167,10 @@ impl Outlook {
             lines.push(format!(
                 "elapsed: {} since submitted, {} running",
                 duration(now.seconds_since(created)),
-                duration(self.history.wall_seconds(now))
+                duration(self.active_seconds(now))
             ));
         }
-        if let Some((note, at)) = &self.attempts.latest_note {
+        if let Some((note, at)) = self.latest_note() {
             let ago = Timestamp::parse(at).map(|t| format!(" ({} ago)", duration(now.seconds_since(t))));
             lines.push(format!("note: {note}{}", ago.unwrap_or_default()));
         }
@@ -208,6 +181,24 @@ impl Outlook {
             lines.push(format!("next: {command}"));
         }
         lines
+    }
+}
+
+/// The attempt as `run::attempts` describes it (its log name included).
+fn attempt(latest: LatestAttempt) -> Attempt {
+    let log_name = match latest.wrap {
+        true => "wrap".to_owned(),
+        false => attempts::log_name(latest.step_index, &latest.step_id, latest.attempt),
+    };
+    Attempt {
+        step_index: latest.step_index,
+        step_id: latest.step_id,
+        attempt: latest.attempt,
+        started_at: latest.started_at,
+        outcome: latest.outcome,
+        exit_code: latest.exit_code,
+        duration_ms: latest.duration_ms,
+        log_name,
     }
 }
 

@@ -27,6 +27,7 @@ use crate::contract::{Error, ReasonCode, Result};
 use crate::failpoint;
 use crate::job::{JobState, lease};
 use crate::store::atomic::{self, Durability, sync_dir};
+use crate::store::derived::{self, Derived, Fit};
 use crate::store::import::{ImportedLedger, job_exists};
 use crate::store::ledger::{EventRecord, LEDGER_FILE, LedgerReader, Position, Tail, previous_newline};
 use crate::store::lock::{JobLock, LOCK_FILE, PendingBatch};
@@ -40,11 +41,13 @@ pub struct FsStore {
     root: PathBuf,
     /// Where the last read of each job ended, so that a follower does not rescan the ledger.
     read_positions: RefCell<HashMap<JobId, Position>>,
+    /// The state derived at this store's last append to each job (see `derived.rs`).
+    derived: RefCell<HashMap<JobId, Derived>>,
 }
 
 impl FsStore {
     pub fn new(root: PathBuf) -> FsStore {
-        FsStore { root, read_positions: RefCell::new(HashMap::new()) }
+        FsStore { root, read_positions: RefCell::new(HashMap::new()), derived: RefCell::new(HashMap::new()) }
     }
 
     pub fn root(&self) -> &Path {
@@ -222,8 +225,16 @@ impl Store for FsStore {
             tail = Tail::read(&file).map_err(|e| Error::io("read ledger tail", e))?;
         }
 
-        // 2-3. State, fence, plan, checks.
-        let (state, position, snapshot_seq) = self.derive(job, &dir, &file, &tail)?;
+        // 2-3. State (from this store's previous append when the ledger proves it), fence, plan, checks.
+        let cached = self.derived.borrow_mut().remove(job);
+        let (state, position, snapshot_seq) = match cached.and_then(|c| Some((c.fit(&file, &tail)?, c))) {
+            Some((Fit::Current, c)) => (c.state, c.position, c.snapshot_seq),
+            Some((Fit::Behind, c)) => {
+                let (state, position, _) = self.replay(job, &file, c.state, c.position, &tail)?;
+                (state, position, c.snapshot_seq)
+            }
+            None => self.derive(job, &dir, &file, &tail)?,
+        };
         if position.seq == 0 && !options.create {
             return Err(self.not_found(job));
         }
@@ -263,8 +274,14 @@ impl Store for FsStore {
             lines: position.lines + batch.records.len() as u64,
             seq: batch.state.last_applied_seq,
         };
+        let mut snapshot_seq = snapshot_seq;
         if batch.changes_state() || after.seq - snapshot_seq >= SNAPSHOT_EVERY {
             Snapshot::of(&batch.state, after).save(&dir);
+            snapshot_seq = after.seq;
+        }
+        let last_line = derived::last_line(&batch.bytes);
+        if let Some(entry) = Derived::new(&file, batch.state.clone(), after, snapshot_seq, last_line) {
+            self.derived.borrow_mut().insert(job.clone(), entry);
         }
         drop(lock);
         drop(file); // releases the ledger lock

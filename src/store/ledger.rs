@@ -106,19 +106,25 @@ impl Tail {
     }
 }
 
-/// The position of the last `\n` strictly before `before`, reading backwards in chunks.
+/// The position of the last `\n` strictly before `before`, reading backwards in chunks that
+/// start small and double: a ledger line is a few hundred bytes, so the first read nearly always
+/// finds it, and a 64 KiB read per look-up (several per append) was most of the bytes an append
+/// copied.
 pub fn previous_newline(file: &File, before: u64) -> std::io::Result<Option<u64>> {
-    const CHUNK: u64 = 64 * 1024;
-    let mut buf = vec![0u8; CHUNK as usize];
+    const FIRST_CHUNK: u64 = 4 * 1024;
+    const MAX_CHUNK: u64 = 64 * 1024;
+    let mut buf = Vec::new();
+    let mut chunk_len = FIRST_CHUNK;
     let mut end = before;
     while end > 0 {
-        let start = end.saturating_sub(CHUNK);
-        let chunk = &mut buf[..(end - start) as usize];
-        file.read_exact_at(chunk, start)?;
-        if let Some(i) = chunk.iter().rposition(|&b| b == b'\n') {
+        let start = end.saturating_sub(chunk_len);
+        buf.resize((end - start) as usize, 0);
+        file.read_exact_at(&mut buf, start)?;
+        if let Some(i) = buf.iter().rposition(|&b| b == b'\n') {
             return Ok(Some(start + i as u64));
         }
         end = start;
+        chunk_len = (chunk_len * 2).min(MAX_CHUNK);
     }
     Ok(None)
 }
@@ -142,7 +148,11 @@ impl LedgerReader {
     /// Read `file` from `from` up to byte `end` (normally a [`Tail::complete_end`]).
     pub fn new(mut file: File, from: Position, end: u64) -> std::io::Result<LedgerReader> {
         file.seek(SeekFrom::Start(from.offset))?;
-        let input = BufReader::with_capacity(256 * 1024, file.take(end.saturating_sub(from.offset)));
+        // No bigger than what there is to read: a follower reads a few records at a time, and a
+        // 256 KiB buffer is an mmap and munmap for each of those reads.
+        let span = end.saturating_sub(from.offset);
+        let capacity = span.clamp(8 * 1024, 256 * 1024) as usize;
+        let input = BufReader::with_capacity(capacity, file.take(span));
         Ok(LedgerReader { input, position: from, buf: Vec::new() })
     }
 

@@ -20,6 +20,7 @@
 
 pub mod atomic;
 pub mod batch;
+pub mod derived;
 pub mod fs;
 pub mod import;
 pub mod job_id;
