@@ -222,7 +222,7 @@ fn error_envelope_is_schema_valid() {
     assert_eq!(check.status.code(), Some(0), "{}", String::from_utf8_lossy(&check.stderr));
 }
 
-/// `wrkr init` refuses to overwrite (exit 8 E_UNSAFE_OPERATION, file unchanged), overwrites with --force, and what it
+/// `wrkr init` refuses to overwrite (exit 6, file unchanged), overwrites with --force, and what it
 /// writes is a JobSpec the loader accepts.
 #[test]
 fn init_never_clobbers() {
@@ -230,8 +230,8 @@ fn init_never_clobbers() {
     let spec = sandbox.work().join("jobspec.yaml");
     fs::write(&spec, "mine\n").unwrap();
     let out = sandbox.wrkr().args(["init", "--json"]).output().unwrap();
-    assert_eq!(out.status.code(), Some(8));
-    assert_eq!(support::envelope(&out.stderr)["code"], "E_UNSAFE_OPERATION");
+    assert_eq!(out.status.code(), Some(6));
+    assert_eq!(support::envelope(&out.stderr)["code"], "E_INVALID_INPUT_SCHEMA");
     assert_eq!(fs::read_to_string(&spec).unwrap(), "mine\n", "the existing file is untouched");
     sandbox.wrkr().args(["init", "--force"]).assert().success().stdout("jobspec=jobspec.yaml\n");
     let written = fs::read_to_string(&spec).unwrap();

@@ -226,7 +226,7 @@ fn signatures_sign_verify_wrong_key_tampered_missing() {
     }
     use std::os::unix::fs::PermissionsExt;
     assert_eq!(fs::metadata(w.join("a/wrkr_ed25519.key")).unwrap().permissions().mode() & 0o777, 0o600);
-    assert_eq!(s.wrkr().args(["keygen", "--out", "a"]).output().unwrap().status.code(), Some(8), "never overwrites");
+    assert_eq!(s.wrkr().args(["keygen", "--out", "a"]).output().unwrap().status.code(), Some(6), "never overwrites");
     let records = journey_records().join("\n");
     let out = s
         .program("wrkr-pack")
