@@ -25,6 +25,7 @@ use serde::Serialize;
 
 use crate::contract::time::Timestamp;
 use crate::contract::{Error, Result};
+use crate::failpoint;
 use crate::job::lease;
 use crate::store::ledger::LEDGER_FILE;
 use crate::store::lock;
@@ -215,6 +216,8 @@ fn select_files(
 /// there. Returns why the job stays when the check under the lock, or the lock itself, says so.
 fn remove_job(store: &FsStore, path: &Path, trash: &Path, include_active: bool) -> Result<Option<String>> {
     let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    // Between the selection and the removal: where a runner can start (tests arm a sleep here).
+    failpoint::check("retention.remove").map_err(|e| Error::io(format!("remove {}", path.display()), e))?;
     // Held (the flock lives on this open file) until the job has left the store.
     let ledger = match fs::File::open(path.join(LEDGER_FILE)) {
         Ok(ledger) => Some(ledger),
