@@ -69,8 +69,10 @@ test-e2e: test-deps ## Whole journeys through the binary: runner, serve, wrap, t
 # The reliability suites (issue 14), each printing one summary line: failpoint tests, crash
 # consistency (>= 1,000 kill points), N-th I/O error, full disk, soak, then schemathesis (PyPI,
 # installed into target/hardening-venv here, not by `make test`) against the OpenAPI document a
-# loopback `wrkr serve` serves. WRKR_CHAOS_SEED reproduces a run.
-test-hardening: build ## Reliability suites: failpoints, crash, N-th I/O error, full disk, soak, schemathesis
+# loopback `wrkr serve` serves. WRKR_CHAOS_SEED reproduces a run. Every suite runs the debug
+# binary built with --features failpoints (nothing armed for schemathesis), so a clean clone
+# compiles one debug build here, not also the release (LTO) build.
+test-hardening: ## Reliability suites: failpoints, crash, N-th I/O error, full disk, soak, schemathesis
 	@scripts/test_hardening.sh
 
 # The black-box conformance script (docs/contracts/compatibility.md) against our release binary,

@@ -23,14 +23,22 @@ cp "$TARGET/debug/wrkr" "$TARGET/failpoints/wrkr"
 export WRKR_FAILPOINTS_BIN="$TARGET/failpoints/wrkr"
 SEED="${WRKR_CHAOS_SEED:-$(( $(date +%s) % 1000000 ))}"
 export WRKR_CHAOS_SEED="$SEED"
-(cd "$ROOT" && "$CARGO" test --locked --features failpoints --test failpoints -q 2>&1 | tail -n 3)
-echo "failpoints: tests/failpoints.rs passed (every point in src/failpoint.rs reached and armed)"
+FP_LOG="$TARGET/failpoints/tests.log"
+fp_rc=0
+(cd "$ROOT" && "$CARGO" test --locked --features failpoints --test failpoints -q >"$FP_LOG" 2>&1) || fp_rc=$?
+result="$(grep -E '^test result:' "$FP_LOG" | tail -n 1)"
+cases="$(echo "$result" | grep -oE '[0-9]+ passed' | grep -oE '[0-9]+' || echo 0)"
+failed="$(echo "$result" | grep -oE '[0-9]+ failed' | grep -oE '[0-9]+' || echo 0)"
+if [ "$fp_rc" != 0 ]; then tail -n 40 "$FP_LOG"; fi
+echo "failpoints: cases=$((cases + failed)) points=$(grep -c '^    "' "$ROOT/src/failpoint.rs") failures=$failed (tests/failpoints.rs: every point reached and armed)"
+[ "$fp_rc" = 0 ]
 python3 "$ROOT/scripts/chaos/main.py" crash --min-kills "${CHAOS_KILLS:-1000}"
 python3 "$ROOT/scripts/chaos/main.py" ioerr
 python3 "$ROOT/scripts/chaos/main.py" enospc --rounds "${CHAOS_ENOSPC_ROUNDS:-12}"
 python3 "$ROOT/scripts/chaos/main.py" soak --seconds "${SOAK_SECONDS:-30}"
 
-BIN="${WRKR_BIN:-$ROOT/target/release/wrkr}"
+# The failpoints binary with nothing armed: the same code as the debug build (overflow checks on).
+BIN="${WRKR_BIN:-$WRKR_FAILPOINTS_BIN}"
 VENV="$ROOT/target/hardening-venv"
 if [ ! -x "$VENV/bin/st" ]; then
     python3 -m venv "$VENV"
@@ -51,8 +59,11 @@ ADDR="$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["listen"
 # for rules JSON Schema cannot state (a NUL in a path, an absolute config_path, approving a checkpoint
 # that is not decision-needed). Refusing them is correct; what must never happen is a 5xx or a
 # response outside the document, and those checks all run.
+st_rc=0
 "$VENV/bin/st" run "http://$ADDR/v1/openapi.json" --checks all --exclude-checks positive_data_acceptance \
     --max-examples "${MAX_EXAMPLES:-50}" \
-    --max-time "${MAX_TIME:-300}" --workers 1 --seed 1 --no-color
-echo "server log: $(wc -l <"$WORK/serve.log") requests; statuses:"
-python3 -c 'import json,sys,collections; c=collections.Counter(json.loads(l).get("status") for l in open(sys.argv[1]) if "\"route\"" in l); print(dict(sorted(c.items())))' "$WORK/serve.log"
+    --max-time "${MAX_TIME:-300}" --workers 1 --seed 1 --no-color >"$WORK/st.log" 2>&1 || st_rc=$?
+if [ "$st_rc" != 0 ]; then tail -n 60 "$WORK/st.log"; else tail -n 6 "$WORK/st.log"; fi
+statuses="$(python3 -c 'import json,sys,collections; c=collections.Counter(json.loads(l).get("status") for l in open(sys.argv[1]) if "\"route\"" in l); print(",".join(f"{k}:{v}" for k, v in sorted(c.items())))' "$WORK/serve.log")"
+echo "schemathesis: requests=$(grep -c '"route"' "$WORK/serve.log" || true) statuses=$statuses max_examples=${MAX_EXAMPLES:-50} failures=$([ "$st_rc" = 0 ] && echo 0 || echo "rc $st_rc, see above")"
+exit "$st_rc"

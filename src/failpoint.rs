@@ -42,6 +42,7 @@ pub const POINTS: &[&str] = &[
     "pack.rename",
     "pack.dir_fsync",
     "accept.result_write",
+    "retention.remove",
 ];
 
 /// Fail here if the point `name` is armed.

@@ -204,8 +204,64 @@ fn every_point_is_reached() {
     run(&["submit", "spec.yaml", "--job-id", "job_t", "--lease-ttl", "1"]);
     run(&["accept", "init"]);
     run(&["accept", "run", "job_t"]);
+    run(&["store", "prune", "--job-max-age", "1ms"]);
     let reached = std::fs::read_to_string(&trace).unwrap();
     for point in wrkr::failpoint::POINTS {
         assert!(reached.lines().any(|l| l.ends_with(&format!(" {point}"))), "{point} never reached");
     }
+}
+
+/// `wrkr store prune` against a real runner that starts between prune's selection and its removal
+/// (the `retention.remove` point holds prune there). Was: prune renamed the job away and deleted
+/// it under the running job. Now it takes the job's lock, sees the runner's lease and skips the
+/// job; the runner completes.
+#[test]
+fn prune_skips_a_job_a_runner_took_after_the_selection() {
+    let sb = Sandbox::new();
+    // The step outlasts prune's pause, so the runner still holds its lease when prune wakes.
+    std::fs::write(sb.work().join("spec.yaml"), SPEC.replace("echo out;", "sleep 7; echo out;")).unwrap();
+    // A queued job with its spec: the submit's runner dies before it takes the lease.
+    let out = armed(&sb, "ledger.append.before_write=1*off->return(crash)")
+        .args(["submit", "spec.yaml", "--job-id", "job_q"])
+        .output()
+        .unwrap();
+    assert!(out.status.code() != Some(0), "{}", stderr(&out));
+    let status = sb.wrkr().args(["status", "job_q", "--json"]).output().unwrap();
+    assert!(String::from_utf8_lossy(&status.stdout).contains("\"queued\""), "{}", stderr(&status));
+    let dir = sb.home().join("jobs/job_q");
+    let aged = std::process::Command::new("find")
+        .arg(&dir)
+        .args(["-exec", "touch", "-h", "-d", "2020-01-01", "{}", "+"])
+        .status()
+        .unwrap();
+    assert!(aged.success());
+
+    let trace = sb.work().join("prune.trace");
+    let prune = sb
+        .command("wrkr")
+        .env("FAILPOINTS", "retention.remove=sleep(4000)")
+        .env("WRKR_FAIL_IO_TRACE", &trace)
+        .args(["--json", "store", "prune", "--job-max-age", "30d"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let selected = (0..1000).any(|_| {
+        let hit = std::fs::read_to_string(&trace).is_ok_and(|t| t.contains("retention.remove"));
+        if !hit {
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        }
+        hit
+    });
+    assert!(selected, "prune never reached its removal");
+    let runner = sb.command("wrkr").args(["resume", "job_q"]).output().unwrap();
+    let pruned = prune.wait_with_output().unwrap();
+
+    assert_eq!(pruned.status.code(), Some(0), "{}", stderr(&pruned));
+    let report: Value = serde_json::from_slice(&pruned.stdout).unwrap();
+    assert_eq!(report["removed"], 0, "{report}");
+    assert_eq!(report["skipped"][0]["path"].as_str().map(|p| p.ends_with("/jobs/job_q")), Some(true), "{report}");
+    assert_eq!(runner.status.code(), Some(0), "the runner finishes its job: {}", stderr(&runner));
+    assert_eq!(std::fs::read_to_string(sb.work().join("side.log")).unwrap(), "ran s1\n");
+    sb.wrkr().args(["fsck", "job_q"]).assert().success();
 }

@@ -119,3 +119,57 @@ fn expired_lease_of_a_running_job_is_a_stale_runner_warning() {
     assert_eq!(checks(&found), ["stale_runner"]);
     assert_eq!(found[0]["details"]["resume_command"], "wrkr resume job_run");
 }
+
+/// Was: fsck looked for temp files only in job directories, so the `.wrkr-tmp-*` file each killed
+/// `export` (or `report`) leaves under `wrkr-out/` was never found or removed. Now a whole-store
+/// fsck checks `<out>/jobpacks` and `<out>/reports` (`--out-dir`, default `./wrkr-out`), and
+/// `--repair` removes the stale ones; a live writer's temp file and the packs stay.
+#[test]
+fn stale_output_temp_files_are_found_and_repaired() {
+    let sb = Sandbox::new();
+    job(&sb, "job_ok");
+    let out = sb.work().join("wrkr-out");
+    std::fs::create_dir_all(out.join("jobpacks")).unwrap();
+    std::fs::create_dir_all(out.join("reports")).unwrap();
+    let minute_ago = SystemTime::now() - Duration::from_secs(60);
+    for stale in ["jobpacks/.wrkr-tmp-killed1", "reports/.wrkr-tmp-killed2"] {
+        File::create(out.join(stale)).unwrap().set_times(FileTimes::new().set_modified(minute_ago)).unwrap();
+    }
+    std::fs::write(out.join("jobpacks/jobpack_job_ok.zip"), "a pack").unwrap();
+    let live = File::create(out.join("jobpacks/.wrkr-tmp-live")).unwrap();
+    live.try_lock().unwrap(); // a writer still at work (store::atomic::hold)
+    live.set_times(FileTimes::new().set_modified(minute_ago)).unwrap();
+
+    let out_json = sb.wrkr().args(["fsck", "--json"]).output().unwrap();
+    assert_eq!(out_json.status.code(), Some(3), "{}", String::from_utf8_lossy(&out_json.stderr));
+    let found = findings(&out_json.stdout);
+    assert_eq!(checks(&found), ["output_temp_file", "output_temp_file"]);
+    assert!(found.iter().all(|f| f["job_id"].is_null() && f["repairable"] == true), "{found:?}");
+    let named: Vec<&str> = found.iter().map(|f| f["details"]["path"].as_str().unwrap()).collect();
+    assert!(named[0].ends_with("wrkr-out/jobpacks/.wrkr-tmp-killed1"), "{named:?}");
+    assert!(named[1].ends_with("wrkr-out/reports/.wrkr-tmp-killed2"), "{named:?}");
+    let one_job = sb.wrkr().args(["fsck", "job_ok", "--json"]).output().unwrap();
+    assert_eq!(one_job.status.code(), Some(0), "named jobs only: the out dir needs --out-dir");
+
+    let repaired = sb.wrkr().args(["fsck", "--repair", "--json"]).output().unwrap();
+    assert_eq!(repaired.status.code(), Some(0), "{}", String::from_utf8_lossy(&repaired.stderr));
+    assert!(findings(&repaired.stdout).iter().all(|f| f["repaired"] == true));
+    let mut left: Vec<String> = std::fs::read_dir(out.join("jobpacks"))
+        .unwrap()
+        .chain(std::fs::read_dir(out.join("reports")).unwrap())
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    left.sort();
+    assert_eq!(left, [".wrkr-tmp-live", "jobpack_job_ok.zip"]);
+
+    drop(live);
+    let elsewhere = sb.work().join("elsewhere");
+    std::fs::create_dir_all(elsewhere.join("reports")).unwrap();
+    File::create(elsewhere.join("reports/.wrkr-tmp-x"))
+        .unwrap()
+        .set_times(FileTimes::new().set_modified(minute_ago))
+        .unwrap();
+    let other = sb.wrkr().args(["fsck", "job_ok", "--out-dir", "elsewhere", "--json"]).output().unwrap();
+    assert_eq!(other.status.code(), Some(3));
+    assert_eq!(checks(&findings(&other.stdout)), ["output_temp_file"]);
+}

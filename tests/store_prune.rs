@@ -166,3 +166,98 @@ fn prune_bad_input_is_refused_with_its_reason_and_changes_nothing() {
     assert_eq!(out.status.code(), Some(6));
     assert!(sandbox.home().join("jobs/job_keep/events.jsonl").is_file(), "the store is intact");
 }
+
+/// The ledger `flock` every append holds, taken here as a runner's append would hold it.
+fn hold_job_lock(sandbox: &Sandbox, job: &str) -> std::fs::File {
+    let ledger = std::fs::File::open(sandbox.home().join("jobs").join(job).join("events.jsonl")).unwrap();
+    ledger.try_lock().unwrap();
+    ledger
+}
+
+/// Was: prune decided from a lock-free read and renamed the job away while a writer was in the
+/// middle of an append (a runner taking the lease, say). Now the rename happens under the job's
+/// lock; a lock that stays busy past the wait bound keeps the job, named under `skipped`.
+#[test]
+fn prune_never_removes_a_job_whose_lock_is_held() {
+    let sandbox = Sandbox::new();
+    create(&sandbox, "job_busy");
+    set_status(&sandbox, "job_busy", "queued", "canceled");
+    let dir = sandbox.home().join("jobs/job_busy");
+    age(&dir, "2020-01-01");
+    let before = support::tree(&dir);
+    let held = hold_job_lock(&sandbox, "job_busy");
+
+    let out = sandbox
+        .wrkr()
+        .env("WRKR_LOCK_TIMEOUT_MS", "300")
+        .args(["--json", "store", "prune", "--job-max-age", "30d"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!((report["matched"].as_u64(), report["removed"].as_u64()), (Some(0), Some(0)), "{report}");
+    assert_eq!(paths(&report, "skipped"), ["job_busy"]);
+    let why = report["skipped"][0]["why"].as_str().unwrap();
+    assert!(why.contains("busy") && why.contains("store lock"), "{why}");
+    assert_eq!(support::tree(&dir), before, "the job is whole and untouched");
+
+    drop(held);
+    let (code, report, _) = prune(&sandbox, &["--job-max-age", "30d"]);
+    assert_eq!((code, report["removed"].as_u64()), (Some(0), Some(1)), "once the lock is free it goes");
+    assert!(!dir.exists());
+}
+
+/// The other side of the same race: a writer that opened the ledger and waited for its lock while
+/// prune moved the job into the trash under that lock. It must not write to the moved ledger.
+/// Was: it got the lock on the moved inode and failed only by luck, creating `ledger.lock` by path
+/// (E_GENERIC_FAILURE, "No such file or directory"). Now the lock checks that the path still names
+/// the locked ledger, and the writer says the job is gone (exit 6).
+#[test]
+fn a_writer_that_waited_while_its_job_was_removed_acknowledges_nothing() {
+    let sandbox = Sandbox::new();
+    create(&sandbox, "job_gone");
+    let dir = sandbox.home().join("jobs/job_gone");
+    let held = hold_job_lock(&sandbox, "job_gone");
+    let mut writer = sandbox
+        .command("wrkr-events")
+        .env("WRKR_LOCK_TIMEOUT_MS", "20000")
+        .args(["--append", "job_gone"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    {
+        use std::io::Write;
+        let mut stdin = writer.stdin.take().unwrap();
+        stdin.write_all(b"{\"type\":\"x-late\",\"payload\":{}}\n").unwrap();
+    }
+    // Wait until the writer holds the ledger open (it then waits for the lock we hold).
+    let ledger = std::fs::canonicalize(dir.join("events.jsonl")).unwrap();
+    let fds = format!("/proc/{}/fd", writer.id());
+    let opened = (0..2000).any(|_| {
+        let found = std::fs::read_dir(&fds)
+            .map(|fds| fds.flatten().any(|fd| std::fs::read_link(fd.path()).is_ok_and(|target| target == ledger)))
+            .unwrap_or(false);
+        if !found {
+            std::thread::sleep(std::time::Duration::from_millis(5));
+        }
+        found
+    });
+    assert!(opened, "the writer never opened the ledger");
+    // What prune does under the lock: the job leaves the store in one rename.
+    let trash = sandbox.home().join(".trash");
+    std::fs::create_dir_all(&trash).unwrap();
+    std::fs::rename(&dir, trash.join("job_gone.1")).unwrap();
+    drop(held);
+
+    let out = writer.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(6), "{}", String::from_utf8_lossy(&out.stderr));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.starts_with("E_INVALID_INPUT_SCHEMA: job not found: it was removed while this writer waited"),
+        "{stderr}"
+    );
+    let moved = std::fs::read_to_string(trash.join("job_gone.1/events.jsonl")).unwrap();
+    assert!(!moved.contains("x-late"), "nothing was appended to the removed job: {moved}");
+}

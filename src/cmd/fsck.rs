@@ -7,10 +7,16 @@
 //! (`store::atomic`); nothing in the job readable by other users (`cmd::modes`: stores made before
 //! jobs were 0700/0600). Each finding is one JSON line (text: one aligned line).
 //!
+//! Output files are written the same way (a temp file renamed into place, `store::atomic`), so a
+//! killed `export` or `report` leaves `.wrkr-tmp-*` files under `wrkr-out/jobpacks/` and
+//! `wrkr-out/reports/`. fsck looks there too when it checks the whole store (no JOB named) or
+//! when `--out-dir` names the directory; those findings have `"job_id": null` and the file's path.
+//!
 //! `--repair` never deletes a complete record. It truncates a torn tail through an empty append
-//! (the store's own recovery, under the job's lock), rebuilds the snapshot from the ledger,
-//! removes stale temp files and the group and other bits of the job's files, and says what it did for each finding. A ledger with a complete line
-//! that does not parse, or a seq gap, is reported and left alone: that is for a person to look at.
+//! (the store's own recovery, under the job's lock), rebuilds the snapshot from the ledger, removes
+//! stale temp files, takes away other users' access to the job's files, and says what it did for
+//! each finding. A ledger with a complete line that does not parse, or a seq gap, is reported and
+//! left alone: that is for a person to look at.
 //!
 //! Exit: 0 clean (or everything repaired); 3 (`E_STORE_CORRUPT`) when findings remain that
 //! `--repair` fixes; 1 (`E_STORE_CORRUPT`) when damage remains that it cannot fix.
@@ -23,11 +29,12 @@ use serde_json::{Map, Value, json};
 use crate::cli::args::Args;
 use crate::cli::io::Io;
 use crate::cli::spec::{Command, Example, Flag, Kind};
+use crate::cmd::export::DEFAULT_OUT_DIR;
 use crate::cmd::modes;
 use crate::contract::time::Timestamp;
 use crate::contract::{Error, ReasonCode, Result};
 use crate::job::JobState;
-use crate::store::atomic::{self, TEMP_PREFIX};
+use crate::store::atomic::{self, OUTPUT_TEMP_PREFIX, TEMP_PREFIX};
 use crate::store::ledger::{LEDGER_FILE, LedgerReader, Position, Tail};
 use crate::store::snapshot::{SNAPSHOT_FILE, Snapshot};
 use crate::store::{AppendOptions, FsStore, JobId, Store};
@@ -43,14 +50,26 @@ const REPAIR: Flag = Flag {
     long_help: "",
 };
 
+const OUT_DIR: Flag = Flag {
+    long: "out-dir",
+    short: None,
+    value: Some("DIR"),
+    help: "Also check DIR/jobpacks and DIR/reports for stale temp files [default: ./wrkr-out]",
+    long_help: "Checked by default when no JOB is named; with JOBs, only when --out-dir is given.",
+};
+
+/// The directories under the out dir whose files are written through a temp file.
+const OUTPUT_DIRS: [&str; 2] = ["jobpacks", "reports"];
+
 pub const COMMAND: Command = Command {
     name: "fsck",
     kind: Kind::Command,
     about: "Check the store's jobs (and repair them)",
-    usage: "[JOB...] [--repair]",
+    usage: "[JOB...] [--repair] [--out-dir DIR]",
     long_about: "Checks every job (or the JOBs named): the ledger parses with contiguous seqs, no torn \
                  tail, the snapshot cache matches the ledger, a running job's lease has not expired, no \
-                 stale temp files, nothing other users can read (stores made before jobs were 0700/0600). \
+                 stale temp files (in job directories, and under DIR/jobpacks and DIR/reports of the \
+                 out dir), nothing other users can read (stores made before jobs were 0700/0600). \
                  One finding per line ({\"job_id\", \"check\", \"severity\", \
                  \"repairable\", \"message\", ...}; JSON lines with --json). With --repair: truncates a \
                  torn tail, rebuilds the snapshot, removes stale temp files, tightens modes (0755 to 0700, 0644 \
@@ -58,7 +77,7 @@ pub const COMMAND: Command = Command {
                  record, and adds \"repaired\" and \"action\" to each finding it fixed. Exit 0 when clean, \
                  3 when findings that --repair fixes remain, 1 (E_STORE_CORRUPT) when damage remains \
                  that it cannot fix.",
-    flags: &[&REPAIR],
+    flags: &[&REPAIR, &OUT_DIR],
     examples: &[
         Example { command: "wrkr fsck", what: "Check every job; exit 3 if a repair is needed." },
         Example { command: "wrkr fsck job_1 --repair --json", what: "Repair one job; JSON lines." },
@@ -66,9 +85,9 @@ pub const COMMAND: Command = Command {
     run,
 };
 
-/// One thing found wrong with a job.
+/// One thing found wrong with a job (or, `job_id` `None`, with a file under the out dir).
 struct Finding {
-    job_id: String,
+    job_id: Option<String>,
     check: &'static str,
     severity: &'static str,
     repairable: bool,
@@ -79,7 +98,15 @@ struct Finding {
 
 impl Finding {
     fn new(job: &str, check: &'static str, severity: &'static str, repairable: bool, message: String) -> Finding {
-        Finding { job_id: job.to_owned(), check, severity, repairable, message, details: Map::new(), action: None }
+        Finding {
+            job_id: Some(job.to_owned()),
+            check,
+            severity,
+            repairable,
+            message,
+            details: Map::new(),
+            action: None,
+        }
     }
 
     fn with(mut self, key: &str, value: impl Into<Value>) -> Finding {
@@ -110,24 +137,19 @@ fn run(args: Args, io: &mut Io) -> Result<()> {
     } else {
         named.iter().map(|j| JobId::parse(j)).collect::<Result<_>>()?
     };
-    let (mut needs_repair, mut damaged) = (0u64, 0u64);
+    let out_dir = args.value(OUT_DIR.long).or(named.is_empty().then_some(DEFAULT_OUT_DIR)).map(Path::new);
+    let mut tally = Tally { repair, needs_repair: 0, damaged: 0 };
     for job in &jobs {
-        for mut finding in check(&store, job)? {
-            if repair && finding.repairable {
-                finding.action = Some(fix(&store, job, &finding)?);
-            }
-            if finding.action.is_none() {
-                needs_repair += u64::from(finding.repairable);
-                damaged += u64::from(!finding.repairable && finding.severity == "error");
-            }
-            if io.json {
-                io.record(&finding.to_json())?;
-            } else {
-                let done = finding.action.as_ref().map(|a| format!(" (repaired: {a})")).unwrap_or_default();
-                io.line(&format!("{}  {:18}  {}{done}", finding.job_id, finding.check, finding.message))?;
-            }
+        for finding in check(&store, job)? {
+            tally.settle(finding, io, |f| fix(&store, job, f))?;
         }
     }
+    if let Some(out_dir) = out_dir {
+        for finding in check_output(out_dir) {
+            tally.settle(finding, io, fix_output)?;
+        }
+    }
+    let Tally { needs_repair, damaged, .. } = tally;
     if damaged > 0 {
         return Err(Error::new(ReasonCode::StoreCorrupt, format!("fsck: {damaged} finding(s) fsck cannot repair"))
             .with("unrepairable", damaged)
@@ -141,6 +163,37 @@ fn run(args: Args, io: &mut Io) -> Result<()> {
             .with_hint("wrkr fsck --repair fixes them without deleting a complete record"));
     }
     Ok(())
+}
+
+/// Findings as they are reported (and, with `--repair`, fixed): what still needs a repair, and
+/// what fsck cannot repair.
+struct Tally {
+    repair: bool,
+    needs_repair: u64,
+    damaged: u64,
+}
+
+impl Tally {
+    fn settle(
+        &mut self,
+        mut finding: Finding,
+        io: &mut Io,
+        fix: impl FnOnce(&Finding) -> Result<String>,
+    ) -> Result<()> {
+        if self.repair && finding.repairable {
+            finding.action = Some(fix(&finding)?);
+        }
+        if finding.action.is_none() {
+            self.needs_repair += u64::from(finding.repairable);
+            self.damaged += u64::from(!finding.repairable && finding.severity == "error");
+        }
+        if io.json {
+            return io.record(&finding.to_json());
+        }
+        let done = finding.action.as_ref().map(|a| format!(" (repaired: {a})")).unwrap_or_default();
+        let subject = finding.job_id.as_deref().unwrap_or("(out dir)");
+        io.line(&format!("{subject}  {:18}  {}{done}", finding.check, finding.message))
+    }
 }
 
 /// Every job directory in the store (by name; a directory without a ledger is a finding).
@@ -230,6 +283,44 @@ fn check(store: &FsStore, job: &JobId) -> Result<Vec<Finding>> {
         }
     }
     Ok(found)
+}
+
+/// Stale temp files of killed output writers under `out_dir` (never an error: a missing or
+/// unreadable directory has nothing fsck can repair).
+fn check_output(out_dir: &Path) -> Vec<Finding> {
+    let mut found = Vec::new();
+    for sub in OUTPUT_DIRS {
+        let dir = out_dir.join(sub);
+        let Ok(entries) = std::fs::read_dir(&dir) else { continue };
+        let mut stale: Vec<_> = entries
+            .flatten()
+            .filter(|e| e.file_name().as_encoded_bytes().starts_with(OUTPUT_TEMP_PREFIX.as_bytes()))
+            .map(|e| e.path())
+            .filter(|path| atomic::is_stale(path))
+            .collect();
+        stale.sort();
+        for path in stale {
+            let shown = path.display().to_string();
+            let mut finding = Finding::new("", "output_temp_file", "warning", true, format!("stale temp file {shown}"));
+            finding.job_id = None;
+            found.push(finding.with("path", shown));
+        }
+    }
+    found
+}
+
+/// Remove one stale output temp file (checked again: a live writer's file is never removed).
+fn fix_output(finding: &Finding) -> Result<String> {
+    let shown = finding.details.get("path").and_then(Value::as_str).unwrap_or_default();
+    let path = Path::new(shown);
+    if atomic::is_stale(path) {
+        match std::fs::remove_file(path) {
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => return Err(Error::io(format!("remove {shown}"), e)),
+        }
+    }
+    Ok(format!("removed {shown}"))
 }
 
 /// The final state and position, and the state and position at the snapshot's seq.

@@ -9,6 +9,11 @@
 //! `flock` belongs to the open file description: a `dup` of the ledger fd (`try_clone`) shares
 //! the lock, and closing it does not release it. The kernel drops the lock when its holder exits,
 //! however it exits (SIGKILL included), so there is no stale lock to reclaim.
+//! Locking an inode has one consequence: a writer that opened the ledger, then waited, may get
+//! the lock on a file that is no longer the job's ledger (`wrkr store prune` moved the job into
+//! the trash under the lock meanwhile). Its records would be acknowledged and then deleted, so
+//! after locking, [`JobLock::acquire`] checks that the path still names the locked inode and
+//! otherwise answers "job not found".
 //! Waiting is bounded: `try_lock` with a growing, jittered sleep until a deadline (10 s, or
 //! `WRKR_LOCK_TIMEOUT_MS`), then `E_LEASE_CONFLICT` with `busy: "store_lock"` — the job is busy,
 //! retrying later is safe. (The Go implementation's `append.lock` is a different file with a
@@ -23,11 +28,12 @@
 //! may be missing while part of an unacknowledged batch survived as complete lines.
 
 use std::fs::{File, OpenOptions, TryLockError};
-use std::os::unix::fs::{FileExt, OpenOptionsExt};
+use std::os::unix::fs::{FileExt, MetadataExt, OpenOptionsExt};
 use std::path::Path;
 use std::time::{Duration, Instant};
 
 use crate::contract::{Error, ReasonCode, Result};
+use crate::store::ledger::LEDGER_FILE;
 
 /// The pending-batch record file (historically also the flock target, hence the name).
 pub const LOCK_FILE: &str = "ledger.lock";
@@ -51,6 +57,11 @@ impl JobLock {
     /// `dir/ledger.lock`. Returns whether the record file was created.
     pub fn acquire(dir: &Path, job_id: &str, ledger: &File) -> Result<(JobLock, bool)> {
         lock_ledger(ledger, dir, job_id)?;
+        if !still_at(ledger, &dir.join(LEDGER_FILE)) {
+            return Err(Error::not_found("job not found: it was removed while this writer waited for its lock")
+                .with("job_id", job_id)
+                .with("store_dir", dir.display().to_string()));
+        }
         let path = dir.join(LOCK_FILE);
         let (record, created) = match OpenOptions::new().read(true).write(true).create_new(true).mode(0o600).open(&path)
         {
@@ -81,8 +92,16 @@ impl JobLock {
     }
 }
 
+/// Whether `path` names the open `ledger` (same device and inode). Stat errors count as moved.
+fn still_at(ledger: &File, path: &Path) -> bool {
+    match (ledger.metadata(), std::fs::metadata(path)) {
+        (Ok(locked), Ok(named)) => locked.dev() == named.dev() && locked.ino() == named.ino(),
+        _ => false,
+    }
+}
+
 /// `flock` the ledger, retrying with a growing jittered sleep until the deadline.
-fn lock_ledger(ledger: &File, dir: &Path, job_id: &str) -> Result<()> {
+pub fn lock_ledger(ledger: &File, dir: &Path, job_id: &str) -> Result<()> {
     let timeout = timeout();
     let started = Instant::now();
     let mut sleep = Duration::from_micros(50);

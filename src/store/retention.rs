@@ -9,6 +9,11 @@
 //! - a job directory leaves the store in one rename into `<store>/.trash/`, made durable with a
 //!   directory fsync, and is deleted from there. A crash mid-prune leaves either the whole job in
 //!   place or the whole job in the trash, never half a job; the next prune empties the trash.
+//!   The rename happens under the job's lock (the ledger `flock` every append takes, see
+//!   `store::lock`), after the job is checked again under that lock: a runner that starts between
+//!   the selection and the removal either got there first (the job is active now: skipped) or
+//!   finds the job gone when its append gets the lock. Waiting is bounded as for any writer; a
+//!   job whose lock stays busy is skipped.
 //!
 //! Output files (under `wrkr-out/`) are looked at only when a selector for their kind is given.
 
@@ -20,7 +25,10 @@ use serde::Serialize;
 
 use crate::contract::time::Timestamp;
 use crate::contract::{Error, Result};
+use crate::failpoint;
 use crate::job::lease;
+use crate::store::ledger::LEDGER_FILE;
+use crate::store::lock;
 use crate::store::{FsStore, JobId, Store};
 
 /// What to prune. `None` / absent selectors select nothing of their kind.
@@ -128,7 +136,10 @@ pub fn prune(
 
     for (entry, path) in jobs {
         if !dry_run {
-            remove_job(&path, &trash)?;
+            if let Some(why) = remove_job(store, &path, &trash, include_active)? {
+                report.skipped.push(Skipped { kind: "job", path: entry.path, why });
+                continue;
+            }
             report.removed += 1;
         }
         report.freed_bytes += entry.size_bytes;
@@ -201,17 +212,38 @@ fn select_files(
     Ok(out)
 }
 
-/// Rename the job into the trash (durably), then delete it there.
-fn remove_job(path: &Path, trash: &Path) -> Result<()> {
-    fs::create_dir_all(trash).map_err(|e| Error::io(format!("create {}", trash.display()), e))?;
+/// Under the job's lock, check it again and rename it into the trash (durably), then delete it
+/// there. Returns why the job stays when the check under the lock, or the lock itself, says so.
+fn remove_job(store: &FsStore, path: &Path, trash: &Path, include_active: bool) -> Result<Option<String>> {
     let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    // Between the selection and the removal: where a runner can start (tests arm a sleep here).
+    failpoint::check("retention.remove").map_err(|e| Error::io(format!("remove {}", path.display()), e))?;
+    // Held (the flock lives on this open file) until the job has left the store.
+    let ledger = match fs::File::open(path.join(LEDGER_FILE)) {
+        Ok(ledger) => Some(ledger),
+        // No ledger, no writer to exclude (only --include-active gets here with one).
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+        Err(e) => return Err(Error::io(format!("open the ledger of {}", path.display()), e)),
+    };
+    if let Some(ledger) = &ledger {
+        if let Err(err) = lock::lock_ledger(ledger, path, &name) {
+            return Ok(Some(err.message.clone()));
+        }
+        if !include_active && let Some(why) = active_reason(store, &name) {
+            return Ok(Some(why));
+        }
+    }
+    fs::create_dir_all(trash).map_err(|e| Error::io(format!("create {}", trash.display()), e))?;
     let nanos = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0);
     let target = trash.join(format!("{name}.{nanos}"));
     fs::rename(path, &target).map_err(|e| Error::io(format!("move {} into {}", path.display(), trash.display()), e))?;
     if let Some(parent) = path.parent() {
         sync_dir(parent)?;
     }
-    fs::remove_dir_all(&target).map_err(|e| Error::io(format!("delete {}", target.display()), e))
+    // A writer waiting for the lock now finds the ledger gone from its path (store::lock).
+    drop(ledger);
+    fs::remove_dir_all(&target).map_err(|e| Error::io(format!("delete {}", target.display()), e))?;
+    Ok(None)
 }
 
 /// Whatever an interrupted prune left in the trash: whole jobs already out of the store.
