@@ -18,7 +18,7 @@ for want in LICENSE README.md CHANGELOG.md build.rs schemas/v1/lease/lease.schem
 done
 echo "## release-check 2/2: dist build --artifacts=local --target $host"
 rm -rf target/distrib
-scripts/cargo_tool.sh auditable --version >/dev/null
-scripts/cargo_tool.sh cyclonedx --version >/dev/null
+# dist runs `cargo auditable` and `cargo cyclonedx` itself: both must be installed first.
+scripts/cargo_tool.sh install dist auditable cyclonedx
 scripts/cargo_tool.sh dist build --artifacts=local --target "$host"
 scripts/verify_release_assets.sh target/distrib
