@@ -61,3 +61,11 @@ def test_the_ratchet_never_lowers_and_stays_within_the_margin(tmp_path):
     assert proc.returncode == 0, proc.stderr
     assert kept["line_coverage_min_percent"] == 77.9
     assert "raised" not in proc.stdout
+
+
+def test_the_ratchet_sets_the_first_minimum(tmp_path):
+    proc, first = _gate(tmp_path, [(612, 1000)], None, "--ratchet", extra={"note": "not measured yet"})
+    assert proc.returncode == 0, proc.stderr
+    assert "(minimum not set)" in proc.stdout
+    assert first["line_coverage_min_percent"] == 60.7
+    assert "note" not in first
