@@ -319,6 +319,15 @@ fn verify_release_assets_checks_checksums_contents_sbom_and_runs_the_binary() {
     assert!(out.status.success(), "{stdout}{}", String::from_utf8_lossy(&out.stderr));
     assert!(stdout.contains("wrkr.cdx.json: CycloneDX, 3 components"), "{stdout}");
     assert!(stdout.contains("wrkr demo ok"), "{stdout}");
+    assert!(stdout.contains("cargo auditable data not checked (not-elf)"), "{stdout}");
+    // A release build must carry cargo auditable's dependency list; the fake's binary is a script.
+    let out = script("scripts/verify_release_assets.sh")
+        .arg(good.path().join("out"))
+        .env("REQUIRE_AUDITABLE", "1")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("the binary is not an ELF file (not-elf)"));
 
     let fails_with = |dir: &std::path::Path, want: &str| {
         let out = check(dir);
