@@ -17,8 +17,10 @@ for want in LICENSE README.md CHANGELOG.md build.rs schemas/v1/lease/lease.schem
     grep -qx "$want" <<<"$listing" || { echo "release-check: the crate does not ship $want" >&2; exit 1; }
 done
 echo "## release-check 2/2: dist build --artifacts=local --target $host"
-rm -rf target/distrib
-scripts/cargo_tool.sh auditable --version >/dev/null
-scripts/cargo_tool.sh cyclonedx --version >/dev/null
+# dist writes into the cargo target directory, which CARGO_TARGET_DIR may move.
+distrib="$(cargo metadata --locked --format-version 1 --no-deps | python3 -c 'import json, sys; print(json.load(sys.stdin)["target_directory"])')/distrib"
+rm -rf "$distrib"
+# dist runs `cargo auditable` and `cargo cyclonedx` itself: both must be installed first.
+scripts/cargo_tool.sh install dist auditable cyclonedx
 scripts/cargo_tool.sh dist build --artifacts=local --target "$host"
-scripts/verify_release_assets.sh target/distrib
+REQUIRE_AUDITABLE=1 scripts/verify_release_assets.sh "$distrib"

@@ -4,11 +4,15 @@
 #     of sha256.sum), and every .sha256 file matches its archive;
 #   - every archive holds wrkr-<target>/wrkr, README.md, LICENSE, man/ and completions/;
 #   - a CycloneDX SBOM (*.cdx.json or *.cdx.xml) is present and parses, and names its components;
-#   - the host's archive's binary runs `version` and `demo` in a scratch store.
+#   - the host's archive's binary runs `version` and `demo` in a scratch store;
+#   - with REQUIRE_AUDITABLE=1 (release-check, release.yml: dist-workspace.toml asks for
+#     cargo-auditable), that binary carries the dependency list in its `.dep-v0` section (ELF; a
+#     Mach-O binary is reported as not checked).
 # Prints what it checked and the sizes; exits 1 naming the first problem.
 # Usage: scripts/verify_release_assets.sh DIR
 set -euo pipefail
 DIR="$(realpath "${1:?usage: verify_release_assets.sh DIR}")"
+HERE="$(cd "$(dirname "$0")" && pwd)"
 WORK="$(mktemp -d)"
 trap 'rm -rf "$WORK"' EXIT
 fail() { echo "verify-release-assets: $*" >&2; exit 1; }
@@ -82,5 +86,13 @@ version="$("$bin" --json version)" || fail "$hosted: wrkr version failed"
 mkdir -p "$WORK/run"
 (cd "$WORK/run" && WRKR_HOME="$WORK/run/store" "$bin" demo > demo.txt) || fail "$hosted: wrkr demo failed"
 grep -q '^footer=' "$WORK/run/demo.txt" || fail "$hosted: wrkr demo printed no footer"
+auditable="$(python3 "$HERE/auditable_section.py" "$bin")" || fail "$hosted: cannot read the binary's sections"
+case "$auditable" in
+    present) say "$hosted: cargo auditable dependency list present (.dep-v0)" ;;
+    absent) [ "${REQUIRE_AUDITABLE:-0}" != 1 ] || fail "$hosted: the binary carries no cargo auditable dependency list (.dep-v0)"
+        say "$hosted: no cargo auditable dependency list (not required)" ;;
+    *) [ "${REQUIRE_AUDITABLE:-0}" != 1 ] || [ "$(uname -s)" = Darwin ] || fail "$hosted: the binary is not an ELF file ($auditable)"
+       say "$hosted: cargo auditable data not checked ($auditable)" ;;
+esac
 say "$hosted: wrkr version $version; wrkr demo ok; binary $(stat -c %s "$bin" 2>/dev/null || stat -f %z "$bin") bytes"
 say "ok: ${#archives[@]} archives, ${#sboms[@]} SBOM"

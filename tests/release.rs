@@ -130,7 +130,8 @@ fn unsafe_audit_fails_on_an_unjustified_block() {
 }
 
 /// A release directory as the action downloads it: v<version>/wrkr-<target>.tar.xz holding this
-/// build's binary, and the archive's sha256.
+/// build's binary, and the archive's sha256. (The action fetches the x86_64 Linux archive.)
+#[cfg(all(target_os = "linux", target_arch = "x86_64"))]
 fn fake_release(dir: &std::path::Path) -> String {
     let target = "x86_64-unknown-linux-gnu";
     let stage = dir.join("stage").join(format!("wrkr-{target}"));
@@ -154,6 +155,7 @@ fn fake_release(dir: &std::path::Path) -> String {
     String::from_utf8(out.stdout).unwrap().split_whitespace().next().unwrap().to_owned()
 }
 
+#[cfg(all(target_os = "linux", target_arch = "x86_64"))]
 fn action(
     sandbox: &Sandbox,
     release: &std::path::Path,
@@ -317,6 +319,15 @@ fn verify_release_assets_checks_checksums_contents_sbom_and_runs_the_binary() {
     assert!(out.status.success(), "{stdout}{}", String::from_utf8_lossy(&out.stderr));
     assert!(stdout.contains("wrkr.cdx.json: CycloneDX, 3 components"), "{stdout}");
     assert!(stdout.contains("wrkr demo ok"), "{stdout}");
+    assert!(stdout.contains("cargo auditable data not checked (not-elf)"), "{stdout}");
+    // A release build must carry cargo auditable's dependency list; the fake's binary is a script.
+    let out = script("scripts/verify_release_assets.sh")
+        .arg(good.path().join("out"))
+        .env("REQUIRE_AUDITABLE", "1")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("the binary is not an ELF file (not-elf)"));
 
     let fails_with = |dir: &std::path::Path, want: &str| {
         let out = check(dir);

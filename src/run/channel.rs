@@ -247,12 +247,27 @@ pub fn spawn(command: &mut Command, events: Option<BorrowedFd<'_>>) -> io::Resul
     rustix::io::dup2(events, fd3)?;
     let spawned = command.spawn();
     // Back to /dev/null, close-on-exec: the pipe's only writer is now the step.
-    let restored = rustix::io::dup3(&*idle, fd3, rustix::io::DupFlags::CLOEXEC);
+    let restored = restore_idle(idle, fd3);
     if restored.is_err() {
         // Descriptor 3 would keep the pipe open; give it up rather than hold it wrongly.
         *slot = None;
     }
     spawned
+}
+
+/// Point `fd3` back at `idle`, close-on-exec. Linux does both in one `dup3`.
+#[cfg(target_os = "linux")]
+fn restore_idle(idle: &OwnedFd, fd3: &mut OwnedFd) -> rustix::io::Result<()> {
+    rustix::io::dup3(idle, fd3, rustix::io::DupFlags::CLOEXEC)
+}
+
+/// Point `fd3` back at `idle`, close-on-exec. Where `dup3` does not exist (macOS) it takes `dup2`
+/// and then the flag: a process started outside this module in between could inherit descriptor 3
+/// (as it could during the spawn itself), and would only hold `/dev/null`.
+#[cfg(not(target_os = "linux"))]
+fn restore_idle(idle: &OwnedFd, fd3: &mut OwnedFd) -> rustix::io::Result<()> {
+    rustix::io::dup2(idle, fd3)?;
+    rustix::io::fcntl_setfd(&*fd3, rustix::io::FdFlags::CLOEXEC)
 }
 
 /// The fallback: place `source` at descriptor 3 in the forked child, before exec.

@@ -239,6 +239,18 @@ pub fn run(cmd: &StepCommand, supervisor: &mut dyn Supervisor) -> Result<StepOut
     })
 }
 
+/// A descriptor that becomes readable when `process` ends: a pidfd on Linux. `None` elsewhere and
+/// on kernels before 5.3, where the supervision loop checks for the exit on a short tick instead.
+#[cfg(target_os = "linux")]
+fn exit_notifier(process: Pid) -> Option<OwnedFd> {
+    rustix::process::pidfd_open(process, rustix::process::PidfdFlags::empty()).ok()
+}
+
+#[cfg(not(target_os = "linux"))]
+fn exit_notifier(_process: Pid) -> Option<OwnedFd> {
+    None
+}
+
 /// Follow the step until its main process ends: copy its output, hand over its records, and stop
 /// its group when the deadline passes or the supervisor asks (SIGTERM, then SIGKILL after the
 /// grace period, all the while still reading its output so it cannot block on a full pipe).
@@ -251,8 +263,7 @@ fn supervise(
     buf: &mut [u8],
 ) -> Ending {
     let group = Pid::from_child(child);
-    // Readable when the process has ended. Without it (a kernel before 5.3), a short tick.
-    let exit_fd = rustix::process::pidfd_open(group, rustix::process::PidfdFlags::empty()).ok();
+    let exit_fd = exit_notifier(group);
     let mut stopping: Option<(Ending, Option<Instant>)> = None;
     let mut next_check = Instant::now() + POLL;
     loop {

@@ -14,11 +14,12 @@
 //!
 //! The fork happens before the heartbeat thread starts and only while the process has one thread
 //! (checked in `/proc/self/task`): after `fork` only the calling thread exists, and a child of a
-//! multi-threaded parent could inherit a lock some other thread held. Where that does not hold, or
-//! the fork fails, there is no watchdog, and a runner that takes the lease over stops the step
-//! instead (`step_group::stop_previous`).
+//! multi-threaded parent could inherit a lock some other thread held. Where that does not hold,
+//! where it cannot be checked (any OS but Linux), or the fork fails, there is no watchdog, and a
+//! runner that takes the lease over stops the step instead (`step_group::stop_previous`, which
+//! also reads `/proc`: on macOS an orphaned step is left running).
 
-use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+use std::os::fd::{AsRawFd, OwnedFd};
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -34,16 +35,10 @@ impl Watchdog {
     /// Fork the watchdog for the step groups recorded under `epoch` in `job_dir`. `None` when the
     /// process has more than one thread or the fork fails.
     pub fn start(job_dir: PathBuf, job_id: String, epoch: u64, grace: Duration) -> Option<Watchdog> {
-        if std::fs::read_dir("/proc/self/task").ok()?.count() != 1 {
+        if !single_threaded() {
             return None;
         }
-        let mut fds = [0 as libc::c_int; 2];
-        // SAFETY: pipe2 writes two descriptors into `fds`, which has room for them.
-        if unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC) } != 0 {
-            return None;
-        }
-        // SAFETY: pipe2 succeeded, so both descriptors are open and owned by nobody else.
-        let (read_end, write_end) = unsafe { (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])) };
+        let (read_end, write_end) = cloexec_pipe()?;
         // SAFETY: the process has a single thread (checked above), so the child is a faithful copy
         // that may allocate; it never returns into the caller's code and leaves with `_exit`.
         let pid = unsafe { libc::fork() };
@@ -57,6 +52,37 @@ impl Watchdog {
         drop(read_end);
         Some(Watchdog { pipe: Some(write_end), pid })
     }
+}
+
+/// Whether this process has exactly one thread, which only Linux tells cheaply
+/// (`/proc/self/task`). Elsewhere the answer is "not known", so there is no watchdog.
+#[cfg(target_os = "linux")]
+fn single_threaded() -> bool {
+    std::fs::read_dir("/proc/self/task").is_ok_and(|tasks| tasks.count() == 1)
+}
+
+#[cfg(not(target_os = "linux"))]
+fn single_threaded() -> bool {
+    false
+}
+
+/// A pipe whose ends are both close-on-exec from the start (`pipe2`), so no step inherits them.
+#[cfg(target_os = "linux")]
+fn cloexec_pipe() -> Option<(OwnedFd, OwnedFd)> {
+    use std::os::fd::FromRawFd;
+    let mut fds = [0 as libc::c_int; 2];
+    // SAFETY: pipe2 writes two descriptors into `fds`, which has room for them.
+    if unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC) } != 0 {
+        return None;
+    }
+    // SAFETY: pipe2 succeeded, so both descriptors are open and owned by nobody else.
+    Some(unsafe { (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])) })
+}
+
+/// Never called where `single_threaded` is false; it exists so the module builds on every Unix.
+#[cfg(not(target_os = "linux"))]
+fn cloexec_pipe() -> Option<(OwnedFd, OwnedFd)> {
+    None
 }
 
 impl Drop for Watchdog {
