@@ -399,7 +399,7 @@ mod postgres_only {
         assert_eq!(envelope["details"]["store"], "postgres://u:***@db.invalid/x?sslmode=require");
         let out = sandbox
             .wrkr()
-            .args(["--json", "resume", "job_1"])
+            .args(["--json", "fsck"])
             .env("WRKR_STORE", "postgres://u:secret@db.invalid/x")
             .output()
             .unwrap();

@@ -23,7 +23,7 @@ use crate::job::{NewEvent, fingerprint};
 use crate::run::failure_hint::shown_command;
 use crate::run::progress::{Display, Progress, Verbosity};
 use crate::run::runner::{self, Options, Report};
-use crate::store::{AppendOptions, FsStore, JobId, Store};
+use crate::store::{AppendOptions, JobId, Location, Store, local};
 
 const JOB_ID: Flag = Flag {
     long: "job-id",
@@ -117,7 +117,7 @@ fn run(args: Args, io: &mut Io) -> Result<()> {
         })?;
         return explain(io, &job, &spec);
     }
-    let store = args.file_store()?;
+    let store = args.store()?;
     let job = match args.value(JOB_ID.long) {
         Some(id) => {
             let job = JobId::parse(id)?;
@@ -128,9 +128,9 @@ fn run(args: Args, io: &mut Io) -> Result<()> {
     };
     let ttl = lease_ttl(&args)?;
     if args.switch(DETACH.long) {
-        let pid = detach(&store, &job, ttl)?;
+        let (pid, log) = detach(&store, &job, ttl)?;
         let out = json!({"job_id": job.as_str(), "status": "queued", "detached": true, "runner_pid": pid,
-                         "log": store.job_dir(&job).join("runner.log").display().to_string()});
+                         "log": log.display().to_string()});
         return if io.json {
             io.pretty(&out)
         } else {
@@ -144,7 +144,7 @@ fn run(args: Args, io: &mut Io) -> Result<()> {
 }
 
 /// Run the job in the foreground, with the progress display `-q`/`-v` and the terminal ask for.
-pub fn drive_with_progress(args: &Args, io: &Io, store: &FsStore, job: &JobId, ttl: Duration) -> Result<Report> {
+pub fn drive_with_progress(args: &Args, io: &Io, store: &dyn Store, job: &JobId, ttl: Duration) -> Result<Report> {
     let verbosity = if args.switch(QUIET.long) {
         Verbosity::Quiet
     } else if args.switch(VERBOSE.long) {
@@ -169,7 +169,7 @@ pub fn lease_ttl(args: &Args) -> Result<Duration> {
 }
 
 /// Create the job: spec, workspace and fingerprint in one batch; refused if the id exists.
-pub fn create(store: &FsStore, job: &JobId, spec: &JobSpec, spec_path: &Path) -> Result<()> {
+pub fn create(store: &dyn Store, job: &JobId, spec: &JobSpec, spec_path: &Path) -> Result<()> {
     if try_create(store, job, spec, spec_path)? {
         return Ok(());
     }
@@ -179,12 +179,12 @@ pub fn create(store: &FsStore, job: &JobId, spec: &JobSpec, spec_path: &Path) ->
 }
 
 /// Create the job under `base` or the next free `base_N` (a default id: never collides).
-pub fn create_fresh(store: &FsStore, base: &str, spec: &JobSpec, spec_path: &Path) -> Result<JobId> {
+pub fn create_fresh(store: &dyn Store, base: &str, spec: &JobSpec, spec_path: &Path) -> Result<JobId> {
     crate::store::job_id::claim_fresh(base, &mut |job| try_create(store, job, spec, spec_path))
 }
 
 /// Create the job; `Ok(false)` when the id is already taken.
-fn try_create(store: &FsStore, job: &JobId, spec: &JobSpec, spec_path: &Path) -> Result<bool> {
+fn try_create(store: &dyn Store, job: &JobId, spec: &JobSpec, spec_path: &Path) -> Result<bool> {
     let workspace = workspace(spec)?;
     let fp = fingerprint::capture(&spec.environment_rules)?;
     // `-` (stdin) is recorded as given: there is no file to point back to.
@@ -225,10 +225,14 @@ fn workspace(spec: &JobSpec) -> Result<PathBuf> {
     }
 }
 
-/// Start `wrkr resume JOB` in its own session, output to the job's runner.log.
-pub fn detach(store: &FsStore, job: &JobId, ttl: Duration) -> Result<u32> {
+/// Start `wrkr resume JOB` in its own session, output to the job's runner.log (on this host:
+/// `store::local`). Returns the runner's pid and the log's path.
+pub fn detach(store: &dyn Store, job: &JobId, ttl: Duration) -> Result<(u32, PathBuf)> {
     let exe = std::env::current_exe().map_err(|e| Error::io("find the wrkr binary", e))?;
-    let log_path = store.job_dir(job).join("runner.log");
+    let location = store.location();
+    let job_dir = local::job_dir(&location, job)?;
+    crate::store::fs::private_dir_all(&job_dir).map_err(|e| Error::io(format!("create {}", job_dir.display()), e))?;
+    let log_path = job_dir.join("runner.log");
     let log = std::fs::OpenOptions::new()
         .create(true)
         .append(true)
@@ -237,17 +241,20 @@ pub fn detach(store: &FsStore, job: &JobId, ttl: Duration) -> Result<u32> {
         .map_err(|e| Error::io("open runner.log", e))?;
     let err = log.try_clone().map_err(|e| Error::io("open runner.log", e))?;
     let mut cmd = std::process::Command::new(exe);
-    cmd.arg("--store").arg(store.root()).args([
-        "resume",
-        job.as_str(),
-        "--json",
-        "--lease-ttl",
-        &ttl.as_secs().to_string(),
-    ]);
+    match &location {
+        Location::Dir(root) => {
+            cmd.arg("--store").arg(root);
+        }
+        // In the environment, not on the command line: the URL may hold a password.
+        Location::Postgres(url) => {
+            cmd.env("WRKR_STORE", url);
+        }
+    }
+    cmd.args(["resume", job.as_str(), "--json", "--lease-ttl", &ttl.as_secs().to_string()]);
     cmd.stdin(std::process::Stdio::null()).stdout(log).stderr(err);
     std::os::unix::process::CommandExt::process_group(&mut cmd, 0);
     let child = cmd.spawn().map_err(|e| Error::io("start the background runner", e))?;
-    Ok(child.id())
+    Ok((child.id(), log_path))
 }
 
 /// After `--detach`: how to watch the background runner (on stderr: stdout is the result).

@@ -5,7 +5,6 @@
 //! running step and appends nothing more (the store would refuse it anyway: appends are fenced).
 //! A transient failure (the store lock busy) is retried at the next tick.
 
-use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{self, RecvTimeoutError, Sender};
@@ -13,7 +12,7 @@ use std::thread::{self, JoinHandle};
 use std::time::Duration;
 
 use crate::contract::ReasonCode;
-use crate::store::{FsStore, JobId, Store};
+use crate::store::{JobId, Store};
 
 pub struct Heartbeat {
     stop: Option<Sender<()>>,
@@ -22,8 +21,10 @@ pub struct Heartbeat {
 }
 
 impl Heartbeat {
+    /// `store` is the thread's own handle (`store::open_at`): a store handle is not shared
+    /// between threads (the file store keeps read positions, PostgreSQL a connection).
     pub fn start(
-        root: PathBuf,
+        store: Box<dyn Store + Send>,
         job: JobId,
         worker: String,
         epoch: u64,
@@ -34,8 +35,6 @@ impl Heartbeat {
         let lost = Arc::new(AtomicBool::new(false));
         let flag = lost.clone();
         let thread = thread::spawn(move || {
-            // Its own store handle: the store keeps per-handle read positions and is not shared.
-            let store = FsStore::new(root);
             loop {
                 match stopped.recv_timeout(interval) {
                     Err(RecvTimeoutError::Timeout) => {}

@@ -37,7 +37,7 @@ use crate::run::step_group;
 use crate::run::watch::StepWatch;
 use crate::run::watchdog::Watchdog;
 use crate::run::{expected_artifacts, failure_hint};
-use crate::store::{FsStore, JobId, Store};
+use crate::store::{JobId, Store, local};
 
 pub struct Options {
     pub worker: String,
@@ -128,7 +128,7 @@ impl Report {
 /// out, stops the group), the step's end is recorded as `interrupted`, the job moves to `paused`
 /// with an `x-runner_interrupted` event naming the signal, the lease is released, and the error
 /// says how to resume. A signal between steps stops before the next one.
-pub fn drive(store: &FsStore, job: &JobId, opts: &Options) -> Result<Report> {
+pub fn drive(store: &dyn Store, job: &JobId, opts: &Options) -> Result<Report> {
     let interrupts = match opts.interruptible {
         true => Some(Interrupts::install().map_err(|e| Error::io("install the Ctrl-C handler", e))?),
         false => None,
@@ -143,9 +143,14 @@ pub fn drive(store: &FsStore, job: &JobId, opts: &Options) -> Result<Report> {
     // The runner needs the typed steps, not the document (see `RecordedSpec::document`).
     spec.document = Value::Null;
     release_freed_memory();
+    // The heartbeat's own handle, opened before the lease is taken so that a failure leaves none.
+    let location = store.location();
+    let heartbeat_store = crate::store::open_at(&location)?;
+    // Logs, the step group record, the watchdog: on this host's disk (`store::local`).
+    let job_dir = local::job_dir(&location, job)?;
+    crate::store::fs::private_dir_all(&job_dir).map_err(|e| Error::io(format!("create {}", job_dir.display()), e))?;
     let lease = store.acquire_lease(job, &opts.worker, opts.ttl)?;
     // Before anything runs: a step a previous runner left running must not overlap its re-run.
-    let job_dir = store.job_dir(job);
     let stopped_previous = step_group::stop_previous(&job_dir, job.as_str(), lease.epoch, opts.grace);
     if let Some(stopped) = stopped_previous.as_ref().filter(|s| !s.gone) {
         let _ = store.release_lease(job, &opts.worker, Some(lease.epoch));
@@ -166,18 +171,14 @@ pub fn drive(store: &FsStore, job: &JobId, opts: &Options) -> Result<Report> {
         true => Watchdog::start(job_dir.clone(), job.as_str().to_owned(), lease.epoch, opts.grace),
         false => None,
     };
-    let heartbeat = Heartbeat::start(
-        store.root().to_path_buf(),
-        job.clone(),
-        opts.worker.clone(),
-        lease.epoch,
-        opts.ttl,
-        opts.heartbeat,
-    );
+    let heartbeat =
+        Heartbeat::start(heartbeat_store, job.clone(), opts.worker.clone(), lease.epoch, opts.ttl, opts.heartbeat);
     let mut runner = Runner {
         store,
         job,
         epoch: lease.epoch,
+        job_dir,
+        store_env: local::store_env(&location),
         history,
         spec,
         workspace: PathBuf::from(recorded.workspace),
@@ -206,9 +207,13 @@ pub fn drive(store: &FsStore, job: &JobId, opts: &Options) -> Result<Report> {
 }
 
 struct Runner<'a> {
-    store: &'a FsStore,
+    store: &'a dyn Store,
     job: &'a JobId,
     epoch: u64,
+    /// This host's directory for the job's logs (`store::local`).
+    job_dir: PathBuf,
+    /// `WRKR_HOME` or `WRKR_STORE`: the store a step's own `wrkr` calls go to.
+    store_env: (String, String),
     history: History,
     spec: JobSpec,
     workspace: PathBuf,
@@ -621,9 +626,9 @@ impl Runner<'_> {
                 ("WRKR_STEP_ID".into(), step_id.to_owned()),
                 ("WRKR_STEP_ATTEMPT".into(), attempt.to_string()),
                 ("WRKR_LEASE_EPOCH".into(), self.epoch.to_string()),
-                ("WRKR_HOME".into(), self.store.root().display().to_string()),
+                self.store_env.clone(),
             ],
-            log_dir: self.store.job_dir(self.job).join("logs"),
+            log_dir: self.job_dir.join("logs"),
             log_name: crate::run::attempts::log_name(index as u64, step_id, attempt),
             log_cap: self.opts.log_cap,
             deadline,

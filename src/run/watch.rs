@@ -21,7 +21,7 @@ use crate::run::channel::ProtocolLine;
 use crate::run::history::History;
 use crate::run::process::Supervisor;
 use crate::run::protocol::{self, Change, Record};
-use crate::store::{AppendOptions, FsStore, JobId, Store};
+use crate::store::{AppendOptions, JobId, Store};
 
 /// How many rejected records a step reports on stderr (the ledger has every one).
 const REJECTED_ON_STDERR: u64 = 10;
@@ -29,7 +29,7 @@ const REJECTED_ON_STDERR: u64 = 10;
 const REJECTED_PREFIX_BYTES: usize = 512;
 
 pub struct StepWatch<'a> {
-    pub store: &'a FsStore,
+    pub store: &'a dyn Store,
     pub job: &'a JobId,
     pub epoch: u64,
     pub history: &'a mut History,
@@ -51,7 +51,7 @@ pub struct StepWatch<'a> {
 
 impl<'a> StepWatch<'a> {
     pub fn new(
-        store: &'a FsStore,
+        store: &'a dyn Store,
         job: &'a JobId,
         epoch: u64,
         history: &'a mut History,

@@ -132,7 +132,7 @@ pub fn wrap(store: &FsStore, opts: &WrapOptions) -> Result<WrapReport> {
     let granted = store.acquire_lease(&job, &worker, opts.ttl)?;
     let epoch = granted.epoch;
     let heartbeat = Heartbeat::start(
-        store.root().to_path_buf(),
+        Box::new(FsStore::new(store.root().to_path_buf())),
         job.clone(),
         worker.clone(),
         epoch,

@@ -53,8 +53,8 @@ pub fn file_store_only(url: &str) -> Error {
     Error::invalid_input("this command does not run on a PostgreSQL store yet")
         .with("store", crate::store::pg::connect::redact(url))
         .with_hint(
-            "run it on a file store (--store DIR); on PostgreSQL run so far: wrkr-events, wrkr-lease, status, jobs, \
-             checkpoint, approve, pause, cancel, budget, export, job, receipt, report, bridge",
+            "run it on a file store (--store DIR); on PostgreSQL run so far: wrkr-events, wrkr-lease, submit, resume, \
+             status, jobs, checkpoint, approve, pause, cancel, budget, export, job, receipt, report, bridge",
         )
 }
 

@@ -24,6 +24,7 @@ pub mod fs;
 pub mod import;
 pub mod job_id;
 pub mod ledger;
+pub mod local;
 pub mod location;
 pub mod lock;
 pub mod pg;
@@ -104,6 +105,9 @@ pub trait Store {
         false
     }
 
+    /// Where this store is, so that a thread or a child process can open it again ([`open_at`]).
+    fn location(&self) -> Location;
+
     fn acquire_lease(&self, job: &JobId, worker: &str, ttl: Duration) -> Result<LeaseView> {
         let now = Timestamp::now();
         let done =
@@ -163,6 +167,15 @@ pub fn open(store_flag: Option<&Path>) -> Result<Box<dyn Store>> {
     })
 }
 
+/// Open the store at `location` (a thread's own handle: the heartbeat, the progress display).
+/// A PostgreSQL store is a new connection, its schema checked.
+pub fn open_at(location: &Location) -> Result<Box<dyn Store + Send>> {
+    Ok(match location {
+        Location::Dir(dir) => Box::new(FsStore::new(dir.clone())),
+        Location::Postgres(url) => Box::new(PgStore::open(url)?),
+    })
+}
+
 /// A small per-job file name: a plain name that is not one of the file store's own files (the
 /// rule is the same on every backend, so a job moves between stores with its files).
 pub fn check_job_file_name(name: &str) -> Result<()> {
@@ -208,6 +221,9 @@ impl<S: Store + ?Sized> Store for Box<S> {
     }
     fn notifies(&self) -> bool {
         (**self).notifies()
+    }
+    fn location(&self) -> Location {
+        (**self).location()
     }
     fn acquire_lease(&self, job: &JobId, worker: &str, ttl: Duration) -> Result<LeaseView> {
         (**self).acquire_lease(job, worker, ttl)

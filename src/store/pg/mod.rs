@@ -43,6 +43,8 @@ use connect::sql_error;
 pub struct PgStore {
     /// The store URL with its password hidden, for messages.
     name: String,
+    /// The URL as given (password included): a thread or child process opens the store with it.
+    url: String,
     client: RefCell<Client>,
     /// Whether this connection has run `LISTEN wrkr_events`.
     listening: std::cell::Cell<bool>,
@@ -60,6 +62,7 @@ impl PgStore {
     pub fn open_unchecked(url: &str) -> Result<PgStore> {
         Ok(PgStore {
             name: connect::redact(url),
+            url: url.to_owned(),
             client: RefCell::new(connect::connect(url)?),
             listening: std::cell::Cell::new(false),
         })
@@ -320,6 +323,10 @@ impl Store for PgStore {
 
     fn notifies(&self) -> bool {
         true
+    }
+
+    fn location(&self) -> crate::store::Location {
+        crate::store::Location::Postgres(self.url.clone())
     }
 
     fn read_job_file(&self, job: &JobId, name: &str) -> Result<Option<Vec<u8>>> {
