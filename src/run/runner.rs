@@ -51,6 +51,13 @@ pub struct Options {
     /// Handle SIGINT and SIGTERM (`wrkr submit`/`resume` in a terminal): stop the step's group,
     /// record the interruption, leave the job `paused` and release the lease (see [`drive`]).
     pub interruptible: bool,
+    /// The epoch of a lease the caller already holds for `worker` (`wrkr worker` claimed the job):
+    /// the run takes no lease of its own.
+    pub claimed: Option<u64>,
+    /// Raised when the run should stop before its next step (a draining `wrkr worker`): the step
+    /// running now finishes, the job stays `running` and its lease is released, so another worker
+    /// continues it.
+    pub drain: Option<std::sync::Arc<std::sync::atomic::AtomicBool>>,
 }
 
 impl Options {
@@ -63,6 +70,8 @@ impl Options {
             log_cap: DEFAULT_LOG_CAP,
             tee: false,
             interruptible: false,
+            claimed: None,
+            drain: None,
         }
     }
 }
@@ -81,6 +90,8 @@ pub enum Outcome {
     BlockedDecision,
     Paused,
     Canceled,
+    /// Stopped before a step for a draining worker; still `running`, lease released.
+    Drained,
 }
 
 #[derive(Clone, Debug)]
@@ -149,7 +160,10 @@ pub fn drive(store: &dyn Store, job: &JobId, opts: &Options) -> Result<Report> {
     // Logs, the step group record, the watchdog: on this host's disk (`store::local`).
     let job_dir = local::job_dir(&location, job)?;
     crate::store::fs::private_dir_all(&job_dir).map_err(|e| Error::io(format!("create {}", job_dir.display()), e))?;
-    let lease = store.acquire_lease(job, &opts.worker, opts.ttl)?;
+    let lease = match opts.claimed {
+        Some(epoch) => ClaimedLease { epoch },
+        None => ClaimedLease { epoch: store.acquire_lease(job, &opts.worker, opts.ttl)?.epoch },
+    };
     // Before anything runs: a step a previous runner left running must not overlap its re-run.
     let stopped_previous = step_group::stop_previous(&job_dir, job.as_str(), lease.epoch, opts.grace);
     if let Some(stopped) = stopped_previous.as_ref().filter(|s| !s.gone) {
@@ -204,6 +218,11 @@ pub fn drive(store: &dyn Store, job: &JobId, opts: &Options) -> Result<Report> {
         let _ = store.release_lease(job, &opts.worker, Some(lease.epoch));
     }
     result.map_err(|e| e.with("job_id", job.as_str()))
+}
+
+/// The lease a run holds: taken by [`drive`], or by the worker that claimed the job.
+struct ClaimedLease {
+    epoch: u64,
 }
 
 struct Runner<'a> {
@@ -276,6 +295,10 @@ impl Runner<'_> {
                 self.withdraw_prestart()?;
                 return self.interrupted(signal, Vec::new());
             }
+            if self.opts.drain.as_ref().is_some_and(|d| d.load(std::sync::atomic::Ordering::SeqCst)) {
+                self.withdraw_prestart()?;
+                return Ok(self.stopped(Outcome::Drained));
+            }
             if let Some(report) = self.between_steps()? {
                 self.withdraw_prestart()?;
                 return Ok(report);
@@ -334,6 +357,18 @@ impl Runner<'_> {
             self.commit(&|_| vec![cp.event()])?;
         }
         Ok(())
+    }
+
+    /// A stop with the job's current status and nothing else to report.
+    fn stopped(&self, outcome: Outcome) -> Report {
+        Report {
+            outcome,
+            status: self.history.status,
+            checkpoint_id: None,
+            adapter: "",
+            next_step_index: 0,
+            missing_artifacts: Vec::new(),
+        }
     }
 
     /// Requests made while the previous step ran: pause, cancel, an emitted decision-needed.

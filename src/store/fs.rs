@@ -337,6 +337,10 @@ impl Store for FsStore {
         self.import_into(job, ledger)
     }
 
+    fn as_dyn(&self) -> &dyn Store {
+        self
+    }
+
     fn location(&self) -> crate::store::Location {
         crate::store::Location::Dir(self.root.clone())
     }

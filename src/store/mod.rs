@@ -28,6 +28,7 @@ pub mod local;
 pub mod location;
 pub mod lock;
 pub mod pg;
+pub mod queue;
 pub mod retention;
 pub mod snapshot;
 
@@ -107,6 +108,21 @@ pub trait Store {
 
     /// Where this store is, so that a thread or a child process can open it again ([`open_at`]).
     fn location(&self) -> Location;
+
+    /// Take the lease of one job queued for workers that a worker with `labels` may run now
+    /// (`store::queue` has the rule). Its id and the lease epoch, or `None` when there is none.
+    fn claim(&self, worker: &str, labels: &[String], ttl: Duration) -> Result<Option<(JobId, u64)>> {
+        queue::claim_by_scan(self.as_dyn(), worker, labels, ttl)
+    }
+
+    /// Wait until any job may have changed, at most `timeout` (an idle worker between claims).
+    fn wait_for_news(&self, timeout: Duration) -> Result<()> {
+        std::thread::sleep(timeout);
+        Ok(())
+    }
+
+    /// This store as a trait object (for the provided methods that call free functions).
+    fn as_dyn(&self) -> &dyn Store;
 
     fn acquire_lease(&self, job: &JobId, worker: &str, ttl: Duration) -> Result<LeaseView> {
         let now = Timestamp::now();
@@ -224,6 +240,15 @@ impl<S: Store + ?Sized> Store for Box<S> {
     }
     fn location(&self) -> Location {
         (**self).location()
+    }
+    fn claim(&self, worker: &str, labels: &[String], ttl: Duration) -> Result<Option<(JobId, u64)>> {
+        (**self).claim(worker, labels, ttl)
+    }
+    fn wait_for_news(&self, timeout: Duration) -> Result<()> {
+        (**self).wait_for_news(timeout)
+    }
+    fn as_dyn(&self) -> &dyn Store {
+        (**self).as_dyn()
     }
     fn acquire_lease(&self, job: &JobId, worker: &str, ttl: Duration) -> Result<LeaseView> {
         (**self).acquire_lease(job, worker, ttl)
