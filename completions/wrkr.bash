@@ -6,7 +6,7 @@ _wrkr() {
     cmd="${COMP_WORDS[0]##*/}"
     if [[ "$cmd" == wrkr ]]; then
         if [[ $COMP_CWORD -eq 1 ]]; then
-            COMPREPLY=($(compgen -W "accept events jcs lease pack schema verify init submit validate status jobs logs checkpoint approve resume pause cancel budget export job receipt report bridge serve store doctor fsck keygen wrap demo version help --list --version --generate --json --explain --help" -- "$cur"))
+            COMPREPLY=($(compgen -W "accept events jcs lease pack schema verify init submit validate status jobs logs checkpoint approve resume pause cancel worker budget export job receipt report bridge serve store doctor fsck keygen wrap demo version help --list --version --generate --json --explain --help" -- "$cur"))
             return
         fi
         cmd="wrkr-${COMP_WORDS[1]}"
@@ -21,7 +21,7 @@ _wrkr() {
         wrkr-schema) opts="--schema -s --doc --max-line-bytes --json --store --explain --help -h --version -V"; valued="--schema -s --max-line-bytes --store"; kinds="" ;;
         wrkr-verify) opts="--pubkey --sig --all --max-entry-bytes --out-dir --json --store --explain --help -h --version -V"; valued="--pubkey --sig --max-entry-bytes --out-dir --store"; kinds="jobfile" ;;
         wrkr-init) opts="--path --force -f --json --store --explain --help -h --version -V"; valued="--path --store"; kinds="" ;;
-        wrkr-submit) opts="--job-id --detach -d --quiet -q --verbose -v --lease-ttl --json --store --explain --help -h --version -V"; valued="--job-id --lease-ttl --store"; kinds="file" ;;
+        wrkr-submit) opts="--job-id --detach -d --queue --label --quiet -q --verbose -v --lease-ttl --json --store --explain --help -h --version -V"; valued="--job-id --label --lease-ttl --store"; kinds="file" ;;
         wrkr-validate) opts="--json --store --explain --help -h --version -V"; valued="--store"; kinds="" ;;
         wrkr-status) opts="--json --store --explain --help -h --version -V"; valued="--store"; kinds="job" ;;
         wrkr-jobs) opts="--status -s --json --store --explain --help -h --version -V"; valued="--status -s --store"; kinds="" ;;
@@ -31,6 +31,7 @@ _wrkr() {
         wrkr-resume) opts="--force-env --reason --approved-by --lease-ttl --detach -d --quiet -q --verbose -v --json --store --explain --help -h --version -V"; valued="--reason --approved-by --lease-ttl --store"; kinds="job" ;;
         wrkr-pause) opts="--now --json --store --explain --help -h --version -V"; valued="--store"; kinds="job" ;;
         wrkr-cancel) opts="--json --store --explain --help -h --version -V"; valued="--store"; kinds="job" ;;
+        wrkr-worker) opts="--concurrency -c --label --once --max-jobs --lease-ttl --json --store --explain --help -h --version -V"; valued="--concurrency -c --label --max-jobs --lease-ttl --store"; kinds="" ;;
         wrkr-budget) opts="--max-wall-time-seconds --max-step-count --max-tool-calls --max-retries --max-tokens --max-estimated-cost --reason --approved-by --tool-calls --tokens --cost --json --store --explain --help -h --version -V"; valued="--max-wall-time-seconds --max-step-count --max-tool-calls --max-retries --max-tokens --max-estimated-cost --reason --approved-by --tool-calls --tokens --cost --store"; kinds="show|raise|report job" ;;
         wrkr-export) opts="--out-dir --sign --capture --unsafe-capture-raw --json --store --explain --help -h --version -V"; valued="--out-dir --sign --capture --store"; kinds="job" ;;
         wrkr-job) opts="--max-entry-bytes --exit-code --json --store --explain --help -h --version -V"; valued="--max-entry-bytes --store"; kinds="inspect|diff jobfile jobfile" ;;
@@ -81,7 +82,7 @@ _wrkr() {
         jobfile) _wrkr_values "@jobs"; COMPREPLY+=($(compgen -f -- "$cur")) ;;
         step) _wrkr_values "@steps" ;;
         cp) _wrkr_values "@checkpoints" ;;
-        command) COMPREPLY=($(compgen -W "accept events jcs lease pack schema verify init submit validate status jobs logs checkpoint approve resume pause cancel budget export job receipt report bridge serve store doctor fsck keygen wrap demo version help" -- "$cur")) ;;
+        command) COMPREPLY=($(compgen -W "accept events jcs lease pack schema verify init submit validate status jobs logs checkpoint approve resume pause cancel worker budget export job receipt report bridge serve store doctor fsck keygen wrap demo version help" -- "$cur")) ;;
         *"|"*) COMPREPLY=($(compgen -W "${kind//|/ }" -- "$cur")) ;;
         *) COMPREPLY=($(compgen -f -- "$cur")) ;;
     esac

@@ -369,7 +369,7 @@ mod postgres_only {
             assert!(hint.starts_with("run: wrkr store migrate --store postgres:///"), "{hint}");
         }
         let version = json_out(&sandbox.wrkr().args(["--json", "store", "version"]).output().unwrap());
-        assert_eq!((version["schema_version"].as_i64(), version["required_version"].as_i64()), (Some(0), Some(1)));
+        assert_eq!((version["schema_version"].as_i64(), version["required_version"].as_i64()), (Some(0), Some(2)));
         let migrations: Vec<_> = (0..2)
             .map(|_| {
                 sandbox.command("wrkr").args(["--json", "store", "migrate"]).stdout(Stdio::piped()).spawn().unwrap()
@@ -377,9 +377,9 @@ mod postgres_only {
             .collect();
         let reports: Vec<Value> = migrations.into_iter().map(|c| json_out(&c.wait_with_output().unwrap())).collect();
         let applied: usize = reports.iter().map(|r| r["applied"].as_array().unwrap().len()).sum();
-        assert_eq!(applied, 1, "exactly one of the two runs applied the one migration: {reports:?}");
+        assert_eq!(applied, 2, "each of the two migrations was applied by exactly one run: {reports:?}");
         let again = json_out(&sandbox.wrkr().args(["--json", "store", "migrate"]).output().unwrap());
-        assert_eq!((again["from_version"].as_i64(), again["applied"].as_array().map(Vec::len)), (Some(1), Some(0)));
+        assert_eq!((again["from_version"].as_i64(), again["applied"].as_array().map(Vec::len)), (Some(2), Some(0)));
         create(&sandbox, "job_1");
     }
 
@@ -399,7 +399,7 @@ mod postgres_only {
         assert_eq!(envelope["details"]["store"], "postgres://u:***@db.invalid/x?sslmode=require");
         let out = sandbox
             .wrkr()
-            .args(["--json", "resume", "job_1"])
+            .args(["--json", "fsck"])
             .env("WRKR_STORE", "postgres://u:secret@db.invalid/x")
             .output()
             .unwrap();

@@ -24,6 +24,7 @@ static ALL: &[&Command] = &[
     &cmd::resume::COMMAND,
     &cmd::pause::COMMAND,
     &cmd::cancel::COMMAND,
+    &cmd::worker::COMMAND,
     &cmd::budget::COMMAND,
     &cmd::export::COMMAND,
     &cmd::job::COMMAND,

@@ -28,4 +28,5 @@ pub mod store;
 pub mod submit;
 pub mod validate;
 pub mod version;
+pub mod worker;
 pub mod wrap;

@@ -25,7 +25,7 @@ use crate::job::checkpoint::Checkpoint;
 use crate::job::{NewEvent, Status, fingerprint};
 use crate::run::go_import;
 use crate::run::history::History;
-use crate::store::{AppendOptions, FsStore, JobId, Store};
+use crate::store::{AppendOptions, FsStore, JobId, Location, Store};
 
 const FORCE_ENV: Flag = Flag {
     long: "force-env",
@@ -81,7 +81,7 @@ fn run(args: Args, io: &mut Io) -> Result<()> {
             Error::invalid_input("--force-env needs --reason TEXT").with_hint("say why the new environment is safe")
         );
     }
-    let store = args.file_store()?;
+    let store = args.store()?;
     let force = args.switch(FORCE_ENV.long).then(|| EnvOverride {
         reason: args.value(REASON.long).unwrap_or_default().trim().to_owned(),
         approved_by: approver(&args),
@@ -89,8 +89,12 @@ fn run(args: Args, io: &mut Io) -> Result<()> {
     gate(&store, &job, force.as_ref())?;
     // A job the Go implementation submitted: its runtime_config.json becomes our record, once.
     // (Our jobs have no such file, so they pay no second replay of the ledger.)
-    if store.job_dir(&job).join(go_import::RUNTIME_CONFIG).is_file() {
-        go_import::adopt(&store, &job, &History::load(&store, &job)?)?;
+    // (Go wrote only file stores: a job moved to PostgreSQL was moved with its ledger.)
+    if let Location::Dir(root) = store.location() {
+        let fs = FsStore::new(root);
+        if fs.job_dir(&job).join(go_import::RUNTIME_CONFIG).is_file() {
+            go_import::adopt(&fs, &job, &History::load(&fs, &job)?)?;
+        }
     }
     if args.switch(DETACH.long) {
         return resume_in_background(io, &store, &job, lease_ttl(&args)?);
@@ -113,9 +117,9 @@ fn run(args: Args, io: &mut Io) -> Result<()> {
 
 /// `--detach`: the gates passed here (so a refusal is seen at once, and an environment override is
 /// recorded once); a background `wrkr resume` runs the job, its output in the job's runner.log.
-fn resume_in_background(io: &mut Io, store: &FsStore, job: &JobId, ttl: std::time::Duration) -> Result<()> {
-    let pid = detach(store, job, ttl)?;
-    let log = store.job_dir(job).join("runner.log").display().to_string();
+fn resume_in_background(io: &mut Io, store: &dyn Store, job: &JobId, ttl: std::time::Duration) -> Result<()> {
+    let (pid, log) = detach(store, job, ttl)?;
+    let log = log.display().to_string();
     if io.json {
         return io.pretty(&json!({"job_id": job.as_str(), "detached": true, "runner_pid": pid, "log": log}));
     }
@@ -133,7 +137,7 @@ pub struct EnvOverride {
 
 /// The gates before a job may continue: not finished, the latest decision approved, the
 /// environment unchanged (or `force` recorded). A mismatch without `force` blocks the job.
-pub fn gate(store: &FsStore, job: &JobId, force: Option<&EnvOverride>) -> Result<()> {
+pub fn gate(store: &dyn Store, job: &JobId, force: Option<&EnvOverride>) -> Result<()> {
     let history = History::load(store, job)?;
     if matches!(history.status, Status::Completed | Status::Canceled) {
         return Err(Error::new(
@@ -160,7 +164,7 @@ pub fn approver(args: &Args) -> Approver {
 }
 
 /// Compare the environment with the job's baseline; block, or record the override.
-fn check_environment(store: &FsStore, job: &JobId, history: &History, force: Option<&EnvOverride>) -> Result<()> {
+fn check_environment(store: &dyn Store, job: &JobId, history: &History, force: Option<&EnvOverride>) -> Result<()> {
     let Some(expected) = history.env_hash.clone() else { return Ok(()) };
     let now = fingerprint::capture(&history.env_rules)?;
     if now.hash == expected {

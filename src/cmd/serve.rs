@@ -50,7 +50,7 @@ fn run(args: Args, io: &mut Io) -> Result<()> {
     let store = crate::store::location::locate(args.store.as_deref())?;
     // Open it once now, so that a store that cannot be used (no server, an old schema) is an
     // error at start, not on every request.
-    crate::store::open_location(&store)?;
+    crate::store::open_at(&store)?;
     let ctx = Ctx { store, cwd, lease_ttl: crate::job::lease::DEFAULT_TTL };
     server::run(&config, ctx, &mut |addr| {
         if io.json {

@@ -23,7 +23,7 @@ use crate::job::{NewEvent, fingerprint};
 use crate::run::failure_hint::shown_command;
 use crate::run::progress::{Display, Progress, Verbosity};
 use crate::run::runner::{self, Options, Report};
-use crate::store::{AppendOptions, FsStore, JobId, Store};
+use crate::store::{AppendOptions, JobId, Location, Store, local};
 
 const JOB_ID: Flag = Flag {
     long: "job-id",
@@ -55,6 +55,23 @@ pub const VERBOSE: Flag = Flag {
     help: "Also a line on stderr per finished step (terminal or not)",
     long_help: "",
 };
+const QUEUE: Flag = Flag {
+    long: "queue",
+    short: None,
+    value: None,
+    help: "Record the job as queued for `wrkr worker`; do not run it here",
+    long_help: "The job is created as usual (spec checked, workspace and fingerprint recorded) with an \
+                x-job_queued record naming its labels, and left `queued`: a `wrkr worker` on this store \
+                (PostgreSQL, or this file store on this host) whose labels include all of the job's claims and \
+                runs it. Not with --detach.",
+};
+pub const LABEL: Flag = Flag {
+    long: "label",
+    short: None,
+    value: Some("LABEL"),
+    help: "With --queue: only a worker with this label may run the job (repeatable)",
+    long_help: "A label is 1 to 64 of A-Z a-z 0-9 . _ : - (for example gpu, linux-x86_64, team:infra).",
+};
 pub const LEASE_TTL: Flag = Flag {
     long: "lease-ttl",
     short: None,
@@ -67,7 +84,7 @@ pub const COMMAND: Command = Command {
     name: "submit",
     kind: Kind::Command,
     about: "Submit a JobSpec and run it",
-    usage: "SPEC [--job-id ID] [--detach] [--explain] [-q|-v]",
+    usage: "SPEC [--job-id ID] [--detach | --queue [--label L]...] [--explain] [-q|-v]",
     long_about: "Validates the JobSpec (YAML, or JSON by extension; `-` reads it from stdin), reporting every \
                  problem at once (exit 6, no job created), creates the job with its spec, workspace \
                  and environment fingerprint, then runs its steps under a lease: each in its own process group, \
@@ -82,7 +99,7 @@ pub const COMMAND: Command = Command {
                  printed. NO_COLOR turns colour off.\n\n\
                  With --explain, nothing is created: the spec is checked as above and the job id, workspace, \
                  each step's command, the budgets and the expected artifacts are printed (--json: one object).",
-    flags: &[&JOB_ID, &DETACH, &QUIET, &VERBOSE, &LEASE_TTL],
+    flags: &[&JOB_ID, &DETACH, &QUEUE, &LABEL, &QUIET, &VERBOSE, &LEASE_TTL],
     examples: &[
         Example { command: "wrkr submit jobspec.yaml", what: "Run a job in the foreground." },
         Example {
@@ -90,6 +107,10 @@ pub const COMMAND: Command = Command {
             what: "Start it in the background.",
         },
         Example { command: "wrkr submit --explain jobspec.yaml", what: "Check it and show what would run." },
+        Example {
+            command: "wrkr submit jobspec.yaml --queue --label gpu",
+            what: "Queue it for a `wrkr worker --label gpu`.",
+        },
     ],
     run,
 };
@@ -117,20 +138,35 @@ fn run(args: Args, io: &mut Io) -> Result<()> {
         })?;
         return explain(io, &job, &spec);
     }
-    let store = args.file_store()?;
+    let queue = queue_request(&args)?;
+    let store = args.store()?;
     let job = match args.value(JOB_ID.long) {
         Some(id) => {
             let job = JobId::parse(id)?;
-            create(&store, &job, &spec, Path::new(path))?;
+            create_queued(&store, &job, &spec, Path::new(path), queue.as_ref())?;
             job
         }
-        None => create_fresh(&store, &jobspec::infer_job_id(&spec.name, now), &spec, Path::new(path))?,
+        None => create_fresh_queued(
+            &store,
+            &jobspec::infer_job_id(&spec.name, now),
+            &spec,
+            Path::new(path),
+            queue.as_ref(),
+        )?,
     };
+    if let Some(queued) = &queue {
+        let labels = queued.payload.get("labels").cloned().unwrap_or_default();
+        return if io.json {
+            io.pretty(&json!({"job_id": job.as_str(), "status": "queued", "queued": true, "labels": labels}))
+        } else {
+            io.line(&format!("job_id={} status=queued queued=true", job.as_str()))
+        };
+    }
     let ttl = lease_ttl(&args)?;
     if args.switch(DETACH.long) {
-        let pid = detach(&store, &job, ttl)?;
+        let (pid, log) = detach(&store, &job, ttl)?;
         let out = json!({"job_id": job.as_str(), "status": "queued", "detached": true, "runner_pid": pid,
-                         "log": store.job_dir(&job).join("runner.log").display().to_string()});
+                         "log": log.display().to_string()});
         return if io.json {
             io.pretty(&out)
         } else {
@@ -144,7 +180,7 @@ fn run(args: Args, io: &mut Io) -> Result<()> {
 }
 
 /// Run the job in the foreground, with the progress display `-q`/`-v` and the terminal ask for.
-pub fn drive_with_progress(args: &Args, io: &Io, store: &FsStore, job: &JobId, ttl: Duration) -> Result<Report> {
+pub fn drive_with_progress(args: &Args, io: &Io, store: &dyn Store, job: &JobId, ttl: Duration) -> Result<Report> {
     let verbosity = if args.switch(QUIET.long) {
         Verbosity::Quiet
     } else if args.switch(VERBOSE.long) {
@@ -160,6 +196,22 @@ pub fn drive_with_progress(args: &Args, io: &Io, store: &FsStore, job: &JobId, t
     result
 }
 
+/// `--queue` and its labels, as the `x-job_queued` event to record; `None` without `--queue`.
+fn queue_request(args: &Args) -> Result<Option<NewEvent>> {
+    let labels: Vec<String> = args.values(LABEL.long).into_iter().map(str::to_owned).collect();
+    if !args.switch(QUEUE.long) {
+        if !labels.is_empty() {
+            return Err(Error::invalid_input("--label goes with --queue").with_hint("add --queue"));
+        }
+        return Ok(None);
+    }
+    if args.switch(DETACH.long) {
+        return Err(Error::invalid_input("--queue and --detach do not go together")
+            .with_hint("--queue leaves the job to a `wrkr worker`; --detach runs it here in the background"));
+    }
+    crate::store::queue::queued_event(&labels).map(Some)
+}
+
 pub fn lease_ttl(args: &Args) -> Result<Duration> {
     let secs = args.u64_or(&LEASE_TTL, crate::job::lease::DEFAULT_TTL.as_secs())?;
     if secs == 0 {
@@ -169,8 +221,19 @@ pub fn lease_ttl(args: &Args) -> Result<Duration> {
 }
 
 /// Create the job: spec, workspace and fingerprint in one batch; refused if the id exists.
-pub fn create(store: &FsStore, job: &JobId, spec: &JobSpec, spec_path: &Path) -> Result<()> {
-    if try_create(store, job, spec, spec_path)? {
+pub fn create(store: &dyn Store, job: &JobId, spec: &JobSpec, spec_path: &Path) -> Result<()> {
+    create_queued(store, job, spec, spec_path, None)
+}
+
+/// [`create`]; with `queued`, the job's `x-job_queued` record rides in the same batch.
+fn create_queued(
+    store: &dyn Store,
+    job: &JobId,
+    spec: &JobSpec,
+    spec_path: &Path,
+    queued: Option<&NewEvent>,
+) -> Result<()> {
+    if try_create(store, job, spec, spec_path, queued)? {
         return Ok(());
     }
     Err(Error::invalid_input("job already exists").with("job_id", job.as_str()).with_hint(format!(
@@ -179,12 +242,28 @@ pub fn create(store: &FsStore, job: &JobId, spec: &JobSpec, spec_path: &Path) ->
 }
 
 /// Create the job under `base` or the next free `base_N` (a default id: never collides).
-pub fn create_fresh(store: &FsStore, base: &str, spec: &JobSpec, spec_path: &Path) -> Result<JobId> {
-    crate::store::job_id::claim_fresh(base, &mut |job| try_create(store, job, spec, spec_path))
+pub fn create_fresh(store: &dyn Store, base: &str, spec: &JobSpec, spec_path: &Path) -> Result<JobId> {
+    create_fresh_queued(store, base, spec, spec_path, None)
+}
+
+fn create_fresh_queued(
+    store: &dyn Store,
+    base: &str,
+    spec: &JobSpec,
+    spec_path: &Path,
+    queued: Option<&NewEvent>,
+) -> Result<JobId> {
+    crate::store::job_id::claim_fresh(base, &mut |job| try_create(store, job, spec, spec_path, queued))
 }
 
 /// Create the job; `Ok(false)` when the id is already taken.
-fn try_create(store: &FsStore, job: &JobId, spec: &JobSpec, spec_path: &Path) -> Result<bool> {
+fn try_create(
+    store: &dyn Store,
+    job: &JobId,
+    spec: &JobSpec,
+    spec_path: &Path,
+    queued: Option<&NewEvent>,
+) -> Result<bool> {
     let workspace = workspace(spec)?;
     let fp = fingerprint::capture(&spec.environment_rules)?;
     // `-` (stdin) is recorded as given: there is no file to point back to.
@@ -205,7 +284,7 @@ fn try_create(store: &FsStore, job: &JobId, spec: &JobSpec, spec_path: &Path) ->
             taken = true;
             return Err(Error::invalid_input("job already exists").with("job_id", job.as_str()));
         }
-        Ok(vec![recorded.clone(), fingerprint.clone()])
+        Ok([&recorded, &fingerprint].into_iter().chain(queued).cloned().collect())
     });
     match created {
         Ok(_) => Ok(true),
@@ -225,10 +304,14 @@ fn workspace(spec: &JobSpec) -> Result<PathBuf> {
     }
 }
 
-/// Start `wrkr resume JOB` in its own session, output to the job's runner.log.
-pub fn detach(store: &FsStore, job: &JobId, ttl: Duration) -> Result<u32> {
+/// Start `wrkr resume JOB` in its own session, output to the job's runner.log (on this host:
+/// `store::local`). Returns the runner's pid and the log's path.
+pub fn detach(store: &dyn Store, job: &JobId, ttl: Duration) -> Result<(u32, PathBuf)> {
     let exe = std::env::current_exe().map_err(|e| Error::io("find the wrkr binary", e))?;
-    let log_path = store.job_dir(job).join("runner.log");
+    let location = store.location();
+    let job_dir = local::job_dir(&location, job)?;
+    crate::store::fs::private_dir_all(&job_dir).map_err(|e| Error::io(format!("create {}", job_dir.display()), e))?;
+    let log_path = job_dir.join("runner.log");
     let log = std::fs::OpenOptions::new()
         .create(true)
         .append(true)
@@ -237,17 +320,20 @@ pub fn detach(store: &FsStore, job: &JobId, ttl: Duration) -> Result<u32> {
         .map_err(|e| Error::io("open runner.log", e))?;
     let err = log.try_clone().map_err(|e| Error::io("open runner.log", e))?;
     let mut cmd = std::process::Command::new(exe);
-    cmd.arg("--store").arg(store.root()).args([
-        "resume",
-        job.as_str(),
-        "--json",
-        "--lease-ttl",
-        &ttl.as_secs().to_string(),
-    ]);
+    match &location {
+        Location::Dir(root) => {
+            cmd.arg("--store").arg(root);
+        }
+        // In the environment, not on the command line: the URL may hold a password.
+        Location::Postgres(url) => {
+            cmd.env("WRKR_STORE", url);
+        }
+    }
+    cmd.args(["resume", job.as_str(), "--json", "--lease-ttl", &ttl.as_secs().to_string()]);
     cmd.stdin(std::process::Stdio::null()).stdout(log).stderr(err);
     std::os::unix::process::CommandExt::process_group(&mut cmd, 0);
     let child = cmd.spawn().map_err(|e| Error::io("start the background runner", e))?;
-    Ok(child.id())
+    Ok((child.id(), log_path))
 }
 
 /// After `--detach`: how to watch the background runner (on stderr: stdout is the result).

@@ -59,7 +59,7 @@ impl Heartbeat {
                     continue; // a missed renewal, as when the store is briefly unreachable
                 }
                 if store.is_none() {
-                    store = crate::store::open_location(&location).ok();
+                    store = crate::store::open_at(&location).ok();
                 }
                 let Some(handle) = store.as_ref() else { continue };
                 match handle.heartbeat_lease(&job, &worker, Some(epoch), ttl) {

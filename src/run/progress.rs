@@ -25,7 +25,7 @@ use crate::job::budget::{Limits, Usage};
 use crate::run::attempts::{Attempt, Attempts, STREAMS, copy_stream, tail_start};
 use crate::run::history::History;
 use crate::run::outlook::duration;
-use crate::store::{FsStore, JobId, Store};
+use crate::store::{JobId, Store, local};
 
 /// How often the line is redrawn.
 const REDRAW: Duration = Duration::from_millis(200);
@@ -74,10 +74,14 @@ pub struct Progress {
 
 impl Progress {
     /// Start drawing for `job` (a no-op when nothing is to be drawn).
-    pub fn start(store: &FsStore, job: &JobId, display: Display) -> Progress {
+    pub fn start(store: &dyn Store, job: &JobId, display: Display) -> Progress {
         let stop = Arc::new(AtomicBool::new(false));
-        let thread = display.active().then(|| {
-            let mut tracker = Tracker::new(store.root().to_path_buf(), job.clone(), display);
+        // The display's own store handle (and the job's local logs); none, no display: drawing is
+        // never worth failing the run for.
+        let location = store.location();
+        let handle = || Some((crate::store::open_at(&location).ok()?, local::job_dir(&location, job).ok()?));
+        let thread = display.active().then(handle).flatten().map(|(store, job_dir)| {
+            let mut tracker = Tracker::new(store, job_dir, job.clone(), display);
             tracker.skip_what_ended_before();
             let stop = stop.clone();
             std::thread::spawn(move || {
@@ -114,7 +118,9 @@ impl Progress {
 
 /// Follows the ledger and knows what to draw.
 struct Tracker {
-    store: FsStore,
+    store: Box<dyn Store + Send>,
+    /// Where the job's logs are on this host.
+    job_dir: PathBuf,
     job: JobId,
     display: Display,
     history: History,
@@ -124,9 +130,9 @@ struct Tracker {
 }
 
 impl Tracker {
-    fn new(root: PathBuf, job: JobId, display: Display) -> Tracker {
+    fn new(store: Box<dyn Store + Send>, job_dir: PathBuf, job: JobId, display: Display) -> Tracker {
         let history = History::new(job.as_str());
-        Tracker { store: FsStore::new(root), job, display, history, attempts: Attempts::default(), reported: 0 }
+        Tracker { store, job_dir, job, display, history, attempts: Attempts::default(), reported: 0 }
     }
 
     /// `-v` reports the attempts that end from now on: a resumed job's earlier steps were
@@ -217,10 +223,10 @@ impl Tracker {
     /// The last lines of the failing attempt's output, under a header per stream.
     fn show_failure_tail(&self) {
         let Some(failed) = self.attempts.list.iter().rev().find(|a| a.failed()) else { return };
-        let job_dir = self.store.job_dir(&self.job);
+        let job_dir = &self.job_dir;
         let mut err = std::io::stderr().lock();
         for stream in STREAMS {
-            let files = failed.log_files(&job_dir, stream);
+            let files = failed.log_files(job_dir, stream);
             let Ok(start) = tail_start(&files, FAILURE_TAIL_LINES) else { continue };
             if files.is_empty() {
                 continue;

@@ -37,7 +37,7 @@ use crate::run::step_group;
 use crate::run::watch::StepWatch;
 use crate::run::watchdog::Watchdog;
 use crate::run::{evidence, expected_artifacts, failure_hint};
-use crate::store::{FsStore, JobId, Store};
+use crate::store::{JobId, Store, local};
 
 pub struct Options {
     pub worker: String,
@@ -51,6 +51,13 @@ pub struct Options {
     /// Handle SIGINT and SIGTERM (`wrkr submit`/`resume` in a terminal): stop the step's group,
     /// record the interruption, leave the job `paused` and release the lease (see [`drive`]).
     pub interruptible: bool,
+    /// The epoch of a lease the caller already holds for `worker` (`wrkr worker` claimed the job):
+    /// the run takes no lease of its own.
+    pub claimed: Option<u64>,
+    /// Raised when the run should stop before its next step (a draining `wrkr worker`): the step
+    /// running now finishes, the job stays `running` and its lease is released, so another worker
+    /// continues it.
+    pub drain: Option<std::sync::Arc<std::sync::atomic::AtomicBool>>,
 }
 
 impl Options {
@@ -63,6 +70,8 @@ impl Options {
             log_cap: DEFAULT_LOG_CAP,
             tee: false,
             interruptible: false,
+            claimed: None,
+            drain: None,
         }
     }
 }
@@ -81,6 +90,8 @@ pub enum Outcome {
     BlockedDecision,
     Paused,
     Canceled,
+    /// Stopped before a step for a draining worker; still `running`, lease released.
+    Drained,
 }
 
 #[derive(Clone, Debug)]
@@ -128,7 +139,7 @@ impl Report {
 /// out, stops the group), the step's end is recorded as `interrupted`, the job moves to `paused`
 /// with an `x-runner_interrupted` event naming the signal, the lease is released, and the error
 /// says how to resume. A signal between steps stops before the next one.
-pub fn drive(store: &FsStore, job: &JobId, opts: &Options) -> Result<Report> {
+pub fn drive(store: &dyn Store, job: &JobId, opts: &Options) -> Result<Report> {
     let interrupts = match opts.interruptible {
         true => Some(Interrupts::install().map_err(|e| Error::io("install the Ctrl-C handler", e))?),
         false => None,
@@ -143,9 +154,15 @@ pub fn drive(store: &FsStore, job: &JobId, opts: &Options) -> Result<Report> {
     // The runner needs the typed steps, not the document (see `RecordedSpec::document`).
     spec.document = Value::Null;
     release_freed_memory();
-    let lease = store.acquire_lease(job, &opts.worker, opts.ttl)?;
+    let location = store.location();
+    // Logs, the step group record, the watchdog: on this host's disk (`store::local`).
+    let job_dir = local::job_dir(&location, job)?;
+    crate::store::fs::private_dir_all(&job_dir).map_err(|e| Error::io(format!("create {}", job_dir.display()), e))?;
+    let lease = match opts.claimed {
+        Some(epoch) => ClaimedLease { epoch },
+        None => ClaimedLease { epoch: store.acquire_lease(job, &opts.worker, opts.ttl)?.epoch },
+    };
     // Before anything runs: a step a previous runner left running must not overlap its re-run.
-    let job_dir = store.job_dir(job);
     let stopped_previous = step_group::stop_previous(&job_dir, job.as_str(), lease.epoch, opts.grace);
     if let Some(stopped) = stopped_previous.as_ref().filter(|s| !s.gone) {
         let _ = store.release_lease(job, &opts.worker, Some(lease.epoch));
@@ -166,18 +183,15 @@ pub fn drive(store: &FsStore, job: &JobId, opts: &Options) -> Result<Report> {
         true => Watchdog::start(job_dir.clone(), job.as_str().to_owned(), lease.epoch, opts.grace),
         false => None,
     };
-    let heartbeat = Heartbeat::start(
-        store.root().to_path_buf(),
-        job.clone(),
-        opts.worker.clone(),
-        lease.epoch,
-        opts.ttl,
-        opts.heartbeat,
-    );
+    // The heartbeat opens its own handle (and reopens it after a broken connection).
+    let heartbeat =
+        Heartbeat::start_at(location.clone(), job.clone(), opts.worker.clone(), lease.epoch, opts.ttl, opts.heartbeat);
     let mut runner = Runner {
         store,
         job,
         epoch: lease.epoch,
+        job_dir,
+        store_env: local::store_env(&location),
         history,
         spec,
         workspace: PathBuf::from(recorded.workspace),
@@ -205,10 +219,19 @@ pub fn drive(store: &FsStore, job: &JobId, opts: &Options) -> Result<Report> {
     result.map_err(|e| e.with("job_id", job.as_str()))
 }
 
+/// The lease a run holds: taken by [`drive`], or by the worker that claimed the job.
+struct ClaimedLease {
+    epoch: u64,
+}
+
 struct Runner<'a> {
-    store: &'a FsStore,
+    store: &'a dyn Store,
     job: &'a JobId,
     epoch: u64,
+    /// This host's directory for the job's logs (`store::local`).
+    job_dir: PathBuf,
+    /// `WRKR_HOME` or `WRKR_STORE`: the store a step's own `wrkr` calls go to.
+    store_env: (String, String),
     history: History,
     spec: JobSpec,
     workspace: PathBuf,
@@ -271,6 +294,10 @@ impl Runner<'_> {
                 self.withdraw_prestart()?;
                 return self.interrupted(signal, Vec::new());
             }
+            if self.opts.drain.as_ref().is_some_and(|d| d.load(std::sync::atomic::Ordering::SeqCst)) {
+                self.withdraw_prestart()?;
+                return Ok(self.stopped(Outcome::Drained));
+            }
             if let Some(report) = self.between_steps()? {
                 self.withdraw_prestart()?;
                 return Ok(report);
@@ -329,6 +356,18 @@ impl Runner<'_> {
             self.commit(&|_| vec![cp.event()])?;
         }
         Ok(())
+    }
+
+    /// A stop with the job's current status and nothing else to report.
+    fn stopped(&self, outcome: Outcome) -> Report {
+        Report {
+            outcome,
+            status: self.history.status,
+            checkpoint_id: None,
+            adapter: "",
+            next_step_index: 0,
+            missing_artifacts: Vec::new(),
+        }
     }
 
     /// Requests made while the previous step ran: pause, cancel, an emitted decision-needed.
@@ -416,7 +455,7 @@ impl Runner<'_> {
         // What export and acceptance need from this step, into the store before its end is.
         let claimed = [&step.artifacts, &reported.added, &reported.changed, &reported.removed];
         let log_name = crate::run::attempts::log_name(index as u64, &step.id, attempt);
-        let log_dir = self.store.job_dir(self.job).join("logs");
+        let log_dir = self.job_dir.join("logs");
         let step_evidence = evidence::StepEvidence {
             workspace: &self.workspace,
             artifacts: claimed.iter().flat_map(|list| list.iter().map(String::as_str)).collect(),
@@ -632,9 +671,9 @@ impl Runner<'_> {
                 ("WRKR_STEP_ID".into(), step_id.to_owned()),
                 ("WRKR_STEP_ATTEMPT".into(), attempt.to_string()),
                 ("WRKR_LEASE_EPOCH".into(), self.epoch.to_string()),
-                ("WRKR_HOME".into(), self.store.root().display().to_string()),
+                self.store_env.clone(),
             ],
-            log_dir: self.store.job_dir(self.job).join("logs"),
+            log_dir: self.job_dir.join("logs"),
             log_name: crate::run::attempts::log_name(index as u64, step_id, attempt),
             log_cap: self.opts.log_cap,
             deadline,

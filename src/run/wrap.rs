@@ -126,7 +126,7 @@ pub fn wrap(location: &Location, opts: &WrapOptions) -> Result<WrapReport> {
     if argv.is_empty() {
         return Err(Error::invalid_input("wrap needs a command after --").with_hint("wrkr wrap -- CMD ARGS..."));
     }
-    let store = crate::store::open_location(location)?;
+    let store = crate::store::open_at(location)?;
     let store: &dyn Store = &store;
     let base = opts.workspace.clone().unwrap_or_else(|| opts.cwd.clone());
     let absolute = |p: &std::path::Path| std::path::absolute(p).unwrap_or_else(|_| p.to_path_buf());

@@ -46,7 +46,7 @@ pub type Handler = fn(&Call<'_>) -> Result<Reply>;
 
 impl Call<'_> {
     pub fn store(&self) -> Result<Box<dyn Store>> {
-        crate::store::open_location(&self.ctx.store)
+        Ok(crate::store::open_at(&self.ctx.store)?)
     }
 
     /// The file store, for an endpoint that runs only there (`store::location::FILE_STORE_ONLY`).

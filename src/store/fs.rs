@@ -358,6 +358,14 @@ impl Store for FsStore {
         self.import_into(job, ledger)
     }
 
+    fn as_dyn(&self) -> &dyn Store {
+        self
+    }
+
+    fn location(&self) -> crate::store::Location {
+        crate::store::Location::Dir(self.root.clone())
+    }
+
     fn read_job_file(&self, job: &JobId, name: &str) -> Result<Option<Vec<u8>>> {
         let path = self.job_file(job, name)?;
         match std::fs::read(&path) {

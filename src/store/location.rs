@@ -53,14 +53,16 @@ pub fn locate(store_flag: Option<&Path>) -> Result<Location> {
 /// person names the refused use. docs/contracts/store.md carries the same table; every other
 /// command and tool runs on either store.
 pub const FILE_STORE_ONLY: &[(&str, &str, &str)] = &[
-    ("submit", "wrkr submit", "the runner does not run on PostgreSQL yet (wrkr worker will)"),
-    ("resume", "wrkr resume", "the runner does not run on PostgreSQL yet (wrkr worker will)"),
-    ("demo", "wrkr demo", "it runs the runner, which does not run on PostgreSQL yet"),
+    ("demo", "wrkr demo", "it writes its sample job into a file store"),
     ("fsck", "wrkr fsck", "it checks the file store's own files (ledger tails, snapshots, temp files)"),
     ("store", "wrkr store prune", "it removes job directories; on PostgreSQL a DBA deletes rows"),
     ("doctor", "wrkr doctor --production-readiness", "it checks the file store's directory and permissions"),
     ("logs --follow", "wrkr logs --follow", "a running step's output is on its worker's disk until the step ends"),
-    ("serve submit", "wrkr serve: POST /v1/jobs:submit and /v1/jobs/{job_id}:resume", "they run the runner"),
+    (
+        "serve submit",
+        "wrkr serve: POST /v1/jobs:submit and /v1/jobs/{job_id}:resume",
+        "serve starts runners on the file store only so far",
+    ),
 ];
 
 /// The error for `command` (a name in [`FILE_STORE_ONLY`]) asked to run on the PostgreSQL store

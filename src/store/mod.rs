@@ -25,9 +25,11 @@ pub mod fs;
 pub mod import;
 pub mod job_id;
 pub mod ledger;
+pub mod local;
 pub mod location;
 pub mod lock;
 pub mod pg;
+pub mod queue;
 pub mod retention;
 pub mod snapshot;
 
@@ -112,6 +114,24 @@ pub trait Store {
         None
     }
 
+    /// Where this store is, so that a thread or a child process can open it again ([`open_at`]).
+    fn location(&self) -> Location;
+
+    /// Take the lease of one job queued for workers that a worker with `labels` may run now
+    /// (`store::queue` has the rule). Its id and the lease epoch, or `None` when there is none.
+    fn claim(&self, worker: &str, labels: &[String], ttl: Duration) -> Result<Option<(JobId, u64)>> {
+        queue::claim_by_scan(self.as_dyn(), worker, labels, ttl)
+    }
+
+    /// Wait until any job may have changed, at most `timeout` (an idle worker between claims).
+    fn wait_for_news(&self, timeout: Duration) -> Result<()> {
+        std::thread::sleep(timeout);
+        Ok(())
+    }
+
+    /// This store as a trait object (for the provided methods that call free functions).
+    fn as_dyn(&self) -> &dyn Store;
+
     fn acquire_lease(&self, job: &JobId, worker: &str, ttl: Duration) -> Result<LeaseView> {
         let now = Timestamp::now();
         let done =
@@ -166,11 +186,12 @@ pub fn root(store_flag: Option<&Path>, command: &str) -> Result<PathBuf> {
 
 /// The store an invocation works on, whichever backend it is.
 pub fn open(store_flag: Option<&Path>) -> Result<Box<dyn Store>> {
-    open_location(&location::locate(store_flag)?)
+    Ok(open_at(&location::locate(store_flag)?)?)
 }
 
-/// The store at `location` (a thread that needs its own handle opens one here).
-pub fn open_location(location: &Location) -> Result<Box<dyn Store>> {
+/// Open the store at `location` (a thread's own handle: the heartbeat, the progress display).
+/// A PostgreSQL store is a new connection, its schema checked.
+pub fn open_at(location: &Location) -> Result<Box<dyn Store + Send>> {
     Ok(match location {
         Location::Dir(dir) => Box::new(FsStore::new(dir.clone())),
         Location::Postgres(url) => Box::new(PgStore::open(url)?),
@@ -225,6 +246,18 @@ impl<S: Store + ?Sized> Store for Box<S> {
     }
     fn local_job_dir(&self, job: &JobId) -> Option<PathBuf> {
         (**self).local_job_dir(job)
+    }
+    fn location(&self) -> Location {
+        (**self).location()
+    }
+    fn claim(&self, worker: &str, labels: &[String], ttl: Duration) -> Result<Option<(JobId, u64)>> {
+        (**self).claim(worker, labels, ttl)
+    }
+    fn wait_for_news(&self, timeout: Duration) -> Result<()> {
+        (**self).wait_for_news(timeout)
+    }
+    fn as_dyn(&self) -> &dyn Store {
+        (**self).as_dyn()
     }
     fn acquire_lease(&self, job: &JobId, worker: &str, ttl: Duration) -> Result<LeaseView> {
         (**self).acquire_lease(job, worker, ttl)

@@ -21,6 +21,8 @@ pub struct Cluster {
     /// Holds `data/` and the socket.
     pub dir: PathBuf,
     pub bin: PathBuf,
+    /// The OS user the server runs as (`nobody` when we are root).
+    user: Option<(u32, u32)>,
 }
 
 static CLUSTER: OnceLock<Result<Cluster, String>> = OnceLock::new();
@@ -52,6 +54,18 @@ impl Cluster {
             .expect("run psql");
         assert!(out.status.success(), "create database: {}", String::from_utf8_lossy(&out.stderr));
         self.url(&name)
+    }
+
+    /// `pg_ctl restart -m fast` (same options): every connection is cut, the server comes back.
+    /// Only for a test binary of its own: the cluster is shared by the tests of one binary.
+    pub fn restart(&self) {
+        let mut cmd = Command::new(self.bin.join("pg_ctl"));
+        if let Some((uid, gid)) = self.user {
+            cmd.uid(uid).gid(gid).env("HOME", &self.dir);
+        }
+        cmd.current_dir(&self.dir).args(["-w", "-s", "-t", "60", "-m", "fast", "-D"]).arg(self.dir.join("data"));
+        cmd.arg("-l").arg(self.dir.join("log")).arg("restart");
+        run(&mut cmd).expect("pg_ctl restart");
     }
 
     pub fn url(&self, database: &str) -> String {
@@ -155,7 +169,7 @@ fn start_in(dir: &Path, bin: PathBuf, user: Option<(u32, u32)>) -> Result<Cluste
         .arg("start"))
     .map_err(|e| format!("{e}\n{}", std::fs::read_to_string(dir.join("log")).unwrap_or_default()))?;
     watchdog(&dir, &data);
-    Ok(Cluster { dir, bin })
+    Ok(Cluster { dir, bin, user })
 }
 
 /// Stop the server and remove its dir once this test process has exited.

@@ -22,6 +22,7 @@
 //! The snapshot column is refreshed when a batch changes status or lease, or 128 records after the
 //! last refresh, so no reader replays more than that.
 
+pub mod claim;
 pub mod connect;
 pub mod schema;
 
@@ -37,12 +38,16 @@ use crate::job::{JobState, lease};
 use crate::store::fs::SNAPSHOT_EVERY;
 use crate::store::import::{ImportedLedger, job_exists};
 use crate::store::ledger::{EventRecord, corrupt};
-use crate::store::{AppendOptions, Appended, JobId, Plan, Sink, Store, batch, check_job_file_name, job_not_found};
+use crate::store::{
+    AppendOptions, Appended, JobId, Plan, Sink, Store, batch, check_job_file_name, job_not_found, queue,
+};
 use connect::sql_error;
 
 pub struct PgStore {
     /// The store URL with its password hidden, for messages.
     name: String,
+    /// The URL as given (password included): a thread or child process opens the store with it.
+    url: String,
     client: RefCell<Client>,
     /// Whether this connection has run `LISTEN wrkr_events`.
     listening: std::cell::Cell<bool>,
@@ -60,6 +65,7 @@ impl PgStore {
     pub fn open_unchecked(url: &str) -> Result<PgStore> {
         Ok(PgStore {
             name: connect::redact(url),
+            url: url.to_owned(),
             client: RefCell::new(connect::connect(url)?),
             listening: std::cell::Cell::new(false),
         })
@@ -173,44 +179,59 @@ fn update_job_row(tx: &mut impl GenericClient, job: &JobId, state: &JobState, re
     updated.map(drop).map_err(|e| sql_error("update the job row", &e))
 }
 
+/// The body of an append, inside the caller's transaction (which commits it): lock the job row,
+/// derive, fence, plan, check, insert, update the row. `claim` runs it after its own row lock.
+pub(crate) fn append_in(
+    tx: &mut postgres::Transaction<'_>,
+    job: &JobId,
+    options: AppendOptions,
+    plan: Plan<'_>,
+) -> Result<Appended> {
+    if options.create {
+        tx.execute("INSERT INTO wrkr_jobs (job_id) VALUES ($1) ON CONFLICT DO NOTHING", &[&job.as_str()])
+            .map_err(|e| sql_error("create the job", &e))?;
+    }
+    let row = tx
+        .query_opt(
+            "SELECT last_seq, snapshot_seq, snapshot FROM wrkr_jobs WHERE job_id = $1 FOR UPDATE",
+            &[&job.as_str()],
+        )
+        .map_err(|e| sql_error("lock the job", &e).with("job_id", job.as_str()))?;
+    let Some(row) = row.map(|r| JobRow::of(&r, 0)) else { return Err(job_not_found(job)) };
+    if row.last_seq == 0 && !options.create {
+        return Err(job_not_found(job));
+    }
+    let state = derive(tx, job, &row)?;
+    if let Some(epoch) = options.fence {
+        lease::check_fence(&state, epoch)?;
+    }
+    let events = plan(&state)?;
+    let batch = match batch::build(state, row.last_seq, events)? {
+        Ok(batch) => batch,
+        Err(state) => return Ok(Appended { records: Vec::new(), state }),
+    };
+    let seqs: Vec<i64> = batch.records.iter().map(|r| r.seq as i64).collect();
+    let lines: Vec<&[u8]> = batch.lines().collect();
+    tx.execute(INSERT_EVENTS, &[&job.as_str(), &seqs, &lines]).map_err(|e| sql_error("insert the events", &e))?;
+    let refresh = batch.changes_state() || batch.state.last_applied_seq - row.snapshot_seq >= SNAPSHOT_EVERY;
+    update_job_row(tx, job, &batch.state, refresh)?;
+    if batch.records.iter().any(|r| r.event_type == queue::QUEUED_EVENT) {
+        claim::mark_queued(tx, job, &batch.records)?;
+    }
+    Ok(Appended { records: batch.records, state: batch.state })
+}
+
 impl Store for PgStore {
     fn append(&self, job: &JobId, options: AppendOptions, plan: Plan<'_>) -> Result<Appended> {
         let mut client = self.client()?;
         let mut tx = client.transaction().map_err(|e| sql_error("begin", &e))?;
-        if options.create {
-            tx.execute("INSERT INTO wrkr_jobs (job_id) VALUES ($1) ON CONFLICT DO NOTHING", &[&job.as_str()])
-                .map_err(|e| sql_error("create the job", &e))?;
-        }
-        let row = tx
-            .query_opt(
-                "SELECT last_seq, snapshot_seq, snapshot FROM wrkr_jobs WHERE job_id = $1 FOR UPDATE",
-                &[&job.as_str()],
-            )
-            .map_err(|e| sql_error("lock the job", &e).with("job_id", job.as_str()))?;
-        let Some(row) = row.map(|r| JobRow::of(&r, 0)) else { return Err(job_not_found(job)) };
-        if row.last_seq == 0 && !options.create {
-            return Err(job_not_found(job));
-        }
-        let state = derive(&mut tx, job, &row)?;
-        if let Some(epoch) = options.fence {
-            lease::check_fence(&state, epoch)?;
-        }
-        let events = plan(&state)?;
-        let batch = match batch::build(state, row.last_seq, events)? {
-            Ok(batch) => batch,
-            Err(state) => return Ok(Appended { records: Vec::new(), state }),
-        };
-        let seqs: Vec<i64> = batch.records.iter().map(|r| r.seq as i64).collect();
-        let lines: Vec<&[u8]> = batch.lines().collect();
-        tx.execute(INSERT_EVENTS, &[&job.as_str(), &seqs, &lines]).map_err(|e| sql_error("insert the events", &e))?;
-        let refresh = batch.changes_state() || batch.state.last_applied_seq - row.snapshot_seq >= SNAPSHOT_EVERY;
-        update_job_row(&mut tx, job, &batch.state, refresh)?;
+        let appended = append_in(&mut tx, job, options, plan)?;
         tx.commit().map_err(|e| {
             sql_error("commit", &e)
                 .with("job_id", job.as_str())
                 .with_hint("the batch may or may not be committed; read the ledger before retrying")
         })?;
-        Ok(Appended { records: batch.records, state: batch.state })
+        Ok(appended)
     }
 
     fn state(&self, job: &JobId) -> Result<JobState> {
@@ -320,6 +341,36 @@ impl Store for PgStore {
 
     fn notifies(&self) -> bool {
         true
+    }
+
+    fn location(&self) -> crate::store::Location {
+        crate::store::Location::Postgres(self.url.clone())
+    }
+
+    fn as_dyn(&self) -> &dyn Store {
+        self
+    }
+
+    fn claim(&self, worker: &str, labels: &[String], ttl: Duration) -> Result<Option<(JobId, u64)>> {
+        self.claim_queued(worker, labels, ttl)
+    }
+
+    fn wait_for_news(&self, timeout: Duration) -> Result<()> {
+        let mut client = self.client()?;
+        if !self.listening.get() {
+            // As in `wait_for_change`: what committed before the LISTEN sent no wake-up.
+            client.batch_execute("LISTEN wrkr_events").map_err(|e| sql_error("listen", &e))?;
+            self.listening.set(true);
+            return Ok(());
+        }
+        let mut notifications = client.notifications();
+        let woken = notifications.timeout_iter(timeout).next().map_err(|e| sql_error("wait for notifications", &e))?;
+        // Whatever else arrived meanwhile is news of the same kind: drain it without waiting.
+        if woken.is_some() {
+            let mut pending = notifications.iter();
+            while let Ok(Some(_)) = pending.next() {}
+        }
+        Ok(())
     }
 
     fn read_job_file(&self, job: &JobId, name: &str) -> Result<Option<Vec<u8>>> {

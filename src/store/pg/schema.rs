@@ -20,10 +20,11 @@ pub struct Migration {
     pub sql: &'static str,
 }
 
-pub const MIGRATIONS: &[Migration] = &[Migration {
-    version: 1,
-    name: "jobs, events and job files",
-    sql: "
+pub const MIGRATIONS: &[Migration] = &[
+    Migration {
+        version: 1,
+        name: "jobs, events and job files",
+        sql: "
 CREATE TABLE wrkr_jobs (
     job_id        text PRIMARY KEY,
     status        text NOT NULL DEFAULT 'queued',
@@ -50,7 +51,16 @@ CREATE TABLE wrkr_job_files (
     PRIMARY KEY (job_id, name)
 );
 ",
-}];
+    },
+    Migration {
+        version: 2,
+        name: "worker queue: labels of jobs queued for workers",
+        sql: "
+ALTER TABLE wrkr_jobs ADD COLUMN queue_labels text[];
+CREATE INDEX wrkr_jobs_queued ON wrkr_jobs (started_at) WHERE queue_labels IS NOT NULL;
+",
+    },
+];
 
 /// The schema version this wrkr reads and writes.
 pub fn latest() -> i32 {

@@ -1,0 +1,48 @@
+//! The worker's local disk: the files a running job keeps on the host that runs it, whichever
+//! store holds its ledger.
+//!
+//! What lives here, and why it is not in the store (docs/contracts/runner.md, "Where a runner
+//! keeps its files"): the step's log files (streamed as the step writes them, unbounded but
+//! capped, and read by `wrkr logs` on the same host), the step group record (a process group id
+//! means something only on the host that started it), the foreground watchdog's pipe, and a
+//! detached runner's `runner.log`. Everything another host needs to continue, export or accept
+//! the job is in the store: the ledger and the job files.
+//!
+//! On the file store the local directory is the job's directory in the store, as it always was.
+//! On PostgreSQL it is `$WRKR_HOME` (else `~/.wrkr`) + `pg/<store>/jobs/<job>`, where `<store>` is
+//! the first 16 hex digits of the SHA-256 of the store URL with its password hidden: two stores
+//! never share a directory, and rotating a password does not move it.
+
+use std::path::PathBuf;
+
+use crate::contract::{Error, Result};
+use crate::store::location::Location;
+use crate::store::{FsStore, JobId, pg};
+
+/// The directory on this host where `job` of the store at `location` keeps its local files.
+pub fn job_dir(location: &Location, job: &JobId) -> Result<PathBuf> {
+    match location {
+        Location::Dir(root) => Ok(FsStore::new(root.clone()).job_dir(job)),
+        Location::Postgres(url) => {
+            let store = crate::digest::sha256_hex(pg::connect::redact(url).as_bytes());
+            Ok(local_root()?.join("pg").join(&store[..16]).join("jobs").join(job.as_str()))
+        }
+    }
+}
+
+/// `$WRKR_HOME`, else `$HOME/.wrkr`: where a host keeps what is its own.
+fn local_root() -> Result<PathBuf> {
+    let home = |name| std::env::var_os(name).filter(|v| !v.is_empty()).map(PathBuf::from);
+    home("WRKR_HOME").or_else(|| home("HOME").map(|h| h.join(".wrkr"))).ok_or_else(|| {
+        Error::invalid_input("no local directory for the job's logs: neither WRKR_HOME nor HOME is set")
+            .with_hint("set WRKR_HOME to a directory on this host")
+    })
+}
+
+/// The variable and value that point a step's own `wrkr` calls at the store it runs in.
+pub fn store_env(location: &Location) -> (String, String) {
+    match location {
+        Location::Dir(root) => ("WRKR_HOME".into(), root.display().to_string()),
+        Location::Postgres(url) => ("WRKR_STORE".into(), url.clone()),
+    }
+}
