@@ -3,6 +3,9 @@ use serde_json::json;
 use super::*;
 use crate::job::projection::{LedgerEvent, Projection};
 
+/// A ledger event: seq, `created_at`, type, payload.
+type LedgerLine<'a> = (u64, &'a str, &'a str, Value);
+
 fn job_records(job: &str) -> [Value; 2] {
     let env = |id: &str| json!({"schema_id": id, "schema_version": "v1", "created_at": "2026-02-13T18:00:09Z", "producer_version": "dev", "job_id": job});
     let mut job_record = env("wrkr.job");
@@ -17,7 +20,7 @@ fn job_records(job: &str) -> [Value; 2] {
 
 /// Feed the same ledger events through `add_event` (export's path) and through `add_record` of
 /// the built record (the pipe's path); both must end the same way, to the byte or to the error.
-fn both_ways(job: &str, events: &[(u64, &str, &str, Value)]) -> [std::result::Result<Vec<u8>, String>; 2] {
+fn both_ways(job: &str, events: &[LedgerLine<'_>]) -> [std::result::Result<Vec<u8>, String>; 2] {
     let run = |fast: bool| {
         let mut packer = Packer::new().unwrap();
         let mut projection = Projection::new(job);
@@ -51,7 +54,7 @@ fn both_ways(job: &str, events: &[(u64, &str, &str, Value)]) -> [std::result::Re
 #[test]
 fn add_event_matches_add_record() {
     let ok = |seq| (seq, "2026-02-13T18:00:01.5Z", "x-step", json!({"b": [1, 2.5], "a": "é\n"}));
-    let cases: Vec<(&str, Vec<(u64, &str, &str, Value)>)> = vec![
+    let cases: Vec<(&str, Vec<LedgerLine<'_>>)> = vec![
         ("job_a", vec![ok(1), ok(2), (3, "2026-02-13T18:00:00Z", "status_changed", json!(null))]),
         ("job_b", vec![ok(1)]),
         ("job_a", vec![ok(1), ok(1)]),
