@@ -73,13 +73,13 @@ pub fn write_value(out: &mut Vec<u8>, value: &Value) {
 
 /// Order of keys by UTF-16 code units. UTF-8 byte order equals code point order, which differs from
 /// UTF-16 order only between U+E000..U+FFFF and supplementary characters; ASCII keys take the fast path.
-fn utf16_order(a: &str, b: &str) -> Ordering {
+pub(crate) fn utf16_order(a: &str, b: &str) -> Ordering {
     if a.is_ascii() && b.is_ascii() { a.cmp(b) } else { a.encode_utf16().cmp(b.encode_utf16()) }
 }
 
 /// Integers up to 2^53 print exactly; everything else goes through the double it denotes, as in
 /// JavaScript (`9007199254740993` is `9007199254740992`, `1e21` is `1e+21`).
-fn write_number(out: &mut Vec<u8>, n: &Number) {
+pub(crate) fn write_number(out: &mut Vec<u8>, n: &Number) {
     const EXACT: u64 = 1 << 53;
     if let Some(u) = n.as_u64().filter(|u| *u <= EXACT) {
         out.extend_from_slice(itoa::Buffer::new().format(u).as_bytes());
@@ -91,7 +91,7 @@ fn write_number(out: &mut Vec<u8>, n: &Number) {
     }
 }
 
-fn write_string(out: &mut Vec<u8>, s: &str) {
+pub(crate) fn write_string(out: &mut Vec<u8>, s: &str) {
     out.push(b'"');
     let bytes = s.as_bytes();
     let mut start = 0;

@@ -20,6 +20,7 @@
 //! [`Capture::Raw`] the manifest says `capture_mode: "raw"`, and [`Finished::files`] names the
 //! files found so that the caller can put their bytes into the pack.
 
+use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::Read;
 use std::path::{Component, Path, PathBuf};
@@ -28,6 +29,7 @@ use serde_json::{Map, Value, json};
 
 use crate::contract::{PRODUCER_VERSION, SCHEMA_VERSION};
 use crate::digest::{self, Hasher};
+use crate::jcs;
 
 /// The step-end events that may carry recorded artifact hashes, and the payload key that holds them.
 pub const STEP_FINISHED: &str = "x-step_finished";
@@ -47,6 +49,63 @@ pub struct Projected {
     pub event: Value,
     pub checkpoint: Option<Value>,
     pub approval: Option<Value>,
+}
+
+/// [`Projected`] with the `wrkr.event` record not yet built.
+pub struct ProjectedView<'a> {
+    pub event: EventView<'a>,
+    pub checkpoint: Option<Value>,
+    pub approval: Option<Value>,
+}
+
+/// A ledger event's `wrkr.event` record, borrowed from the ledger record: build it as a `Value`
+/// ([`EventView::to_value`]) or write its canonical bytes directly ([`EventView::write_canonical`]).
+pub struct EventView<'a> {
+    pub seq: u64,
+    pub created_at: &'a str,
+    pub event_type: &'a str,
+    pub executed: bool,
+    /// Always an object: a null or missing payload is `{}`, any other non-object `{"value": ...}`.
+    pub payload: Cow<'a, Value>,
+}
+
+impl EventView<'_> {
+    /// The record as a `Value`, keys in digest order (what `wrkr-events --records` prints).
+    pub fn to_value(&self, job_id: &str) -> Value {
+        json!({
+            "schema_id": "wrkr.event",
+            "schema_version": SCHEMA_VERSION,
+            "created_at": self.created_at,
+            "producer_version": PRODUCER_VERSION,
+            "event_id": format!("evt_{}", self.seq),
+            "job_id": job_id,
+            "type": self.event_type,
+            "executed": self.executed,
+            "payload": self.payload.as_ref(),
+        })
+    }
+
+    /// Append the JCS bytes of [`EventView::to_value`] to `out` without building it: the keys are
+    /// ASCII and fixed, so their canonical (code-unit) order is written out here once, and only the
+    /// payload goes through the general writer.
+    pub fn write_canonical(&self, job_id: &str, out: &mut Vec<u8>) {
+        out.extend_from_slice(b"{\"created_at\":");
+        jcs::write_string(out, self.created_at);
+        out.extend_from_slice(b",\"event_id\":\"evt_");
+        out.extend_from_slice(itoa::Buffer::new().format(self.seq).as_bytes());
+        out.extend_from_slice(if self.executed { b"\",\"executed\":true" } else { b"\",\"executed\":false" });
+        out.extend_from_slice(b",\"job_id\":");
+        jcs::write_string(out, job_id);
+        out.extend_from_slice(b",\"payload\":");
+        jcs::write_value(out, &self.payload);
+        out.extend_from_slice(b",\"producer_version\":");
+        jcs::write_string(out, PRODUCER_VERSION);
+        out.extend_from_slice(b",\"schema_id\":\"wrkr.event\",\"schema_version\":");
+        jcs::write_string(out, SCHEMA_VERSION);
+        out.extend_from_slice(b",\"type\":");
+        jcs::write_string(out, self.event_type);
+        out.push(b'}');
+    }
 }
 
 #[derive(Default)]
@@ -101,11 +160,20 @@ impl Projection {
     }
 
     pub fn event(&mut self, e: &LedgerEvent<'_>) -> Projected {
-        self.last_created_at = e.created_at.to_owned();
-        let payload = match e.payload {
-            Some(Value::Object(map)) => Value::Object(map.clone()),
-            Some(Value::Null) | None => json!({}),
-            Some(other) => json!({ "value": other }),
+        let view = self.project(e);
+        Projected { event: view.event.to_value(&self.job_id), checkpoint: view.checkpoint, approval: view.approval }
+    }
+
+    /// [`Projection::event`] without building the `wrkr.event` record: export writes its canonical
+    /// bytes straight from the ledger's payload ([`EventView::write_canonical`]), which spares a
+    /// copy of every payload and a map per event on the hottest path of `wrkr export`.
+    pub fn project<'a>(&mut self, e: &LedgerEvent<'a>) -> ProjectedView<'a> {
+        self.last_created_at.clear();
+        self.last_created_at.push_str(e.created_at);
+        let payload: Cow<'a, Value> = match e.payload {
+            Some(map @ Value::Object(_)) => Cow::Borrowed(map),
+            Some(Value::Null) | None => Cow::Owned(json!({})),
+            Some(other) => Cow::Owned(json!({ "value": other })),
         };
         let executed = payload.get("executed").and_then(Value::as_bool).unwrap_or(true);
         match e.event_type {
@@ -127,19 +195,9 @@ impl Projection {
             _ => {}
         }
         let checkpoint = (e.event_type == "checkpoint_emitted").then(|| self.checkpoint(e, &payload));
-        let approval = (e.event_type == "approval_recorded").then(|| payload.clone());
-        let event = json!({
-            "schema_id": "wrkr.event",
-            "schema_version": SCHEMA_VERSION,
-            "created_at": e.created_at,
-            "producer_version": PRODUCER_VERSION,
-            "event_id": format!("evt_{}", e.seq),
-            "job_id": self.job_id,
-            "type": e.event_type,
-            "executed": executed,
-            "payload": payload,
-        });
-        Projected { event, checkpoint, approval }
+        let approval = (e.event_type == "approval_recorded").then(|| payload.as_ref().clone());
+        let event = EventView { seq: e.seq, created_at: e.created_at, event_type: e.event_type, executed, payload };
+        ProjectedView { event, checkpoint, approval }
     }
 
     /// Take in the artifact hashes a step end recorded (`run::evidence`).

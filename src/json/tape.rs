@@ -13,6 +13,8 @@
 //! of "invalid" is always re-derived with `json::parse` and the `Value` validator, so every
 //! finding and its message still come from the one strict parser and the one validator.
 
+mod canonical;
+
 use std::borrow::Cow;
 use std::fmt;
 

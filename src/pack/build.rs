@@ -35,6 +35,7 @@ use crate::contract::time::Timestamp;
 use crate::contract::{Error, Result};
 use crate::digest::Hasher;
 use crate::jcs;
+use crate::job::projection::EventView;
 use crate::json;
 use crate::jsonl::{JsonlReader, is_blank};
 use crate::pack::manifest::{FileDigest, Manifest};
@@ -246,7 +247,7 @@ impl Packer {
         })?;
         let job_id = str_field(record, "job_id");
         self.check_job_id(kind, job_id)?;
-        let bytes = jcs::to_vec(record);
+        let bytes = jcs::value_to_vec(record);
         let once = |slot: &mut Option<Vec<u8>>, bytes: Vec<u8>| {
             if slot.is_some() {
                 return Err(Error::invalid_input(format!("two {} records in one stream", schema.id))
@@ -264,10 +265,7 @@ impl Packer {
                 let seq = seq_of(id, "evt_").ok_or_else(|| {
                     Error::invalid_input(format!("event_id {id:?} is not evt_<seq>")).with("pointer", "/event_id")
                 })?;
-                if self.events.in_order && self.events.index.last().is_some_and(|&(k, _, _)| k == seq) {
-                    return Err(Error::invalid_input(format!("duplicate event id {id}")).with("id", id));
-                }
-                self.events.push(seq, &bytes)?;
+                self.push_event(seq, &bytes)?;
             }
             "wrkr.checkpoint" => {
                 let id = str_field(record, "checkpoint_id");
@@ -285,6 +283,36 @@ impl Packer {
         self.job_id.get_or_insert_with(|| job_id.to_owned());
         self.latest = Some(self.latest.map_or(at, |l| l.max(at)));
         Ok(())
+    }
+
+    /// Add the `wrkr.event` record of a ledger event ([`EventView`]) of job `job_id`, as
+    /// [`Packer::add_record`] would add `event.to_value(job_id)`, with the same bytes and the same
+    /// errors, but without building that `Value` or running the schema validator over it: the
+    /// record is written straight into `line` (scratch, reused between calls) in canonical form.
+    /// Skipping the validator is sound because the view's record is valid by construction (fixed
+    /// `schema_id`, `schema_version`, `producer_version` and `event_id`, a boolean `executed`, an
+    /// object `payload`) once `type` and `job_id` are non-empty and `created_at` is an RFC 3339
+    /// time, which is checked here; anything else takes the `Value` path and its error.
+    pub fn add_event(&mut self, event: &EventView<'_>, job_id: &str, line: &mut Vec<u8>) -> Result<()> {
+        let at = Timestamp::parse(event.created_at);
+        let Some(at) = at.filter(|_| !event.event_type.is_empty() && !job_id.is_empty()) else {
+            return self.add_record(&event.to_value(job_id));
+        };
+        self.check_job_id("event", job_id)?;
+        line.clear();
+        event.write_canonical(job_id, line);
+        self.push_event(event.seq, line)?;
+        self.job_id.get_or_insert_with(|| job_id.to_owned());
+        self.latest = Some(self.latest.map_or(at, |l| l.max(at)));
+        Ok(())
+    }
+
+    fn push_event(&mut self, seq: u64, bytes: &[u8]) -> Result<()> {
+        if self.events.in_order && self.events.index.last().is_some_and(|&(k, _, _)| k == seq) {
+            let id = format!("evt_{seq}");
+            return Err(Error::invalid_input(format!("duplicate event id {id}")).with("id", id));
+        }
+        self.events.push(seq, bytes)
     }
 
     /// Read a whole JSONL record stream (blank lines skipped); errors name the line.
@@ -416,3 +444,6 @@ impl Packer {
 fn sha(bytes: &[u8]) -> String {
     crate::digest::sha256_hex(bytes)
 }
+
+#[cfg(test)]
+mod tests;

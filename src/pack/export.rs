@@ -76,8 +76,10 @@ pub fn pack_job<W: Write>(store: &dyn Store, job: &JobId, capture: Capture, out:
     if capture == Capture::Raw {
         packer.allow_raw_artifacts();
     }
+    let mut line = Vec::with_capacity(1024);
     let streamed = records::stream(store, job, capture, &mut |record| match record {
         Record::Value(value) => packer.add_record(value),
+        Record::Event { event, job_id } => packer.add_event(event, job_id, &mut line),
         Record::Raw(file) => {
             let mut reader = BufReader::with_capacity(256 * 1024, records::open_artifact(file)?);
             packer.add_file(&raw::entry_name(&file.path), &mut reader)

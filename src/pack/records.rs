@@ -24,7 +24,7 @@ use std::path::{Path, PathBuf};
 use serde_json::Value;
 
 use crate::contract::{Error, Result};
-use crate::job::projection::{ArtifactFile, Capture, LedgerEvent, Projection};
+use crate::job::projection::{ArtifactFile, Capture, EventView, LedgerEvent, Projection};
 use crate::store::{JobId, Store};
 
 /// The store job file holding the acceptance result.
@@ -36,8 +36,11 @@ pub const WRAP_EVENT: &str = "x-wrap_recorded";
 
 /// One item of the stream.
 pub enum Record<'a> {
-    /// A pack record (`wrkr.event`, `wrkr.job`, ...).
+    /// A pack record (`wrkr.checkpoint`, `wrkr.job`, ...).
     Value(&'a Value),
+    /// A `wrkr.event` record of `job_id`, not yet built: the sink builds it
+    /// ([`EventView::to_value`]) or writes its canonical bytes ([`EventView::write_canonical`]).
+    Event { event: &'a EventView<'a>, job_id: &'a str },
     /// A raw artifact file to include (only with [`Capture::Raw`]).
     Raw(&'a ArtifactFile),
 }
@@ -75,7 +78,7 @@ pub fn stream(
                 .filter(|w| !w.is_empty())
                 .map(PathBuf::from);
         }
-        let projected = projection.event(&LedgerEvent {
+        let projected = projection.project(&LedgerEvent {
             seq: record.seq,
             created_at: &record.created_at,
             event_type: &record.event_type,
@@ -83,7 +86,9 @@ pub fn stream(
         });
         out.last_seq = record.seq;
         out.last_created_at.clone_from(&record.created_at);
-        for value in [Some(projected.event), projected.checkpoint, projected.approval].iter().flatten() {
+        sink(Record::Event { event: &projected.event, job_id: job.as_str() })?;
+        out.records += 1;
+        for value in [projected.checkpoint, projected.approval].iter().flatten() {
             sink(Record::Value(value))?;
             out.records += 1;
         }

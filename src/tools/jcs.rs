@@ -11,6 +11,7 @@ use crate::cli::args::Args;
 use crate::cli::io::{Io, diag, open_input};
 use crate::cli::spec::{Command, Example, Flag, Kind};
 use crate::contract::{Error, Result};
+use crate::json::tape::Tape;
 use crate::jsonl::{DEFAULT_MAX_LINE_BYTES, JsonlReader, is_blank};
 use crate::{digest, jcs, json};
 
@@ -114,6 +115,8 @@ fn run(args: Args, io: &mut Io) -> Result<()> {
     let mut bad = 0u64;
     let mut total = 0u64;
     let mut buf = Vec::with_capacity(4096);
+    let mut tape = Tape::new();
+    let mut members = Vec::new();
     for name in &opts.inputs {
         let reader = open_input(name)?;
         let label = if name == "-" { "stdin" } else { name.as_str() };
@@ -135,9 +138,12 @@ fn run(args: Args, io: &mut Io) -> Result<()> {
         }
         let mut lines = JsonlReader::new(reader, opts.max_line_bytes);
         while let Some(next) = lines.next_line() {
+            // A line is parsed onto the reused tape and written from it (no allocation per line);
+            // a line the tape refuses is parsed again by json::parse, which words the error.
             let result = match next {
                 Ok((_, line)) if is_blank(line) => continue,
-                Ok((line_no, line)) => json::parse(line).map_err(|err| {
+                Ok((_, line)) if tape.parse(line).is_ok() => Ok(None),
+                Ok((line_no, line)) => json::parse(line).map(Some).map_err(|err| {
                     Error::invalid_input(format!("{label}: line {line_no}: {}", json::line_error(&err)))
                         .with("line", line_no)
                         .with("input", label)
@@ -146,7 +152,12 @@ fn run(args: Args, io: &mut Io) -> Result<()> {
             };
             total += 1;
             match result {
-                Ok(value) => emit(io, &opts.output, &value, &mut buf)?,
+                Ok(None) => {
+                    buf.clear();
+                    tape.write_canonical(&mut buf, &mut members);
+                    emit_bytes(io, &opts.output, &mut buf)?;
+                }
+                Ok(Some(value)) => emit(io, &opts.output, &value, &mut buf)?,
                 Err(err) if opts.keep_going && err.exit_code() == 6 => {
                     bad += 1;
                     report_bad(io, &err);
@@ -168,6 +179,11 @@ fn run(args: Args, io: &mut Io) -> Result<()> {
 fn emit(io: &mut Io, output: &Output, value: &serde_json::Value, buf: &mut Vec<u8>) -> Result<()> {
     buf.clear();
     jcs::write_value(buf, value);
+    emit_bytes(io, output, buf)
+}
+
+/// Write canonical bytes (in `buf`) in the chosen form.
+fn emit_bytes(io: &mut Io, output: &Output, buf: &mut Vec<u8>) -> Result<()> {
     match output {
         Output::Canonical => {
             buf.push(b'\n');

@@ -121,3 +121,41 @@ fn recorded_hashes_win_over_the_workspace() {
     let (raw, _) = manifest(Some(dir.path()), Capture::Raw);
     assert_eq!(raw[0], digest::sha256_hex(b"now\n"), "raw capture hashes the bytes it packs");
 }
+
+/// Export writes each `wrkr.event` from an [`EventView`] without building the record; its bytes
+/// must be the canonical bytes of the record `wrkr-events --records` prints, and schema-valid.
+#[test]
+fn canonical_event_bytes_are_the_records_jcs() {
+    let payloads = [
+        json!({"b": 1, "a": {"y": [1.5, -0.0, 1e21], "x": null}, "executed": false, "\u{20ac}": "€", "\u{1f600}": "😀"}),
+        json!({"executed": "not a bool", "note": "quote \" backslash \\ newline \n tab \t \u{1}"}),
+        json!({}),
+        json!(null),
+        json!(7),
+        json!(["a", "list"]),
+        json!("text"),
+    ];
+    let schema = schema::find("wrkr.event").unwrap();
+    let mut p = Projection::new("job.x-1");
+    for (i, payload) in payloads.iter().enumerate() {
+        for (created_at, ty) in
+            [("2026-02-13T18:00:00Z", "x-odd \"type\""), ("2026-02-13T18:00:00.123456789Z", "status_changed")]
+        {
+            let view = p.project(&ev(i as u64 + 1, created_at, ty, payload));
+            let value = view.event.to_value("job.x-1");
+            assert_eq!(view.event.to_value("job.x-1"), p.event(&ev(i as u64 + 1, created_at, ty, payload)).event);
+            schema.check(&value, "event").unwrap();
+            let mut bytes = b"kept".to_vec();
+            view.event.write_canonical("job.x-1", &mut bytes);
+            assert_eq!(
+                String::from_utf8_lossy(&bytes[4..]),
+                String::from_utf8_lossy(&crate::jcs::value_to_vec(&value))
+            );
+        }
+    }
+    let missing =
+        p.project(&LedgerEvent { seq: 9, created_at: "2026-02-13T18:00:00Z", event_type: "t", payload: None });
+    let mut bytes = Vec::new();
+    missing.event.write_canonical("j", &mut bytes);
+    assert_eq!(bytes, crate::jcs::value_to_vec(&missing.event.to_value("j")));
+}
