@@ -104,13 +104,8 @@ fn file_store_only_commands_name_themselves() {
     let Some(sb) = Sandbox::postgres() else { return };
     wrap(&sb, "f1", "true");
     let before = sb.store_contents();
-    let spec = "schema_id: wrkr.jobspec\nschema_version: v1\nproducer_version: test\nname: t\nobjective: o\n\
-                adapter: {name: reference}\ninputs:\n  workspace: .\n  steps:\n    - {id: a, summary: a, command: \"true\"}\n\
-                budgets: {max_wall_time_seconds: 60, max_retries: 0, max_step_count: 5, max_tool_calls: 5}\n\
-                checkpoint_policy: {min_interval_seconds: 1}\nenvironment_fingerprint: {rules: [os]}\n";
-    std::fs::write(sb.work().join("spec.yaml"), spec).unwrap();
     for (argv, named) in [
-        (vec!["submit", "spec.yaml"], "wrkr submit does not run on a PostgreSQL store yet"),
+        (vec!["demo"], "wrkr demo does not run on a PostgreSQL store yet"),
         (vec!["logs", "f1", "--follow"], "wrkr logs --follow does not run on a PostgreSQL store yet"),
         (vec!["fsck"], "wrkr fsck does not run on a PostgreSQL store yet"),
     ] {
