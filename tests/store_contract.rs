@@ -407,9 +407,10 @@ mod postgres_only {
         let envelope = support::envelope(&out.stderr);
         assert_eq!(
             envelope["message"],
-            "wrkr resume does not run on a PostgreSQL store yet: the runner does not run on PostgreSQL yet (wrkr worker will)"
+            "wrkr fsck does not run on a PostgreSQL store yet: it checks the file store's own files (ledger tails, \
+             snapshots, temp files)"
         );
-        assert_eq!(envelope["details"]["command"], "wrkr resume");
+        assert_eq!(envelope["details"]["command"], "wrkr fsck");
         assert!(!String::from_utf8_lossy(&out.stderr).contains("secret"));
     }
 

@@ -219,11 +219,10 @@ fn idle(shared: &Shared, store: &dyn Store) -> Result<()> {
         if left.is_zero() || shared.draining.load(Ordering::SeqCst) {
             return Ok(());
         }
-        let slice = left.min(Duration::from_millis(250));
-        let started = std::time::Instant::now();
-        store.wait_for_news(slice)?;
-        if started.elapsed() < slice {
-            return Ok(()); // woken: something changed
+        // Woken is what the store says, not how long the wait took: a wake-up at the end of a
+        // slice would otherwise pass for a timeout and the news be lost until the next poll.
+        if store.wait_for_news(left.min(Duration::from_millis(250)))? {
+            return Ok(());
         }
     }
 }

@@ -124,9 +124,10 @@ pub trait Store {
     }
 
     /// Wait until any job may have changed, at most `timeout` (an idle worker between claims).
-    fn wait_for_news(&self, timeout: Duration) -> Result<()> {
+    /// True when woken by news (the caller looks again at once); false when `timeout` passed.
+    fn wait_for_news(&self, timeout: Duration) -> Result<bool> {
         std::thread::sleep(timeout);
-        Ok(())
+        Ok(false)
     }
 
     /// This store as a trait object (for the provided methods that call free functions).
@@ -253,7 +254,7 @@ impl<S: Store + ?Sized> Store for Box<S> {
     fn claim(&self, worker: &str, labels: &[String], ttl: Duration) -> Result<Option<(JobId, u64)>> {
         (**self).claim(worker, labels, ttl)
     }
-    fn wait_for_news(&self, timeout: Duration) -> Result<()> {
+    fn wait_for_news(&self, timeout: Duration) -> Result<bool> {
         (**self).wait_for_news(timeout)
     }
     fn as_dyn(&self) -> &dyn Store {

@@ -355,13 +355,14 @@ impl Store for PgStore {
         self.claim_queued(worker, labels, ttl)
     }
 
-    fn wait_for_news(&self, timeout: Duration) -> Result<()> {
+    fn wait_for_news(&self, timeout: Duration) -> Result<bool> {
         let mut client = self.client()?;
         if !self.listening.get() {
-            // As in `wait_for_change`: what committed before the LISTEN sent no wake-up.
+            // As in `wait_for_change`: what committed before the LISTEN sent no wake-up, so the
+            // caller must look again now that it listens.
             client.batch_execute("LISTEN wrkr_events").map_err(|e| sql_error("listen", &e))?;
             self.listening.set(true);
-            return Ok(());
+            return Ok(true);
         }
         let mut notifications = client.notifications();
         let woken = notifications.timeout_iter(timeout).next().map_err(|e| sql_error("wait for notifications", &e))?;
@@ -370,7 +371,7 @@ impl Store for PgStore {
             let mut pending = notifications.iter();
             while let Ok(Some(_)) = pending.next() {}
         }
-        Ok(())
+        Ok(woken.is_some())
     }
 
     fn read_job_file(&self, job: &JobId, name: &str) -> Result<Option<Vec<u8>>> {
