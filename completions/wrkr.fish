@@ -304,7 +304,7 @@ complete -c wrkr -n '__fish_seen_subcommand_from cancel' -l explain -d 'Print wh
 complete -c wrkr -n '__fish_seen_subcommand_from cancel' -l help -s h -d 'Print help and exit'
 complete -c wrkr -n '__fish_seen_subcommand_from cancel' -l version -s V -d 'Print the version and exit'
 complete -c wrkr -n '__fish_seen_subcommand_from worker' -l concurrency -s c -r -d 'Run up to N jobs at once [default: 1]'
-complete -c wrkr -n '__fish_seen_subcommand_from worker' -l label -r -d 'With --queue: only a worker with this label may run the job (repeatable)'
+complete -c wrkr -n '__fish_seen_subcommand_from worker' -l label -r -d 'A label this host has (repeatable): claim only jobs whose labels are all among them'
 complete -c wrkr -n '__fish_seen_subcommand_from worker' -l once -d 'Exit when no job is claimable instead of waiting for one'
 complete -c wrkr -n '__fish_seen_subcommand_from worker' -l max-jobs -r -d 'Exit after claiming N jobs [default: no limit]'
 complete -c wrkr -n '__fish_seen_subcommand_from worker' -l lease-ttl -r -d 'The runner\'s lease time to live [default: 30]; heartbeats every third of it'

@@ -25,7 +25,7 @@ use serde_json::json;
 use crate::cli::args::Args;
 use crate::cli::io::Io;
 use crate::cli::spec::{Command, Example, Flag, Kind};
-use crate::cmd::submit::{LABEL, LEASE_TTL, lease_ttl};
+use crate::cmd::submit::{LEASE_TTL, lease_ttl};
 use crate::contract::{Error, Result};
 use crate::run::interrupt::Interrupts;
 use crate::run::runner::{self, Options};
@@ -51,6 +51,16 @@ const MAX_JOBS: Flag = Flag {
     value: Some("N"),
     help: "Exit after claiming N jobs [default: no limit]",
     long_help: "",
+};
+
+/// The worker's side of `submit --label`: the same name and value rule, the other meaning.
+const LABEL: Flag = Flag {
+    long: "label",
+    short: None,
+    value: Some("LABEL"),
+    help: "A label this host has (repeatable): claim only jobs whose labels are all among them",
+    long_help: "A label is 1 to 64 of A-Z a-z 0-9 . _ : - (for example gpu, linux-x86_64, team:infra). \
+                A job queued without labels is claimed by any worker.",
 };
 
 pub const COMMAND: Command = Command {
