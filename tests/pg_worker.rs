@@ -3,6 +3,7 @@
 //! Every job's steps append `JOB:STEP` to a shared file outside the store, so a step that ran twice,
 //! or a job two workers both ran, shows there.
 
+#[macro_use]
 mod support;
 
 use std::io::Read;
@@ -172,17 +173,6 @@ fn approval_requeues(sandbox: &Sandbox) {
     sandbox.wrkr().args(["worker", "--once"]).assert().success();
     assert_eq!(status(sandbox, "gated"), "completed");
     assert_eq!(runs(sandbox), ["gated:s0"]);
-}
-
-macro_rules! on_both_backends {
-    ($($name:ident),* $(,)?) => {
-        mod file {
-            $( #[test] fn $name() { super::$name(&super::Sandbox::new()) } )*
-        }
-        mod postgres {
-            $( #[test] fn $name() { if let Some(sandbox) = super::Sandbox::postgres() { super::$name(&sandbox) } } )*
-        }
-    };
 }
 
 on_both_backends!(every_job_runs_exactly_once, labels_pin_jobs, sigterm_drains, approval_requeues);

@@ -4,22 +4,12 @@
 //! (exit 6, "this command does not run on a PostgreSQL store yet"). What still needs a file store
 //! is refused with an error that names the command (`store::location::FILE_STORE_ONLY`).
 
+#[macro_use]
 mod support;
 
 use serde_json::Value;
 use support::Sandbox;
 use support::http::Server;
-
-macro_rules! on_both_backends {
-    ($($name:ident),* $(,)?) => {
-        mod file {
-            $( #[test] fn $name() { super::$name(&super::Sandbox::new()) } )*
-        }
-        mod postgres {
-            $( #[test] fn $name() { if let Some(sandbox) = super::Sandbox::postgres() { super::$name(&sandbox) } } )*
-        }
-    };
-}
 
 on_both_backends!(wrap_logs_and_accept, serve_reads_and_exports);
 

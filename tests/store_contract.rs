@@ -3,6 +3,7 @@
 //! (`postgres::`, skipped with a printed reason when no server can start here, failed under
 //! `CI=true`). Everything goes through the real binary.
 
+#[macro_use]
 mod support;
 
 use std::io::{BufRead, BufReader, Write};
@@ -11,17 +12,6 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 use support::Sandbox;
-
-macro_rules! on_both_backends {
-    ($($name:ident),* $(,)?) => {
-        mod file {
-            $( #[test] fn $name() { super::$name(&super::Sandbox::new()) } )*
-        }
-        mod postgres {
-            $( #[test] fn $name() { if let Some(sandbox) = super::Sandbox::postgres() { super::$name(&sandbox) } } )*
-        }
-    };
-}
 
 on_both_backends!(
     appends_batches_and_reads,

@@ -124,6 +124,21 @@ pub fn tree(dir: &Path) -> std::collections::BTreeMap<PathBuf, Vec<u8>> {
     out
 }
 
+/// `on_both_backends!(a, b)`: tests `file::a` and `postgres::a` (skipped with a reason when no
+/// PostgreSQL server can start, failing under `CI=true`), each calling `a(&Sandbox)`. Needs
+/// `#[macro_use] mod support;` and `use support::Sandbox;` in the test file.
+#[allow(unused_macros)]
+macro_rules! on_both_backends {
+    ($($name:ident),* $(,)?) => {
+        mod file {
+            $( #[test] fn $name() { super::$name(&super::Sandbox::new()) } )*
+        }
+        mod postgres {
+            $( #[test] fn $name() { if let Some(sandbox) = super::Sandbox::postgres() { super::$name(&sandbox) } } )*
+        }
+    };
+}
+
 pub mod http;
 pub mod journey;
 pub mod pg;
