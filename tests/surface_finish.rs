@@ -403,3 +403,29 @@ fn fsck_finds_and_repairs_modes_other_users_can_read_and_doctor_reports_them() {
     sb.wrkr().args(["fsck"]).assert().success();
     sb.wrkr().args(["verify", "old"]).assert().success();
 }
+
+// ---- a wrapped job's decision: nothing to resume --------------------------------------------
+
+/// Before: after approving a wrapped command's decision, `approve` and `status` said `next: wrkr
+/// resume J`, which refuses a wrapped job (exit 6, "not submitted from a JobSpec"). The command
+/// ran once; what is left is the approval and the export, and that is what both now say.
+#[test]
+fn a_wrapped_jobs_decision_points_at_export_not_resume() {
+    let sb = Sandbox::new();
+    let decision = r#"printf '%s\n' '{"type":"checkpoint","checkpoint_type":"decision-needed","summary":"publish?","required_action":{"kind":"approval"}}' >&3"#;
+    sb.wrkr().args(["wrap", "--job-id", "w", "--", "sh", "-c", decision]).output().unwrap();
+    let status = sb.wrkr().args(["status", "w"]).output().unwrap();
+    let before: Vec<String> =
+        text(&status.stdout).lines().filter(|l| l.starts_with("next: ")).map(str::to_owned).collect();
+    assert!(before.iter().any(|l| l.starts_with("next: wrkr approve w --checkpoint ")), "{before:?}");
+    assert!(!before.iter().any(|l| l.contains("resume")), "{before:?}");
+    let approved = sb.wrkr().args(["approve", "w", "--reason", "ok", "--approved-by", "ana"]).output().unwrap();
+    assert_eq!(approved.status.code(), Some(0), "{}", text(&approved.stderr));
+    let printed = text(&approved.stdout);
+    let next: Vec<&str> = printed.lines().filter(|l| l.starts_with("next: ")).collect();
+    assert_eq!(next, ["next: wrkr export w"], "{printed}");
+    let status = text(&sb.wrkr().args(["status", "w"]).output().unwrap().stdout);
+    assert!(status.contains("next: wrkr export w") && !status.contains("resume"), "{status}");
+    // What it says works.
+    sb.wrkr().args(["export", "w"]).assert().success();
+}

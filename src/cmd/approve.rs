@@ -67,7 +67,11 @@ fn run(args: Args, io: &mut Io) -> Result<()> {
         io.pretty(&record)
     } else {
         io.line(&format!("job_id={job} approved checkpoint={cp_id} approved_by={}", by.name))?;
-        io.line(&format!("next: wrkr resume {job}"))
+        // What status would say now (a wrapped job has nothing to resume).
+        for command in Outlook::load(store.as_ref(), &job)?.next_commands() {
+            io.line(&format!("next: {command}"))?;
+        }
+        Ok(())
     }
 }
 

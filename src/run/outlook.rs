@@ -28,6 +28,8 @@ pub struct Outlook {
     pub pending: Vec<PendingDecision>,
     /// The reason codes of the latest checkpoint (why a blocked job is blocked).
     pub latest_reason_codes: Vec<String>,
+    /// A job made by `wrkr wrap`: its command ran once and nothing resumes it.
+    wrapped: bool,
 }
 
 impl Outlook {
@@ -38,7 +40,9 @@ impl Outlook {
     /// The outlook of a job in `state`.
     pub fn of(job: &JobId, state: JobState) -> Outlook {
         let mut facts = state.outlook;
+        let wrapped = facts.latest_attempt.as_ref().is_some_and(|a| a.wrap);
         Outlook {
+            wrapped,
             job: job.clone(),
             status: state.status,
             current: facts.latest_attempt.take().map(attempt),
@@ -77,7 +81,7 @@ impl Outlook {
         let blocked_by = |code: &str| self.latest_reason_codes.iter().any(|c| c == code);
         // `resume` is gated on the latest decision only, so that is the one to approve.
         let unapproved = self.facts.unapproved_decision();
-        match self.status() {
+        let mut next = match self.status() {
             Status::BlockedDecision | Status::Paused | Status::BlockedError | Status::BlockedBudget
                 if unapproved.is_some() =>
             {
@@ -100,7 +104,18 @@ impl Outlook {
             Status::Running => vec![format!("wrkr logs {job} --follow")],
             Status::Completed => vec![format!("wrkr export {job}")],
             Status::Queued | Status::Canceled => Vec::new(),
+        };
+        if self.wrapped {
+            // The wrapped command ran once and is over: `resume` refuses such a job, so what is
+            // left is recording the decision and exporting the evidence.
+            next.retain(|c| !c.starts_with("wrkr resume "));
+            let export = format!("wrkr export {job}");
+            if !matches!(self.status(), Status::Running | Status::Queued | Status::Canceled) && !next.contains(&export)
+            {
+                next.push(export);
+            }
         }
+        next
     }
 
     /// The outlook as optional `wrkr.status_response` fields (declared in its schema).
