@@ -388,7 +388,7 @@ complete -c wrkr -n '__fish_seen_subcommand_from store' -l max-jobpacks -r -d 'K
 complete -c wrkr -n '__fish_seen_subcommand_from store' -l max-reports -r -d 'Keep the N newest reports, select the rest'
 complete -c wrkr -n '__fish_seen_subcommand_from store' -l dry-run -d 'Report what would be removed; remove nothing'
 complete -c wrkr -n '__fish_seen_subcommand_from store' -l include-active -d 'Also remove running, paused, blocked and leased jobs, and jobs whose ledger cannot be read'
-complete -c wrkr -n '__fish_seen_subcommand_from store' -l out-dir -r -d 'Write the pack to DIR/jobpacks/jobpack_<id>.zip [default: ./wrkr-out]'
+complete -c wrkr -n '__fish_seen_subcommand_from store' -l out-dir -r -d 'OUT: where the jobpack and report selectors look [default: ./wrkr-out]'
 complete -c wrkr -n '__fish_seen_subcommand_from store' -l store-root -r -d 'The store to prune (Go\'s name for --store)'
 complete -c wrkr -n '__fish_seen_subcommand_from store' -l json -d 'Machine-readable output; errors become a wrkr.error_envelope on stderr'
 complete -c wrkr -n '__fish_seen_subcommand_from store' -l store -r -d 'Store: DIR or postgres:// URL [default: $WRKR_STORE, else $WRKR_HOME, else ~/.wrkr]'

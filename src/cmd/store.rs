@@ -21,7 +21,7 @@ use serde_json::{Value, json};
 use crate::cli::args::Args;
 use crate::cli::io::Io;
 use crate::cli::spec::{Command, Example, Flag, Kind};
-use crate::cmd::export::{DEFAULT_OUT_DIR, OUT_DIR};
+use crate::cmd::export::DEFAULT_OUT_DIR;
 use crate::contract::{Error, Result};
 use crate::store::pg::schema;
 use crate::store::retention::{self, Selectors};
@@ -74,6 +74,16 @@ const STORE_ROOT: Flag = Flag {
     short: None,
     value: Some("DIR"),
     help: "The store to prune (Go's name for --store)",
+    long_help: "",
+};
+
+/// Where prune looks for jobpacks and reports (`--jobpacks-older-than` and the like): export's
+/// flag name and default, prune's meaning.
+const OUT_DIR: Flag = Flag {
+    long: "out-dir",
+    short: None,
+    value: Some("DIR"),
+    help: "OUT: where the jobpack and report selectors look [default: ./wrkr-out]",
     long_help: "",
 };
 
