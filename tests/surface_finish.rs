@@ -429,3 +429,20 @@ fn a_wrapped_jobs_decision_points_at_export_not_resume() {
     // What it says works.
     sb.wrkr().args(["export", "w"]).assert().success();
 }
+
+/// Found by a newcomer: the footer's `wrkr verify JOB`, run from another directory, failed with
+/// "no such file" and no hint; the pack of a job id is looked up relative to where it is run.
+#[test]
+fn verify_of_a_job_id_elsewhere_says_where_it_looked() {
+    let sb = Sandbox::new();
+    let out = sb.wrkr().args(["verify", "nosuchjob"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = text(&out.stderr);
+    assert!(stderr.contains("no such file"), "{stderr}");
+    let hint = stderr.lines().find(|l| l.starts_with("hint: ")).unwrap_or_default();
+    assert!(hint.contains("read as a job id") && hint.contains("wrkr-out/jobpacks/jobpack_nosuchjob.zip"), "{stderr}");
+    assert!(hint.contains("--out-dir"), "{stderr}");
+    // A path the user typed is not a job id and gets no such hint.
+    let out = sb.wrkr().args(["verify", "missing.zip"]).output().unwrap();
+    assert!(!text(&out.stderr).contains("read as a job id"), "{}", text(&out.stderr));
+}

@@ -171,8 +171,14 @@ pub fn check(bytes: &[u8], is_json: bool) -> std::result::Result<JobSpec, Findin
     let document = normalize(&raw, &mut findings);
     if let Some(schema) = schema::find("wrkr.jobspec") {
         for v in schema.violations(&document) {
-            if !strict::misspelt(&findings, &v.pointer, &v.message) && !findings.touches(&v.pointer) {
-                findings.push(Finding::new(v.pointer, v.message));
+            // A missing key is reported at its object; the finding names the key itself, so that
+            // every missing key of an object is reported, beside any other finding in it.
+            let pointer = match missing_key(&v.message) {
+                Some(key) => format!("{}/{}", v.pointer, key.replace('~', "~0").replace('/', "~1")),
+                None => v.pointer,
+            };
+            if !strict::misspelt(&findings, &pointer, &v.message) && !findings.touches(&pointer) {
+                findings.push(Finding::new(pointer, v.message));
             }
         }
     }
@@ -230,6 +236,11 @@ fn parse_yaml(text: &str) -> std::result::Result<Value, Finding> {
             format!("invalid YAML: {}", first_line(&e.to_string())),
         )
     })
+}
+
+/// The key a "required property" violation is about (`"budgets" is a required property`).
+fn missing_key(message: &str) -> Option<&str> {
+    message.strip_suffix(" is a required property")?.strip_prefix('"')?.strip_suffix('"')
 }
 
 fn first_line(s: &str) -> &str {

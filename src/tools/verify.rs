@@ -125,7 +125,16 @@ fn run(args: Args, io: &mut Io) -> Result<()> {
         None => None,
     };
     let path = target(arg, args.value(OUT_DIR.long));
-    let file = source::open(&path.to_string_lossy())?;
+    let looked_up = path.as_os_str() != arg;
+    let file = source::open(&path.to_string_lossy()).map_err(|err| match looked_up && !path.exists() {
+        // The footer's `wrkr verify JOB` names a pack relative to where it was exported.
+        true => err.with_hint(format!(
+            "{arg} is read as a job id: its pack is looked up at {} (relative to this directory); run this where \
+             the pack was exported, pass --out-dir DIR, or give the pack's path",
+            path.display()
+        )),
+        false => err,
+    })?;
     let mut report = match verify::verify(file, &opts) {
         Ok(r) => r,
         Err(err) if io.json => return Err(err),

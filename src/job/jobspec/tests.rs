@@ -198,3 +198,18 @@ fn job_ids_normalised_like_go() {
     assert_eq!(normalize_job_id("Ünïcode name!"), "_n_code_name".trim_start_matches('_'));
     assert_eq!(infer_job_id("Refactor Auth", Timestamp::from_unix(1_770_000_000, 0)), "refactor_auth_1770000000");
 }
+
+/// Found by a newcomer: a missing top-level object and two missing keys of one object came out
+/// one per run (a missing key was reported at its object, and any other finding there hid it).
+#[test]
+fn every_missing_key_at_once() {
+    let text = minimal("").replace("max_step_count: 5, ", "").replace("max_tool_calls: 5", "max_tool_call: 5");
+    let text: String = text.lines().filter(|l| !l.starts_with("checkpoint_policy")).map(|l| format!("{l}\n")).collect();
+    let findings = check(text.as_bytes(), false).unwrap_err().0;
+    let pointers: Vec<&str> = findings.iter().map(|f| f.pointer.as_str()).collect();
+    for expected in ["/budgets/max_step_count", "/budgets/max_tool_call", "/checkpoint_policy"] {
+        assert!(pointers.contains(&expected), "{expected} missing from {pointers:?}");
+    }
+    assert!(!pointers.contains(&"/budgets/max_tool_calls"), "the misspelling is the finding: {pointers:?}");
+    assert!(findings.iter().all(|f| f.line.is_some()), "{findings:?}");
+}
