@@ -151,7 +151,16 @@ fn deleting_ledger_lock_under_the_runner_and_checkpoint_emit() {
         done.store(true, Ordering::Relaxed);
         (out, deleter.join().unwrap())
     });
-    assert_eq!(out.status.code(), Some(0), "submit failed: {}", String::from_utf8_lossy(&out.stderr));
+    if out.status.code() != Some(0) {
+        // What the failing step's `checkpoint emit` said (its stderr is the step's log): this has
+        // failed twice under heavy load without saying why.
+        let logs = sandbox.wrkr().args(["logs", job, "--failed"]).output().unwrap();
+        panic!(
+            "submit failed: {}\nthe failed step's output:\n{}",
+            String::from_utf8_lossy(&out.stderr),
+            String::from_utf8_lossy(&logs.stdout)
+        );
+    }
     println!("{deletions} deletions of ledger.lock");
     assert!(deletions > 0, "the lock file was never deleted: the test proved nothing");
     let records = ledger(&sandbox, job);
