@@ -254,32 +254,8 @@ fn jobs_prints_whole_second_timestamps_and_a_header_only_on_a_terminal() {
     assert!(lines[1].starts_with("one "), "{screen:?}");
 }
 
-/// Runs its arguments under a new pseudo-terminal and prints everything the terminal received.
-const PTY_RUN: &str = r#"
-import os, pty, sys
-pid, fd = pty.fork()
-if pid == 0:
-    os.execvp(sys.argv[1], sys.argv[1:])
-out = b""
-while True:
-    try:
-        data = os.read(fd, 65536)
-    except OSError:
-        break
-    if not data:
-        break
-    out += data
-os.waitpid(pid, 0)
-sys.stdout.buffer.write(out)
-"#;
-
 fn on_a_terminal(sb: &Sandbox, args: &[&str]) -> String {
-    let bin = support::bin();
-    let mut python = std::process::Command::new("python3");
-    python.args(["-c", PTY_RUN, bin.to_str().unwrap()]).args(args).current_dir(sb.work());
-    python.env("WRKR_HOME", sb.home()).env("HOME", sb.home());
-    let out = python.output().expect("python3 runs the pty helper");
-    text(&out.stdout).replace("\r\n", "\n")
+    support::on_a_terminal(sb, args, &[]).1.replace("\r\n", "\n")
 }
 
 // ---- 10. did you mean, for every verb ---------------------------------------------------------

@@ -274,46 +274,6 @@ fn resume_detach_runs_in_the_background_and_says_how_to_watch() {
 
 // ---- live progress on a terminal (U1) ---------------------------------------------------------
 
-/// Runs its arguments under a new pseudo-terminal and prints everything the terminal received.
-const PTY_RUN: &str = r#"
-import os, pty, sys
-pid, fd = pty.fork()
-if pid == 0:
-    os.execvp(sys.argv[1], sys.argv[1:])
-out = b""
-while True:
-    try:
-        data = os.read(fd, 65536)
-    except OSError:
-        break
-    if not data:
-        break
-    out += data
-_, status = os.waitpid(pid, 0)
-sys.stdout.buffer.write(out)
-sys.exit(os.waitstatus_to_exitcode(status))
-"#;
-
-/// `wrkr ARGS` on a real terminal (stdout and stderr both the pty), with `env` set.
-fn on_a_terminal(sb: &Sandbox, args: &[&str], env: &[(&str, &str)]) -> (Option<i32>, String) {
-    let mut cmd = wrkr(sb);
-    let bin = support::bin();
-    let mut argv = vec!["-c", PTY_RUN, bin.to_str().unwrap()];
-    argv.extend_from_slice(args);
-    let mut python = std::process::Command::new("python3");
-    python.args(&argv).current_dir(sb.work());
-    // The sandbox's environment (WRKR_HOME, PATH, ...), plus what the test asks for.
-    for (key, value) in cmd.get_envs().filter_map(|(k, v)| Some((k.to_owned(), v?.to_owned()))).collect::<Vec<_>>() {
-        python.env(key, value);
-    }
-    cmd.env_clear();
-    for (key, value) in env {
-        python.env(key, value);
-    }
-    let out = python.output().expect("python3 runs the pty helper");
-    (out.status.code(), text(&out.stdout))
-}
-
 fn slow_steps() -> String {
     step("fetch", "echo '{\"type\":\"progress\",\"note\":\"fetched 12 files\"}' >&3; sleep 1")
         + &step("build", "sleep 0.6")
@@ -324,7 +284,7 @@ fn slow_steps() -> String {
 fn submit_on_a_terminal_draws_one_updating_progress_line() {
     let sb = Sandbox::new();
     write_spec(&sb, &slow_steps());
-    let (code, screen) = on_a_terminal(&sb, &["submit", "spec.yaml", "--job-id", "p"], &[]);
+    let (code, screen) = support::on_a_terminal(&sb, &["submit", "spec.yaml", "--job-id", "p"], &[]);
     assert_eq!(code, Some(0), "{screen:?}");
     // Redrawn in place (carriage return + erase line), never scrolled, and erased at the end.
     let spinner_then_step = ['|', '/', '-', '\\'].map(|c| format!("\r\x1b[2K{c} 1/2 \x1b[1mfetch\x1b[0m 0s"));
@@ -335,12 +295,12 @@ fn submit_on_a_terminal_draws_one_updating_progress_line() {
     assert!(!screen.replace("\r\n", "").contains('\n'), "the progress line never adds a line: {screen:?}");
 
     // NO_COLOR: the same line without colour.
-    let (_, plain) = on_a_terminal(&sb, &["submit", "spec.yaml", "--job-id", "p2"], &[("NO_COLOR", "1")]);
+    let (_, plain) = support::on_a_terminal(&sb, &["submit", "spec.yaml", "--job-id", "p2"], &[("NO_COLOR", "1")]);
     assert!(plain.contains(" 1/2 fetch 0s · fetched 12 files · steps 0/50"), "{plain:?}");
     assert!(!plain.contains("\x1b[1m") && !plain.contains("\x1b[2m"), "{plain:?}");
 
     // -q: no progress line at all.
-    let (_, quiet) = on_a_terminal(&sb, &["submit", "spec.yaml", "--job-id", "p3", "-q"], &[]);
+    let (_, quiet) = support::on_a_terminal(&sb, &["submit", "spec.yaml", "--job-id", "p3", "-q"], &[]);
     assert_eq!(quiet, "job_id=p3 status=completed adapter=reference\r\n");
 }
 
@@ -348,7 +308,8 @@ fn submit_on_a_terminal_draws_one_updating_progress_line() {
 fn a_failing_step_on_a_terminal_shows_its_last_lines_of_output() {
     let sb = Sandbox::new();
     failing_job(&sb); // job j, in a pipe
-    let (code, screen) = on_a_terminal(&sb, &["submit", "spec.yaml", "--job-id", "t", "-v"], &[("NO_COLOR", "1")]);
+    let (code, screen) =
+        support::on_a_terminal(&sb, &["submit", "spec.yaml", "--job-id", "t", "-v"], &[("NO_COLOR", "1")]);
     assert_eq!(code, Some(1));
     assert!(screen.contains("+ 1/2 build succeeded in "), "{screen:?}");
     assert!(screen.contains("x 2/2 test failed, exit 3 in "), "{screen:?}");

@@ -124,6 +124,49 @@ pub fn tree(dir: &Path) -> std::collections::BTreeMap<PathBuf, Vec<u8>> {
     out
 }
 
+/// Runs its arguments under a new pseudo-terminal and prints everything the terminal received.
+const PTY_RUN: &str = r#"
+import os, pty, sys
+pid, fd = pty.fork()
+if pid == 0:
+    os.execvp(sys.argv[1], sys.argv[1:])
+out = b""
+while True:
+    try:
+        data = os.read(fd, 65536)
+    except OSError:
+        break
+    if not data:
+        break
+    out += data
+_, status = os.waitpid(pid, 0)
+sys.stdout.buffer.write(out)
+sys.exit(os.waitstatus_to_exitcode(status))
+"#;
+
+/// `wrkr ARGS` on a real terminal (stdout and stderr both the pty), with `env` set.
+pub fn on_a_terminal(sb: &Sandbox, args: &[&str], env: &[(&str, &str)]) -> (Option<i32>, String) {
+    let mut cmd = sb.wrkr();
+    let bin = bin();
+    // Steps may call wrkr: the binary's directory first on PATH.
+    let dir = bin.parent().map(|d| d.display().to_string()).unwrap_or_default();
+    cmd.env("PATH", format!("{dir}:{}", std::env::var("PATH").unwrap_or_default()));
+    let mut argv = vec!["-c", PTY_RUN, bin.to_str().unwrap()];
+    argv.extend_from_slice(args);
+    let mut python = std::process::Command::new("python3");
+    python.args(&argv).current_dir(sb.work());
+    // The sandbox's environment (WRKR_HOME, PATH, ...), plus what the test asks for.
+    for (key, value) in cmd.get_envs().filter_map(|(k, v)| Some((k.to_owned(), v?.to_owned()))).collect::<Vec<_>>() {
+        python.env(key, value);
+    }
+    cmd.env_clear();
+    for (key, value) in env {
+        python.env(key, value);
+    }
+    let out = python.output().expect("python3 runs the pty helper");
+    (out.status.code(), String::from_utf8_lossy(&out.stdout).into_owned())
+}
+
 /// `on_both_backends!(a, b)`: tests `file::a` and `postgres::a` (skipped with a reason when no
 /// PostgreSQL server can start, failing under `CI=true`), each calling `a(&Sandbox)`. Needs
 /// `#[macro_use] mod support;` and `use support::Sandbox;` in the test file.
