@@ -54,7 +54,7 @@ pub struct PendingBatch {
 
 impl JobLock {
     /// Lock the open `ledger` (waiting up to the deadline), then open (creating if needed)
-    /// `dir/ledger.lock`. Returns whether the record file was created.
+    /// `dir/ledger.lock`. Returns whether the record file was new (empty).
     pub fn acquire(dir: &Path, job_id: &str, ledger: &File) -> Result<(JobLock, bool)> {
         lock_ledger(ledger, dir, job_id)?;
         if !still_at(ledger, &dir.join(LEDGER_FILE)) {
@@ -62,16 +62,20 @@ impl JobLock {
                 .with("job_id", job_id)
                 .with("store_dir", dir.display().to_string()));
         }
+        // One open that creates the file if it is missing: an operator may delete it at any moment,
+        // and a look-then-open pair (`create_new`, then a plain open on "exists") failed when the
+        // delete fell between the two. A record file that holds nothing yet counts as created, so
+        // its directory entry is synced (at worst once more than needed, after a crash).
         let path = dir.join(LOCK_FILE);
-        let (record, created) = match OpenOptions::new().read(true).write(true).create_new(true).mode(0o600).open(&path)
-        {
-            Ok(f) => (f, true),
-            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
-                let f = OpenOptions::new().read(true).write(true).open(&path);
-                (f.map_err(|e| Error::io(format!("open {}", path.display()), e))?, false)
-            }
-            Err(e) => return Err(Error::io(format!("create {}", path.display()), e)),
-        };
+        let record = OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .mode(0o600)
+            .open(&path)
+            .map_err(|e| Error::io(format!("open {}", path.display()), e))?;
+        let created = record.metadata().map_err(|e| Error::io(format!("stat {}", path.display()), e))?.len() == 0;
         Ok((JobLock { record }, created))
     }
 
@@ -135,4 +139,44 @@ pub fn timeout() -> Duration {
         .ok()
         .and_then(|v| v.trim().parse::<u64>().ok())
         .map_or(DEFAULT_TIMEOUT, Duration::from_millis)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::{AtomicBool, Ordering};
+
+    use super::*;
+
+    // An operator's `rm ledger.lock` may land at any moment, also between a writer's look for the
+    // record file and its open of it: no acquire may fail because of it (a `checkpoint emit` from a
+    // step failed with "open ledger.lock: No such file or directory" under load).
+    #[test]
+    fn the_record_file_deleted_at_any_moment_never_fails_an_acquire() {
+        let dir = tempfile::TempDir::new().unwrap();
+        let ledger = OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .open(dir.path().join(LEDGER_FILE))
+            .unwrap();
+        let record = dir.path().join(LOCK_FILE);
+        let done = AtomicBool::new(false);
+        std::thread::scope(|scope| {
+            scope.spawn(|| {
+                while !done.load(Ordering::Relaxed) {
+                    let _ = std::fs::remove_file(&record);
+                }
+            });
+            let failures = (0..20_000)
+                .filter(|_| {
+                    let acquired = JobLock::acquire(dir.path(), "job_x", &ledger);
+                    let _ = ledger.unlock();
+                    acquired.is_err()
+                })
+                .count();
+            done.store(true, Ordering::Relaxed);
+            assert_eq!(failures, 0, "acquires failed while the record file was being deleted");
+        });
+    }
 }
