@@ -23,6 +23,10 @@ lap() { # lap NAME: the seconds since the previous lap, added to the closing tim
     LAP=$SECONDS
 }
 LAP=$SECONDS
+timing() { # the closing line, also when a suite fails (set -e)
+    echo "test-hardening: time$TIMES total=${SECONDS}s load=$(cut -d' ' -f1-3 /proc/loadavg)"
+}
+trap timing EXIT
 
 # The failpoint build: the debug binary with --features failpoints, copied aside so that the
 # next plain build does not overwrite the one the suites run. The failpoint tests are compiled
@@ -63,7 +67,7 @@ if [ ! -x "$VENV/bin/st" ]; then
 fi
 lap schemathesis-install
 WORK="$(mktemp -d)"
-trap 'kill "$PID" 2>/dev/null || true; wait "$PID" 2>/dev/null || true; rm -rf "$WORK"' EXIT
+trap 'kill "$PID" 2>/dev/null || true; wait "$PID" 2>/dev/null || true; rm -rf "$WORK"; timing' EXIT
 export WRKR_HOME="$WORK/home" HOME="$WORK"
 cd "$WORK"
 "$BIN" init >/dev/null
@@ -85,5 +89,4 @@ if [ "$st_rc" != 0 ]; then tail -n 60 "$WORK/st.log"; else tail -n 6 "$WORK/st.l
 statuses="$(python3 -c 'import json,sys,collections; c=collections.Counter(json.loads(l).get("status") for l in open(sys.argv[1]) if "\"route\"" in l); print(",".join(f"{k}:{v}" for k, v in sorted(c.items())))' "$WORK/serve.log")"
 lap schemathesis
 echo "schemathesis: requests=$(grep -c '"route"' "$WORK/serve.log" || true) statuses=$statuses max_examples=${MAX_EXAMPLES:-50} failures=$([ "$st_rc" = 0 ] && echo 0 || echo "rc $st_rc, see above")"
-echo "test-hardening: time$TIMES total=${SECONDS}s load=$(cut -d' ' -f1-3 /proc/loadavg)"
 exit "$st_rc"
