@@ -6,18 +6,34 @@
 #   4. soak: one long job with decisions, takeovers and pauses; flat RSS and descriptors
 #      (SOAK_SECONDS, 30 here, 600 nightly);
 #   5. schemathesis against the OpenAPI document `wrkr serve` serves, on loopback.
-# Each suite prints one summary line. WRKR_CHAOS_SEED reproduces a seed; CHAOS_KILLS sets the
-# number of kill points (the nightly lane raises it). Schemathesis (PyPI) is installed into
-# target/hardening-venv on first use; its server runs in a temp directory with one seeded job, so
-# generated paths stay inside it. Bounded: --max-examples 50 per operation and a --max-time budget.
+# Each suite prints one summary line, and a last line says where the time went (the build, each
+# suite: on a loaded machine the build can be most of it). WRKR_CHAOS_SEED reproduces a seed;
+# CHAOS_KILLS sets the number of kill points (the nightly lane raises it). Schemathesis (PyPI) is
+# installed into target/hardening-venv on first use; its server runs in a temp directory with one
+# seeded job, so generated paths stay inside it. Bounded: --max-examples 50 per operation and a
+# --max-time budget.
 set -euo pipefail
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
 TARGET="${CARGO_TARGET_DIR:-$ROOT/target}"
 CARGO="${CARGO:-cargo}"
 
+TIMES=""
+lap() { # lap NAME: the seconds since the previous lap, added to the closing timing line
+    TIMES="$TIMES $1=$((SECONDS - LAP))s"
+    LAP=$SECONDS
+}
+LAP=$SECONDS
+timing() { # the closing line, also when a suite fails (set -e)
+    echo "test-hardening: time$TIMES total=${SECONDS}s load=$(cut -d' ' -f1-3 /proc/loadavg)"
+}
+trap timing EXIT
+
 # The failpoint build: the debug binary with --features failpoints, copied aside so that the
-# next plain build does not overwrite the one the suites run.
+# next plain build does not overwrite the one the suites run. The failpoint tests are compiled
+# here too, so that the failpoints suite's time is its tests', not the compiler's.
 (cd "$ROOT" && "$CARGO" build --locked --features failpoints)
+(cd "$ROOT" && "$CARGO" test --locked --features failpoints --test failpoints --no-run -q)
+lap build
 mkdir -p "$TARGET/failpoints"
 cp "$TARGET/debug/wrkr" "$TARGET/failpoints/wrkr"
 export WRKR_FAILPOINTS_BIN="$TARGET/failpoints/wrkr"
@@ -32,10 +48,15 @@ failed="$(echo "$result" | grep -oE '[0-9]+ failed' | grep -oE '[0-9]+' || echo 
 if [ "$fp_rc" != 0 ]; then tail -n 40 "$FP_LOG"; fi
 echo "failpoints: cases=$((cases + failed)) points=$(grep -c '^    "' "$ROOT/src/failpoint.rs") failures=$failed (tests/failpoints.rs: every point reached and armed)"
 [ "$fp_rc" = 0 ]
+lap failpoints
 python3 "$ROOT/scripts/chaos/main.py" crash --min-kills "${CHAOS_KILLS:-1000}"
+lap crash
 python3 "$ROOT/scripts/chaos/main.py" ioerr
+lap ioerr
 python3 "$ROOT/scripts/chaos/main.py" enospc --rounds "${CHAOS_ENOSPC_ROUNDS:-12}"
+lap enospc
 python3 "$ROOT/scripts/chaos/main.py" soak --seconds "${SOAK_SECONDS:-30}"
+lap soak
 
 # The failpoints binary with nothing armed: the same code as the debug build (overflow checks on).
 BIN="${WRKR_BIN:-$WRKR_FAILPOINTS_BIN}"
@@ -44,8 +65,9 @@ if [ ! -x "$VENV/bin/st" ]; then
     python3 -m venv "$VENV"
     "$VENV/bin/pip" install -q "schemathesis>=4,<5"
 fi
+lap schemathesis-install
 WORK="$(mktemp -d)"
-trap 'kill "$PID" 2>/dev/null || true; wait "$PID" 2>/dev/null || true; rm -rf "$WORK"' EXIT
+trap 'kill "$PID" 2>/dev/null || true; wait "$PID" 2>/dev/null || true; rm -rf "$WORK"; timing' EXIT
 export WRKR_HOME="$WORK/home" HOME="$WORK"
 cd "$WORK"
 "$BIN" init >/dev/null
@@ -65,5 +87,6 @@ st_rc=0
     --max-time "${MAX_TIME:-300}" --workers 1 --seed 1 --no-color >"$WORK/st.log" 2>&1 || st_rc=$?
 if [ "$st_rc" != 0 ]; then tail -n 60 "$WORK/st.log"; else tail -n 6 "$WORK/st.log"; fi
 statuses="$(python3 -c 'import json,sys,collections; c=collections.Counter(json.loads(l).get("status") for l in open(sys.argv[1]) if "\"route\"" in l); print(",".join(f"{k}:{v}" for k, v in sorted(c.items())))' "$WORK/serve.log")"
+lap schemathesis
 echo "schemathesis: requests=$(grep -c '"route"' "$WORK/serve.log" || true) statuses=$statuses max_examples=${MAX_EXAMPLES:-50} failures=$([ "$st_rc" = 0 ] && echo 0 || echo "rc $st_rc, see above")"
 exit "$st_rc"

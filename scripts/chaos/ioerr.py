@@ -190,7 +190,16 @@ def run_full_disk(binary, seed, rounds):
                 else:
                     totals.failures.append(f"{where}: {args[0]} exit {code}: {err.decode(errors='replace')[:300]}")
             os.unlink(filler)
-            if os.path.exists(os.path.join(sb.job_dir(), "events.jsonl")):
+            ledger = os.path.join(sb.job_dir(), "events.jsonl")
+            if not os.path.exists(ledger) or os.path.getsize(ledger) == 0:
+                # The submit was never acknowledged (the disk filled before its first record was
+                # durable): the job does not exist, and the same id must be free to submit again.
+                code, _, err = sb.run(*sb.submit_args())
+                totals.cases += 1
+                if code != 0:
+                    totals.failures.append(
+                        f"{where}: once space is back, submit again exit {code}: {err.decode(errors='replace')[:300]}")
+            if os.path.exists(ledger):
                 _, failures = j.check_store(sb)
                 totals.failures += [f"{where}: {f}" for f in failures]
                 why = j.resume_until_done(sb)
