@@ -41,13 +41,6 @@ fn append_one(sandbox: &Sandbox, job: &str, writer: usize, i: usize) -> Result<u
     ack["seq"].as_u64().ok_or_else(|| format!("acknowledgement without seq: {ack}"))
 }
 
-/// The job's ledger as `wrkr-events JOB` prints it.
-fn ledger(sandbox: &Sandbox, job: &str) -> Vec<Value> {
-    let out = sandbox.program("wrkr-events").arg(job).output().unwrap();
-    assert!(out.status.success(), "wrkr-events failed: {}", String::from_utf8_lossy(&out.stderr));
-    out.stdout.split(|&b| b == b'\n').filter(|l| !l.is_empty()).map(|l| serde_json::from_slice(l).unwrap()).collect()
-}
-
 /// Two append loops and a loop deleting `ledger.lock`: every acknowledged append is in the
 /// ledger at the seq it was acknowledged with, seqs are contiguous, no append fails.
 #[test]
@@ -84,7 +77,7 @@ fn deleting_ledger_lock_loses_no_acknowledged_append() {
     });
     println!("{deletions} deletions of ledger.lock");
     assert!(deletions > 0, "the lock file was never deleted: the test proved nothing");
-    let records = ledger(&sandbox, job);
+    let records = sandbox.ledger(job);
     for (i, record) in records.iter().enumerate() {
         assert_eq!(record["seq"], i as u64 + 1, "seqs are contiguous");
     }
@@ -163,7 +156,7 @@ fn deleting_ledger_lock_under_the_runner_and_checkpoint_emit() {
     }
     println!("{deletions} deletions of ledger.lock");
     assert!(deletions > 0, "the lock file was never deleted: the test proved nothing");
-    let records = ledger(&sandbox, job);
+    let records = sandbox.ledger(job);
     for (i, record) in records.iter().enumerate() {
         assert_eq!(record["seq"], i as u64 + 1, "seqs are contiguous");
     }

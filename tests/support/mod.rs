@@ -88,6 +88,22 @@ impl Sandbox {
     pub fn work(&self) -> &Path {
         self.work.path()
     }
+
+    /// Create job `job` (seq 1, `job_initialized`) with `wrkr-events --append --create`.
+    pub fn create_job(&self, job: &str) {
+        self.program("wrkr-events").args(["--append", "--create", job]).write_stdin("").assert().success();
+    }
+
+    /// The ledger of `job` as `wrkr-events JOB` prints it, checked to be contiguous from seq 1.
+    pub fn ledger(&self, job: &str) -> Vec<serde_json::Value> {
+        let out = self.program("wrkr-events").arg(job).output().unwrap();
+        assert!(out.status.success(), "wrkr-events failed: {}", String::from_utf8_lossy(&out.stderr));
+        let records = json_lines(&out.stdout);
+        for (i, record) in records.iter().enumerate() {
+            assert_eq!(record["seq"], i as u64 + 1, "seqs are contiguous");
+        }
+        records
+    }
 }
 
 /// The repository root (for fixtures).
@@ -103,6 +119,22 @@ pub fn fixture(rel: &str) -> PathBuf {
 pub fn envelope(stderr: &[u8]) -> serde_json::Value {
     serde_json::from_slice(stderr)
         .unwrap_or_else(|e| panic!("stderr is not one JSON envelope ({e}): {}", String::from_utf8_lossy(stderr)))
+}
+
+/// Stdout of a command as one JSON value (whether or not it succeeded); a panic shows both streams.
+pub fn stdout_json(out: &std::process::Output) -> serde_json::Value {
+    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+        panic!(
+            "stdout is not JSON ({e}): {}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        )
+    })
+}
+
+/// Each non-empty line of `bytes` as JSON (acknowledgements, ledger records).
+pub fn json_lines(bytes: &[u8]) -> Vec<serde_json::Value> {
+    bytes.split(|&b| b == b'\n').filter(|l| !l.is_empty()).map(|l| serde_json::from_slice(l).unwrap()).collect()
 }
 
 /// A snapshot of every file under `dir` (path → bytes), to assert that a failed command changed nothing.
