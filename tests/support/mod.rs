@@ -121,6 +121,23 @@ pub fn envelope(stderr: &[u8]) -> serde_json::Value {
         .unwrap_or_else(|e| panic!("stderr is not one JSON envelope ({e}): {}", String::from_utf8_lossy(stderr)))
 }
 
+/// A JobSpec for the reference adapter with `steps` (YAML list items, as [`step`] writes them),
+/// `budgets` appended inside the budgets map (`, max_tokens: 5` or empty) and the fingerprint
+/// `rules` (`os`, or empty for none).
+pub fn jobspec(steps: &str, budgets: &str, rules: &str) -> String {
+    format!(
+        "schema_id: wrkr.jobspec\nschema_version: v1\nproducer_version: test\nname: t\nobjective: test job\n\
+         adapter: {{name: reference}}\ninputs:\n  workspace: .\n  steps:\n{steps}\n\
+         budgets: {{max_wall_time_seconds: 600, max_retries: 0, max_step_count: 50, max_tool_calls: 50{budgets}}}\n\
+         checkpoint_policy: {{min_interval_seconds: 1}}\nenvironment_fingerprint: {{rules: [{rules}]}}\n"
+    )
+}
+
+/// One JobSpec step (a YAML list item under `steps:`) running `command` with `sh -c`.
+pub fn step(id: &str, command: &str) -> String {
+    format!("    - {{id: {id}, summary: step {id}, command: {command:?}}}\n")
+}
+
 /// Stdout of a command as one JSON value (whether or not it succeeded); a panic shows both streams.
 pub fn stdout_json(out: &std::process::Output) -> serde_json::Value {
     serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
