@@ -38,6 +38,26 @@ def test_an_unset_minimum_is_an_error_not_a_pass(tmp_path):
     assert "sets no numeric line_coverage_min_percent" in proc.stderr
 
 
+def test_each_module_is_shown_lowest_first(tmp_path):
+    report = tmp_path / "tarpaulin-report.json"
+    files = [
+        (["/", "repo", "src", "run", "runner.rs"], 50, 100),
+        (["/", "repo", "src", "run", "wrap.rs"], 30, 100),
+        (["/", "repo", "src", "lib.rs"], 9, 10),
+        (["/", "repo", "src", "pack", "zip.rs"], 60, 100),
+        (["/", "repo", "src", "pack", "empty.rs"], 0, 0),
+    ]
+    report.write_text(json.dumps({"files": [{"path": p, "covered": c, "coverable": n} for p, c, n in files]}))
+    thresholds = tmp_path / "t.json"
+    thresholds.write_text(json.dumps({"line_coverage_min_percent": 10}))
+    proc = subprocess.run([sys.executable, str(GATE), str(report), str(thresholds)], capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    lines = proc.stdout.splitlines()
+    assert lines[0] == "coverage: 149/310 lines = 48.06% (minimum 10%)"
+    assert [line.split()[0] for line in lines[1:]] == ["src/run", "src/pack", "src/*.rs"]
+    assert lines[1].split()[1:] == ["80/200", "40.00%"]
+
+
 def test_a_report_without_files_is_an_error(tmp_path):
     report = tmp_path / "r.json"
     report.write_text(json.dumps({"coverage": 90}))
