@@ -8,7 +8,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
-use support::{Sandbox, step};
+use support::{EnvClearButCoverage, Sandbox, step};
 
 fn spec(steps: &str) -> String {
     support::jobspec(steps, "", "os")
@@ -30,7 +30,7 @@ fn spawn_wrkr(sb: &Sandbox, args: &[&str]) -> Child {
     Command::new(support::bin())
         .args(args)
         .current_dir(sb.work())
-        .env_clear()
+        .env_clear_but_coverage()
         .env("PATH", std::env::var_os("PATH").unwrap_or_default())
         .env("WRKR_HOME", sb.home())
         .env("HOME", sb.home())

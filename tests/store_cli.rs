@@ -7,7 +7,7 @@ use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use serde_json::Value;
-use support::Sandbox;
+use support::{EnvClearButCoverage, Sandbox};
 
 /// Two workers race for the lease: exactly one wins, the other gets E_LEASE_CONFLICT naming the
 /// holder. After the TTL the lease shows as expired; the loser takes over with a higher epoch;
@@ -22,7 +22,7 @@ fn lease_race_takeover_and_fencing() {
             Command::new(support::bin())
                 .arg0("wrkr-lease")
                 .args(["--json", "acquire", "job_l", "--worker", w, "--ttl", "1"])
-                .env_clear()
+                .env_clear_but_coverage()
                 .env("WRKR_HOME", sandbox.home())
                 .stdout(Stdio::piped())
                 .stderr(Stdio::piped())

@@ -9,14 +9,14 @@ use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
 use serde_json::Value;
-use support::Sandbox;
+use support::{EnvClearButCoverage, Sandbox};
 
 /// A `wrkr-<tool>` process under the sandbox's store, with piped stdio.
 fn spawn(sandbox: &Sandbox, tool: &str, args: &[&str]) -> Child {
     Command::new(support::bin())
         .arg0(tool)
         .args(args)
-        .env_clear()
+        .env_clear_but_coverage()
         .env("WRKR_HOME", sandbox.home())
         .env("WRKR_LOCK_TIMEOUT_MS", "60000")
         .stdin(Stdio::piped())

@@ -13,7 +13,7 @@ use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use serde_json::Value;
-use support::Sandbox;
+use support::{EnvClearButCoverage, Sandbox};
 
 const APPENDS_PER_WRITER: usize = 150;
 
@@ -22,7 +22,7 @@ fn append_one(sandbox: &Sandbox, job: &str, writer: usize, i: usize) -> Result<u
     let mut child = Command::new(support::bin())
         .arg0("wrkr-events")
         .args(["--append", job])
-        .env_clear()
+        .env_clear_but_coverage()
         .env("WRKR_HOME", sandbox.home())
         .env("WRKR_LOCK_TIMEOUT_MS", "60000")
         .stdin(Stdio::piped())

@@ -96,7 +96,7 @@ impl OutlookFacts {
                 }
             }
             WRAP_EVENT => self.latest_attempt = Some(Attempt::wrap_started(record)),
-            "x-wrap_finished" if self.latest_attempt.as_ref().is_some_and(Attempt::is_wrap) => self.finish_latest(p),
+            "x-wrap_finished" if self.latest_attempt.as_ref().is_some_and(|a| a.wrap) => self.finish_latest(p),
             "x-progress" => self.latest_note = Some((text("note"), record.created_at.clone())),
             "checkpoint_emitted" if text("type") == "decision-needed" => {
                 self.pending.push(PendingDecision {

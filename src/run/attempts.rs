@@ -18,6 +18,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 use crate::pack::records::WRAP_EVENT;
+use crate::run::wrap::WRAP_LOG_NAME;
 use crate::store::EventRecord;
 
 /// The two streams a step's output is kept in, in the order they are shown.
@@ -25,6 +26,8 @@ pub const STREAMS: [&str; 2] = ["stdout", "stderr"];
 
 /// One attempt of one step. The job state keeps the latest one (`job::outlook_facts`, in the
 /// snapshot cache), built by the same constructors as the list here, so the two cannot disagree.
+/// Its log name is derived on demand, not stored: the state applies every `adapter_step` as it is
+/// appended, and most attempts are never asked where their logs are.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Attempt {
     pub step_index: u64,
@@ -36,12 +39,9 @@ pub struct Attempt {
     pub outcome: Option<String>,
     pub exit_code: Option<i64>,
     pub duration_ms: Option<u64>,
-    /// The base name of its log files (without `.<stream>.log`).
-    pub log_name: String,
+    /// A wrapped command's run (`wrkr wrap`), not a JobSpec step.
+    pub wrap: bool,
 }
-
-/// The log name of a wrapped command's run (`wrkr wrap`), its only attempt.
-const WRAP_LOG_NAME: &str = "wrap";
 
 impl Attempt {
     /// The attempt an `adapter_step` record starts; `None` when it names no step index and attempt.
@@ -52,13 +52,13 @@ impl Attempt {
         let step_id = payload.get("step_id").and_then(Value::as_str).unwrap_or_default().to_owned();
         Some(Attempt {
             step_index: index,
-            log_name: log_name(index, &step_id, attempt),
             step_id,
             attempt,
             started_at: record.created_at.clone(),
             outcome: None,
             exit_code: None,
             duration_ms: None,
+            wrap: false,
         })
     }
 
@@ -72,7 +72,7 @@ impl Attempt {
             outcome: None,
             exit_code: None,
             duration_ms: None,
-            log_name: WRAP_LOG_NAME.to_owned(),
+            wrap: true,
         }
     }
 
@@ -84,9 +84,12 @@ impl Attempt {
         self.duration_ms = field("duration_ms").and_then(Value::as_u64);
     }
 
-    /// A wrapped command's run (`wrkr wrap`), not a JobSpec step.
-    pub fn is_wrap(&self) -> bool {
-        self.log_name == WRAP_LOG_NAME
+    /// The base name of its log files (without `.<stream>.log`), as the runner and wrap name them.
+    pub fn log_name(&self) -> String {
+        match self.wrap {
+            true => WRAP_LOG_NAME.to_owned(),
+            false => log_name(self.step_index, &self.step_id, self.attempt),
+        }
     }
 
     /// Ended in a way a person has to look at: the step failed, timed out or hit a budget.
@@ -96,7 +99,7 @@ impl Attempt {
 
     /// The files holding one stream of this attempt's output, oldest first (only those that exist).
     pub fn log_files(&self, job_dir: &Path, stream: &str) -> Vec<PathBuf> {
-        let current = job_dir.join("logs").join(format!("{}.{stream}.log", self.log_name));
+        let current = job_dir.join("logs").join(format!("{}.{stream}.log", self.log_name()));
         let mut rotated = current.clone().into_os_string();
         rotated.push(".1");
         [PathBuf::from(rotated), current].into_iter().filter(|p| p.is_file()).collect()
@@ -159,7 +162,7 @@ impl Attempts {
             }
             kind if kind == WRAP_EVENT => self.list.push(Attempt::wrap_started(record)),
             "x-wrap_finished" => {
-                if let Some(found) = self.list.iter_mut().rev().find(|a| a.is_wrap()) {
+                if let Some(found) = self.list.iter_mut().rev().find(|a| a.wrap) {
                     found.finish(payload.and_then(Value::as_object));
                 }
             }

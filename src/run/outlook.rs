@@ -40,7 +40,7 @@ impl Outlook {
     /// The outlook of a job in `state`.
     pub fn of(job: &JobId, state: JobState) -> Outlook {
         let mut facts = state.outlook;
-        let wrapped = facts.latest_attempt.as_ref().is_some_and(Attempt::is_wrap);
+        let wrapped = facts.latest_attempt.as_ref().is_some_and(|a| a.wrap);
         Outlook {
             wrapped,
             job: job.clone(),

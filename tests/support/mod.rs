@@ -6,6 +6,25 @@ use std::path::{Path, PathBuf};
 
 use tempfile::TempDir;
 
+/// `env_clear()` for a child that runs the binary, keeping what must reach every child: under
+/// `make coverage` the instrumented binary writes its profile where `LLVM_PROFILE_FILE` says
+/// (made absolute, as children run in the sandbox); without it each child would write
+/// `default_*.profraw` into its working directory, a sandbox that tests compare byte for byte,
+/// and its coverage would be lost.
+pub trait EnvClearButCoverage {
+    fn env_clear_but_coverage(&mut self) -> &mut Self;
+}
+
+impl EnvClearButCoverage for std::process::Command {
+    fn env_clear_but_coverage(&mut self) -> &mut Self {
+        self.env_clear();
+        if let Some(profile) = std::env::var_os("LLVM_PROFILE_FILE") {
+            self.env("LLVM_PROFILE_FILE", std::path::absolute(&profile).unwrap_or(profile.into()));
+        }
+        self
+    }
+}
+
 /// The built multicall binary, or `$WRKR_TEST_BIN` (to show that a regression test fails on an
 /// older binary).
 pub fn bin() -> PathBuf {
@@ -59,7 +78,7 @@ impl Sandbox {
     pub fn command(&self, argv0: &str) -> std::process::Command {
         let mut cmd = std::process::Command::new(bin());
         cmd.arg0(argv0)
-            .env_clear()
+            .env_clear_but_coverage()
             .env("PATH", std::env::var_os("PATH").unwrap_or_default())
             .env("WRKR_HOME", self.home.path())
             .env("HOME", self.home.path())
