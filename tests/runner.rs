@@ -7,20 +7,11 @@ use std::fs;
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
-use support::Sandbox;
+use support::{Sandbox, step};
 
 /// A JobSpec with `steps` (YAML list items, indented under `steps:`) and budget overrides.
 fn spec(steps: &str, budgets: &str) -> String {
-    format!(
-        "schema_id: wrkr.jobspec\nschema_version: v1\nproducer_version: test\nname: t\nobjective: test job\n\
-         adapter: {{name: reference}}\ninputs:\n  workspace: .\n  steps:\n{steps}\n\
-         budgets: {{max_wall_time_seconds: 600, max_retries: 0, max_step_count: 50, max_tool_calls: 50{budgets}}}\n\
-         checkpoint_policy: {{min_interval_seconds: 1}}\nenvironment_fingerprint: {{rules: [os]}}\n"
-    )
-}
-
-fn step(id: &str, command: &str) -> String {
-    format!("    - {{id: {id}, summary: step {id}, command: {command:?}}}\n")
+    support::jobspec(steps, budgets, "os")
 }
 
 /// A sandbox whose steps can call `wrkr` (the binary's directory is on PATH).

@@ -8,19 +8,10 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
-use support::Sandbox;
+use support::{EnvClearButCoverage, Sandbox, step};
 
 fn spec(steps: &str) -> String {
-    format!(
-        "schema_id: wrkr.jobspec\nschema_version: v1\nproducer_version: test\nname: t\nobjective: test job\n\
-         adapter: {{name: reference}}\ninputs:\n  workspace: .\n  steps:\n{steps}\n\
-         budgets: {{max_wall_time_seconds: 600, max_retries: 0, max_step_count: 50, max_tool_calls: 50}}\n\
-         checkpoint_policy: {{min_interval_seconds: 1}}\nenvironment_fingerprint: {{rules: [os]}}\n"
-    )
-}
-
-fn step(id: &str, command: &str) -> String {
-    format!("    - {{id: {id}, summary: step {id}, command: {command:?}}}\n")
+    support::jobspec(steps, "", "os")
 }
 
 /// A step that writes `start ATTEMPT NANOS` and, `seconds` later, `end ATTEMPT NANOS` to `marks`
@@ -39,7 +30,7 @@ fn spawn_wrkr(sb: &Sandbox, args: &[&str]) -> Child {
     Command::new(support::bin())
         .args(args)
         .current_dir(sb.work())
-        .env_clear()
+        .env_clear_but_coverage()
         .env("PATH", std::env::var_os("PATH").unwrap_or_default())
         .env("WRKR_HOME", sb.home())
         .env("HOME", sb.home())

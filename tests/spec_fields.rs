@@ -14,12 +14,6 @@ fn spec(steps: &str, expected: &str) -> String {
     )
 }
 
-fn ledger(sb: &Sandbox, job: &str) -> Vec<serde_json::Value> {
-    let out = sb.program("wrkr-events").arg(job).output().unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    out.stdout.split(|b| *b == b'\n').filter(|l| !l.is_empty()).map(|l| serde_json::from_slice(l).unwrap()).collect()
-}
-
 fn completed_checkpoint(events: &[serde_json::Value]) -> serde_json::Value {
     let cp = events.iter().rev().find(|e| e["type"] == "checkpoint_emitted").expect("a checkpoint");
     cp["payload"].clone()
@@ -39,7 +33,7 @@ fn missing_expected_artifact_is_recorded_at_completion() {
         String::from_utf8_lossy(&out.stderr),
         "warning: job j1 completed without expected artifacts: out/b.md (recorded in its ledger and checkpoint)\n"
     );
-    let events = ledger(&sb, "j1");
+    let events = sb.ledger("j1");
     let checked = events.iter().find(|e| e["type"] == "x-expected_artifacts_checked").expect("the check is recorded");
     assert_eq!(checked["payload"]["expected"], serde_json::json!(["out/a.md", "out/b.md"]));
     assert_eq!(checked["payload"]["missing"], serde_json::json!(["out/b.md"]));
@@ -64,7 +58,7 @@ fn present_expected_artifacts_complete_clean() {
     assert!(out.stderr.is_empty(), "{}", String::from_utf8_lossy(&out.stderr));
     let reply: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert!(reply.get("missing_artifacts").is_none());
-    let events = ledger(&sb, "j2");
+    let events = sb.ledger("j2");
     let checked = events.iter().find(|e| e["type"] == "x-expected_artifacts_checked").unwrap();
     assert_eq!(checked["payload"]["missing"], serde_json::json!([]));
     assert_eq!(completed_checkpoint(&events)["reason_codes"], serde_json::json!([]));

@@ -7,15 +7,7 @@ use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use serde_json::Value;
-use support::Sandbox;
-
-fn create(sandbox: &Sandbox, job: &str) {
-    sandbox.program("wrkr-events").args(["--append", "--create", job]).write_stdin("").assert().success();
-}
-
-fn json_out(out: &std::process::Output) -> Value {
-    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stdout)))
-}
+use support::{EnvClearButCoverage, Sandbox};
 
 /// Two workers race for the lease: exactly one wins, the other gets E_LEASE_CONFLICT naming the
 /// holder. After the TTL the lease shows as expired; the loser takes over with a higher epoch;
@@ -23,14 +15,14 @@ fn json_out(out: &std::process::Output) -> Value {
 #[test]
 fn lease_race_takeover_and_fencing() {
     let sandbox = Sandbox::new();
-    create(&sandbox, "job_l");
+    sandbox.create_job("job_l");
     let children: Vec<_> = ["w1", "w2"]
         .iter()
         .map(|w| {
             Command::new(support::bin())
                 .arg0("wrkr-lease")
                 .args(["--json", "acquire", "job_l", "--worker", w, "--ttl", "1"])
-                .env_clear()
+                .env_clear_but_coverage()
                 .env("WRKR_HOME", sandbox.home())
                 .stdout(Stdio::piped())
                 .stderr(Stdio::piped())
@@ -47,20 +39,20 @@ fn lease_race_takeover_and_fencing() {
     let envelope = support::envelope(&outs[lose].stderr);
     assert_eq!(envelope["code"], "E_LEASE_CONFLICT");
     assert_eq!(envelope["details"]["existing_worker_id"], winner);
-    let lease = json_out(&outs[win]);
+    let lease = support::stdout_json(&outs[win]);
     assert_eq!((lease["epoch"].as_u64(), lease["state"].as_str()), (Some(1), Some("held")));
 
     std::thread::sleep(Duration::from_millis(1100));
-    let shown = json_out(&sandbox.program("wrkr-lease").args(["show", "job_l"]).output().unwrap());
+    let shown = support::stdout_json(&sandbox.program("wrkr-lease").args(["show", "job_l"]).output().unwrap());
     assert_eq!((shown["state"].as_str(), shown["expired"].as_bool()), (Some("expired"), Some(true)));
-    let status = json_out(&sandbox.wrkr().args(["--json", "status", "job_l"]).output().unwrap());
+    let status = support::stdout_json(&sandbox.wrkr().args(["--json", "status", "job_l"]).output().unwrap());
     assert_eq!(status["lease"]["expired"], true);
     assert_eq!(status["lease"]["epoch"], 1);
 
     let out =
         sandbox.program("wrkr-lease").args(["acquire", "job_l", "--worker", loser, "--ttl", "30"]).output().unwrap();
     assert!(out.status.success());
-    let taken = json_out(&out);
+    let taken = support::stdout_json(&out);
     assert_eq!((taken["epoch"].as_u64(), taken["worker_id"].as_str()), (Some(2), Some(loser)));
 
     let fenced = sandbox
@@ -82,8 +74,9 @@ fn lease_race_takeover_and_fencing() {
         .write_stdin("{\"type\":\"x-ok\",\"payload\":{}}\n")
         .assert()
         .success();
-    let released =
-        json_out(&sandbox.program("wrkr-lease").args(["release", "job_l", "--worker", loser]).output().unwrap());
+    let released = support::stdout_json(
+        &sandbox.program("wrkr-lease").args(["release", "job_l", "--worker", loser]).output().unwrap(),
+    );
     assert_eq!(released["state"], "released");
     let ledger = sandbox.program("wrkr-events").arg("job_l").output().unwrap();
     let text = String::from_utf8(ledger.stdout).unwrap();
@@ -95,9 +88,9 @@ fn lease_race_takeover_and_fencing() {
 #[test]
 fn status_pause_cancel_and_jobs() {
     let sandbox = Sandbox::new();
-    create(&sandbox, "job_a");
+    sandbox.create_job("job_a");
     std::thread::sleep(Duration::from_millis(5));
-    create(&sandbox, "job_b");
+    sandbox.create_job("job_b");
     let out = sandbox.wrkr().args(["status", "job_a"]).output().unwrap();
     // The status line, then the outlook (a queued job has only its elapsed time and nothing to run).
     let stdout = String::from_utf8_lossy(&out.stdout);
@@ -111,7 +104,7 @@ fn status_pause_cancel_and_jobs() {
         .assert()
         .success();
     sandbox.wrkr().args(["pause", "job_a"]).assert().success().stdout("job_id=job_a status=paused\n");
-    let state = json_out(&sandbox.wrkr().args(["--json", "cancel", "job_a"]).output().unwrap());
+    let state = support::stdout_json(&sandbox.wrkr().args(["--json", "cancel", "job_a"]).output().unwrap());
     assert_eq!(state["status"], "canceled");
     let out = sandbox.wrkr().args(["--json", "cancel", "job_a"]).output().unwrap();
     let envelope = support::envelope(&out.stderr);
@@ -122,7 +115,7 @@ fn status_pause_cancel_and_jobs() {
         (Some("canceled"), Some("canceled"))
     );
 
-    let response = json_out(&sandbox.wrkr().args(["--json", "status", "job_a"]).output().unwrap());
+    let response = support::stdout_json(&sandbox.wrkr().args(["--json", "status", "job_a"]).output().unwrap());
     sandbox.program("wrkr-schema").write_stdin(response.to_string() + "\n").assert().success();
 
     let out = sandbox.wrkr().args(["--json", "jobs"]).output().unwrap();
@@ -174,7 +167,7 @@ fn missing_job_envelope_matches_go() {
 #[test]
 fn hostile_input_changes_nothing() {
     let sandbox = Sandbox::new();
-    create(&sandbox, "job_h");
+    sandbox.create_job("job_h");
     let huge = format!("{{\"type\":\"x-big\",\"payload\":{{\"s\":\"{}\"}}}}\n", "a".repeat(100 << 20));
     let stdin_cases: Vec<(&str, Vec<u8>, i32, &str)> = vec![
         ("malformed JSONL", b"{\"type\":\"x-a\",\"payload\":{}}\n{not json\n".to_vec(), 6, "E_INVALID_INPUT_SCHEMA"),

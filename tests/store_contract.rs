@@ -24,29 +24,6 @@ on_both_backends!(
     supervision_commands,
 );
 
-fn create(sandbox: &Sandbox, job: &str) {
-    sandbox.program("wrkr-events").args(["--append", "--create", job]).write_stdin("").assert().success();
-}
-
-fn lines(bytes: &[u8]) -> Vec<Value> {
-    bytes.split(|&b| b == b'\n').filter(|l| !l.is_empty()).map(|l| serde_json::from_slice(l).unwrap()).collect()
-}
-
-fn json_out(out: &std::process::Output) -> Value {
-    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stdout)))
-}
-
-/// The ledger as `wrkr-events JOB` prints it, checked to be contiguous from seq 1.
-fn ledger(sandbox: &Sandbox, job: &str) -> Vec<Value> {
-    let out = sandbox.program("wrkr-events").arg(job).output().unwrap();
-    assert!(out.status.success(), "wrkr-events failed: {}", String::from_utf8_lossy(&out.stderr));
-    let records = lines(&out.stdout);
-    for (i, record) in records.iter().enumerate() {
-        assert_eq!(record["seq"], i as u64 + 1, "seqs are contiguous");
-    }
-    records
-}
-
 fn notes(writer: usize, from: usize, count: usize) -> String {
     (from..from + count)
         .map(|i| format!("{{\"type\":\"x-note\",\"payload\":{{\"writer\":{writer},\"i\":{i}}}}}\n"))
@@ -63,18 +40,18 @@ fn appends_batches_and_reads(sandbox: &Sandbox) {
         .output()
         .unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    let acks = lines(&out.stdout);
+    let acks = support::json_lines(&out.stdout);
     assert_eq!(acks.iter().map(|a| a["seq"].as_u64().unwrap()).collect::<Vec<_>>(), [1, 2, 3, 4]);
     assert_eq!(acks[0]["type"], "job_initialized");
     let out =
         sandbox.program("wrkr-events").args(["--append", "job_a"]).write_stdin(notes(0, 3, 200)).output().unwrap();
-    assert_eq!(lines(&out.stdout).last().unwrap()["seq"], 204);
-    let all = ledger(sandbox, "job_a");
+    assert_eq!(support::json_lines(&out.stdout).last().unwrap()["seq"], 204);
+    let all = sandbox.ledger("job_a");
     assert_eq!(all.len(), 204);
     let tail = sandbox.program("wrkr-events").args(["--from-seq", "200", "job_a"]).output().unwrap();
-    let tail = lines(&tail.stdout);
+    let tail = support::json_lines(&tail.stdout);
     assert_eq!(tail, all[199..].to_vec());
-    let status = json_out(&sandbox.wrkr().args(["--json", "status", "job_a"]).output().unwrap());
+    let status = support::stdout_json(&sandbox.wrkr().args(["--json", "status", "job_a"]).output().unwrap());
     assert_eq!(status["status"], "queued");
     let out = sandbox
         .program("wrkr-events")
@@ -91,7 +68,7 @@ fn appends_batches_and_reads(sandbox: &Sandbox) {
 /// Each bad request is refused with its documented exit and reason code, and the store is
 /// unchanged, byte for byte.
 fn hostile_input_changes_nothing(sandbox: &Sandbox) {
-    create(sandbox, "job_h");
+    sandbox.create_job("job_h");
     let huge = format!("{{\"type\":\"x-big\",\"payload\":{{\"s\":\"{}\"}}}}\n", "a".repeat(20 << 20));
     let cases: Vec<(&str, Vec<u8>, i32, &str)> = vec![
         ("malformed JSONL", b"{\"type\":\"x-a\",\"payload\":{}}\n{not json\n".to_vec(), 6, "E_INVALID_INPUT_SCHEMA"),
@@ -131,7 +108,7 @@ fn hostile_input_changes_nothing(sandbox: &Sandbox) {
 /// Two workers race for the lease: exactly one wins. After the TTL the loser takes over with a
 /// higher epoch; the old holder's fenced append and heartbeat are refused and leave no trace.
 fn lease_race_takeover_and_fencing(sandbox: &Sandbox) {
-    create(sandbox, "job_l");
+    sandbox.create_job("job_l");
     let children: Vec<_> = ["w1", "w2"]
         .iter()
         .map(|w| {
@@ -152,12 +129,12 @@ fn lease_race_takeover_and_fencing(sandbox: &Sandbox) {
     let envelope = support::envelope(&outs[lose].stderr);
     assert_eq!(envelope["code"], "E_LEASE_CONFLICT");
     assert_eq!(envelope["details"]["existing_worker_id"], winner);
-    assert_eq!(json_out(&outs[win])["epoch"], 1);
+    assert_eq!(support::stdout_json(&outs[win])["epoch"], 1);
 
     std::thread::sleep(Duration::from_millis(1100));
-    let shown = json_out(&sandbox.program("wrkr-lease").args(["show", "job_l"]).output().unwrap());
+    let shown = support::stdout_json(&sandbox.program("wrkr-lease").args(["show", "job_l"]).output().unwrap());
     assert_eq!(shown["state"], "expired");
-    let taken = json_out(
+    let taken = support::stdout_json(
         &sandbox.program("wrkr-lease").args(["acquire", "job_l", "--worker", loser, "--ttl", "30"]).output().unwrap(),
     );
     assert_eq!((taken["epoch"].as_u64(), taken["worker_id"].as_str()), (Some(2), Some(loser)));
@@ -185,18 +162,19 @@ fn lease_race_takeover_and_fencing(sandbox: &Sandbox) {
         .write_stdin("{\"type\":\"x-ok\",\"payload\":{}}\n")
         .assert()
         .success();
-    let released =
-        json_out(&sandbox.program("wrkr-lease").args(["release", "job_l", "--worker", loser]).output().unwrap());
+    let released = support::stdout_json(
+        &sandbox.program("wrkr-lease").args(["release", "job_l", "--worker", loser]).output().unwrap(),
+    );
     assert_eq!(released["state"], "released");
-    let types: Vec<String> = ledger(sandbox, "job_l").iter().map(|r| r["type"].as_str().unwrap().to_owned()).collect();
+    let types: Vec<String> = sandbox.ledger("job_l").iter().map(|r| r["type"].as_str().unwrap().to_owned()).collect();
     assert_eq!(types, ["job_initialized", "lease_set", "lease_set", "x-ok", "lease_released"]);
 }
 
 /// Status transitions are checked under the lock; pause, cancel and jobs see the same store.
 fn transitions_pause_cancel_and_jobs(sandbox: &Sandbox) {
-    create(sandbox, "job_a");
+    sandbox.create_job("job_a");
     std::thread::sleep(Duration::from_millis(5));
-    create(sandbox, "job_b");
+    sandbox.create_job("job_b");
     // The first line is the status; the lines after it say what is next (issue 12 U4).
     sandbox
         .wrkr()
@@ -212,7 +190,10 @@ fn transitions_pause_cancel_and_jobs(sandbox: &Sandbox) {
         .assert()
         .success();
     sandbox.wrkr().args(["pause", "job_a"]).assert().success().stdout("job_id=job_a status=paused\n");
-    assert_eq!(json_out(&sandbox.wrkr().args(["--json", "cancel", "job_a"]).output().unwrap())["status"], "canceled");
+    assert_eq!(
+        support::stdout_json(&sandbox.wrkr().args(["--json", "cancel", "job_a"]).output().unwrap())["status"],
+        "canceled"
+    );
     let out = sandbox.wrkr().args(["--json", "cancel", "job_a"]).output().unwrap();
     let envelope = support::envelope(&out.stderr);
     assert_eq!(envelope["code"], "E_INVALID_STATE_TRANSITION");
@@ -220,17 +201,17 @@ fn transitions_pause_cancel_and_jobs(sandbox: &Sandbox) {
         (envelope["details"]["from"].as_str(), envelope["details"]["to"].as_str()),
         (Some("canceled"), Some("canceled"))
     );
-    let rows = lines(&sandbox.wrkr().args(["--json", "jobs"]).output().unwrap().stdout);
+    let rows = support::json_lines(&sandbox.wrkr().args(["--json", "jobs"]).output().unwrap().stdout);
     let ids: Vec<&str> = rows.iter().map(|r| r["job_id"].as_str().unwrap()).collect();
     assert_eq!(ids, ["job_b", "job_a"], "newest first");
     let out = sandbox.wrkr().args(["--json", "jobs", "--status", "canceled"]).output().unwrap();
-    assert_eq!(lines(&out.stdout).len(), 1);
+    assert_eq!(support::json_lines(&out.stdout).len(), 1);
 }
 
 /// 6 processes appending 10 batches of 20 events each to one job end with contiguous seqs,
 /// each writer's events whole and in its own order.
 fn concurrent_writers_give_contiguous_seqs(sandbox: &Sandbox) {
-    create(sandbox, "job_many");
+    sandbox.create_job("job_many");
     std::thread::scope(|scope| {
         for writer in 0..6 {
             scope.spawn(move || {
@@ -247,7 +228,7 @@ fn concurrent_writers_give_contiguous_seqs(sandbox: &Sandbox) {
             });
         }
     });
-    let records = ledger(sandbox, "job_many");
+    let records = sandbox.ledger("job_many");
     assert_eq!(records.len(), 1 + 6 * 200);
     for writer in 0..6u64 {
         let is: Vec<u64> = records
@@ -286,7 +267,7 @@ fn follow_tails_until_terminal(sandbox: &Sandbox) {
 
 /// Export makes a pack that verifies, and `wrkr-events --records | wrkr-pack` gives the same bytes.
 fn export_verifies_and_matches_the_pipeline(sandbox: &Sandbox) {
-    create(sandbox, "job_x");
+    sandbox.create_job("job_x");
     sandbox.program("wrkr-events").args(["--append", "job_x"]).write_stdin(notes(0, 0, 2)).assert().success();
     let out_dir = sandbox.work().join("out");
     sandbox.wrkr().args(["export", "job_x", "--out-dir"]).arg(&out_dir).assert().success();
@@ -309,14 +290,14 @@ fn supervision_commands(sandbox: &Sandbox) {
         .assert()
         .success();
     let emit = ["--json", "checkpoint", "emit", "job_s", "--type", "decision-needed", "--summary", "merge?"];
-    let cp = json_out(&sandbox.wrkr().args(emit).args(["--required-kind", "approval"]).output().unwrap());
+    let cp = support::stdout_json(&sandbox.wrkr().args(emit).args(["--required-kind", "approval"]).output().unwrap());
     let cp_id = cp["checkpoint_id"].as_str().unwrap().to_owned();
-    let list = json_out(&sandbox.wrkr().args(["--json", "checkpoint", "list", "job_s"]).output().unwrap());
+    let list = support::stdout_json(&sandbox.wrkr().args(["--json", "checkpoint", "list", "job_s"]).output().unwrap());
     assert_eq!(list.as_array().unwrap().len(), 1);
     // Without --checkpoint: the one pending decision, found through the store on either backend.
     let approval = sandbox.wrkr().args(["--json", "approve", "job_s", "--reason", "ok"]).output().unwrap();
     assert!(approval.status.success(), "{}", String::from_utf8_lossy(&approval.stderr));
-    assert_eq!(json_out(&approval)["checkpoint_id"], cp_id.as_str());
+    assert_eq!(support::stdout_json(&approval)["checkpoint_id"], cp_id.as_str());
     let missing = sandbox
         .wrkr()
         .args(["--json", "approve", "job_s", "--checkpoint", "cp_99", "--reason", "ok"])
@@ -358,19 +339,20 @@ mod postgres_only {
             let hint = envelope["details"]["hint"].as_str().unwrap();
             assert!(hint.starts_with("run: wrkr store migrate --store postgres:///"), "{hint}");
         }
-        let version = json_out(&sandbox.wrkr().args(["--json", "store", "version"]).output().unwrap());
+        let version = support::stdout_json(&sandbox.wrkr().args(["--json", "store", "version"]).output().unwrap());
         assert_eq!((version["schema_version"].as_i64(), version["required_version"].as_i64()), (Some(0), Some(2)));
         let migrations: Vec<_> = (0..2)
             .map(|_| {
                 sandbox.command("wrkr").args(["--json", "store", "migrate"]).stdout(Stdio::piped()).spawn().unwrap()
             })
             .collect();
-        let reports: Vec<Value> = migrations.into_iter().map(|c| json_out(&c.wait_with_output().unwrap())).collect();
+        let reports: Vec<Value> =
+            migrations.into_iter().map(|c| support::stdout_json(&c.wait_with_output().unwrap())).collect();
         let applied: usize = reports.iter().map(|r| r["applied"].as_array().unwrap().len()).sum();
         assert_eq!(applied, 2, "each of the two migrations was applied by exactly one run: {reports:?}");
-        let again = json_out(&sandbox.wrkr().args(["--json", "store", "migrate"]).output().unwrap());
+        let again = support::stdout_json(&sandbox.wrkr().args(["--json", "store", "migrate"]).output().unwrap());
         assert_eq!((again["from_version"].as_i64(), again["applied"].as_array().map(Vec::len)), (Some(2), Some(0)));
-        create(&sandbox, "job_1");
+        sandbox.create_job("job_1");
     }
 
     /// TLS is not built in: asking for it is refused before connecting, not sent in clear; a
@@ -409,7 +391,7 @@ mod postgres_only {
     #[test]
     fn follow_is_woken_by_notify() {
         let Some(sandbox) = Sandbox::postgres() else { return };
-        create(&sandbox, "f");
+        sandbox.create_job("f");
         let mut child = sandbox
             .command("wrkr-events")
             .args(["--follow", "f"])
@@ -439,7 +421,7 @@ mod postgres_only {
     fn moving_a_job_between_stores_keeps_its_pack() {
         let Some(pg) = Sandbox::postgres() else { return };
         let file = Sandbox::new();
-        create(&file, "job_m");
+        file.create_job("job_m");
         file.program("wrkr-events").args(["--append", "job_m"]).write_stdin(notes(0, 0, 5)).assert().success();
         file.program("wrkr-lease").args(["acquire", "job_m", "--worker", "w"]).assert().success();
         file.wrkr().args(["cancel", "job_m"]).assert().success();
@@ -454,13 +436,16 @@ mod postgres_only {
         let imported =
             pg.program("wrkr-events").args(["--import", "job_m"]).write_stdin(ledger.clone()).output().unwrap();
         assert!(imported.status.success(), "{}", String::from_utf8_lossy(&imported.stderr));
-        assert_eq!(json_out(&imported)["last_seq"], 8);
+        assert_eq!(support::stdout_json(&imported)["last_seq"], 8);
         assert!(
             pg.program("wrkr-events").arg("job_m").output().unwrap().stdout == ledger,
             "the ledger moved byte for byte"
         );
         assert!(pack_of(&pg) == original, "PostgreSQL exports the file store's jobpack");
-        assert_eq!(json_out(&pg.wrkr().args(["--json", "status", "job_m"]).output().unwrap())["status"], "canceled");
+        assert_eq!(
+            support::stdout_json(&pg.wrkr().args(["--json", "status", "job_m"]).output().unwrap())["status"],
+            "canceled"
+        );
 
         let back = Sandbox::new();
         let from_pg = pg.program("wrkr-events").arg("job_m").output().unwrap().stdout;

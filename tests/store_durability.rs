@@ -9,14 +9,14 @@ use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
 use serde_json::Value;
-use support::Sandbox;
+use support::{EnvClearButCoverage, Sandbox};
 
 /// A `wrkr-<tool>` process under the sandbox's store, with piped stdio.
 fn spawn(sandbox: &Sandbox, tool: &str, args: &[&str]) -> Child {
     Command::new(support::bin())
         .arg0(tool)
         .args(args)
-        .env_clear()
+        .env_clear_but_coverage()
         .env("WRKR_HOME", sandbox.home())
         .env("WRKR_LOCK_TIMEOUT_MS", "60000")
         .stdin(Stdio::piped())
@@ -36,26 +36,6 @@ fn batch(writer: usize, events: usize, payload_bytes: usize) -> Vec<u8> {
     out
 }
 
-/// The ledger as `wrkr-events JOB` prints it, checked to be contiguous from seq 1.
-fn ledger(sandbox: &Sandbox, job: &str) -> Vec<Value> {
-    let out = sandbox.program("wrkr-events").arg(job).output().unwrap();
-    assert!(out.status.success(), "wrkr-events failed: {}", String::from_utf8_lossy(&out.stderr));
-    let records: Vec<Value> = out
-        .stdout
-        .split(|&b| b == b'\n')
-        .filter(|l| !l.is_empty())
-        .map(|l| serde_json::from_slice(l).unwrap())
-        .collect();
-    for (i, record) in records.iter().enumerate() {
-        assert_eq!(record["seq"], i as u64 + 1, "seqs are contiguous");
-    }
-    records
-}
-
-fn create(sandbox: &Sandbox, job: &str) {
-    sandbox.program("wrkr-events").args(["--append", "--create", job]).write_stdin("").assert().success();
-}
-
 /// A small xorshift; the seed is printed so that a failure can be replayed.
 struct Rng(u64);
 impl Rng {
@@ -73,7 +53,7 @@ impl Rng {
 #[test]
 fn sigkilled_writers_lose_no_acknowledged_event() {
     let sandbox = Sandbox::new();
-    create(&sandbox, "job_crash");
+    sandbox.create_job("job_crash");
     let seed = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos() as u64 | 1;
     println!("seed {seed}");
     let mut rng = Rng(seed);
@@ -105,7 +85,7 @@ fn sigkilled_writers_lose_no_acknowledged_event() {
             }
         }
     }
-    let records = ledger(&sandbox, "job_crash");
+    let records = sandbox.ledger("job_crash");
     for (seq, writer) in &acknowledged {
         let record = &records[(*seq - 1) as usize];
         assert_eq!(record["payload"]["writer"], *writer as u64, "acknowledged seq {seq} holds writer {writer}'s event");
@@ -125,7 +105,7 @@ fn sigkilled_writers_lose_no_acknowledged_event() {
     let out =
         sandbox.program("wrkr-events").args(["--append", "job_crash"]).write_stdin(batch(999, 1, 1)).output().unwrap();
     assert!(out.status.success());
-    assert_eq!(ledger(&sandbox, "job_crash").len(), records.len() + 1);
+    assert_eq!(sandbox.ledger("job_crash").len(), records.len() + 1);
 }
 
 /// For every byte offset inside the last record, a ledger cut there reads back as the records
@@ -133,18 +113,18 @@ fn sigkilled_writers_lose_no_acknowledged_event() {
 #[test]
 fn torn_last_record_at_every_offset() {
     let sandbox = Sandbox::new();
-    create(&sandbox, "job_torn");
+    sandbox.create_job("job_torn");
     sandbox.program("wrkr-events").args(["--append", "job_torn"]).write_stdin(batch(1, 2, 10)).assert().success();
     let dir = sandbox.home().join("jobs/job_torn");
     let path = dir.join("events.jsonl");
     let full = std::fs::read(&path).unwrap();
     let last_start = full[..full.len() - 1].iter().rposition(|&b| b == b'\n').unwrap() + 1;
-    let before = ledger(&sandbox, "job_torn")[..2].to_vec();
+    let before = sandbox.ledger("job_torn")[..2].to_vec();
     for cut in last_start..full.len() {
         std::fs::write(&path, &full[..cut]).unwrap();
         // Without the pending-batch record, only the torn-tail rule applies.
         let _ = std::fs::remove_file(dir.join("ledger.lock"));
-        assert_eq!(ledger(&sandbox, "job_torn"), before, "cut at {cut}");
+        assert_eq!(sandbox.ledger("job_torn"), before, "cut at {cut}");
         let out = sandbox
             .program("wrkr-events")
             .args(["--append", "job_torn"])
@@ -157,7 +137,7 @@ fn torn_last_record_at_every_offset() {
         let repaired = std::fs::read(&path).unwrap();
         assert_eq!(&repaired[..last_start], &full[..last_start], "cut at {cut}: the records before are untouched");
         assert_eq!(repaired.iter().filter(|&&b| b == b'\n').count(), 3);
-        let records = ledger(&sandbox, "job_torn");
+        let records = sandbox.ledger("job_torn");
         assert_eq!(records[2]["payload"]["writer"], 2);
     }
 }
@@ -167,7 +147,7 @@ fn torn_last_record_at_every_offset() {
 #[test]
 fn eight_concurrent_writers_give_contiguous_seqs() {
     let sandbox = Sandbox::new();
-    create(&sandbox, "job_many");
+    sandbox.create_job("job_many");
     std::thread::scope(|scope| {
         for writer in 0..8 {
             let sandbox = &sandbox;
@@ -190,7 +170,7 @@ fn eight_concurrent_writers_give_contiguous_seqs() {
             });
         }
     });
-    let records = ledger(&sandbox, "job_many");
+    let records = sandbox.ledger("job_many");
     assert_eq!(records.len(), 8001);
     for writer in 0..8u64 {
         let is: Vec<u64> = records
@@ -206,7 +186,7 @@ fn eight_concurrent_writers_give_contiguous_seqs() {
 #[test]
 fn corrupt_ledger_names_the_line() {
     let sandbox = Sandbox::new();
-    create(&sandbox, "job_bad");
+    sandbox.create_job("job_bad");
     sandbox.program("wrkr-events").args(["--append", "job_bad"]).write_stdin(batch(1, 3, 1)).assert().success();
     let path = sandbox.home().join("jobs/job_bad/events.jsonl");
     let good = std::fs::read_to_string(&path).unwrap();

@@ -13,7 +13,7 @@ use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use serde_json::Value;
-use support::Sandbox;
+use support::{EnvClearButCoverage, Sandbox};
 
 const APPENDS_PER_WRITER: usize = 150;
 
@@ -22,7 +22,7 @@ fn append_one(sandbox: &Sandbox, job: &str, writer: usize, i: usize) -> Result<u
     let mut child = Command::new(support::bin())
         .arg0("wrkr-events")
         .args(["--append", job])
-        .env_clear()
+        .env_clear_but_coverage()
         .env("WRKR_HOME", sandbox.home())
         .env("WRKR_LOCK_TIMEOUT_MS", "60000")
         .stdin(Stdio::piped())
@@ -39,13 +39,6 @@ fn append_one(sandbox: &Sandbox, job: &str, writer: usize, i: usize) -> Result<u
     let ack: Value = serde_json::from_slice(out.stdout.split(|&b| b == b'\n').next().unwrap_or_default())
         .map_err(|e| format!("unparsable acknowledgement: {e}"))?;
     ack["seq"].as_u64().ok_or_else(|| format!("acknowledgement without seq: {ack}"))
-}
-
-/// The job's ledger as `wrkr-events JOB` prints it.
-fn ledger(sandbox: &Sandbox, job: &str) -> Vec<Value> {
-    let out = sandbox.program("wrkr-events").arg(job).output().unwrap();
-    assert!(out.status.success(), "wrkr-events failed: {}", String::from_utf8_lossy(&out.stderr));
-    out.stdout.split(|&b| b == b'\n').filter(|l| !l.is_empty()).map(|l| serde_json::from_slice(l).unwrap()).collect()
 }
 
 /// Two append loops and a loop deleting `ledger.lock`: every acknowledged append is in the
@@ -84,7 +77,7 @@ fn deleting_ledger_lock_loses_no_acknowledged_append() {
     });
     println!("{deletions} deletions of ledger.lock");
     assert!(deletions > 0, "the lock file was never deleted: the test proved nothing");
-    let records = ledger(&sandbox, job);
+    let records = sandbox.ledger(job);
     for (i, record) in records.iter().enumerate() {
         assert_eq!(record["seq"], i as u64 + 1, "seqs are contiguous");
     }
@@ -163,7 +156,7 @@ fn deleting_ledger_lock_under_the_runner_and_checkpoint_emit() {
     }
     println!("{deletions} deletions of ledger.lock");
     assert!(deletions > 0, "the lock file was never deleted: the test proved nothing");
-    let records = ledger(&sandbox, job);
+    let records = sandbox.ledger(job);
     for (i, record) in records.iter().enumerate() {
         assert_eq!(record["seq"], i as u64 + 1, "seqs are contiguous");
     }

@@ -10,10 +10,6 @@ use std::process::Command;
 use serde_json::Value;
 use support::Sandbox;
 
-fn create(sandbox: &Sandbox, job: &str) {
-    sandbox.program("wrkr-events").args(["--append", "--create", job]).write_stdin("").assert().success();
-}
-
 fn set_status(sandbox: &Sandbox, job: &str, from: &str, to: &str) {
     let event = format!("{{\"type\":\"status_changed\",\"payload\":{{\"from\":\"{from}\",\"to\":\"{to}\"}}}}\n");
     sandbox.program("wrkr-events").args(["--append", job]).write_stdin(event).assert().success();
@@ -45,7 +41,7 @@ fn paths(report: &Value, key: &str) -> Vec<String> {
 fn prune_removes_old_finished_jobs_and_never_active_ones() {
     let sandbox = Sandbox::new();
     for job in ["job_done", "job_paused", "job_leased", "job_blocked", "job_fresh"] {
-        create(&sandbox, job);
+        sandbox.create_job(job);
     }
     set_status(&sandbox, "job_done", "queued", "canceled");
     set_status(&sandbox, "job_paused", "queued", "running");
@@ -94,7 +90,7 @@ fn prune_removes_old_finished_jobs_and_never_active_ones() {
 #[test]
 fn prune_text_output_and_an_interrupted_prunes_trash() {
     let sandbox = Sandbox::new();
-    create(&sandbox, "job_old");
+    sandbox.create_job("job_old");
     set_status(&sandbox, "job_old", "queued", "canceled");
     age(&sandbox.home().join("jobs/job_old"), "2020-01-01");
     // What a prune killed between its rename and its delete leaves: a whole job in the trash.
@@ -147,7 +143,7 @@ fn prune_output_files_only_when_asked() {
 #[test]
 fn prune_bad_input_is_refused_with_its_reason_and_changes_nothing() {
     let sandbox = Sandbox::new();
-    create(&sandbox, "job_keep");
+    sandbox.create_job("job_keep");
     age(&sandbox.home().join("jobs/job_keep"), "2020-01-01");
     for args in [
         &[][..],
@@ -180,7 +176,7 @@ fn hold_job_lock(sandbox: &Sandbox, job: &str) -> std::fs::File {
 #[test]
 fn prune_never_removes_a_job_whose_lock_is_held() {
     let sandbox = Sandbox::new();
-    create(&sandbox, "job_busy");
+    sandbox.create_job("job_busy");
     set_status(&sandbox, "job_busy", "queued", "canceled");
     let dir = sandbox.home().join("jobs/job_busy");
     age(&dir, "2020-01-01");
@@ -215,7 +211,7 @@ fn prune_never_removes_a_job_whose_lock_is_held() {
 #[test]
 fn a_writer_that_waited_while_its_job_was_removed_acknowledges_nothing() {
     let sandbox = Sandbox::new();
-    create(&sandbox, "job_gone");
+    sandbox.create_job("job_gone");
     let dir = sandbox.home().join("jobs/job_gone");
     let held = hold_job_lock(&sandbox, "job_gone");
     let mut writer = sandbox

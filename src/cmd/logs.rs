@@ -171,8 +171,8 @@ fn fetch_tails(store: &dyn Store, job: &JobId, attempts: &[&Attempt]) -> Result<
     std::fs::create_dir(&logs).map_err(|e| Error::io("create a temp dir for the logs", e))?;
     for attempt in attempts {
         for stream in STREAMS {
-            if let Some(tail) = store.read_job_file(job, &tail_file_name(&attempt.log_name, stream))? {
-                let path = logs.join(format!("{}.{stream}.log", attempt.log_name));
+            if let Some(tail) = store.read_job_file(job, &tail_file_name(&attempt.log_name(), stream))? {
+                let path = logs.join(format!("{}.{stream}.log", attempt.log_name()));
                 std::fs::write(&path, tail).map_err(|e| Error::io("write a log tail", e))?;
             }
         }
@@ -259,7 +259,7 @@ fn follow(store: &dyn Store, job_dir: &std::path::Path, job: &JobId, selection: 
             for stream in STREAMS {
                 let files = attempt.log_files(job_dir, stream);
                 let Some(current) = files.last() else { continue };
-                let key = (attempt.log_name.clone(), stream);
+                let key = (attempt.log_name(), stream);
                 let len = std::fs::metadata(current).map(|m| m.len()).unwrap_or(0);
                 let start = match reached.get(&key) {
                     None => match selection.tail {

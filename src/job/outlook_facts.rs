@@ -8,9 +8,10 @@
 //!
 //! What is kept is bounded by what status prints: one attempt (the latest), one note, the pending
 //! decisions, and the few approvals that name a checkpoint the ledger has not reached yet (only a
-//! hand-written ledger has those). Each rule here is the rule `run::attempts` and `run::history`
-//! apply when they replay, so that the folded answer is the replayed one (tests/status_outlook.rs
-//! compares them). One deliberate difference: an `adapter_step` repeating the (index, attempt) of
+//! hand-written ledger has those). The attempt is a `run::attempts::Attempt`, started and finished
+//! by that type's own constructors, and each other rule here is the rule `run::attempts` and
+//! `run::history` apply when they replay, so that the folded answer is the replayed one
+//! (tests/status_outlook.rs compares them). One deliberate difference: an `adapter_step` repeating the (index, attempt) of
 //! an attempt *older than the latest* (a ledger no runner writes) becomes the latest attempt here,
 //! while the full list in `run::attempts` drops it; keeping every pair would make the cache grow
 //! with the ledger.
@@ -25,6 +26,7 @@ use serde_json::{Map, Value};
 use crate::contract::time::Timestamp;
 use crate::job::budget::ActiveTime;
 use crate::pack::records::WRAP_EVENT;
+use crate::run::attempts::Attempt;
 use crate::store::ledger::EventRecord;
 
 /// A decision-needed checkpoint nobody has approved yet.
@@ -36,20 +38,6 @@ pub struct PendingDecision {
     pub required_action: Option<Value>,
 }
 
-/// The attempt that started last, as `run::attempts::Attempt` describes it.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct LatestAttempt {
-    pub step_index: u64,
-    pub step_id: String,
-    pub attempt: u64,
-    pub started_at: String,
-    pub outcome: Option<String>,
-    pub exit_code: Option<i64>,
-    pub duration_ms: Option<u64>,
-    /// A wrapped command's run (`wrkr wrap`), not a JobSpec step.
-    pub wrap: bool,
-}
-
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct OutlookFacts {
     /// `created_at` of the first record.
@@ -58,7 +46,8 @@ pub struct OutlookFacts {
     pub active: ActiveTime,
     /// How many steps the recorded JobSpec has (0 for a wrapped command or before it is seen).
     pub step_total: usize,
-    pub latest_attempt: Option<LatestAttempt>,
+    /// The attempt that started last.
+    pub latest_attempt: Option<Attempt>,
     /// The latest `x-progress` note, with the ledger time it was recorded.
     pub latest_note: Option<(String, String)>,
     /// Oldest first.
@@ -95,20 +84,10 @@ impl OutlookFacts {
                     .map_or(0, Vec::len);
             }
             "adapter_step" => {
-                let (Some(index), Some(attempt)) = (number("step_index"), number("attempt")) else { return };
-                if self.latest_is(index, attempt) {
-                    return;
+                let Some(started) = Attempt::step_started(record) else { return };
+                if !self.latest_is(started.step_index, started.attempt) {
+                    self.latest_attempt = Some(started);
                 }
-                self.latest_attempt = Some(LatestAttempt {
-                    step_index: index,
-                    step_id: text("step_id"),
-                    attempt,
-                    started_at: record.created_at.clone(),
-                    outcome: None,
-                    exit_code: None,
-                    duration_ms: None,
-                    wrap: false,
-                });
             }
             "x-step_finished" => {
                 let (Some(index), Some(attempt)) = (number("step_index"), number("attempt")) else { return };
@@ -116,18 +95,7 @@ impl OutlookFacts {
                     self.finish_latest(p);
                 }
             }
-            WRAP_EVENT => {
-                self.latest_attempt = Some(LatestAttempt {
-                    step_index: 0,
-                    step_id: "wrap".to_owned(),
-                    attempt: 1,
-                    started_at: record.created_at.clone(),
-                    outcome: None,
-                    exit_code: None,
-                    duration_ms: None,
-                    wrap: true,
-                });
-            }
+            WRAP_EVENT => self.latest_attempt = Some(Attempt::wrap_started(record)),
             "x-wrap_finished" if self.latest_attempt.as_ref().is_some_and(|a| a.wrap) => self.finish_latest(p),
             "x-progress" => self.latest_note = Some((text("note"), record.created_at.clone())),
             "checkpoint_emitted" if text("type") == "decision-needed" => {
@@ -169,9 +137,7 @@ impl OutlookFacts {
 
     fn finish_latest(&mut self, p: &Map<String, Value>) {
         if let Some(latest) = &mut self.latest_attempt {
-            latest.outcome = Some(p.get("outcome").and_then(Value::as_str).unwrap_or_default().to_owned());
-            latest.exit_code = p.get("exit_code").and_then(Value::as_i64);
-            latest.duration_ms = p.get("duration_ms").and_then(Value::as_u64);
+            latest.finish(Some(p));
         }
     }
 }

@@ -14,16 +14,21 @@ use std::fs::File;
 use std::io::{self, Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 
-use serde_json::Value;
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
 
 use crate::pack::records::WRAP_EVENT;
+use crate::run::wrap::WRAP_LOG_NAME;
 use crate::store::EventRecord;
 
 /// The two streams a step's output is kept in, in the order they are shown.
 pub const STREAMS: [&str; 2] = ["stdout", "stderr"];
 
-/// One attempt of one step.
-#[derive(Clone, Debug, PartialEq)]
+/// One attempt of one step. The job state keeps the latest one (`job::outlook_facts`, in the
+/// snapshot cache), built by the same constructors as the list here, so the two cannot disagree.
+/// Its log name is derived on demand, not stored: the state applies every `adapter_step` as it is
+/// appended, and most attempts are never asked where their logs are.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Attempt {
     pub step_index: u64,
     pub step_id: String,
@@ -34,11 +39,59 @@ pub struct Attempt {
     pub outcome: Option<String>,
     pub exit_code: Option<i64>,
     pub duration_ms: Option<u64>,
-    /// The base name of its log files (without `.<stream>.log`).
-    pub log_name: String,
+    /// A wrapped command's run (`wrkr wrap`), not a JobSpec step.
+    pub wrap: bool,
 }
 
 impl Attempt {
+    /// The attempt an `adapter_step` record starts; `None` when it names no step index and attempt.
+    pub fn step_started(record: &EventRecord) -> Option<Attempt> {
+        let payload = record.payload.as_ref()?;
+        let number = |key: &str| payload.get(key).and_then(Value::as_u64);
+        let (index, attempt) = (number("step_index")?, number("attempt")?);
+        let step_id = payload.get("step_id").and_then(Value::as_str).unwrap_or_default().to_owned();
+        Some(Attempt {
+            step_index: index,
+            step_id,
+            attempt,
+            started_at: record.created_at.clone(),
+            outcome: None,
+            exit_code: None,
+            duration_ms: None,
+            wrap: false,
+        })
+    }
+
+    /// The one attempt of a wrapped command, started by a `WRAP_EVENT` record: attempt 1 of step 0.
+    pub fn wrap_started(record: &EventRecord) -> Attempt {
+        Attempt {
+            step_index: 0,
+            step_id: "wrap".to_owned(),
+            attempt: 1,
+            started_at: record.created_at.clone(),
+            outcome: None,
+            exit_code: None,
+            duration_ms: None,
+            wrap: true,
+        }
+    }
+
+    /// Take in how it ended, from the payload of its `x-step_finished` or `x-wrap_finished`.
+    pub fn finish(&mut self, payload: Option<&Map<String, Value>>) {
+        let field = |key: &str| payload.and_then(|p| p.get(key));
+        self.outcome = Some(field("outcome").and_then(Value::as_str).unwrap_or_default().to_owned());
+        self.exit_code = field("exit_code").and_then(Value::as_i64);
+        self.duration_ms = field("duration_ms").and_then(Value::as_u64);
+    }
+
+    /// The base name of its log files (without `.<stream>.log`), as the runner and wrap name them.
+    pub fn log_name(&self) -> String {
+        match self.wrap {
+            true => WRAP_LOG_NAME.to_owned(),
+            false => log_name(self.step_index, &self.step_id, self.attempt),
+        }
+    }
+
     /// Ended in a way a person has to look at: the step failed, timed out or hit a budget.
     pub fn failed(&self) -> bool {
         matches!(self.outcome.as_deref(), Some("failed" | "timed_out" | "stopped_budget"))
@@ -46,7 +99,7 @@ impl Attempt {
 
     /// The files holding one stream of this attempt's output, oldest first (only those that exist).
     pub fn log_files(&self, job_dir: &Path, stream: &str) -> Vec<PathBuf> {
-        let current = job_dir.join("logs").join(format!("{}.{stream}.log", self.log_name));
+        let current = job_dir.join("logs").join(format!("{}.{stream}.log", self.log_name()));
         let mut rotated = current.clone().into_os_string();
         rotated.push(".1");
         [PathBuf::from(rotated), current].into_iter().filter(|p| p.is_file()).collect()
@@ -96,47 +149,21 @@ impl Attempts {
                     .map_or(0, Vec::len);
             }
             "adapter_step" => {
-                let (Some(index), Some(attempt)) = (number("step_index"), number("attempt")) else { return };
-                let step_id = text("step_id");
-                if self.find(index, attempt).is_some() {
-                    return;
+                let Some(started) = Attempt::step_started(record) else { return };
+                if self.find(started.step_index, started.attempt).is_none() {
+                    self.list.push(started);
                 }
-                self.list.push(Attempt {
-                    step_index: index,
-                    log_name: log_name(index, &step_id, attempt),
-                    step_id,
-                    attempt,
-                    started_at: record.created_at.clone(),
-                    outcome: None,
-                    exit_code: None,
-                    duration_ms: None,
-                });
             }
             "x-step_finished" => {
                 let (Some(index), Some(attempt)) = (number("step_index"), number("attempt")) else { return };
-                let exit_code = payload.and_then(|p| p.get("exit_code")).and_then(Value::as_i64);
-                let duration_ms = number("duration_ms");
                 if let Some(found) = self.find(index, attempt) {
-                    found.outcome = Some(text("outcome"));
-                    found.exit_code = exit_code;
-                    found.duration_ms = duration_ms;
+                    found.finish(payload.and_then(Value::as_object));
                 }
             }
-            kind if kind == WRAP_EVENT => self.list.push(Attempt {
-                step_index: 0,
-                step_id: "wrap".to_owned(),
-                attempt: 1,
-                started_at: record.created_at.clone(),
-                outcome: None,
-                exit_code: None,
-                duration_ms: None,
-                log_name: "wrap".to_owned(),
-            }),
+            kind if kind == WRAP_EVENT => self.list.push(Attempt::wrap_started(record)),
             "x-wrap_finished" => {
-                if let Some(found) = self.list.iter_mut().rev().find(|a| a.log_name == "wrap") {
-                    found.outcome = Some(text("outcome"));
-                    found.exit_code = payload.and_then(|p| p.get("exit_code")).and_then(Value::as_i64);
-                    found.duration_ms = number("duration_ms");
+                if let Some(found) = self.list.iter_mut().rev().find(|a| a.wrap) {
+                    found.finish(payload.and_then(Value::as_object));
                 }
             }
             "x-progress" => self.latest_note = Some((text("note"), record.created_at.clone())),

@@ -11,10 +11,10 @@ use serde_json::{Map, Value, json};
 
 use crate::contract::Result;
 use crate::contract::time::Timestamp;
+use crate::job::outlook_facts::OutlookFacts;
 pub use crate::job::outlook_facts::PendingDecision;
-use crate::job::outlook_facts::{LatestAttempt, OutlookFacts};
 use crate::job::{JobState, Status};
-use crate::run::attempts::{self, Attempt};
+use crate::run::attempts::Attempt;
 use crate::store::{JobId, Store};
 
 pub struct Outlook {
@@ -45,7 +45,7 @@ impl Outlook {
             wrapped,
             job: job.clone(),
             status: state.status,
-            current: facts.latest_attempt.take().map(attempt),
+            current: facts.latest_attempt.take(),
             created_at: facts.created_at,
             pending: std::mem::take(&mut facts.pending),
             latest_reason_codes: state.last_reason_codes,
@@ -196,24 +196,6 @@ impl Outlook {
             lines.push(format!("next: {command}"));
         }
         lines
-    }
-}
-
-/// The attempt as `run::attempts` describes it (its log name included).
-fn attempt(latest: LatestAttempt) -> Attempt {
-    let log_name = match latest.wrap {
-        true => "wrap".to_owned(),
-        false => attempts::log_name(latest.step_index, &latest.step_id, latest.attempt),
-    };
-    Attempt {
-        step_index: latest.step_index,
-        step_id: latest.step_id,
-        attempt: latest.attempt,
-        started_at: latest.started_at,
-        outcome: latest.outcome,
-        exit_code: latest.exit_code,
-        duration_ms: latest.duration_ms,
-        log_name,
     }
 }
 

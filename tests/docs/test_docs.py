@@ -1,35 +1,25 @@
 """The documentation against the binary: every internal link resolves, and every command and pipe
 tool in the command table has a man page, completions, a `--help` example and a docs section."""
-import os
 import pathlib
 import re
 import subprocess
 import sys
-
-import pytest
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 CHECKER = ROOT / "scripts" / "check_doc_links.py"
 REFERENCE = ROOT / "docs" / "reference" / "commands.md"
 
 
-def _wrkr() -> str:
-    binary = os.environ.get("WRKR_BIN") or str(ROOT / "target" / "debug" / "wrkr")
-    if not os.access(binary, os.X_OK):
-        pytest.fail(f"wrkr binary not found at {binary}: run `cargo build` first or set WRKR_BIN")
-    return binary
-
-
-def _run(*args: str) -> str:
-    proc = subprocess.run([_wrkr(), *args], capture_output=True, text=True, check=False)
+def _run(wrkr_bin: str, *args: str) -> str:
+    proc = subprocess.run([wrkr_bin, *args], capture_output=True, text=True, check=False)
     assert proc.returncode == 0, proc.stderr
     return proc.stdout
 
 
-def _command_table() -> list[str]:
+def _command_table(wrkr_bin: str) -> list[str]:
     """Every tool and command `wrkr help` lists, by short name."""
     names, section = [], None
-    for line in _run("help").splitlines():
+    for line in _run(wrkr_bin, "help").splitlines():
         if line.startswith(("PIPE TOOLS", "COMMANDS")):
             section = line
             continue
@@ -59,9 +49,9 @@ def test_the_link_checker_finds_broken_links(tmp_path):
     assert "fenced" not in proc.stderr and "#title" not in proc.stderr
 
 
-def test_every_command_has_man_page_completions_example_and_docs_section():
-    names = _command_table()
-    tools = {line.removeprefix("wrkr-") for line in _run("--list").split()}
+def test_every_command_has_man_page_completions_example_and_docs_section(wrkr_bin):
+    names = _command_table(wrkr_bin)
+    tools = {line.removeprefix("wrkr-") for line in _run(wrkr_bin, "--list").split()}
     assert tools and tools <= set(names), "wrkr help lists every pipe tool"
     bash = (ROOT / "completions" / "wrkr.bash").read_text()
     reference = REFERENCE.read_text()
@@ -73,7 +63,7 @@ def test_every_command_has_man_page_completions_example_and_docs_section():
             missing.append(f"{name}: no man page man/{page}.1")
         if not re.search(rf"\b{re.escape(name)}\b", bash):
             missing.append(f"{name}: not in completions/wrkr.bash")
-        if "EXAMPLES" not in _run(name, "--help"):
+        if "EXAMPLES" not in _run(wrkr_bin, name, "--help"):
             missing.append(f"{name}: --help has no EXAMPLES")
         title = f"wrkr-{name}" if name in tools else f"wrkr {name}"
         if title not in headings:

@@ -3,6 +3,7 @@ figures, at or above passes, an unset minimum or a report that is not one is an 
 ratchet only ever raises the minimum, to the measurement less the margin."""
 import json
 import pathlib
+import re
 import subprocess
 import sys
 
@@ -36,6 +37,38 @@ def test_an_unset_minimum_is_an_error_not_a_pass(tmp_path):
     proc, _ = _gate(tmp_path, [(90, 100)], None)
     assert proc.returncode == 2
     assert "sets no numeric line_coverage_min_percent" in proc.stderr
+
+
+def test_each_module_is_shown_lowest_first(tmp_path):
+    report = tmp_path / "tarpaulin-report.json"
+    files = [
+        (["/", "repo", "src", "run", "runner.rs"], 50, 100),
+        (["/", "repo", "src", "run", "wrap.rs"], 30, 100),
+        (["/", "repo", "src", "lib.rs"], 9, 10),
+        (["/", "repo", "src", "pack", "zip.rs"], 60, 100),
+        (["/", "repo", "src", "pack", "empty.rs"], 0, 0),
+    ]
+    report.write_text(json.dumps({"files": [{"path": p, "covered": c, "coverable": n} for p, c, n in files]}))
+    thresholds = tmp_path / "t.json"
+    thresholds.write_text(json.dumps({"line_coverage_min_percent": 10}))
+    proc = subprocess.run([sys.executable, str(GATE), str(report), str(thresholds)], capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    lines = proc.stdout.splitlines()
+    assert lines[0] == "coverage: 149/310 lines = 48.06% (minimum 10%)"
+    assert [line.split()[0] for line in lines[1:]] == ["src/run", "src/pack", "src/*.rs"]
+    assert lines[1].split()[1:] == ["80/200", "40.00%"]
+
+
+def test_the_committed_minimum_is_measured_and_met():
+    """perf/coverage_thresholds.json holds a measured minimum (an unset one fails every make
+    coverage), below the measurement by no more than the ratchet's margin, and names the pinned
+    tarpaulin that measured it."""
+    committed = json.loads((ROOT / "perf" / "coverage_thresholds.json").read_text())
+    minimum, measured = committed["line_coverage_min_percent"], committed["measured_percent"]
+    assert isinstance(minimum, float) and isinstance(measured, float), committed
+    assert 0 < minimum <= measured <= 100 and measured - minimum <= 1.0, committed
+    pinned = re.search(r"tarpaulin\) crate=cargo-tarpaulin version=(\S+)", (ROOT / "scripts" / "cargo_tool.sh").read_text())
+    assert pinned and committed["tool"].startswith(f"cargo-tarpaulin {pinned.group(1)} "), committed["tool"]
 
 
 def test_a_report_without_files_is_an_error(tmp_path):

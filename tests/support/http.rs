@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use serde_json::Value;
 
-use super::Sandbox;
+use super::{EnvClearButCoverage, Sandbox};
 
 pub struct Server {
     pub child: Child,
@@ -25,7 +25,7 @@ impl Server {
         let mut cmd = Command::new(super::bin());
         cmd.args(["serve", "--listen", "127.0.0.1:0", "--json"])
             .args(args)
-            .env_clear()
+            .env_clear_but_coverage()
             .env("PATH", std::env::var_os("PATH").unwrap_or_default())
             .env("WRKR_HOME", sb.home())
             .env("HOME", sb.home())

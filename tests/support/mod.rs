@@ -6,6 +6,25 @@ use std::path::{Path, PathBuf};
 
 use tempfile::TempDir;
 
+/// `env_clear()` for a child that runs the binary, keeping what must reach every child: under
+/// `make coverage` the instrumented binary writes its profile where `LLVM_PROFILE_FILE` says
+/// (made absolute, as children run in the sandbox); without it each child would write
+/// `default_*.profraw` into its working directory, a sandbox that tests compare byte for byte,
+/// and its coverage would be lost.
+pub trait EnvClearButCoverage {
+    fn env_clear_but_coverage(&mut self) -> &mut Self;
+}
+
+impl EnvClearButCoverage for std::process::Command {
+    fn env_clear_but_coverage(&mut self) -> &mut Self {
+        self.env_clear();
+        if let Some(profile) = std::env::var_os("LLVM_PROFILE_FILE") {
+            self.env("LLVM_PROFILE_FILE", std::path::absolute(&profile).unwrap_or(profile.into()));
+        }
+        self
+    }
+}
+
 /// The built multicall binary, or `$WRKR_TEST_BIN` (to show that a regression test fails on an
 /// older binary).
 pub fn bin() -> PathBuf {
@@ -59,7 +78,7 @@ impl Sandbox {
     pub fn command(&self, argv0: &str) -> std::process::Command {
         let mut cmd = std::process::Command::new(bin());
         cmd.arg0(argv0)
-            .env_clear()
+            .env_clear_but_coverage()
             .env("PATH", std::env::var_os("PATH").unwrap_or_default())
             .env("WRKR_HOME", self.home.path())
             .env("HOME", self.home.path())
@@ -88,6 +107,22 @@ impl Sandbox {
     pub fn work(&self) -> &Path {
         self.work.path()
     }
+
+    /// Create job `job` (seq 1, `job_initialized`) with `wrkr-events --append --create`.
+    pub fn create_job(&self, job: &str) {
+        self.program("wrkr-events").args(["--append", "--create", job]).write_stdin("").assert().success();
+    }
+
+    /// The ledger of `job` as `wrkr-events JOB` prints it, checked to be contiguous from seq 1.
+    pub fn ledger(&self, job: &str) -> Vec<serde_json::Value> {
+        let out = self.program("wrkr-events").arg(job).output().unwrap();
+        assert!(out.status.success(), "wrkr-events failed: {}", String::from_utf8_lossy(&out.stderr));
+        let records = json_lines(&out.stdout);
+        for (i, record) in records.iter().enumerate() {
+            assert_eq!(record["seq"], i as u64 + 1, "seqs are contiguous");
+        }
+        records
+    }
 }
 
 /// The repository root (for fixtures).
@@ -103,6 +138,39 @@ pub fn fixture(rel: &str) -> PathBuf {
 pub fn envelope(stderr: &[u8]) -> serde_json::Value {
     serde_json::from_slice(stderr)
         .unwrap_or_else(|e| panic!("stderr is not one JSON envelope ({e}): {}", String::from_utf8_lossy(stderr)))
+}
+
+/// A JobSpec for the reference adapter with `steps` (YAML list items, as [`step`] writes them),
+/// `budgets` appended inside the budgets map (`, max_tokens: 5` or empty) and the fingerprint
+/// `rules` (`os`, or empty for none).
+pub fn jobspec(steps: &str, budgets: &str, rules: &str) -> String {
+    format!(
+        "schema_id: wrkr.jobspec\nschema_version: v1\nproducer_version: test\nname: t\nobjective: test job\n\
+         adapter: {{name: reference}}\ninputs:\n  workspace: .\n  steps:\n{steps}\n\
+         budgets: {{max_wall_time_seconds: 600, max_retries: 0, max_step_count: 50, max_tool_calls: 50{budgets}}}\n\
+         checkpoint_policy: {{min_interval_seconds: 1}}\nenvironment_fingerprint: {{rules: [{rules}]}}\n"
+    )
+}
+
+/// One JobSpec step (a YAML list item under `steps:`) running `command` with `sh -c`.
+pub fn step(id: &str, command: &str) -> String {
+    format!("    - {{id: {id}, summary: step {id}, command: {command:?}}}\n")
+}
+
+/// Stdout of a command as one JSON value (whether or not it succeeded); a panic shows both streams.
+pub fn stdout_json(out: &std::process::Output) -> serde_json::Value {
+    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+        panic!(
+            "stdout is not JSON ({e}): {}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        )
+    })
+}
+
+/// Each non-empty line of `bytes` as JSON (acknowledgements, ledger records).
+pub fn json_lines(bytes: &[u8]) -> Vec<serde_json::Value> {
+    bytes.split(|&b| b == b'\n').filter(|l| !l.is_empty()).map(|l| serde_json::from_slice(l).unwrap()).collect()
 }
 
 /// A snapshot of every file under `dir` (path → bytes), to assert that a failed command changed nothing.

@@ -11,21 +11,12 @@ import subprocess
 import pytest
 
 HERE = pathlib.Path(__file__).resolve().parents[1]
-ROOT = HERE.parents[1]
 
 AGENTS = {
     "sh": ("agent.sh", ["sh", "agent.sh"]),
     "python": ("agent.py", ["python3", "agent.py"]),
     "node": ("agent.mjs", ["node", "agent.mjs"]),
 }
-
-
-@pytest.fixture
-def wrkr_bin() -> str:
-    binary = os.environ.get("WRKR_BIN") or str(ROOT / "target" / "debug" / "wrkr")
-    if not os.access(binary, os.X_OK):
-        pytest.fail(f"wrkr binary not found at {binary}: run `cargo build` first or set WRKR_BIN")
-    return binary
 
 
 @pytest.fixture(params=sorted(AGENTS))

@@ -5,18 +5,7 @@ import pathlib
 import subprocess
 import sys
 
-import pytest
-
 HERE = pathlib.Path(__file__).resolve().parents[1]
-ROOT = HERE.parents[1]
-
-
-@pytest.fixture
-def wrkr_bin() -> str:
-    binary = os.environ.get("WRKR_BIN") or str(ROOT / "target" / "debug" / "wrkr")
-    if not os.access(binary, os.X_OK):
-        pytest.fail(f"wrkr binary not found at {binary}: run `cargo build` first or set WRKR_BIN")
-    return binary
 
 
 def run_sidecar(wrkr_bin, tmp_path, home, out="out"):

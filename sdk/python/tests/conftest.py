@@ -1,4 +1,3 @@
-import os
 import pathlib
 import sys
 
@@ -6,14 +5,6 @@ import pytest
 
 ROOT = pathlib.Path(__file__).resolve().parents[3]
 sys.path.insert(0, str(ROOT / "sdk" / "python" / "src"))
-
-
-@pytest.fixture
-def wrkr_bin() -> str:
-    binary = os.environ.get("WRKR_BIN") or str(ROOT / "target" / "debug" / "wrkr")
-    if not os.access(binary, os.X_OK):
-        pytest.fail(f"wrkr binary not found at {binary}: run `cargo build` first or set WRKR_BIN")
-    return binary
 
 
 @pytest.fixture

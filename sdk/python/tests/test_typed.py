@@ -168,3 +168,11 @@ def test_every_public_name_is_documented():
                 if callable(target) and not (target.__doc__ or "").strip():
                     undocumented.append(f"{name}.{attr}")
     assert undocumented == []
+
+
+def test_job_statuses_are_the_contracts_in_lifecycle_order():
+    """JOB_STATUSES is read off the JobStatusName Literal, so the two cannot drift; this holds
+    both to the checkpoint schema's status enum (the contract), order included."""
+    schema = pathlib.Path(__file__).resolve().parents[3] / "schemas/v1/checkpoint/checkpoint.schema.json"
+    contract = json.loads(schema.read_text())["properties"]["status"]["enum"]
+    assert list(wrkr.JOB_STATUSES) == contract

@@ -6,8 +6,8 @@ checkpoint types are ``Literal`` types: a type checker knows every value wrkr ca
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Any, Literal
+from dataclasses import Field, dataclass, field, fields
+from typing import Any, ClassVar, Literal, TypeVar, get_args
 
 JobStatusName = Literal[
     "queued",
@@ -24,16 +24,7 @@ JobStatusName = Literal[
 CheckpointType = Literal["plan", "progress", "decision-needed", "blocked", "completed"]
 """The checkpoint types of the adapter protocol."""
 
-JOB_STATUSES: tuple[JobStatusName, ...] = (
-    "queued",
-    "running",
-    "paused",
-    "blocked_decision",
-    "blocked_budget",
-    "blocked_error",
-    "completed",
-    "canceled",
-)
+JOB_STATUSES: tuple[JobStatusName, ...] = get_args(JobStatusName)
 """The values of :data:`JobStatusName`, in lifecycle order."""
 
 
@@ -51,6 +42,26 @@ def _opt_str(value: Any) -> str | None:
 
 def _opt_num(value: Any) -> float | None:
     return None if value is None else float(value)
+
+
+def _objects(value: Any) -> list[dict[str, Any]]:
+    """The objects of a JSON list (anything else in it is skipped); ``[]`` for a non-list."""
+    return [dict(v) for v in value if isinstance(v, dict)] if isinstance(value, list) else []
+
+
+_AllStr = TypeVar("_AllStr", bound="_StrFields")
+
+
+class _StrFields:
+    """A result whose every field is a required string of the same name in the JSON (each
+    subclass is a dataclass; the annotation below tells a type checker so)."""
+
+    __dataclass_fields__: ClassVar[dict[str, Field[Any]]]
+
+    @classmethod
+    def from_json(cls: type[_AllStr], data: dict[str, Any]) -> _AllStr:
+        """Parse the object: each field is ``str(data[name])``."""
+        return cls(**{f.name: str(data[f.name]) for f in fields(cls)})
 
 
 @dataclass(frozen=True)
@@ -219,14 +230,13 @@ class Budget:
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Budget:
         """Parse a budget view."""
-        violations = data.get("violations")
         return cls(
             job_id=str(data["job_id"]),
             status=data["status"],
             limits=BudgetFigures.from_json(data.get("limits")),
             usage=BudgetFigures.from_json(data.get("usage")),
             remaining=BudgetFigures.from_json(data.get("remaining")),
-            violations=[dict(v) for v in violations] if isinstance(violations, list) else [],
+            violations=_objects(data.get("violations")),
             raw=data,
         )
 
@@ -399,15 +409,13 @@ class VerifyResult:
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> VerifyResult:
         """Parse a verify result."""
-        checks = data.get("checks")
         return cls(
             job_id=str(data.get("job_id", "")),
             manifest_sha256=str(data.get("manifest_sha256", "")),
             files_verified=int(data.get("files_verified", 0)),
             checks=[
                 VerifyCheck(check=str(c.get("check", "")), result=str(c.get("result", "")))
-                for c in (checks if isinstance(checks, list) else [])
-                if isinstance(c, dict)
+                for c in _objects(data.get("checks"))
             ],
             raw=data,
         )
@@ -440,24 +448,21 @@ class AcceptResult:
     def from_json(cls, data: dict[str, Any]) -> AcceptResult:
         """Parse an acceptance result."""
         result = _dict(data.get("accept_result"))
-        failures = result.get("failures")
-        checks = data.get("checks")
         return cls(
             job_id=str(data.get("job_id", result.get("job_id", ""))),
-            passed=not failures,
+            passed=not result.get("failures"),
             checks_run=int(result.get("checks_run", 0)),
             checks_passed=int(result.get("checks_passed", 0)),
-            failures=[dict(f) for f in failures] if isinstance(failures, list) else [],
+            failures=_objects(result.get("failures")),
             reason_codes=_strs(result.get("reason_codes")),
             checks=[
                 AcceptCheck(
                     name=str(c.get("name", "")),
                     status=str(c.get("status", "")),
                     message=str(c.get("message", "")),
-                    raw=dict(c),
+                    raw=c,
                 )
-                for c in (checks if isinstance(checks, list) else [])
-                if isinstance(c, dict)
+                for c in _objects(data.get("checks"))
             ],
             raw=data,
         )
@@ -489,57 +494,30 @@ class GithubSummary:
 
 
 @dataclass(frozen=True)
-class KeyPair:
+class KeyPair(_StrFields):
     """``wrkr keygen``: the key id and the paths of the private and public key files."""
 
     key_id: str
     private_key: str
     public_key: str
 
-    @classmethod
-    def from_json(cls, data: dict[str, Any]) -> KeyPair:
-        """Parse a keygen result."""
-        return cls(
-            key_id=str(data["key_id"]),
-            private_key=str(data["private_key"]),
-            public_key=str(data["public_key"]),
-        )
-
 
 @dataclass(frozen=True)
-class Receipt:
+class Receipt(_StrFields):
     """``wrkr receipt``: the ticket footer of a verified pack."""
 
     job_id: str
     manifest_sha256: str
     footer: str
 
-    @classmethod
-    def from_json(cls, data: dict[str, Any]) -> Receipt:
-        """Parse a receipt."""
-        return cls(
-            job_id=str(data["job_id"]),
-            manifest_sha256=str(data["manifest_sha256"]),
-            footer=str(data["footer"]),
-        )
-
 
 @dataclass(frozen=True)
-class Footer:
+class Footer(_StrFields):
     """``wrkr receipt --parse``: the parts of a ticket footer line."""
 
     job_id: str
     manifest_sha256: str
     verify_target: str
-
-    @classmethod
-    def from_json(cls, data: dict[str, Any]) -> Footer:
-        """Parse a parsed footer."""
-        return cls(
-            job_id=str(data["job_id"]),
-            manifest_sha256=str(data["manifest_sha256"]),
-            verify_target=str(data["verify_target"]),
-        )
 
 
 @dataclass(frozen=True)
@@ -599,7 +577,6 @@ class Inspection:
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Inspection:
         """Parse an inspection."""
-        timeline = data.get("timeline")
         return cls(
             job_id=str(data["job_id"]),
             status=str(data.get("status", "")),
@@ -613,8 +590,7 @@ class Inspection:
                     id=str(t.get("id", "")),
                     summary=str(t.get("summary", "")),
                 )
-                for t in (timeline if isinstance(timeline, list) else [])
-                if isinstance(t, dict)
+                for t in _objects(data.get("timeline"))
             ],
             raw=data,
         )
