@@ -24,6 +24,7 @@
 
 pub mod claim;
 pub mod connect;
+pub mod retention;
 pub mod schema;
 
 use std::cell::{RefCell, RefMut};
@@ -219,6 +220,27 @@ pub(crate) fn append_in(
         claim::mark_queued(tx, job, &batch.records)?;
     }
     Ok(Appended { records: batch.records, state: batch.state })
+}
+
+impl PgStore {
+    /// Rebuild the job row (its copies of the state and its snapshot column) from a full replay
+    /// of its event rows, under the row lock (`wrkr fsck --repair`). Never touches an event row;
+    /// a ledger that does not replay is `E_STORE_CORRUPT` and nothing changes. Returns the seq.
+    pub fn rebuild_job_row(&self, job: &JobId) -> Result<u64> {
+        let mut client = self.client()?;
+        let mut tx = client.transaction().map_err(|e| sql_error("begin", &e))?;
+        tx.query_opt("SELECT 1 FROM wrkr_jobs WHERE job_id = $1 FOR UPDATE", &[&job.as_str()])
+            .map_err(|e| sql_error("lock the job", &e).with("job_id", job.as_str()))?
+            .ok_or_else(|| job_not_found(job))?;
+        let last: i64 = tx
+            .query_one("SELECT coalesce(max(seq), 0) FROM wrkr_events WHERE job_id = $1", &[&job.as_str()])
+            .map_err(|e| sql_error("read the ledger", &e))?
+            .get(0);
+        let state = derive(&mut tx, job, &JobRow { last_seq: last as u64, snapshot_seq: 0, snapshot: None })?;
+        update_job_row(&mut tx, job, &state, true)?;
+        tx.commit().map_err(|e| sql_error("commit", &e).with("job_id", job.as_str()))?;
+        Ok(state.last_applied_seq)
+    }
 }
 
 impl Store for PgStore {
