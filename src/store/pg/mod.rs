@@ -24,6 +24,7 @@
 
 pub mod claim;
 pub mod connect;
+pub mod passfile;
 pub mod retention;
 pub mod schema;
 
