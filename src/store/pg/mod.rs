@@ -337,6 +337,15 @@ impl Store for PgStore {
         let lines: Vec<&[u8]> = ledger.lines.iter().map(Vec::as_slice).collect();
         tx.execute(INSERT_EVENTS, &[&job.as_str(), &seqs, &lines]).map_err(|e| sql_error("insert the events", &e))?;
         update_job_row(&mut tx, job, &ledger.state, true)?;
+        // A job queued for workers stays queued, with its labels, on its new store. The line
+        // filter keeps a long ledger's import from parsing every line a second time.
+        let queued: Vec<EventRecord> = ledger
+            .lines
+            .iter()
+            .filter(|line| line.windows(queue::QUEUED_EVENT.len()).any(|w| w == queue::QUEUED_EVENT.as_bytes()))
+            .filter_map(|line| EventRecord::parse(line).ok())
+            .collect();
+        claim::mark_queued(&mut tx, job, &queued)?;
         tx.commit().map_err(|e| sql_error("commit", &e).with("job_id", job.as_str()))
     }
 
