@@ -163,3 +163,32 @@ fn prune_removes_whole_finished_jobs_and_never_active_ones() {
     assert_eq!(rows_of(&sb, "old_paused"), "0 0 0");
     assert_eq!(psql(&sb, "SELECT job_id FROM wrkr_jobs ORDER BY 1").trim(), "fresh_done");
 }
+
+/// `wrkr jobs` on PostgreSQL folds every job from one query (`store::pg::listing`): the events
+/// after a usable snapshot are applied, a job without a usable snapshot is derived from seq 1,
+/// and a job whose line after the snapshot is broken is listed as corrupt and named on stderr.
+#[test]
+fn jobs_lists_every_job_from_one_query() {
+    let Some(sb) = Sandbox::postgres() else { return };
+    for job in ["a", "b", "c"] {
+        create(&sb, job, &["queued", "running"]);
+        for _ in 0..3 {
+            let note = "{\"type\":\"x-note\",\"payload\":{}}\n";
+            sb.program("wrkr-events").args(["--append", job]).write_stdin(note).assert().success();
+        }
+    }
+    assert_eq!(psql(&sb, "SELECT string_agg(snapshot_seq::text, ',' ORDER BY job_id) FROM wrkr_jobs").trim(), "2,2,2");
+    psql(&sb, "UPDATE wrkr_jobs SET snapshot = NULL WHERE job_id = 'b'");
+    psql(&sb, "UPDATE wrkr_events SET line = convert_to('garbage', 'UTF8') WHERE job_id = 'c' AND seq = 4");
+    let out = sb.wrkr().args(["jobs", "--json"]).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let mut rows: Vec<String> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str::<Value>(l).unwrap())
+        .map(|r| format!("{} {} {}", r["job_id"].as_str().unwrap(), r["status"].as_str().unwrap(), r["last_seq"]))
+        .collect();
+    rows.sort();
+    assert_eq!(rows, ["a running 5", "b running 5", "c corrupt 0"]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("wrkr jobs: c:") && stderr.contains("ledger line 4"), "{stderr}");
+}
