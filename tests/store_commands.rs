@@ -97,7 +97,6 @@ fn file_store_only_commands_name_themselves() {
     for (argv, named) in [
         (vec!["demo"], "wrkr demo does not run on a PostgreSQL store yet"),
         (vec!["logs", "f1", "--follow"], "wrkr logs --follow does not run on a PostgreSQL store yet"),
-        (vec!["fsck"], "wrkr fsck does not run on a PostgreSQL store yet"),
     ] {
         let out = sb.wrkr().args(&argv).arg("--json").output().unwrap();
         assert_eq!(out.status.code(), Some(6), "{argv:?}: {}", String::from_utf8_lossy(&out.stderr));

@@ -371,7 +371,7 @@ mod postgres_only {
         assert_eq!(envelope["details"]["store"], "postgres://u:***@db.invalid/x?sslmode=require");
         let out = sandbox
             .wrkr()
-            .args(["--json", "fsck"])
+            .args(["--json", "demo"])
             .env("WRKR_STORE", "postgres://u:secret@db.invalid/x")
             .output()
             .unwrap();
@@ -379,10 +379,9 @@ mod postgres_only {
         let envelope = support::envelope(&out.stderr);
         assert_eq!(
             envelope["message"],
-            "wrkr fsck does not run on a PostgreSQL store yet: it checks the file store's own files (ledger tails, \
-             snapshots, temp files)"
+            "wrkr demo does not run on a PostgreSQL store yet: it writes its sample job into a file store"
         );
-        assert_eq!(envelope["details"]["command"], "wrkr fsck");
+        assert_eq!(envelope["details"]["command"], "wrkr demo");
         assert!(!String::from_utf8_lossy(&out.stderr).contains("secret"));
     }
 

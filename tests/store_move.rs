@@ -95,3 +95,44 @@ fn postgres_to_file_gives_the_same_pack() {
     assert_eq!(out.status.code(), Some(6), "{}", String::from_utf8_lossy(&out.stderr));
     assert_eq!(export(&target, None, "m2"), original);
 }
+
+/// Was: `--import` on PostgreSQL left `queue_labels` NULL, so a job queued with labels on one
+/// store was never claimed by a worker on the other. Now it keeps its labels: a worker without
+/// them leaves it, one with them runs it.
+#[test]
+fn a_queued_job_keeps_its_labels_when_it_moves() {
+    let Some(pg) = Sandbox::postgres() else { return };
+    let url = pg.store.clone();
+    let source = Sandbox::new();
+    std::fs::create_dir_all(source.work().join("ws")).unwrap();
+    std::fs::write(
+        source.work().join("q.yaml"),
+        "schema_id: wrkr.jobspec\nschema_version: v1\nproducer_version: test\nname: q\nobjective: queued\n\
+         adapter: {name: reference}\ninputs:\n  workspace: ws\n  steps:\n    - {id: s0, summary: s0, command: \"true\"}\n\
+         budgets: {max_wall_time_seconds: 600, max_retries: 0, max_step_count: 50, max_tool_calls: 50}\n\
+         checkpoint_policy: {min_interval_seconds: 1}\nenvironment_fingerprint: {rules: [os]}\n",
+    )
+    .unwrap();
+    let out = source
+        .wrkr()
+        .args(["submit", "q.yaml", "--queue", "--job-id", "q1", "--label", "gpu", "--label", "linux"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    pipe(on(&source, None), on(&pg, url.as_deref()), "q1");
+    let database = support::pg::database_of(url.as_deref().unwrap());
+    let labels =
+        support::pg::cluster().unwrap().psql(database, "SELECT queue_labels FROM wrkr_jobs WHERE job_id = 'q1'");
+    assert_eq!(labels.trim(), "{gpu,linux}");
+
+    let idle = pg.wrkr().args(["worker", "--once", "--label", "gpu"]).output().unwrap();
+    assert!(idle.status.success(), "{}", String::from_utf8_lossy(&idle.stderr));
+    let status = pg.wrkr().args(["status", "q1", "--json"]).output().unwrap();
+    let status: serde_json::Value = serde_json::from_slice(&status.stdout).unwrap();
+    assert_eq!(status["status"], "queued", "a worker without the labels leaves it: {status:#}");
+    let ran = pg.wrkr().args(["worker", "--once", "--label", "gpu", "--label", "linux"]).output().unwrap();
+    assert!(ran.status.success(), "{}", String::from_utf8_lossy(&ran.stderr));
+    let status = pg.wrkr().args(["status", "q1", "--json"]).output().unwrap();
+    let status: serde_json::Value = serde_json::from_slice(&status.stdout).unwrap();
+    assert_eq!(status["status"], "completed", "{status:#}");
+}

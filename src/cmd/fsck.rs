@@ -18,6 +18,9 @@
 //! each finding. A ledger with a complete line that does not parse, or a seq gap, is reported and
 //! left alone: that is for a person to look at.
 //!
+//! On a PostgreSQL store the jobs are checked by `cmd::fsck_pg` (rows instead of files), reported
+//! and repaired through the same [`Tally`].
+//!
 //! Exit: 0 clean (or everything repaired); 3 (`E_STORE_CORRUPT`) when findings remain that
 //! `--repair` fixes; 1 (`E_STORE_CORRUPT`) when damage remains that it cannot fix.
 
@@ -37,7 +40,9 @@ use crate::job::JobState;
 use crate::store::atomic::{self, OUTPUT_TEMP_PREFIX, TEMP_PREFIX};
 use crate::store::ledger::{LEDGER_FILE, LedgerReader, Position, Tail};
 use crate::store::snapshot::{SNAPSHOT_FILE, Snapshot};
-use crate::store::{AppendOptions, FsStore, JobId, Store};
+use crate::store::{AppendOptions, FsStore, JobId, Location, PgStore, Store, location};
+
+use super::fsck_pg;
 
 /// The exit code for "findings that `--repair` fixes remain" (3 was unused in v1).
 pub const NEEDS_REPAIR_EXIT: u8 = 3;
@@ -76,7 +81,9 @@ pub const COMMAND: Command = Command {
                  to 0600), never deletes a complete \
                  record, and adds \"repaired\" and \"action\" to each finding it fixed. Exit 0 when clean, \
                  3 when findings that --repair fixes remain, 1 (E_STORE_CORRUPT) when damage remains \
-                 that it cannot fix.",
+                 that it cannot fix. On PostgreSQL the same checks run on the rows (event lines, the \
+                 job row's copies, the snapshot column, recorded log tails); --repair rebuilds the job row \
+                 and its snapshot and never changes an event.",
     flags: &[&REPAIR, &OUT_DIR],
     examples: &[
         Example { command: "wrkr fsck", what: "Check every job; exit 3 if a repair is needed." },
@@ -86,18 +93,24 @@ pub const COMMAND: Command = Command {
 };
 
 /// One thing found wrong with a job (or, `job_id` `None`, with a file under the out dir).
-struct Finding {
-    job_id: Option<String>,
-    check: &'static str,
-    severity: &'static str,
-    repairable: bool,
-    message: String,
-    details: Map<String, Value>,
+pub(crate) struct Finding {
+    pub(crate) job_id: Option<String>,
+    pub(crate) check: &'static str,
+    pub(crate) severity: &'static str,
+    pub(crate) repairable: bool,
+    pub(crate) message: String,
+    pub(crate) details: Map<String, Value>,
     action: Option<String>,
 }
 
 impl Finding {
-    fn new(job: &str, check: &'static str, severity: &'static str, repairable: bool, message: String) -> Finding {
+    pub(crate) fn new(
+        job: &str,
+        check: &'static str,
+        severity: &'static str,
+        repairable: bool,
+        message: String,
+    ) -> Finding {
         Finding {
             job_id: Some(job.to_owned()),
             check,
@@ -109,7 +122,7 @@ impl Finding {
         }
     }
 
-    fn with(mut self, key: &str, value: impl Into<Value>) -> Finding {
+    pub(crate) fn with(mut self, key: &str, value: impl Into<Value>) -> Finding {
         self.details.insert(key.to_owned(), value.into());
         self
     }
@@ -129,19 +142,21 @@ impl Finding {
 }
 
 fn run(args: Args, io: &mut Io) -> Result<()> {
-    let store = args.file_store()?;
     let repair = args.switch(REPAIR.long);
     let named = args.positional_strings()?;
-    let jobs: Vec<JobId> = if named.is_empty() {
-        all_jobs(&store)?
-    } else {
-        named.iter().map(|j| JobId::parse(j)).collect::<Result<_>>()?
-    };
+    let named: Vec<JobId> = named.iter().map(|j| JobId::parse(j)).collect::<Result<_>>()?;
     let out_dir = args.value(OUT_DIR.long).or(named.is_empty().then_some(DEFAULT_OUT_DIR)).map(Path::new);
     let mut tally = Tally { repair, needs_repair: 0, damaged: 0 };
-    for job in &jobs {
-        for finding in check(&store, job)? {
-            tally.settle(finding, io, |f| fix(&store, job, f))?;
+    match location::locate(args.store.as_deref())? {
+        Location::Postgres(url) => fsck_pg::check_store(&PgStore::open(&url)?, named, &mut tally, io)?,
+        Location::Dir(root) => {
+            let store = FsStore::new(root);
+            let jobs = if named.is_empty() { all_jobs(&store)? } else { named };
+            for job in &jobs {
+                for finding in check(&store, job)? {
+                    tally.settle(finding, io, |f| fix(&store, job, f))?;
+                }
+            }
         }
     }
     if let Some(out_dir) = out_dir {
@@ -167,14 +182,14 @@ fn run(args: Args, io: &mut Io) -> Result<()> {
 
 /// Findings as they are reported (and, with `--repair`, fixed): what still needs a repair, and
 /// what fsck cannot repair.
-struct Tally {
+pub(crate) struct Tally {
     repair: bool,
     needs_repair: u64,
     damaged: u64,
 }
 
 impl Tally {
-    fn settle(
+    pub(crate) fn settle(
         &mut self,
         mut finding: Finding,
         io: &mut Io,

@@ -1,6 +1,7 @@
 //! wrkr store prune: retention for the store and for `wrkr-out/` (rules in store::retention).
 //!
-//! Removes by default, as Go's `store prune` does, so the cron lines people already run keep
+//! Either store: the jobs side is `retention::DirJobs` on a file store and `PgStore` (see
+//! `store::pg::retention`) on PostgreSQL. Removes by default, as Go's `store prune` does, so the cron lines people already run keep
 //! freeing space; `--dry-run` reports the same selection without removing anything. What makes
 //! that safe is what Go lacked: active jobs (running, paused, blocked, an unexpired lease, an
 //! unreadable ledger) are skipped and listed unless `--include-active`, and a job leaves the
@@ -99,7 +100,8 @@ pub const COMMAND: Command = Command {
                  job that is running, paused, blocked, holds an unexpired lease or cannot be read, unless \
                  --include-active: those are listed under `skipped`. A job is moved into <store>/.trash in \
                  one rename, then deleted, so an interrupted prune never leaves half a job (the next prune \
-                 empties the trash).\n\n\
+                 empties the trash). On PostgreSQL a job's age is its newest record's, and it is removed \
+                 (files, events, row) in one transaction.\n\n\
                  Text: `store prune dry_run=.. checked=.. matched=.. removed=.. freed_bytes=..`, then one \
                  `- kind=.. reason=.. path=.. size=..` per entry and `- skipped path=.. why=..`. With --json: \
                  {generated_at, dry_run, checked, matched, removed, freed_bytes, entries: [{kind, path, \
@@ -182,14 +184,23 @@ fn prune(args: &Args, io: &mut Io) -> Result<()> {
             "--job-max-age, --jobpack-max-age, --report-max-age, --integration-max-age, --max-jobpacks or --max-reports",
         ));
     }
-    let store = match args.value(STORE_ROOT.long) {
-        Some(dir) => crate::store::FsStore::new(PathBuf::from(dir)),
-        None => args.file_store()?,
+    let location = match args.value(STORE_ROOT.long) {
+        Some(dir) => Location::Dir(PathBuf::from(dir)),
+        None => location::locate(args.store.as_deref())?,
     };
     let out_dir = PathBuf::from(args.value(OUT_DIR.long).unwrap_or(DEFAULT_OUT_DIR));
     let dry_run = args.switch(DRY_RUN.long);
-    let report =
-        retention::prune(&store, &out_dir, &select, args.switch(INCLUDE_ACTIVE.long), dry_run, SystemTime::now())?;
+    let include_active = args.switch(INCLUDE_ACTIVE.long);
+    let now = SystemTime::now();
+    let report = match location {
+        Location::Dir(root) => {
+            let store = crate::store::FsStore::new(root);
+            retention::prune(&retention::DirJobs { store: &store }, &out_dir, &select, include_active, dry_run, now)?
+        }
+        Location::Postgres(url) => {
+            retention::prune(&PgStore::open(&url)?, &out_dir, &select, include_active, dry_run, now)?
+        }
+    };
     if io.json {
         return io.pretty(&report);
     }

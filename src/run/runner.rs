@@ -158,6 +158,8 @@ pub fn drive(store: &dyn Store, job: &JobId, opts: &Options) -> Result<Report> {
     // Logs, the step group record, the watchdog: on this host's disk (`store::local`).
     let job_dir = local::job_dir(&location, job)?;
     crate::store::fs::private_dir_all(&job_dir).map_err(|e| Error::io(format!("create {}", job_dir.display()), e))?;
+    // Before the lease: a password file that cannot be written leaves nothing to release.
+    let store_env = local::store_env(&location, &job_dir)?;
     let lease = match opts.claimed {
         Some(epoch) => ClaimedLease { epoch },
         None => ClaimedLease { epoch: store.acquire_lease(job, &opts.worker, opts.ttl)?.epoch },
@@ -191,7 +193,7 @@ pub fn drive(store: &dyn Store, job: &JobId, opts: &Options) -> Result<Report> {
         job,
         epoch: lease.epoch,
         job_dir,
-        store_env: local::store_env(&location),
+        store_env,
         history,
         spec,
         workspace: PathBuf::from(recorded.workspace),
@@ -230,8 +232,8 @@ struct Runner<'a> {
     epoch: u64,
     /// This host's directory for the job's logs (`store::local`).
     job_dir: PathBuf,
-    /// `WRKR_HOME` or `WRKR_STORE`: the store a step's own `wrkr` calls go to.
-    store_env: (String, String),
+    /// `WRKR_HOME`, or `WRKR_STORE` (and `PGPASSFILE`): the store a step's own `wrkr` calls go to.
+    store_env: Vec<(String, String)>,
     history: History,
     spec: JobSpec,
     workspace: PathBuf,
@@ -666,13 +668,15 @@ impl Runner<'_> {
         let cmd = StepCommand {
             program: Program::Shell(command.to_owned()),
             cwd: self.workspace.clone(),
-            env: vec![
+            env: [
                 ("WRKR_JOB_ID".into(), self.job.as_str().to_owned()),
                 ("WRKR_STEP_ID".into(), step_id.to_owned()),
                 ("WRKR_STEP_ATTEMPT".into(), attempt.to_string()),
                 ("WRKR_LEASE_EPOCH".into(), self.epoch.to_string()),
-                self.store_env.clone(),
-            ],
+            ]
+            .into_iter()
+            .chain(self.store_env.iter().cloned())
+            .collect(),
             log_dir: self.job_dir.join("logs"),
             log_name: crate::run::attempts::log_name(index as u64, step_id, attempt),
             log_cap: self.opts.log_cap,

@@ -242,13 +242,17 @@ impl Run<'_> {
         let cmd = StepCommand {
             program: Program::Argv(argv.to_vec()),
             cwd: opts.cwd.clone(),
-            env: vec![
+            env: [
                 ("WRKR_JOB_ID".into(), self.job.as_str().to_owned()),
                 ("WRKR_STEP_ID".into(), "wrap".into()),
                 ("WRKR_STEP_ATTEMPT".into(), "1".into()),
                 ("WRKR_LEASE_EPOCH".into(), self.epoch.to_string()),
-                store_variable(self.location),
-            ],
+            ]
+            .into_iter()
+            // On PostgreSQL the password file goes into the private log directory, which lives
+            // as long as the wrap (`store::local::store_env`).
+            .chain(crate::store::local::store_env(self.location, &self.log_dir)?)
+            .collect(),
             log_dir: self.log_dir.clone(),
             log_name: WRAP_LOG_NAME.into(),
             log_cap: opts.log_cap,
@@ -390,15 +394,6 @@ impl Run<'_> {
             stderr: outcome.stderr,
             failure,
         })
-    }
-}
-
-/// How the wrapped command finds the store it runs under (to emit checkpoints with `wrkr`):
-/// `WRKR_HOME` for a file store, as before; `WRKR_STORE` for a PostgreSQL URL.
-fn store_variable(location: &Location) -> (String, String) {
-    match location {
-        Location::Dir(root) => ("WRKR_HOME".into(), root.display().to_string()),
-        Location::Postgres(url) => ("WRKR_STORE".into(), url.clone()),
     }
 }
 

@@ -13,7 +13,7 @@
 //! the first 16 hex digits of the SHA-256 of the store URL with its password hidden: two stores
 //! never share a directory, and rotating a password does not move it.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use crate::contract::{Error, Result};
 use crate::store::location::Location;
@@ -39,10 +39,20 @@ fn local_root() -> Result<PathBuf> {
     })
 }
 
-/// The variable and value that point a step's own `wrkr` calls at the store it runs in.
-pub fn store_env(location: &Location) -> (String, String) {
-    match location {
-        Location::Dir(root) => ("WRKR_HOME".into(), root.display().to_string()),
-        Location::Postgres(url) => ("WRKR_STORE".into(), url.clone()),
-    }
+/// The variables that point a step's own `wrkr` calls at the store it runs in: `WRKR_HOME` for a
+/// file store; `WRKR_STORE` for PostgreSQL, never with a password in it: a URL's password goes
+/// into a 0600 password file in `dir` (the job's local directory, or wrap's private log
+/// directory), named by `PGPASSFILE` (`pg::passfile`), so a step's environment and anything that
+/// logs it hold no password.
+pub fn store_env(location: &Location, dir: &Path) -> Result<Vec<(String, String)>> {
+    Ok(match location {
+        Location::Dir(root) => vec![("WRKR_HOME".into(), root.display().to_string())],
+        Location::Postgres(url) => match pg::passfile::split(url) {
+            None => vec![("WRKR_STORE".into(), url.clone())],
+            Some((bare, password)) => {
+                let file = pg::passfile::write(dir, &password)?;
+                vec![("WRKR_STORE".into(), bare), ("PGPASSFILE".into(), file.display().to_string())]
+            }
+        },
+    })
 }

@@ -54,8 +54,6 @@ pub fn locate(store_flag: Option<&Path>) -> Result<Location> {
 /// command and tool runs on either store.
 pub const FILE_STORE_ONLY: &[(&str, &str, &str)] = &[
     ("demo", "wrkr demo", "it writes its sample job into a file store"),
-    ("fsck", "wrkr fsck", "it checks the file store's own files (ledger tails, snapshots, temp files)"),
-    ("store", "wrkr store prune", "it removes job directories; on PostgreSQL a DBA deletes rows"),
     ("doctor", "wrkr doctor --production-readiness", "it checks the file store's directory and permissions"),
     ("logs --follow", "wrkr logs --follow", "a running step's output is on its worker's disk until the step ends"),
     (

@@ -26,7 +26,7 @@ use serde::Serialize;
 use crate::contract::time::Timestamp;
 use crate::contract::{Error, Result};
 use crate::failpoint;
-use crate::job::lease;
+use crate::job::{JobState, lease};
 use crate::store::ledger::LEDGER_FILE;
 use crate::store::lock;
 use crate::store::{FsStore, JobId, Store};
@@ -81,18 +81,79 @@ pub struct Report {
     pub skipped: Vec<Skipped>,
 }
 
+/// One job as the backend names it: `path` is what the report shows (the job directory, or
+/// `wrkr_jobs:<id>` on PostgreSQL), `name` its id.
+pub struct Candidate {
+    pub path: String,
+    pub name: String,
+}
+
+/// The jobs side of prune, one implementation per backend (the file store's is here; the
+/// PostgreSQL one is `store::pg::retention`). Output files are the same on both.
+pub trait Jobs {
+    /// Finish what an interrupted prune left (the file store's trash); before anything else.
+    fn empty_trash(&self) -> Result<()>;
+    /// Every job, sorted by `path`.
+    fn candidates(&self) -> Result<Vec<Candidate>>;
+    /// Its size in bytes and the time of its newest change.
+    fn measure(&self, job: &Candidate) -> Result<(u64, SystemTime)>;
+    /// The store, to read a job's state.
+    fn store(&self) -> &dyn Store;
+    /// Remove the whole job, or nothing: returns why it stays when the check made again under
+    /// the job's lock (or the lock itself) says so.
+    fn remove(&self, job: &Candidate, include_active: bool) -> Result<Option<String>>;
+}
+
+/// The file store's jobs: directories under `<store>/jobs`, removed through `<store>/.trash`.
+pub struct DirJobs<'a> {
+    pub store: &'a FsStore,
+}
+
+impl DirJobs<'_> {
+    fn trash(&self) -> PathBuf {
+        self.store.root().join(".trash")
+    }
+}
+
+impl Jobs for DirJobs<'_> {
+    fn empty_trash(&self) -> Result<()> {
+        empty_trash(&self.trash())
+    }
+
+    fn candidates(&self) -> Result<Vec<Candidate>> {
+        Ok(list(&self.store.root().join("jobs"), |p| p.is_dir())?
+            .into_iter()
+            .map(|path| Candidate {
+                name: path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default(),
+                path: path.display().to_string(),
+            })
+            .collect())
+    }
+
+    fn measure(&self, job: &Candidate) -> Result<(u64, SystemTime)> {
+        tree_size_and_newest(Path::new(&job.path))
+    }
+
+    fn store(&self) -> &dyn Store {
+        self.store
+    }
+
+    fn remove(&self, job: &Candidate, include_active: bool) -> Result<Option<String>> {
+        remove_job(self.store, Path::new(&job.path), &self.trash(), include_active)
+    }
+}
+
 /// Decide, and unless `dry_run`, remove. `now` is passed in so tests and the report agree.
 pub fn prune(
-    store: &FsStore,
+    jobs: &dyn Jobs,
     out_dir: &Path,
     select: &Selectors,
     include_active: bool,
     dry_run: bool,
     now: SystemTime,
 ) -> Result<Report> {
-    let trash = store.root().join(".trash");
     if !dry_run {
-        empty_trash(&trash)?;
+        jobs.empty_trash()?;
     }
     let mut report = Report {
         generated_at: timestamp(now),
@@ -104,20 +165,19 @@ pub fn prune(
         entries: Vec::new(),
         skipped: Vec::new(),
     };
-    let mut jobs = Vec::new();
-    for path in list(&store.root().join("jobs"), |p| p.is_dir())? {
+    let mut selected = Vec::new();
+    for job in jobs.candidates()? {
         report.checked += 1;
         let Some(max_age) = select.job_max_age else { continue };
-        let (size, newest) = tree_size_and_newest(&path)?;
+        let (size, newest) = jobs.measure(&job)?;
         if age(now, newest) < max_age {
             continue;
         }
-        let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-        if !include_active && let Some(why) = active_reason(store, &name) {
-            report.skipped.push(Skipped { kind: "job", path: path.display().to_string(), why });
+        if !include_active && let Some(why) = active_reason(jobs.store(), &job.name) {
+            report.skipped.push(Skipped { kind: "job", path: job.path, why });
             continue;
         }
-        jobs.push((entry("job", &path, size, newest, "age"), path));
+        selected.push((entry_at("job", job.path.clone(), size, newest, "age"), job));
     }
     let mut files = Vec::new();
     if select.jobpack_max_age.is_some() || select.max_jobpacks.is_some() {
@@ -134,9 +194,9 @@ pub fn prune(
         files.extend(select_files("integration", all, select.integration_max_age, None, now, &mut report)?);
     }
 
-    for (entry, path) in jobs {
+    for (entry, job) in selected {
         if !dry_run {
-            if let Some(why) = remove_job(store, &path, &trash, include_active)? {
+            if let Some(why) = jobs.remove(&job, include_active)? {
                 report.skipped.push(Skipped { kind: "job", path: entry.path, why });
                 continue;
             }
@@ -163,15 +223,19 @@ pub fn prune(
 }
 
 /// Why a job must stay, or `None` when it may go.
-fn active_reason(store: &FsStore, name: &str) -> Option<String> {
+pub fn active_reason(store: &dyn Store, name: &str) -> Option<String> {
     let job = match JobId::parse(name) {
         Ok(job) => job,
         Err(_) => return Some("not a job id: left alone".to_owned()),
     };
-    let state = match store.state(&job) {
-        Ok(state) => state,
-        Err(err) => return Some(format!("ledger unreadable ({err}): run wrkr fsck, or pass --include-active")),
-    };
+    match store.state(&job) {
+        Ok(state) => active_state(&state),
+        Err(err) => Some(format!("ledger unreadable ({err}): run wrkr fsck, or pass --include-active")),
+    }
+}
+
+/// Why a job in `state` must stay: running, paused, blocked, or an unexpired lease.
+pub fn active_state(state: &JobState) -> Option<String> {
     if let Some(held) = &state.lease
         && !lease::is_expired(held, Timestamp::now())
     {
@@ -313,7 +377,11 @@ fn timestamp(t: SystemTime) -> String {
 }
 
 fn entry(kind: &'static str, path: &Path, size: u64, modified: SystemTime, reason: &'static str) -> Entry {
-    Entry { kind, path: path.display().to_string(), size_bytes: size, mod_time: timestamp(modified), reason }
+    entry_at(kind, path.display().to_string(), size, modified, reason)
+}
+
+fn entry_at(kind: &'static str, path: String, size: u64, modified: SystemTime, reason: &'static str) -> Entry {
+    Entry { kind, path, size_bytes: size, mod_time: timestamp(modified), reason }
 }
 
 /// A retention duration: Go's syntax (`168h`, `90m`, `1h30m`, `2.5h`, `500ms`) plus `d` for days.

@@ -5,8 +5,9 @@
 //! `PGUSER`, `PGPASSWORD`, `PGDATABASE`, `PGAPPNAME`, `PGCONNECT_TIMEOUT` and `PGSSLMODE`, as libpq
 //! does (the URL wins). With no host at all, the Debian socket directory `/var/run/postgresql` is
 //! used when it exists, else `localhost`. The user defaults to the OS user, the database to the
-//! user. (`PGPASSFILE`/`~/.pgpass` and service files are not read: put the password in
-//! `PGPASSWORD` or the URL.)
+//! user. The password: the URL's, else `PGPASSWORD`, else the matching line of the file
+//! `$PGPASSFILE` (`passfile`: how the runner hands it to steps); `~/.pgpass` and service files
+//! are not read.
 //!
 //! TLS is not built in yet: `sslmode=require`, `verify-ca` and `verify-full` are refused before
 //! connecting rather than silently sent in clear; `prefer` (the default) connects without TLS.
@@ -74,6 +75,12 @@ pub fn config(url: &str, env: &dyn Fn(&str) -> Option<String>) -> Result<Config>
         && let Some(db) = env("PGDATABASE")
     {
         config.dbname(&db);
+    }
+    // Last, as libpq: the file is matched against the host, port, database and user above.
+    if config.get_password().is_none()
+        && let Some(password) = env("PGPASSFILE").and_then(|path| super::passfile::lookup(path.as_ref(), &config))
+    {
+        config.password(password);
     }
     if config.get_application_name().is_none() {
         config.application_name(&env("PGAPPNAME").unwrap_or_else(|| "wrkr".into()));

@@ -24,6 +24,9 @@
 
 pub mod claim;
 pub mod connect;
+mod listing;
+pub mod passfile;
+pub mod retention;
 pub mod schema;
 
 use std::cell::{RefCell, RefMut};
@@ -85,6 +88,7 @@ impl PgStore {
 }
 
 /// A job row as read for a state derivation.
+#[derive(Clone)]
 struct JobRow {
     last_seq: u64,
     snapshot_seq: u64,
@@ -101,13 +105,28 @@ impl JobRow {
     }
 }
 
+/// The snapshot column's state, when it is usable: this job's, at the row's `snapshot_seq`.
+fn usable_snapshot(job: &JobId, row: &JobRow) -> Option<JobState> {
+    row.snapshot.as_deref().and_then(|bytes| serde_json::from_slice::<JobState>(bytes).ok()).filter(|s| {
+        s.job_id == job.as_str() && s.last_applied_seq == row.snapshot_seq && s.last_applied_seq <= row.last_seq
+    })
+}
+
+/// A derived state that must end at the job row's `last_seq` (else the row and its events disagree).
+fn check_end(job: &JobId, state: JobState, row: &JobRow) -> Result<JobState> {
+    if state.last_applied_seq != row.last_seq {
+        return Err(Error::new(
+            ReasonCode::StoreCorrupt,
+            format!("ledger of {job} ends at seq {} but its job row says {}", state.last_applied_seq, row.last_seq),
+        )
+        .with("job_id", job.as_str()));
+    }
+    Ok(state)
+}
+
 /// The job's state: the snapshot column when it is usable, plus the events after it.
 fn derive(db: &mut impl GenericClient, job: &JobId, row: &JobRow) -> Result<JobState> {
-    let snapshot =
-        row.snapshot.as_deref().and_then(|bytes| serde_json::from_slice::<JobState>(bytes).ok()).filter(|s| {
-            s.job_id == job.as_str() && s.last_applied_seq == row.snapshot_seq && s.last_applied_seq <= row.last_seq
-        });
-    let mut state = snapshot.unwrap_or_else(|| JobState::new(job.as_str()));
+    let mut state = usable_snapshot(job, row).unwrap_or_else(|| JobState::new(job.as_str()));
     if state.last_applied_seq < row.last_seq {
         let from = state.last_applied_seq as i64;
         let to = row.last_seq as i64;
@@ -123,20 +142,16 @@ fn derive(db: &mut impl GenericClient, job: &JobId, row: &JobRow) -> Result<JobS
             state.apply(&record).map_err(|e| e.context(format!("ledger seq {}", record.seq)))?;
         }
     }
-    if state.last_applied_seq != row.last_seq {
-        return Err(Error::new(
-            ReasonCode::StoreCorrupt,
-            format!("ledger of {job} ends at seq {} but its job row says {}", state.last_applied_seq, row.last_seq),
-        )
-        .with("job_id", job.as_str()));
-    }
-    Ok(state)
+    check_end(job, state, row)
 }
 
 /// The record in an event row, checked: it parses, and its seq is the row's and the expected one.
 fn checked_record(row: &postgres::Row, expected: u64) -> Result<EventRecord> {
-    let seq = row.get::<_, i64>(0) as u64;
-    let line: &[u8] = row.get(1);
+    checked_line(row.get::<_, i64>(0) as u64, row.get(1), expected)
+}
+
+/// [`checked_record`] for a seq and line read from any columns.
+fn checked_line(seq: u64, line: &[u8], expected: u64) -> Result<EventRecord> {
     let record = EventRecord::parse(line).map_err(|why| corrupt(seq, why))?;
     if record.seq != seq || seq != expected {
         return Err(corrupt(seq, format!("seq {} in row {seq} (expected {expected})", record.seq))
@@ -221,6 +236,27 @@ pub(crate) fn append_in(
     Ok(Appended { records: batch.records, state: batch.state })
 }
 
+impl PgStore {
+    /// Rebuild the job row (its copies of the state and its snapshot column) from a full replay
+    /// of its event rows, under the row lock (`wrkr fsck --repair`). Never touches an event row;
+    /// a ledger that does not replay is `E_STORE_CORRUPT` and nothing changes. Returns the seq.
+    pub fn rebuild_job_row(&self, job: &JobId) -> Result<u64> {
+        let mut client = self.client()?;
+        let mut tx = client.transaction().map_err(|e| sql_error("begin", &e))?;
+        tx.query_opt("SELECT 1 FROM wrkr_jobs WHERE job_id = $1 FOR UPDATE", &[&job.as_str()])
+            .map_err(|e| sql_error("lock the job", &e).with("job_id", job.as_str()))?
+            .ok_or_else(|| job_not_found(job))?;
+        let last: i64 = tx
+            .query_one("SELECT coalesce(max(seq), 0) FROM wrkr_events WHERE job_id = $1", &[&job.as_str()])
+            .map_err(|e| sql_error("read the ledger", &e))?
+            .get(0);
+        let state = derive(&mut tx, job, &JobRow { last_seq: last as u64, snapshot_seq: 0, snapshot: None })?;
+        update_job_row(&mut tx, job, &state, true)?;
+        tx.commit().map_err(|e| sql_error("commit", &e).with("job_id", job.as_str()))?;
+        Ok(state.last_applied_seq)
+    }
+}
+
 impl Store for PgStore {
     fn append(&self, job: &JobId, options: AppendOptions, plan: Plan<'_>) -> Result<Appended> {
         let mut client = self.client()?;
@@ -271,20 +307,7 @@ impl Store for PgStore {
     }
 
     fn list_jobs(&self) -> Result<Vec<(JobId, Result<JobState>)>> {
-        let mut client = self.client()?;
-        let rows = client
-            .query(
-                "SELECT job_id, last_seq, snapshot_seq, snapshot FROM wrkr_jobs WHERE last_seq > 0 ORDER BY job_id",
-                &[],
-            )
-            .map_err(|e| sql_error("list the jobs", &e))?;
-        let mut jobs = Vec::with_capacity(rows.len());
-        for row in rows {
-            let Ok(job) = JobId::parse(row.get::<_, &str>(0)) else { continue };
-            let state = derive(&mut *client, &job, &JobRow::of(&row, 1));
-            jobs.push((job, state));
-        }
-        Ok(jobs)
+        listing::list_jobs(self)
     }
 
     fn write_job_file(&self, job: &JobId, name: &str, bytes: &[u8]) -> Result<()> {
@@ -314,6 +337,15 @@ impl Store for PgStore {
         let lines: Vec<&[u8]> = ledger.lines.iter().map(Vec::as_slice).collect();
         tx.execute(INSERT_EVENTS, &[&job.as_str(), &seqs, &lines]).map_err(|e| sql_error("insert the events", &e))?;
         update_job_row(&mut tx, job, &ledger.state, true)?;
+        // A job queued for workers stays queued, with its labels, on its new store. The line
+        // filter keeps a long ledger's import from parsing every line a second time.
+        let queued: Vec<EventRecord> = ledger
+            .lines
+            .iter()
+            .filter(|line| line.windows(queue::QUEUED_EVENT.len()).any(|w| w == queue::QUEUED_EVENT.as_bytes()))
+            .filter_map(|line| EventRecord::parse(line).ok())
+            .collect();
+        claim::mark_queued(&mut tx, job, &queued)?;
         tx.commit().map_err(|e| sql_error("commit", &e).with("job_id", job.as_str()))
     }
 
