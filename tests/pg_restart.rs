@@ -114,6 +114,46 @@ fn workers_survive_a_server_restart() {
     );
 }
 
+/// A step running while the server restarts is not stopped: its runner keeps it (the outage is
+/// far shorter than the lease TTL), retries its writes once the server is back, and the step ends
+/// as its first and only attempt.
+#[test]
+fn a_running_step_rides_out_a_server_restart() {
+    let Some(sandbox) = Sandbox::postgres() else { return };
+    std::fs::create_dir_all(sandbox.work().join("ws")).unwrap();
+    let spec = spec().replace("sleep 0.3; echo $WRKR_JOB_ID:s0 >>", "sleep 3; echo $WRKR_JOB_ID:s0 >>");
+    std::fs::write(sandbox.work().join("ride.yaml"), spec).unwrap();
+    sandbox.wrkr().args(["submit", "ride.yaml", "--queue", "--job-id", "ride"]).assert().success();
+    let mut worker = sandbox
+        .command("wrkr")
+        .args(["worker", "--lease-ttl", "20"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let start = Instant::now();
+    while !records(&sandbox, "ride").iter().any(|r| r["type"] == "adapter_step") {
+        assert!(start.elapsed() < Duration::from_secs(60), "the step did not start");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    pg::cluster().unwrap().restart();
+    while completed(&sandbox) < 1 {
+        assert!(start.elapsed() < Duration::from_secs(120), "the job did not complete");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    // SAFETY: kill(2) on the pid of a child we spawned and have not reaped.
+    unsafe { libc::kill(worker.id() as i32, libc::SIGTERM) };
+    let (code, stderr) = worker.wait_with_output_ref();
+    assert_eq!(code, Some(0), "{stderr}");
+    let records = records(&sandbox, "ride");
+    let s0: Vec<&Value> =
+        records.iter().filter(|r| r["type"] == "adapter_step" && r["payload"]["step_id"] == "s0").collect();
+    assert_eq!(s0.len(), 1, "one attempt of s0: {s0:?}\n{stderr}");
+    assert!(!records.iter().any(|r| r["type"] == "x-step_interrupted"), "{stderr}");
+    let ran = runs(&sandbox);
+    assert_eq!(ran.iter().filter(|l| *l == "ride:s0").count(), 1, "{ran:?}");
+}
+
 /// `wait_with_output` for a child whose stdout is not piped: (exit code, stderr).
 trait WaitStderr {
     fn wait_with_output_ref(&mut self) -> (Option<i32>, String);
