@@ -62,8 +62,12 @@ fn runs(sandbox: &Sandbox) -> Vec<String> {
     std::fs::read_to_string(sandbox.work().join("runs.txt")).unwrap_or_default().lines().map(str::to_owned).collect()
 }
 
+/// The tests of this binary restart the one cluster: one at a time.
+static ONE_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
 #[test]
 fn workers_survive_a_server_restart() {
+    let _alone = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
     let Some(sandbox) = Sandbox::postgres() else { return };
     std::fs::create_dir_all(sandbox.work().join("ws")).unwrap();
     std::fs::write(sandbox.work().join("r.yaml"), spec()).unwrap();
@@ -119,6 +123,7 @@ fn workers_survive_a_server_restart() {
 /// as its first and only attempt.
 #[test]
 fn a_running_step_rides_out_a_server_restart() {
+    let _alone = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
     let Some(sandbox) = Sandbox::postgres() else { return };
     std::fs::create_dir_all(sandbox.work().join("ws")).unwrap();
     let spec = spec().replace("sleep 0.3; echo $WRKR_JOB_ID:s0 >>", "sleep 3; echo $WRKR_JOB_ID:s0 >>");

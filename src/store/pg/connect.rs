@@ -194,12 +194,14 @@ pub fn sql_error(what: &str, err: &postgres::Error) -> Error {
             .with_hint("another wrkr process is appending to this job; retry later");
     }
     let mut error = Error::generic(format!("{what}: {}", describe(err)));
-    if let Some(state) = state {
-        error = error.with("sqlstate", state);
+    if let Some(state) = &state {
+        error = error.with("sqlstate", state.as_str());
     }
-    if err.is_closed() || err.as_db_error().is_none() {
-        // Not the server's answer: the connection broke (a cut link, a restart). The next use
-        // reconnects, and a runner rides such an outage out (`run::outage`).
+    // Class 08 is a connection exception, 57P01-57P03 a server shutting down or starting up.
+    let server_going = state.as_deref().is_some_and(|s| s.starts_with("08") || s.starts_with("57P0"));
+    if err.is_closed() || err.as_db_error().is_none() || server_going {
+        // Not an answer to the statement: the connection broke (a cut link, a restart). The next
+        // use reconnects, and a runner rides such an outage out (`run::outage`).
         error = error.with(CONNECTION, "lost");
     }
     error
