@@ -56,9 +56,18 @@ impl Default for Outage {
 }
 
 impl Outage {
+    /// Give up at once when `abort` says so (a Ctrl-C, a drain deadline), checked while waiting.
+    pub fn abort_when(self, abort: Box<dyn Fn() -> bool + '_>) -> AbortableOutage<'_> {
+        AbortableOutage { outage: self, abort }
+    }
+
     /// After `err`: wait the backoff and return true when the write is worth another try.
     pub fn retry(&mut self, job: &JobId, what: &str, err: &Error) -> bool {
-        if !is_outage(err) {
+        self.retry_unless(job, what, err, &|| false)
+    }
+
+    fn retry_unless(&mut self, job: &JobId, what: &str, err: &Error, abort: &dyn Fn() -> bool) -> bool {
+        if !is_outage(err) || abort() {
             return false;
         }
         let started = match self.started {
@@ -75,8 +84,26 @@ impl Outage {
         if started.elapsed() >= RIDE_OUT {
             return false;
         }
-        std::thread::sleep(self.backoff);
+        let until = Instant::now() + self.backoff;
+        while Instant::now() < until {
+            if abort() {
+                return false;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
         self.backoff = (self.backoff * 2).min(Duration::from_secs(2));
         true
+    }
+}
+
+/// An [`Outage`] that also gives up when its `abort` check says so.
+pub struct AbortableOutage<'a> {
+    outage: Outage,
+    abort: Box<dyn Fn() -> bool + 'a>,
+}
+
+impl AbortableOutage<'_> {
+    pub fn retry(&mut self, job: &JobId, what: &str, err: &Error) -> bool {
+        self.outage.retry_unless(job, what, err, &*self.abort)
     }
 }

@@ -339,7 +339,12 @@ impl Runner<'_> {
     /// Append `plan`'s events (each stamped with our epoch) as one fenced batch, riding out a
     /// store outage (`run::outage`).
     fn commit(&mut self, plan: &dyn Fn(&JobState) -> Vec<NewEvent>) -> Result<Vec<u64>> {
-        let mut outage = outage::Outage::default();
+        // A Ctrl-C or a drain deadline ends the wait: the person or the supervisor wants out.
+        let (interrupts, drain_stop) = (self.interrupts, self.opts.drain_stop.clone());
+        let mut outage = outage::Outage::default().abort_when(Box::new(move || {
+            interrupts.is_some_and(|i| i.received().is_some())
+                || drain_stop.as_ref().is_some_and(|d| d.load(std::sync::atomic::Ordering::SeqCst))
+        }));
         loop {
             let before = self.history.last_seq;
             let err = match self.history.append_fenced(self.store, self.job, self.epoch, plan) {
