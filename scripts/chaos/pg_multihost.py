@@ -259,7 +259,7 @@ class Chaos:
         # be busy for a while): only then is a late append of host 2 certain to meet the fence.
         self.wait("the cut-off host's jobs to be taken over", lambda: self.taken_over(held), 300)
         self.cut_seconds = time.monotonic() - cut
-        # By now the cut-off worker has stopped every step (it ran out, or was stopped at 3/4 of
+        # By now the cut-off worker has stopped every step (it ran out, or was stopped at half
         # the TTL without the store) and started none: only the worker itself is left on host 2.
         left = self.net.pids(2)
         assert left == [self.workers[2].pid], f"host 2 still runs {left} at the end of its cut"

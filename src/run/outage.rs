@@ -7,9 +7,10 @@
 //!
 //! - keeps its step running and retries its writes (the watch's protocol records, the step's end,
 //!   its evidence) with a backoff, for up to [`RIDE_OUT`];
-//! - stops the step itself once the store has been unreachable for three quarters of the lease
-//!   TTL (`run::watch`): past that point another worker may take the job over, and a step must not
-//!   run on two hosts at once;
+//! - stops the step itself once the store has been unreachable for half the lease TTL
+//!   (`run::watch`): at the TTL another worker may take the job over, and a step must not run on
+//!   two hosts at once. Half, because the check itself can wait one network timeout
+//!   (`tcp_user_timeout`, `connect_timeout`; keep them below TTL/2) before it sees the clock;
 //! - lets the fence decide what its writes mean once the store answers again: accepted, the lease
 //!   was still its own and the run goes on; refused (`E_LEASE_CONFLICT`), another worker has the
 //!   job, the run stops, and [`refused`] says so on stderr (the chaos test counts those lines).

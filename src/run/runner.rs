@@ -751,7 +751,7 @@ impl Runner<'_> {
         };
         let mut watch =
             StepWatch::new(self.store, self.job, self.epoch, &mut self.history, limits, self.heartbeat.lost_flag());
-        watch.self_fence_after = Some(self.opts.ttl * 3 / 4);
+        watch.self_fence_after = Some(self.opts.ttl / 2);
         watch.drain_stop = self.opts.drain_stop.clone();
         let mut recording = step_group::Recording { inner: &mut watch, groups: self.step_groups, epoch: self.epoch };
         let (outcome, signal) = match self.interrupts {

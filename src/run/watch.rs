@@ -6,6 +6,12 @@
 //! --now`, `wrkr budget report`, `wrkr checkpoint emit`) are seen while the step runs, and the
 //! budgets that reported usage counts against (tool calls, tokens, cost) stop the step the moment
 //! they are exceeded. A rejected record is appended as `x-adapter_record_rejected` with its reason.
+//!
+//! A store that does not answer (a cut link, a server restart: `run::outage`) does not stop the
+//! step at once: the records wait and the next poll tries again, until the store has been
+//! unreachable for `self_fence_after` (half the lease TTL), when the step is stopped before
+//! another worker may take the job over. A draining worker past its grace deadline raises
+//! `drain_stop`, which stops the step too.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
