@@ -8,7 +8,7 @@ HOST := $(shell rustc -vV 2>/dev/null | sed -n 's/^host: //p')
 STATIC := $(TARGET)/$(HOST)/release/wrkr
 
 .PHONY: all help build install test test-fast test-deps test-e2e test-contracts test-conformance \
-        test-hardening fmt lint lint-fast lint-workflows demo man bench static release-check sast-fast \
+        test-hardening test-chaos-pg fmt lint lint-fast lint-workflows demo man bench static release-check sast-fast \
         license-check coverage fuzz-smoke docs-site-build clean
 
 all: build
@@ -74,6 +74,14 @@ test-e2e: test-deps ## Whole journeys through the binary: runner, serve, wrap, t
 # compiles one debug build here, not also the release (LTO) build.
 test-hardening: ## Reliability suites: failpoints, crash, N-th I/O error, full disk, soak, schemathesis
 	@scripts/test_hardening.sh
+
+# Multi-host chaos on PostgreSQL (issue 15): three workers in network namespaces (root), 100 jobs,
+# one host SIGKILLed, one cut off past the lease TTL; prints one figures line.
+# `make test-chaos-pg CHAOS_JOBS=12 CHAOS_ARGS="--step-seconds 1"` is a quick run. Skipped with a reason where namespaces cannot be made, failed there under CI=true.
+CHAOS_JOBS ?= 100
+test-chaos-pg: ## Multi-host chaos on PostgreSQL: kill and cut-off workers in network namespaces (root)
+	$(CARGO) build --locked
+	WRKR_BIN=$(TARGET)/debug/wrkr python3 scripts/chaos/pg_multihost.py --jobs $(CHAOS_JOBS) $(CHAOS_ARGS)
 
 # The black-box conformance script (docs/contracts/compatibility.md) against our release binary,
 # twice: both runs must pass and their normalised reports must be byte-identical.

@@ -31,7 +31,7 @@ _wrkr() {
         wrkr-resume) opts="--force-env --reason --approved-by --lease-ttl --detach -d --quiet -q --verbose -v --json --store --explain --help -h --version -V"; valued="--reason --approved-by --lease-ttl --store"; kinds="job" ;;
         wrkr-pause) opts="--now --json --store --explain --help -h --version -V"; valued="--store"; kinds="job" ;;
         wrkr-cancel) opts="--json --store --explain --help -h --version -V"; valued="--store"; kinds="job" ;;
-        wrkr-worker) opts="--concurrency -c --label --once --max-jobs --lease-ttl --json --store --explain --help -h --version -V"; valued="--concurrency -c --label --max-jobs --lease-ttl --store"; kinds="" ;;
+        wrkr-worker) opts="--concurrency -c --label --once --max-jobs --lease-ttl --drain-timeout --json --store --explain --help -h --version -V"; valued="--concurrency -c --label --max-jobs --lease-ttl --drain-timeout --store"; kinds="" ;;
         wrkr-budget) opts="--max-wall-time-seconds --max-step-count --max-tool-calls --max-retries --max-tokens --max-estimated-cost --reason --approved-by --tool-calls --tokens --cost --json --store --explain --help -h --version -V"; valued="--max-wall-time-seconds --max-step-count --max-tool-calls --max-retries --max-tokens --max-estimated-cost --reason --approved-by --tool-calls --tokens --cost --store"; kinds="show|raise|report job" ;;
         wrkr-export) opts="--out-dir --sign --capture --unsafe-capture-raw --json --store --explain --help -h --version -V"; valued="--out-dir --sign --capture --store"; kinds="job" ;;
         wrkr-job) opts="--max-entry-bytes --exit-code --json --store --explain --help -h --version -V"; valued="--max-entry-bytes --store"; kinds="inspect|diff jobfile jobfile" ;;

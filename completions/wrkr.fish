@@ -308,6 +308,7 @@ complete -c wrkr -n '__fish_seen_subcommand_from worker' -l label -r -d 'A label
 complete -c wrkr -n '__fish_seen_subcommand_from worker' -l once -d 'Exit when no job is claimable instead of waiting for one'
 complete -c wrkr -n '__fish_seen_subcommand_from worker' -l max-jobs -r -d 'Exit after claiming N jobs [default: no limit]'
 complete -c wrkr -n '__fish_seen_subcommand_from worker' -l lease-ttl -r -d 'The runner\'s lease time to live [default: 30]; heartbeats every third of it'
+complete -c wrkr -n '__fish_seen_subcommand_from worker' -l drain-timeout -r -d 'After SIGTERM, stop a step still running after SECONDS and record it interrupted [default: wait]'
 complete -c wrkr -n '__fish_seen_subcommand_from worker' -l json -d 'Machine-readable output; errors become a wrkr.error_envelope on stderr'
 complete -c wrkr -n '__fish_seen_subcommand_from worker' -l store -r -d 'Store: DIR or postgres:// URL [default: $WRKR_STORE, else $WRKR_HOME, else ~/.wrkr]'
 complete -c wrkr -n '__fish_seen_subcommand_from worker' -l explain -d 'Print what the command would do, without running it'

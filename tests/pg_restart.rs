@@ -62,8 +62,12 @@ fn runs(sandbox: &Sandbox) -> Vec<String> {
     std::fs::read_to_string(sandbox.work().join("runs.txt")).unwrap_or_default().lines().map(str::to_owned).collect()
 }
 
+/// The tests of this binary restart the one cluster: one at a time.
+static ONE_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
 #[test]
 fn workers_survive_a_server_restart() {
+    let _alone = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
     let Some(sandbox) = Sandbox::postgres() else { return };
     std::fs::create_dir_all(sandbox.work().join("ws")).unwrap();
     std::fs::write(sandbox.work().join("r.yaml"), spec()).unwrap();
@@ -112,6 +116,47 @@ fn workers_survive_a_server_restart() {
         "figure: restart took {restart:?}; all {JOBS} jobs completed {recovered:?} after it; \
          worker reconnect attempts: {reconnects}; interrupted attempts run again: {reruns}"
     );
+}
+
+/// A step running while the server restarts is not stopped: its runner keeps it (the outage is
+/// far shorter than the lease TTL), retries its writes once the server is back, and the step ends
+/// as its first and only attempt.
+#[test]
+fn a_running_step_rides_out_a_server_restart() {
+    let _alone = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let Some(sandbox) = Sandbox::postgres() else { return };
+    std::fs::create_dir_all(sandbox.work().join("ws")).unwrap();
+    let spec = spec().replace("sleep 0.3; echo $WRKR_JOB_ID:s0 >>", "sleep 3; echo $WRKR_JOB_ID:s0 >>");
+    std::fs::write(sandbox.work().join("ride.yaml"), spec).unwrap();
+    sandbox.wrkr().args(["submit", "ride.yaml", "--queue", "--job-id", "ride"]).assert().success();
+    let mut worker = sandbox
+        .command("wrkr")
+        .args(["worker", "--lease-ttl", "20"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let start = Instant::now();
+    while !records(&sandbox, "ride").iter().any(|r| r["type"] == "adapter_step") {
+        assert!(start.elapsed() < Duration::from_secs(60), "the step did not start");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    pg::cluster().unwrap().restart();
+    while completed(&sandbox) < 1 {
+        assert!(start.elapsed() < Duration::from_secs(120), "the job did not complete");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    // SAFETY: kill(2) on the pid of a child we spawned and have not reaped.
+    unsafe { libc::kill(worker.id() as i32, libc::SIGTERM) };
+    let (code, stderr) = worker.wait_with_output_ref();
+    assert_eq!(code, Some(0), "{stderr}");
+    let records = records(&sandbox, "ride");
+    let s0: Vec<&Value> =
+        records.iter().filter(|r| r["type"] == "adapter_step" && r["payload"]["step_id"] == "s0").collect();
+    assert_eq!(s0.len(), 1, "one attempt of s0: {s0:?}\n{stderr}");
+    assert!(!records.iter().any(|r| r["type"] == "x-step_interrupted"), "{stderr}");
+    let ran = runs(&sandbox);
+    assert_eq!(ran.iter().filter(|l| *l == "ride:s0").count(), 1, "{ran:?}");
 }
 
 /// `wait_with_output` for a child whose stdout is not piped: (exit code, stderr).

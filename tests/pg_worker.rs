@@ -175,7 +175,97 @@ fn approval_requeues(sandbox: &Sandbox) {
     assert_eq!(runs(sandbox), ["gated:s0"]);
 }
 
-on_both_backends!(every_job_runs_exactly_once, labels_pin_jobs, sigterm_drains, approval_requeues);
+/// A queued job whose first step, on its first attempt only, runs until killed (writing its pid to
+/// `../step.pid` first); then a short step. Each step appends `JOB:STEP:ATTEMPT` to `../runs.txt`.
+fn stubborn_spec() -> String {
+    let first = "echo $$ > ../step.pid; if [ $WRKR_STEP_ATTEMPT = 1 ]; then sleep 60; fi; \
+                 echo $WRKR_JOB_ID:s0:$WRKR_STEP_ATTEMPT >> ../runs.txt";
+    spec(2, "0").replacen("sleep 0; echo $WRKR_JOB_ID:s0 >> ../runs.txt", first, 1)
+}
+
+fn records(sandbox: &Sandbox, job: &str) -> Vec<Value> {
+    let out = sandbox.program("wrkr-events").arg(job).output().unwrap();
+    String::from_utf8_lossy(&out.stdout).lines().map(|l| serde_json::from_str(l).unwrap()).collect()
+}
+
+fn wait_for_step_start(sandbox: &Sandbox, job: &str) -> i32 {
+    wait_for("the first step to start", Duration::from_secs(30), || {
+        records(sandbox, job).iter().any(|r| r["type"] == "adapter_step")
+            && std::fs::read_to_string(sandbox.work().join("step.pid")).is_ok_and(|p| p.trim().parse::<i32>().is_ok())
+    });
+    std::fs::read_to_string(sandbox.work().join("step.pid")).unwrap().trim().parse().unwrap()
+}
+
+fn alive(pid: i32) -> bool {
+    // SAFETY: kill(2) with signal 0 only checks that the process exists.
+    unsafe { libc::kill(pid, 0) == 0 }
+}
+
+/// `--drain-timeout 1`: SIGTERM while a step would run for a minute; a second later the step is
+/// stopped, its end recorded as interrupted with the reason, the job left running without a
+/// lease, and the worker exits 0 well before the step would have ended. The next worker runs the
+/// step again as attempt 2 and completes the job.
+fn drain_deadline_stops_the_step(sandbox: &Sandbox) {
+    queue(sandbox, "stubborn", &stubborn_spec(), &[]);
+    let mut first = worker(sandbox, &["--drain-timeout", "1"]);
+    let pid = wait_for_step_start(sandbox, "stubborn");
+    let signalled = Instant::now();
+    let (code, out) = terminate(&mut first);
+    assert_eq!(code, Some(0), "a drained worker exits 0");
+    assert!(signalled.elapsed() < Duration::from_secs(20), "stopped at the deadline: {:?}", signalled.elapsed());
+    assert!(!alive(pid), "the step's process was stopped");
+    assert!(out.contains("\"status\":\"running\""), "{out}");
+    let ended: Vec<Value> =
+        records(sandbox, "stubborn").into_iter().filter(|r| r["type"] == "x-step_finished").collect();
+    assert_eq!(ended.len(), 1, "{ended:?}");
+    assert_eq!(ended[0]["payload"]["outcome"], "interrupted");
+    assert!(ended[0]["payload"]["reason"].as_str().unwrap().contains("grace deadline"), "{ended:?}");
+    assert_eq!(status(sandbox, "stubborn"), "running");
+    let lease = sandbox.program("wrkr-lease").args(["show", "stubborn"]).output().unwrap();
+    assert!(String::from_utf8_lossy(&lease.stdout).contains("none"), "{}", String::from_utf8_lossy(&lease.stdout));
+    sandbox.wrkr().args(["worker", "--once"]).assert().success();
+    assert_eq!(status(sandbox, "stubborn"), "completed");
+    assert_eq!(runs(sandbox), ["stubborn:s0:2", "stubborn:s1"]);
+}
+
+/// Fencing: a worker frozen (SIGSTOP) past its lease loses the job to another holder; thawed, its
+/// lease renewal is refused (E_LEASE_CONFLICT, said on stderr), it kills its step's process group
+/// and stops, reporting the job with E_LEASE_CONFLICT, and appends nothing more.
+fn taken_over_worker_stops_its_step(sandbox: &Sandbox) {
+    queue(sandbox, "taken", &stubborn_spec(), &[]);
+    let mut frozen = worker(sandbox, &["--lease-ttl", "2"]);
+    let pid = wait_for_step_start(sandbox, "taken");
+    // SAFETY: kill(2) on the pid of a child we spawned and have not reaped.
+    unsafe { libc::kill(frozen.id() as i32, libc::SIGSTOP) };
+    wait_for("the lease to be taken over", Duration::from_secs(30), || {
+        let out =
+            sandbox.program("wrkr-lease").args(["acquire", "taken", "--worker", "thief", "--ttl", "600"]).output();
+        out.is_ok_and(|o| o.status.success())
+    });
+    let last_seq = records(sandbox, "taken").len();
+    // SAFETY: as above.
+    unsafe { libc::kill(frozen.id() as i32, libc::SIGCONT) };
+    wait_for("the frozen worker's step to stop", Duration::from_secs(30), || !alive(pid));
+    let mut stderr = String::new();
+    let stderr_pipe = frozen.stderr.take().unwrap();
+    let (code, out) = terminate(&mut frozen);
+    std::io::BufReader::new(stderr_pipe).read_to_string(&mut stderr).unwrap();
+    assert_eq!(code, Some(0));
+    assert!(out.contains("\"error\":\"E_LEASE_CONFLICT\""), "{out}");
+    assert!(stderr.contains("late append refused by the fence (E_LEASE_CONFLICT): job taken"), "{stderr}");
+    let after: Vec<Value> = records(sandbox, "taken").into_iter().skip(last_seq).collect();
+    assert!(after.is_empty(), "the taken-over worker appended nothing: {after:?}");
+    assert_eq!(runs(sandbox), Vec::<String>::new(), "the stopped attempt wrote no side effect");
+}
+
+on_both_backends!(
+    every_job_runs_exactly_once,
+    labels_pin_jobs,
+    sigterm_drains,
+    approval_requeues,
+    drain_deadline_stops_the_step,
+    taken_over_worker_stops_its_step
+);
 
 /// An idle worker (its poll fallback 20 s) is woken by the submit's NOTIFY. The latency is read
 /// from the ledger: the claim's `lease_set` minus the job's creation (both stamped by wrkr on this

@@ -13,8 +13,11 @@
 //!
 //! SIGTERM or SIGINT drains: no new claims; each running job stops before its next step (the step
 //! running now finishes), stays `running`, and its lease is released, so another worker continues
-//! it at once. The worker exits 0 when every slot has stopped. One JSON line per job run goes to
-//! stdout.
+//! it at once. With `--drain-timeout S`, a step still running S seconds after the signal is
+//! stopped (its process group, as a pause --now would) and its end recorded as `interrupted` with
+//! the reason, so the next worker runs it again as a new attempt: a deploy's SIGKILL never finds
+//! a step whose end the ledger does not know. The worker exits 0 when every slot has stopped. One
+//! JSON line per job run goes to stdout.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -53,6 +56,19 @@ const MAX_JOBS: Flag = Flag {
     long_help: "",
 };
 
+const DRAIN_TIMEOUT: Flag = Flag {
+    long: "drain-timeout",
+    short: None,
+    value: Some("SECONDS"),
+    help: "After SIGTERM, stop a step still running after SECONDS and record it interrupted [default: wait]",
+    long_help: "Without it a drain waits for the running steps to finish. With it, a step still running \
+                SECONDS after the signal is stopped (SIGTERM to its process group, SIGKILL after the grace \
+                period), its end recorded as interrupted with the reason, the job left running with its \
+                lease released; the next worker runs that step again as a new attempt. Choose it below \
+                the time your supervisor waits before SIGKILL (systemd: TimeoutStopSec, 90 s; Kubernetes: \
+                terminationGracePeriodSeconds, 30 s).",
+};
+
 /// The worker's side of `submit --label`: the same name and value rule, the other meaning.
 const LABEL: Flag = Flag {
     long: "label",
@@ -67,7 +83,7 @@ pub const COMMAND: Command = Command {
     name: "worker",
     kind: Kind::Command,
     about: "Claim queued jobs and run them",
-    usage: "[--concurrency N] [--label L]... [--once] [--max-jobs N] [--lease-ttl SECONDS]",
+    usage: "[--concurrency N] [--label L]... [--once] [--max-jobs N] [--lease-ttl SECONDS] [--drain-timeout SECONDS]",
     long_about: "Claims jobs queued with `wrkr submit --queue` whose labels are all among this worker's \
                  --label values: never-run jobs, jobs whose decision was approved, and running jobs whose \
                  lease expired or was released (their worker died or drained). Each is run by the same runner \
@@ -75,10 +91,11 @@ pub const COMMAND: Command = Command {
                  On PostgreSQL, many workers on many hosts share one queue (claims use FOR UPDATE SKIP \
                  LOCKED; an idle worker is woken by LISTEN/NOTIFY, else polls every WRKR_WORKER_POLL_MS, \
                  default 1000). On a file store, workers on this host share it.\n\n\
-                 SIGTERM or SIGINT drains: no new claims, each running step finishes, its job stays running \
+                 SIGTERM or SIGINT drains: no new claims, each running step finishes (or, with \
+                 --drain-timeout, is stopped at that deadline and recorded interrupted), its job stays running \
                  with its lease released for another worker, and the worker exits 0. One JSON line per job \
                  run on stdout: job_id, worker, status, and the error's code when it stopped on one.",
-    flags: &[&CONCURRENCY, &LABEL, &ONCE, &MAX_JOBS, &LEASE_TTL],
+    flags: &[&CONCURRENCY, &LABEL, &ONCE, &MAX_JOBS, &LEASE_TTL, &DRAIN_TIMEOUT],
     examples: &[
         Example {
             command: "wrkr --store postgres://wrkr@db/wrkr worker --concurrency 4 --label gpu",
@@ -98,6 +115,8 @@ struct Shared {
     /// Claims left before the worker stops (`u64::MAX`: no limit).
     claims_left: AtomicU64,
     draining: Arc<AtomicBool>,
+    /// Raised `--drain-timeout` after the drain began: running steps are stopped.
+    drain_stop: Arc<AtomicBool>,
     poll: Duration,
     host: String,
 }
@@ -112,6 +131,8 @@ fn run(args: Args, io: &mut Io) -> Result<()> {
     }
     let labels: Vec<String> = args.values(LABEL.long).into_iter().map(str::to_owned).collect();
     labels.iter().try_for_each(|l| queue::check_label(l))?;
+    let drain_timeout = args.value(DRAIN_TIMEOUT.long).map(|_| args.u64_or(&DRAIN_TIMEOUT, 0)).transpose()?;
+    let drain_timeout = drain_timeout.map(Duration::from_secs);
     let store = args.store()?;
     let shared = Arc::new(Shared {
         location: store.location(),
@@ -120,6 +141,7 @@ fn run(args: Args, io: &mut Io) -> Result<()> {
         once: args.switch(ONCE.long),
         claims_left: AtomicU64::new(args.u64_or(&MAX_JOBS, u64::MAX)?),
         draining: Arc::new(AtomicBool::new(false)),
+        drain_stop: Arc::new(AtomicBool::new(false)),
         poll: poll_interval(),
         host: Some(crate::job::fingerprint::hostname()).filter(|h| !h.is_empty()).unwrap_or_else(|| "host".to_owned()),
     });
@@ -134,7 +156,8 @@ fn run(args: Args, io: &mut Io) -> Result<()> {
         })
         .collect();
     drop(lines);
-    // The main thread reports and watches for the signal that starts the drain.
+    // The main thread reports and watches for the signal that starts the drain, and its deadline.
+    let mut drain_deadline = None;
     loop {
         match results.recv_timeout(Duration::from_millis(50)) {
             Ok(line) => io.record(&line)?,
@@ -142,7 +165,17 @@ fn run(args: Args, io: &mut Io) -> Result<()> {
             Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => break,
         }
         if interrupts.received().is_some() && !shared.draining.swap(true, Ordering::SeqCst) {
-            crate::cli::io::diag("wrkr worker: draining (running steps finish, no new claims)");
+            let note = match drain_timeout {
+                Some(limit) => format!("running steps get {} s to finish", limit.as_secs()),
+                None => "running steps finish".to_owned(),
+            };
+            crate::cli::io::diag(&format!("wrkr worker: draining ({note}, no new claims)"));
+            drain_deadline = drain_timeout.map(|limit| std::time::Instant::now() + limit);
+        }
+        if drain_deadline.is_some_and(|deadline| std::time::Instant::now() >= deadline)
+            && !shared.drain_stop.swap(true, Ordering::SeqCst)
+        {
+            crate::cli::io::diag("wrkr worker: drain deadline passed: stopping the running steps");
         }
     }
     let mut failed = None;
@@ -195,7 +228,12 @@ fn work(shared: &Shared, slot: u64, lines: &std::sync::mpsc::Sender<serde_json::
             }
         };
         backoff = Duration::from_millis(100);
-        let opts = Options { claimed: Some(epoch), drain: Some(shared.draining.clone()), ..Options::new(shared.ttl) };
+        let opts = Options {
+            claimed: Some(epoch),
+            drain: Some(shared.draining.clone()),
+            drain_stop: Some(shared.drain_stop.clone()),
+            ..Options::new(shared.ttl)
+        };
         let opts = Options { worker: worker.clone(), ..opts };
         let ran = crate::cmd::resume::gate(handle.as_dyn(), &job, None)
             .and_then(|()| runner::drive(handle.as_dyn(), &job, &opts));

@@ -65,6 +65,7 @@ impl Heartbeat {
                 match handle.heartbeat_lease(&job, &worker, Some(epoch), ttl) {
                     Ok(_) => {}
                     Err(err) if err.code == ReasonCode::LeaseConflict && err.details.get("busy").is_none() => {
+                        crate::run::outage::refused(&job, epoch, "lease renewal", &err);
                         flag.store(true, Ordering::SeqCst);
                         return;
                     }

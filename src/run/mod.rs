@@ -10,6 +10,7 @@ pub mod heartbeat;
 pub mod history;
 pub mod interrupt;
 pub mod log;
+pub mod outage;
 pub mod outlook;
 pub mod process;
 pub mod progress;

@@ -34,9 +34,9 @@ use crate::run::interrupt::{Forwarder, Interrupts, signal_name};
 use crate::run::log::{DEFAULT_LOG_CAP, StreamDigest};
 use crate::run::process::{self, Ending, Program, StepCommand, StepOutcome, Supervisor};
 use crate::run::step_group;
-use crate::run::watch::StepWatch;
+use crate::run::watch::{DRAINED, StepWatch, UNREACHABLE};
 use crate::run::watchdog::Watchdog;
-use crate::run::{evidence, expected_artifacts, failure_hint};
+use crate::run::{evidence, expected_artifacts, failure_hint, outage};
 use crate::store::{JobId, Store, local};
 
 pub struct Options {
@@ -58,6 +58,9 @@ pub struct Options {
     /// running now finishes, the job stays `running` and its lease is released, so another worker
     /// continues it.
     pub drain: Option<std::sync::Arc<std::sync::atomic::AtomicBool>>,
+    /// Raised when a draining worker's grace deadline passed: the running step is stopped, its
+    /// end recorded as `interrupted`, and the run stops as for `drain`.
+    pub drain_stop: Option<std::sync::Arc<std::sync::atomic::AtomicBool>>,
 }
 
 impl Options {
@@ -72,6 +75,7 @@ impl Options {
             interruptible: false,
             claimed: None,
             drain: None,
+            drain_stop: None,
         }
     }
 }
@@ -262,6 +266,9 @@ enum StepEnd {
     OverBudget(String),
     /// SIGINT or SIGTERM reached the runner while the step ran.
     Interrupted(i32),
+    /// Stopped by the runner itself: a drain's grace deadline, or the store out of reach for too
+    /// long (the reason says which).
+    StoppedByRunner(String),
 }
 
 impl StepEnd {
@@ -272,7 +279,7 @@ impl StepEnd {
             StepEnd::Failed(_) => "failed",
             StepEnd::TimedOut => "timed_out",
             StepEnd::Canceled => "canceled",
-            StepEnd::Paused | StepEnd::Interrupted(_) => "interrupted",
+            StepEnd::Paused | StepEnd::Interrupted(_) | StepEnd::StoppedByRunner(_) => "interrupted",
             StepEnd::OverBudget(_) => "stopped_budget",
         }
     }
@@ -331,9 +338,52 @@ impl Runner<'_> {
         self.history.decision_count
     }
 
-    /// Append `plan`'s events (each stamped with our epoch) as one fenced batch.
+    /// Append `plan`'s events (each stamped with our epoch) as one fenced batch, riding out a
+    /// store outage (`run::outage`).
     fn commit(&mut self, plan: &dyn Fn(&JobState) -> Vec<NewEvent>) -> Result<Vec<u64>> {
-        self.history.append_fenced(self.store, self.job, self.epoch, plan)
+        // A Ctrl-C or a drain deadline ends the wait: the person or the supervisor wants out.
+        let (interrupts, drain_stop) = (self.interrupts, self.opts.drain_stop.clone());
+        let mut outage = outage::Outage::default().abort_when(Box::new(move || {
+            interrupts.is_some_and(|i| i.received().is_some())
+                || drain_stop.as_ref().is_some_and(|d| d.load(std::sync::atomic::Ordering::SeqCst))
+        }));
+        loop {
+            let before = self.history.last_seq;
+            let err = match self.history.append_fenced(self.store, self.job, self.epoch, plan) {
+                Ok(seqs) => return Ok(seqs),
+                Err(err) => err,
+            };
+            if outage::is_fenced(&err) {
+                outage::refused(self.job, self.epoch, "runner", &err);
+            }
+            if !outage.retry(self.job, "append", &err) {
+                return Err(err);
+            }
+            // The connection may have broken after the commit reached the server: a batch with
+            // our epoch after `before` is this one (only this thread writes such records, besides
+            // the heartbeat's `lease_*`), and must not be appended twice.
+            if let Ok(seqs) = self.ours_since(before)
+                && !seqs.is_empty()
+            {
+                return Ok(seqs);
+            }
+        }
+    }
+
+    /// The seqs after `before` of records this runner wrote (its epoch, not a lease renewal).
+    fn ours_since(&mut self, before: u64) -> Result<Vec<u64>> {
+        let mut seqs = Vec::new();
+        let epoch = self.epoch;
+        self.store.read_events(self.job, before + 1, &mut |record, _| {
+            let by_us =
+                record.payload.as_ref().and_then(|p| p.get("epoch")).and_then(serde_json::Value::as_u64) == Some(epoch);
+            if by_us && !record.event_type.starts_with("lease_") {
+                seqs.push(record.seq);
+            }
+            Ok(())
+        })?;
+        self.history.catch_up(self.store, self.job)?;
+        Ok(seqs)
     }
 
     /// Move to `running` (from queued, paused or blocked), and say what the job is for.
@@ -464,7 +514,12 @@ impl Runner<'_> {
             log_dir: &log_dir,
             log_name: &log_name,
         };
-        evidence::record(self.store, self.job, &step_evidence, &mut finished)?;
+        let mut outage = outage::Outage::default();
+        while let Err(err) = evidence::record(self.store, self.job, &step_evidence, &mut finished) {
+            if !outage.retry(self.job, "record the step's evidence", &err) {
+                return Err(err);
+            }
+        }
         let tools = u64::from(ran);
         match end {
             StepEnd::Succeeded | StepEnd::NotExecuted => self.step_done(index, finished, tools, reported),
@@ -541,6 +596,17 @@ impl Runner<'_> {
                     next_step_index: 0,
                     missing_artifacts: Vec::new(),
                 }))
+            }
+            StepEnd::StoppedByRunner(why) => {
+                let mut finished = finished;
+                finished.payload.insert("reason".into(), json!(why));
+                // Refused (the lease was taken over while the store was away): the run stops
+                // with E_LEASE_CONFLICT. Accepted: the lease is still ours.
+                self.commit(&|_| vec![finished.clone()])?;
+                if why == DRAINED {
+                    return Ok(Some(self.stopped(Outcome::Drained)));
+                }
+                Ok(None)
             }
             StepEnd::Interrupted(signal) => {
                 let mut finished = finished;
@@ -689,6 +755,8 @@ impl Runner<'_> {
         };
         let mut watch =
             StepWatch::new(self.store, self.job, self.epoch, &mut self.history, limits, self.heartbeat.lost_flag());
+        watch.self_fence_after = Some(self.opts.ttl / 2);
+        watch.drain_stop = self.opts.drain_stop.clone();
         let mut recording = step_group::Recording { inner: &mut watch, groups: self.step_groups, epoch: self.epoch };
         let (outcome, signal) = match self.interrupts {
             Some(interrupts) => {
@@ -702,6 +770,9 @@ impl Runner<'_> {
         let _ = watch.should_stop();
         if let Some(err) = watch.failure.take() {
             return Err(err);
+        }
+        if watch.has_pending() {
+            watch.flush_held_back()?;
         }
         let reported = Reported {
             added: std::mem::take(&mut watch.added),
@@ -721,6 +792,9 @@ impl Runner<'_> {
             (Ending::Stopped(why), None) if why == "canceled" => StepEnd::Canceled,
             (Ending::Stopped(why), None) if why == "paused" => StepEnd::Paused,
             (Ending::Stopped(why), None) if why.starts_with("budget exceeded") => StepEnd::OverBudget(why.clone()),
+            (Ending::Stopped(why), None) if why == DRAINED || why.starts_with(UNREACHABLE) => {
+                StepEnd::StoppedByRunner(why.clone())
+            }
             (Ending::Stopped(why), None) => {
                 return Err(Error::new(ReasonCode::LeaseConflict, format!("step {step_id} stopped: {why}"))
                     .with_hint("another worker took over this job's lease; it continues there"));

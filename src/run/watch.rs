@@ -6,9 +6,16 @@
 //! --now`, `wrkr budget report`, `wrkr checkpoint emit`) are seen while the step runs, and the
 //! budgets that reported usage counts against (tool calls, tokens, cost) stop the step the moment
 //! they are exceeded. A rejected record is appended as `x-adapter_record_rejected` with its reason.
+//!
+//! A store that does not answer (a cut link, a server restart: `run::outage`) does not stop the
+//! step at once: the records wait and the next poll tries again, until the store has been
+//! unreachable for `self_fence_after` (half the lease TTL), when the step is stopped before
+//! another worker may take the job over. A draining worker past its grace deadline raises
+//! `drain_stop`, which stops the step too.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
 
 use serde_json::json;
 
@@ -28,6 +35,11 @@ const REJECTED_ON_STDERR: u64 = 10;
 /// How much of a rejected line is kept in the ledger.
 const REJECTED_PREFIX_BYTES: usize = 512;
 
+/// The stop reason of a step stopped for a draining worker at its grace deadline.
+pub const DRAINED: &str = "worker draining: grace deadline passed";
+/// The start of the stop reason of a step stopped because the store stopped answering.
+pub const UNREACHABLE: &str = "store unreachable";
+
 pub struct StepWatch<'a> {
     pub store: &'a dyn Store,
     pub job: &'a JobId,
@@ -43,6 +55,12 @@ pub struct StepWatch<'a> {
     pub decision_emitted: bool,
     /// The first store failure; the step is stopped and the runner reports it.
     pub failure: Option<Error>,
+    /// Stop the step when the store has not answered for this long (None: at its first failure).
+    pub self_fence_after: Option<Duration>,
+    /// Raised by a draining worker whose grace deadline passed: stop the step.
+    pub drain_stop: Option<Arc<AtomicBool>>,
+    /// When the store last answered a poll.
+    last_contact: Instant,
     pending: Vec<NewEvent>,
     seen_decisions: usize,
     /// Records rejected so far (the first few are also reported on stderr).
@@ -71,6 +89,9 @@ impl<'a> StepWatch<'a> {
             removed: Vec::new(),
             decision_emitted: false,
             failure: None,
+            self_fence_after: None,
+            drain_stop: None,
+            last_contact: Instant::now(),
             pending: Vec::new(),
             seen_decisions,
             rejected: 0,
@@ -86,7 +107,8 @@ impl<'a> StepWatch<'a> {
     /// Append what is pending (one fenced batch) and read what others appended.
     fn flush(&mut self) -> Result<(), Error> {
         if !self.pending.is_empty() {
-            let batch = std::mem::take(&mut self.pending);
+            // Kept pending until appended: an outage must not lose them.
+            let batch = self.pending.clone();
             let epoch = self.epoch;
             let done =
                 self.store.append(self.job, AppendOptions { create: false, fence: Some(epoch) }, &mut |state| {
@@ -101,11 +123,39 @@ impl<'a> StepWatch<'a> {
                     }
                     Ok(batch)
                 })?;
+            self.pending.clear();
             for record in &done.records {
                 self.history.apply(record);
             }
         }
-        self.history.catch_up(self.store, self.job)
+        self.history.catch_up(self.store, self.job)?;
+        self.last_contact = Instant::now();
+        Ok(())
+    }
+
+    pub fn has_pending(&self) -> bool {
+        !self.pending.is_empty()
+    }
+
+    /// After the step ended: append the records an outage held back, riding it out.
+    pub fn flush_held_back(&mut self) -> Result<(), Error> {
+        let mut outage = crate::run::outage::Outage::default();
+        while !self.pending.is_empty() {
+            match self.flush() {
+                Ok(()) => {}
+                Err(err) if outage.retry(self.job, "append the step's records", &err) => {}
+                Err(err) => {
+                    if crate::run::outage::is_fenced(&err) {
+                        crate::run::outage::refused(self.job, self.epoch, "adapter records", &err);
+                    }
+                    return Err(err);
+                }
+            }
+        }
+        if self.history.decision_count > self.seen_decisions {
+            self.decision_emitted = true;
+        }
+        Ok(())
     }
 
     fn accept(&mut self, record: Record) {
@@ -188,8 +238,18 @@ impl Supervisor for StepWatch<'_> {
         if self.failure.is_some() {
             return Some("store failure".to_owned());
         }
+        if self.drain_stop.as_ref().is_some_and(|stop| stop.load(Ordering::SeqCst)) {
+            return Some(DRAINED.to_owned());
+        }
         if let Err(err) = self.flush() {
+            if let Some(after) = self.self_fence_after.filter(|_| crate::run::outage::is_outage(&err)) {
+                let away = self.last_contact.elapsed();
+                return (away >= after).then(|| format!("{UNREACHABLE} for {} ms", away.as_millis()));
+            }
             let lost = err.code == crate::contract::ReasonCode::LeaseConflict;
+            if crate::run::outage::is_fenced(&err) {
+                crate::run::outage::refused(self.job, self.epoch, "adapter records", &err);
+            }
             self.failure = Some(err);
             return Some(if lost { "lease lost" } else { "store failure" }.to_owned());
         }

@@ -9,6 +9,15 @@
 //! `$PGPASSFILE` (`passfile`: how the runner hands it to steps); `~/.pgpass` and service files
 //! are not read.
 //!
+//! A worker cut off from the server must hear about it within seconds, not hang for the kernel's
+//! 15-minute retransmission limit, so every connection gets, unless the URL sets them: TCP
+//! keepalives (`keepalives_idle=5`, `keepalives_interval=1`, `keepalives_retries=3`: an idle
+//! connection to a dead peer fails in about 8 s), `tcp_user_timeout=10000` (ms: a request the
+//! server does not acknowledge fails the connection after 10 s), a 5 s `connect_timeout`, and
+//! `statement_timeout` (60 s, or `WRKR_STATEMENT_TIMEOUT_MS`: the server cancels a statement
+//! stuck longer; always above the lock timeout, which bounds a busy row on its own). A connection
+//! that failed is replaced by a fresh one at the next use (`PgStore::client`).
+//!
 //! TLS is not built in yet: `sslmode=require`, `verify-ca` and `verify-full` are refused before
 //! connecting rather than silently sent in clear; `prefer` (the default) connects without TLS.
 
@@ -25,14 +34,51 @@ pub fn connect(url: &str) -> Result<Client> {
     let mut client = config.connect(NoTls).map_err(|e| {
         Error::generic(format!("cannot connect to the PostgreSQL store: {}", describe(&e)))
             .with("store", redact(url))
+            .with(CONNECTION, "unreachable")
             .with_hint("check the URL and the PG* variables (PGHOST, PGPORT, PGUSER, PGPASSWORD, PGDATABASE)")
     })?;
     // A busy job row waits as long as a busy file lock would, then says so (E_LEASE_CONFLICT).
     let lock_timeout = crate::store::lock::timeout().as_millis();
     client
-        .batch_execute(&format!("SET lock_timeout = {lock_timeout}"))
+        .batch_execute(&format!(
+            "SET lock_timeout = {lock_timeout}; SET statement_timeout = {}",
+            statement_timeout(lock_timeout)
+        ))
         .map_err(|e| sql_error("set lock_timeout", &e))?;
     Ok(client)
+}
+
+/// The server-side bound of one statement, in ms: `WRKR_STATEMENT_TIMEOUT_MS` (default 60 s),
+/// never below the lock timeout plus 5 s, so that a busy row is still reported as busy.
+fn statement_timeout(lock_timeout_ms: u128) -> u128 {
+    let configured = std::env::var("WRKR_STATEMENT_TIMEOUT_MS").ok().and_then(|v| v.trim().parse::<u128>().ok());
+    configured.unwrap_or(60_000).max(lock_timeout_ms + 5_000)
+}
+
+/// Fill in the network timeouts the URL leaves out (see the module essay for why these values).
+fn network_defaults(url: &str, config: &mut Config) {
+    if query_param(url, "keepalives").is_none() {
+        config.keepalives(true);
+    }
+    if query_param(url, "keepalives_idle").is_none() {
+        config.keepalives_idle(Duration::from_secs(5));
+    }
+    if query_param(url, "keepalives_interval").is_none() {
+        config.keepalives_interval(Duration::from_secs(1));
+    }
+    if query_param(url, "keepalives_retries").is_none() {
+        config.keepalives_retries(3);
+    }
+    // libpq reads tcp_user_timeout in milliseconds, the postgres crate in seconds: libpq wins.
+    match query_param(url, "tcp_user_timeout").map(|ms| ms.trim().parse::<u64>()) {
+        None => {
+            config.tcp_user_timeout(Duration::from_secs(10));
+        }
+        Some(Ok(ms)) if ms > 0 => {
+            config.tcp_user_timeout(Duration::from_millis(ms));
+        }
+        Some(_) => {}
+    }
 }
 
 /// The connection settings for `url`, with unset ones taken from `env` (libpq's variables).
@@ -86,9 +132,10 @@ pub fn config(url: &str, env: &dyn Fn(&str) -> Option<String>) -> Result<Config>
         config.application_name(&env("PGAPPNAME").unwrap_or_else(|| "wrkr".into()));
     }
     if config.get_connect_timeout().is_none() {
-        let seconds = env("PGCONNECT_TIMEOUT").and_then(|s| s.parse::<u64>().ok()).unwrap_or(10);
+        let seconds = env("PGCONNECT_TIMEOUT").and_then(|s| s.parse::<u64>().ok()).unwrap_or(5);
         config.connect_timeout(Duration::from_secs(seconds.max(2)));
     }
+    network_defaults(url, &mut config);
     let sslmode = query_param(url, "sslmode").or_else(|| env("PGSSLMODE"));
     match sslmode.as_deref() {
         None | Some("prefer" | "allow") => {
@@ -154,11 +201,21 @@ pub fn sql_error(what: &str, err: &postgres::Error) -> Error {
             .with_hint("another wrkr process is appending to this job; retry later");
     }
     let mut error = Error::generic(format!("{what}: {}", describe(err)));
-    if let Some(state) = state {
-        error = error.with("sqlstate", state);
+    if let Some(state) = &state {
+        error = error.with("sqlstate", state.as_str());
+    }
+    // Class 08 is a connection exception, 57P01-57P03 a server shutting down or starting up.
+    let server_going = state.as_deref().is_some_and(|s| s.starts_with("08") || s.starts_with("57P0"));
+    if err.is_closed() || err.as_db_error().is_none() || server_going {
+        // Not an answer to the statement: the connection broke (a cut link, a restart). The next
+        // use reconnects, and a runner rides such an outage out (`run::outage`).
+        error = error.with(CONNECTION, "lost");
     }
     error
 }
+
+/// The detail that marks an error as the connection's, not the statement's: worth retrying.
+pub const CONNECTION: &str = "connection";
 
 #[cfg(test)]
 mod tests {
@@ -185,6 +242,12 @@ mod tests {
         let c = config("postgres://bob@db.example:5432/prod", &env).unwrap();
         assert_eq!((c.get_user(), c.get_dbname(), c.get_ports()), (Some("bob"), Some("prod"), &[5432][..]));
         assert!(matches!(&c.get_hosts()[0], postgres::config::Host::Tcp(h) if h == "db.example"));
+        assert_eq!(c.get_keepalives_idle(), Duration::from_secs(5));
+        assert_eq!(c.get_tcp_user_timeout(), Some(&Duration::from_secs(10)));
+        assert_eq!(c.get_connect_timeout(), Some(&Duration::from_secs(5)));
+        let c = config("postgres://h/db?keepalives_idle=30&tcp_user_timeout=2000", &env).unwrap();
+        assert_eq!(c.get_keepalives_idle(), Duration::from_secs(30));
+        assert_eq!(c.get_tcp_user_timeout(), Some(&Duration::from_millis(2000)));
         let err = config("postgres://h/db?sslmode=verify-full", &env).unwrap_err();
         assert_eq!(err.exit_code(), 6);
         let err = config("postgres://h/db", &|n| (n == "PGSSLMODE").then(|| "require".to_owned())).unwrap_err();

@@ -80,10 +80,19 @@ impl PgStore {
 
     /// The connection. A plan that calls back into the same store would need it twice: that is
     /// a bug in the caller, reported as an error rather than a panic.
+    ///
+    /// A connection that broke (a cut link, a server restart) is replaced here, at its next use,
+    /// so a handle outlives an outage; what was `LISTEN`ing listens again at the next wait.
     pub fn client(&self) -> Result<RefMut<'_, Client>> {
-        self.client
+        let mut client = self
+            .client
             .try_borrow_mut()
-            .map_err(|_| Error::generic("the PostgreSQL store was used from inside its own append"))
+            .map_err(|_| Error::generic("the PostgreSQL store was used from inside its own append"))?;
+        if client.is_closed() {
+            *client = connect::connect(&self.url)?;
+            self.listening.set(false);
+        }
+        Ok(client)
     }
 }
 
