@@ -43,7 +43,7 @@ _wrkr() {
         wrkr-doctor) opts="--listen -l --allow-non-loopback --auth-token --auth-token-file --max-body-bytes --max-connections --header-timeout --body-timeout --production-readiness --signing-key --json --store --explain --help -h --version -V"; valued="--listen -l --auth-token --auth-token-file --max-body-bytes --max-connections --header-timeout --body-timeout --signing-key --store"; kinds="" ;;
         wrkr-fsck) opts="--repair --out-dir --json --store --explain --help -h --version -V"; valued="--out-dir --store"; kinds="job" ;;
         wrkr-keygen) opts="--out --json --store --explain --help -h --version -V"; valued="--out --store"; kinds="" ;;
-        wrkr-wrap) opts="--job-id --artifact --workspace --budget-wall-time --budget-tool-calls --budget-tokens --out-dir --exit-code --unsafe-capture-raw --lease-ttl --json --store --explain --help -h --version -V"; valued="--job-id --artifact --workspace --budget-wall-time --budget-tool-calls --budget-tokens --out-dir --exit-code --lease-ttl --store"; kinds="" ;;
+        wrkr-wrap) opts="--job-id --artifact --workspace --budget-wall-time --budget-tool-calls --budget-tokens --out-dir --exit-code --unsafe-capture-raw --lease-ttl --quiet -q --verbose -v --json --store --explain --help -h --version -V"; valued="--job-id --artifact --workspace --budget-wall-time --budget-tool-calls --budget-tokens --out-dir --exit-code --lease-ttl --store"; kinds="" ;;
         wrkr-demo) opts="--out-dir --json --store --explain --help -h --version -V"; valued="--out-dir --store"; kinds="" ;;
         wrkr-version) opts="--json --store --explain --help -h --version -V"; valued="--store"; kinds="" ;;
         wrkr-help) opts="--json --store --explain --help -h --version -V"; valued="--store"; kinds="command" ;;

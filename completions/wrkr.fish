@@ -433,6 +433,8 @@ complete -c wrkr -n '__fish_seen_subcommand_from wrap' -l out-dir -r -d 'Write t
 complete -c wrkr -n '__fish_seen_subcommand_from wrap' -l exit-code -r -d 'Exit with the command\'s own exit code instead of 1 when it fails'
 complete -c wrkr -n '__fish_seen_subcommand_from wrap' -l unsafe-capture-raw -d 'Put the artifact files themselves into the pack, under artifacts/ (capture_mode raw)'
 complete -c wrkr -n '__fish_seen_subcommand_from wrap' -l lease-ttl -r -d 'The runner\'s lease time to live [default: 30]; heartbeats every third of it'
+complete -c wrkr -n '__fish_seen_subcommand_from wrap' -l quiet -s q -d 'No progress line, no failing step\'s output: only the result'
+complete -c wrkr -n '__fish_seen_subcommand_from wrap' -l verbose -s v -d 'Also a line on stderr per progress note the command reports (terminal or not)'
 complete -c wrkr -n '__fish_seen_subcommand_from wrap' -l json -d 'Machine-readable output; errors become a wrkr.error_envelope on stderr'
 complete -c wrkr -n '__fish_seen_subcommand_from wrap' -l store -r -d 'Store: DIR or postgres:// URL [default: $WRKR_STORE, else $WRKR_HOME, else ~/.wrkr]'
 complete -c wrkr -n '__fish_seen_subcommand_from wrap' -l explain -d 'Print what the command would do, without running it'

@@ -20,7 +20,7 @@
 
 use std::ffi::OsString;
 use std::fs::File;
-use std::io::{self, Read};
+use std::io::{self, IsTerminal, Read};
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use std::path::PathBuf;
 use std::process::{Child, Command, ExitStatus, Stdio};
@@ -441,12 +441,17 @@ impl Tee {
         let (done, written) = mpsc::channel::<()>();
         thread::spawn(move || {
             let _done = done;
-            let mut out: Box<dyn io::Write> = match to_stderr {
-                true => Box::new(io::stderr()),
-                false => Box::new(io::stdout()),
+            let (mut out, terminal): (Box<dyn io::Write>, bool) = match to_stderr {
+                true => (Box::new(io::stderr()), io::stderr().is_terminal()),
+                false => (Box::new(io::stdout()), io::stdout().is_terminal()),
             };
             for chunk in queue {
-                if out.write_all(&chunk).and_then(|()| out.flush()).is_err() {
+                // On a terminal, `wrap`'s progress line makes room for the output first.
+                let written = match terminal {
+                    true => crate::run::progress::write_output(&mut out, &chunk),
+                    false => out.write_all(&chunk).and_then(|()| out.flush()),
+                };
+                if written.is_err() {
                     return;
                 }
             }
