@@ -431,6 +431,7 @@ complete -c wrkr -n '__fish_seen_subcommand_from wrap' -l budget-tool-calls -r -
 complete -c wrkr -n '__fish_seen_subcommand_from wrap' -l budget-tokens -r -d 'Stop the command when it reports more than N tokens (adapter protocol)'
 complete -c wrkr -n '__fish_seen_subcommand_from wrap' -l out-dir -r -d 'Write the pack to DIR/jobpacks/jobpack_<id>.zip [default: ./wrkr-out]'
 complete -c wrkr -n '__fish_seen_subcommand_from wrap' -l exit-code -r -d 'Exit with the command\'s own exit code instead of 1 when it fails'
+complete -c wrkr -n '__fish_seen_subcommand_from wrap' -l tty -d 'Give CMD a pseudo-terminal for its stdout and its stderr, so it keeps its colours'
 complete -c wrkr -n '__fish_seen_subcommand_from wrap' -l unsafe-capture-raw -d 'Put the artifact files themselves into the pack, under artifacts/ (capture_mode raw)'
 complete -c wrkr -n '__fish_seen_subcommand_from wrap' -l lease-ttl -r -d 'The runner\'s lease time to live [default: 30]; heartbeats every third of it'
 complete -c wrkr -n '__fish_seen_subcommand_from wrap' -l quiet -s q -d 'No progress line, no failing step\'s output: only the result'

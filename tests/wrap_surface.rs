@@ -107,3 +107,28 @@ fn wrap_progress_leaves_an_unfinished_line_alone() {
     let (_, screen) = support::on_a_terminal(&sb, &wrap, &[]);
     assert!(screen.contains("name? ok\r\n"), "{screen:?}");
 }
+
+/// A wrapped command always wrote to pipes and so lost its colours (issue 12, U8). `--tty` gives
+/// each output stream a pseudo-terminal; the bytes, and where they go, are as without it.
+#[test]
+fn wrap_tty_gives_the_command_a_terminal_and_keeps_its_streams_apart() {
+    let sb = Sandbox::new();
+    let script = "test -t 1 && echo tty || echo no-tty; test -t 2 && echo err-tty >&2; printf 'a\\nb\\n'";
+    let out = sb.wrkr().args(["wrap", "--tty", "--job-id", "tty", "--", "sh", "-c", script]).output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "tty\na\nb\n", "stdout, byte for byte (no \\r added)");
+    assert!(stderr(&out).starts_with("err-tty\njob_id=tty\n"), "{}", stderr(&out));
+    let log = std::fs::read_to_string(sb.home().join("jobs/tty/logs/wrap.stdout.log")).unwrap();
+    assert_eq!(log, "tty\na\nb\n");
+
+    let out = sb.wrkr().args(["wrap", "--job-id", "pipe", "--", "sh", "-c", script]).output().unwrap();
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "no-tty\na\nb\n");
+
+    // --json: stdout holds wrkr's result alone; the command's (terminal) output is on stderr.
+    let out =
+        sb.wrkr().args(["wrap", "--json", "--tty", "--job-id", "json", "--", "sh", "-c", script]).output().unwrap();
+    let result: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(result["stdout"]["bytes"], 8);
+    let err = stderr(&out);
+    assert!(err.contains("tty\na\nb\n") && err.contains("err-tty\n"), "{err}");
+}

@@ -74,6 +74,16 @@ const VERBOSE: Flag = Flag {
     help: "Also a line on stderr per progress note the command reports (terminal or not)",
     long_help: "",
 };
+const TTY: Flag = Flag {
+    long: "tty",
+    short: None,
+    value: None,
+    help: "Give CMD a pseudo-terminal for its stdout and its stderr, so it keeps its colours",
+    long_help: "Each stream gets a terminal of its own: they stay apart, are logged and hashed as without \
+                --tty (bytes as written: no \\r is added), and stdout still goes where it would (stdout, or \
+                stderr with --json). The terminal has our terminal's size (80x24 when there is none). Stdin \
+                is handled as without --tty. Unix only.",
+};
 const EXIT_CODE: Flag = Flag {
     long: "exit-code",
     short: None,
@@ -116,6 +126,7 @@ pub const COMMAND: Command = Command {
         &BUDGET_TOKENS,
         &OUT_DIR,
         &EXIT_CODE,
+        &TTY,
         &UNSAFE_CAPTURE_RAW,
         &LEASE_TTL,
         &QUIET,
@@ -177,6 +188,7 @@ fn run(args: Args, io: &mut Io) -> Result<()> {
     opts.capture = pack::capture(&args)?;
     opts.ttl = lease_ttl(&args)?;
     opts.json = io.json;
+    opts.tty = args.switch(TTY.long);
     let verbosity = match (args.switch(QUIET.long), args.switch(VERBOSE.long)) {
         (true, _) => Verbosity::Quiet,
         (false, true) => Verbosity::Verbose,

@@ -73,6 +73,8 @@ pub struct WrapOptions {
     pub tee: bool,
     /// Our stdout carries a JSON result: the command's stdout is copied to our stderr instead.
     pub json: bool,
+    /// Give the command pseudo-terminals for its output (`--tty`, `run::pty`).
+    pub tty: bool,
     /// The live progress line on stderr (`run::progress`); `None`: none.
     pub display: Option<Display>,
 }
@@ -94,6 +96,7 @@ impl WrapOptions {
             tee: true,
             json: false,
             display: None,
+            tty: false,
         }
     }
 }
@@ -269,6 +272,7 @@ impl Run<'_> {
             tee_stdout_to_stderr: opts.json,
             protocol: true,
             pass_stdin: true,
+            terminal: opts.tty,
         };
         let watch = StepWatch::new(
             self.store,
