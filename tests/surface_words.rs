@@ -140,3 +140,36 @@ fn approving_a_job_queued_for_workers_points_at_the_worker() {
     let (_, approved) = run(&sb, &["approve", "here", "--reason", "ok"]);
     assert!(approved.ends_with("next: wrkr resume here\n"), "{approved}");
 }
+
+/// cli.md promises "did you mean" for every unknown flag of every pipe tool. Each long flag of
+/// each tool (read from its own --help), misspelled by swapping two letters, gets it named back;
+/// the global flags were not candidates (`wrkr-jcs --jsno` got no suggestion).
+#[test]
+fn every_pipe_tool_suggests_the_flag_meant() {
+    let sb = Sandbox::new();
+    let list = sb.wrkr().arg("--list").output().unwrap().stdout;
+    let tools: Vec<String> = String::from_utf8(list).unwrap().lines().map(str::to_owned).collect();
+    assert!(tools.len() >= 7, "{tools:?}");
+    for tool in &tools {
+        let help = String::from_utf8(sb.program(tool).arg("--help").output().unwrap().stdout).unwrap();
+        let mut flags: Vec<String> = help
+            .lines()
+            .filter(|l| l.starts_with("    -"))
+            .filter_map(|l| l.trim_start().split([' ', ',']).find(|w| w.starts_with("--")).map(str::to_owned))
+            .filter(|f| f.len() > 4)
+            .collect();
+        flags.dedup();
+        assert!(flags.iter().any(|f| f == "--json"), "{tool}: {flags:?}");
+        for flag in flags {
+            let mut typo: Vec<char> = flag.chars().collect();
+            // The first two neighbours after `--` that differ (a swap of equal letters is no typo).
+            let at = (2..typo.len() - 1).find(|&i| typo[i] != typo[i + 1]).unwrap();
+            typo.swap(at, at + 1);
+            let typo: String = typo.into_iter().collect();
+            let out = sb.program(tool).arg(&typo).output().unwrap();
+            assert_eq!(out.status.code(), Some(6), "{tool} {typo}");
+            let err = String::from_utf8_lossy(&out.stderr);
+            assert!(err.contains(&format!("hint: did you mean {flag}?")), "{tool} {typo}: {err}");
+        }
+    }
+}
