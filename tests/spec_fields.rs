@@ -92,3 +92,20 @@ fn failed_step_hint_names_the_recorded_command() {
     std::fs::write(sb.work().join("ready"), "").unwrap();
     sb.wrkr().args(["resume", "h1"]).assert().success().stdout("job_id=h1 status=completed\n");
 }
+
+/// A decision step that also has a command (issue 12 follow-up): as in Go, the command runs first
+/// and the job stops after it; the decision gates the steps that follow. Documented in
+/// docs/contracts/jobspec.md and the `init` template; this keeps the behaviour the docs describe.
+#[test]
+fn a_decision_step_runs_its_command_before_the_job_stops() {
+    let sb = Sandbox::new();
+    let steps = "    - {id: gate, command: \"echo ran > gate.txt\", decision_needed: true}\n\
+                 \x20   - {id: after, command: \"echo ran > after.txt\"}\n";
+    std::fs::write(sb.work().join("spec.yaml"), spec(steps, "[]")).unwrap();
+    let out = sb.wrkr().current_dir(sb.work()).args(["submit", "spec.yaml", "--job-id", "g"]).output().unwrap();
+    assert_eq!(String::from_utf8_lossy(&out.stdout).split(' ').nth(1), Some("status=blocked_decision"));
+    assert!(sb.work().join("gate.txt").is_file(), "the gate step's command ran before the job stopped");
+    assert!(!sb.work().join("after.txt").exists(), "the step after the decision waits for it");
+    let status = sb.wrkr().args(["status", "g"]).output().unwrap().stdout;
+    assert!(String::from_utf8_lossy(&status).contains("step: 1/2 gate, attempt 1, succeeded"));
+}

@@ -244,13 +244,19 @@ fn jobs_prints_whole_second_timestamps_and_a_header_only_on_a_terminal() {
     wrap_ok(&sb, "one", "true");
     let piped = text(&sb.wrkr().arg("jobs").output().unwrap().stdout);
     let row: Vec<&str> = piped.lines().next().unwrap().split_whitespace().collect();
-    assert_eq!((row[0], row[1], row[3]), ("one", "completed", "seq=12"), "{piped}");
-    let started = row[2];
+    assert_eq!((row[0], row[1], row[4]), ("one", "completed", "seq=12"), "{piped}");
+    let (started, last) = (row[2], row[3]);
     assert!(started.len() == 20 && started.ends_with('Z') && !started.contains('.'), "{piped}");
+    // The LAST EVENT column (issue 12 U9): when the job last did anything, same form.
+    assert!(last.len() == 20 && last.ends_with('Z') && !last.contains('.') && last >= started, "{piped}");
+    let json: serde_json::Value =
+        serde_json::from_slice(&sb.wrkr().args(["--json", "jobs"]).output().unwrap().stdout).unwrap();
+    assert_eq!(&json["updated_at"].as_str().unwrap()[..19], &last[..19], "{json}");
     assert_eq!(piped.lines().count(), 1, "no header in a pipe: {piped}");
     let screen = on_a_terminal(&sb, &["jobs"]);
     let lines: Vec<&str> = screen.lines().collect();
     assert!(lines[0].starts_with("JOB ") && lines[0].contains("STATUS") && lines[0].contains("STARTED"), "{screen:?}");
+    assert!(lines[0].contains("  LAST EVENT (UTC)  "), "{screen:?}");
     assert!(lines[1].starts_with("one "), "{screen:?}");
 }
 

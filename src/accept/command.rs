@@ -51,6 +51,7 @@ pub fn run(name: &str, check: &CommandCheck, cwd: &Path, log_dir: &Path) -> Resu
         tee_stdout_to_stderr: false,
         protocol: false,
         pass_stdin: false,
+        terminal: false,
     };
     let outcome = process::run(&step, &mut StopWhen(|| None))?;
     let seconds = started.elapsed().as_secs_f64();

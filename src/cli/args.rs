@@ -188,7 +188,9 @@ fn usage(command: &Command, message: String) -> Error {
 }
 
 fn unknown_flag(command: &Command, given: &str) -> Error {
-    let known = command.flags.iter().map(|f| format!("--{}", f.long)).collect::<Vec<_>>();
+    // The global flags too: `--jsno` is as likely a typo as a misspelled flag of the command.
+    let flags = command.flags.iter().chain(crate::cli::spec::GLOBAL_FLAGS);
+    let known = flags.map(|f| format!("--{}", f.long)).collect::<Vec<_>>();
     let mut err =
         Error::invalid_input(format!("unknown flag {given} for {}", command.display_name())).with("flag", given);
     err = match suggest::closest(given, known.iter().map(String::as_str)) {

@@ -247,7 +247,12 @@ pub fn report(err: &Error, json: bool) {
         let text = serde_json::to_string_pretty(&envelope).unwrap_or_else(|_| err.to_string());
         io::diag(&text);
     } else {
-        io::diag(&format!("{err}{}", subjects(err)));
+        // A refused transition is said in words; its raw names stay in the envelope's details.
+        let text = match crate::job::status::transition_in_words(err) {
+            Some(words) => format!("{}: {words}", err.code),
+            None => err.to_string(),
+        };
+        io::diag(&format!("{text}{}", subjects(err, &text)));
         if let Some(hint) = &err.hint {
             io::diag(&format!("hint: {hint}"));
         }
@@ -261,12 +266,12 @@ pub fn report(err: &Error, json: bool) {
 
 /// What a text-mode error is about, when its message does not already say: ` (job_id=x
 /// checkpoint_id=cp_3 store=/home/me/.wrkr)`. JSON mode has them in `details`.
-fn subjects(err: &Error) -> String {
+fn subjects(err: &Error, text: &str) -> String {
     let named: Vec<String> = ["job_id", "checkpoint_id", "store", "path"]
         .iter()
         .filter_map(|key| {
             let value = err.details.get(*key)?.as_str()?;
-            (!value.is_empty() && !err.message.contains(value)).then(|| format!("{key}={value}"))
+            (!value.is_empty() && !text.contains(value)).then(|| format!("{key}={value}"))
         })
         .collect();
     if named.is_empty() { String::new() } else { format!(" ({})", named.join(" ")) }

@@ -68,7 +68,11 @@ fn run(args: Args, io: &mut Io) -> Result<()> {
     } else {
         io.line(&format!("job_id={job} approved checkpoint={cp_id} approved_by={}", by.name))?;
         // What status would say now (a wrapped job has nothing to resume).
-        for command in Outlook::load(store.as_ref(), &job)?.next_commands() {
+        let outlook = Outlook::load(store.as_ref(), &job)?;
+        if outlook.queued_for_workers && outlook.next_commands().iter().any(|c| c == "wrkr worker") {
+            io.line("queued for workers: a running `wrkr worker` on this store picks the job up now")?;
+        }
+        for command in outlook.next_commands() {
             io.line(&format!("next: {command}"))?;
         }
         Ok(())

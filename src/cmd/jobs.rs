@@ -27,7 +27,8 @@ pub const COMMAND: Command = Command {
     kind: Kind::Command,
     about: "List the jobs in the store, newest first",
     usage: "[--status S]",
-    long_about: "Text: one aligned line per job (id, status, started in whole seconds UTC, last seq; a \
+    long_about: "Text: one aligned line per job (id, status, when it started and when its last event was \
+                 recorded, both RFC 3339 in whole seconds UTC, then seq=<last seq>; a \
                  running job whose runner is gone adds how long ago, a paused or stale one its resume \
                  command), under a header line when stdout is a terminal (none in a pipe). With \
                  --json, one compact {\"job_id\", \"status\", \"started_at\", \"updated_at\", \
@@ -68,11 +69,14 @@ fn run(args: Args, io: &mut Io) -> Result<()> {
     let width = rows.iter().map(|r| r.0.0.len()).max().unwrap_or(0).max(3);
     // A header for people at a terminal; a pipe gets the rows alone, one job per line.
     if std::io::stdout().is_terminal() && !rows.is_empty() {
-        io.line(&format!("{:width$}  {:16}  {:20}  LAST", "JOB", "STATUS", "STARTED (UTC)"))?;
+        let header = ("JOB", "STATUS", "STARTED (UTC)", "LAST EVENT (UTC)");
+        io.line(&format!("{:width$}  {:16}  {:20}  {:20}  LEDGER", header.0, header.1, header.2, header.3))?;
     }
-    for ((job_id, status, started_at, _, last_seq), next) in &rows {
+    for ((job_id, status, started_at, updated_at, last_seq), next) in &rows {
         let started = started_at.as_deref().map_or_else(|| "-".to_owned(), readable_time);
-        let mut line = format!("{job_id:width$}  {status:16}  {started:20}  seq={last_seq}");
+        // When the job last did anything: a job stuck for hours stands out from one busy now.
+        let last = updated_at.as_deref().map_or_else(|| "-".to_owned(), readable_time);
+        let mut line = format!("{job_id:width$}  {status:16}  {started:20}  {last:20}  seq={last_seq}");
         if let Some(seconds) = next.stale_for {
             line += &format!("  stale: runner gone {seconds}s");
         }

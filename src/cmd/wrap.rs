@@ -14,9 +14,10 @@ use crate::cli::args::Args;
 use crate::cli::io::{Io, diag};
 use crate::cli::spec::{Command, Example, Flag, Kind};
 use crate::cmd::export::{DEFAULT_OUT_DIR, OUT_DIR};
-use crate::cmd::submit::{LEASE_TTL, lease_ttl};
+use crate::cmd::submit::{LEASE_TTL, QUIET, lease_ttl};
 use crate::contract::{Error, Result};
 use crate::job::budget::Limits;
+use crate::run::progress::{Display, Verbosity};
 use crate::run::wrap::{WrapOptions, WrapReport, stream_json, wrap};
 use crate::store::JobId;
 use crate::tools::pack::{self, UNSAFE_CAPTURE_RAW};
@@ -66,6 +67,23 @@ const BUDGET_TOKENS: Flag = Flag {
     help: "Stop the command when it reports more than N tokens (adapter protocol)",
     long_help: "",
 };
+const VERBOSE: Flag = Flag {
+    long: "verbose",
+    short: Some('v'),
+    value: None,
+    help: "Also a line on stderr per progress note the command reports (terminal or not)",
+    long_help: "",
+};
+const TTY: Flag = Flag {
+    long: "tty",
+    short: None,
+    value: None,
+    help: "Give CMD a pseudo-terminal for its stdout and its stderr, so it keeps its colours",
+    long_help: "Each stream gets a terminal of its own: they stay apart, are logged and hashed as without \
+                --tty (bytes as written: no \\r is added), and stdout still goes where it would (stdout, or \
+                stderr with --json). The terminal has our terminal's size (80x24 when there is none). Stdin \
+                is handled as without --tty. Unix only.",
+};
 const EXIT_CODE: Flag = Flag {
     long: "exit-code",
     short: None,
@@ -87,7 +105,9 @@ pub const COMMAND: Command = Command {
                  named on stderr as well as recorded. Stdin passes through to CMD when it is a pipe or a \
                  file (`git diff | wrkr wrap -- reviewer`); a terminal is not passed (CMD runs in its own \
                  process group, where reading the terminal would stop it), CMD reads /dev/null then. A CMD \
-                 that cannot start is E_ADAPTER_FAIL naming it. Ctrl-C or SIGTERM is \
+                 that cannot start is E_ADAPTER_FAIL naming it. On a terminal, a progress line on stderr \
+                 shows the command, how long it has run, its latest progress note and the budgets; it steps \
+                 aside for the command's own output and is never written to stdout (-q: none). Ctrl-C or SIGTERM is \
                  forwarded to the command; the job is then recorded as interrupted (blocked_error). Plan, \
                  progress and completed or blocked checkpoints are written; the jobpack is exported to \
                  DIR/jobpacks/ and verified, also when the command failed, and the footer is printed.\n\n\
@@ -106,8 +126,11 @@ pub const COMMAND: Command = Command {
         &BUDGET_TOKENS,
         &OUT_DIR,
         &EXIT_CODE,
+        &TTY,
         &UNSAFE_CAPTURE_RAW,
         &LEASE_TTL,
+        &QUIET,
+        &VERBOSE,
     ],
     examples: &[
         Example {
@@ -165,6 +188,13 @@ fn run(args: Args, io: &mut Io) -> Result<()> {
     opts.capture = pack::capture(&args)?;
     opts.ttl = lease_ttl(&args)?;
     opts.json = io.json;
+    opts.tty = args.switch(TTY.long);
+    let verbosity = match (args.switch(QUIET.long), args.switch(VERBOSE.long)) {
+        (true, _) => Verbosity::Quiet,
+        (false, true) => Verbosity::Verbose,
+        (false, false) => Verbosity::Normal,
+    };
+    opts.display = Some(Display::detect(verbosity, io.json));
     let report = wrap(&crate::store::location::locate(args.store.as_deref())?, &opts)?;
     print(io, &report)?;
     io.flush()?;

@@ -57,6 +57,9 @@ pub struct OutlookFacts {
     pub latest_decision_approved: bool,
     /// Seqs of checkpoints approved before the ledger reached them (so not yet decisions).
     pub approved_ahead: BTreeSet<u64>,
+    /// Queued for workers (`submit --queue`, `store::queue`): a worker runs it on, not `resume`.
+    /// Required when read, like the rest, so an older snapshot is rebuilt from the ledger.
+    pub queued_for_workers: bool,
 }
 
 impl OutlookFacts {
@@ -98,6 +101,7 @@ impl OutlookFacts {
             WRAP_EVENT => self.latest_attempt = Some(Attempt::wrap_started(record)),
             "x-wrap_finished" if self.latest_attempt.as_ref().is_some_and(|a| a.wrap) => self.finish_latest(p),
             "x-progress" => self.latest_note = Some((text("note"), record.created_at.clone())),
+            crate::store::queue::QUEUED_EVENT => self.queued_for_workers = true,
             "checkpoint_emitted" if text("type") == "decision-needed" => {
                 self.pending.push(PendingDecision {
                     checkpoint_id: format!("cp_{}", record.seq),

@@ -122,6 +122,30 @@ pub fn invalid_transition(from: &str, to: &str) -> Error {
         .with_hint(hint)
 }
 
+/// The text-mode message of a refused transition, in words (`the job is completed and cannot
+/// become paused`). The envelope keeps Go's message and the raw names in `details.from`/`to`.
+pub fn transition_in_words(err: &Error) -> Option<String> {
+    if err.code != ReasonCode::InvalidStateTransition {
+        return None;
+    }
+    let status = |key: &str| Status::parse(err.details.get(key)?.as_str()?);
+    let (from, to) = (status("from")?, status("to")?);
+    match from == to {
+        true => Some(format!("the job is already {}", from.plain())),
+        false => Some(format!("the job is {} and cannot become {}", from.plain(), to.plain())),
+    }
+}
+
+/// How a step attempt ended, in words: the ledger's outcome names are for programs.
+pub fn outcome_in_words(outcome: &str) -> String {
+    match outcome {
+        "not_executed" => "not run (recorded only)".to_owned(),
+        "timed_out" => "timed out".to_owned(),
+        "stopped_budget" => "stopped by a budget".to_owned(),
+        other => other.replace('_', " "),
+    }
+}
+
 impl fmt::Display for Status {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())

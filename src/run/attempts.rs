@@ -17,6 +17,7 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
+use crate::job::status::outcome_in_words;
 use crate::pack::records::WRAP_EVENT;
 use crate::run::wrap::WRAP_LOG_NAME;
 use crate::store::EventRecord;
@@ -109,8 +110,10 @@ impl Attempt {
     pub fn ending(&self) -> String {
         match (&self.outcome, self.exit_code) {
             (None, _) => "no end recorded".to_owned(),
-            (Some(outcome), Some(code)) if outcome != "succeeded" => format!("{outcome}, exit {code}"),
-            (Some(outcome), _) => outcome.clone(),
+            (Some(outcome), Some(code)) if outcome != "succeeded" => {
+                format!("{}, exit {code}", outcome_in_words(outcome))
+            }
+            (Some(outcome), _) => outcome_in_words(outcome),
         }
     }
 }

@@ -15,6 +15,7 @@ pub mod outlook;
 pub mod process;
 pub mod progress;
 pub mod protocol;
+pub mod pty;
 pub mod ready;
 pub mod runner;
 pub mod step_group;

@@ -30,6 +30,8 @@ pub struct Outlook {
     pub latest_reason_codes: Vec<String>,
     /// A job made by `wrkr wrap`: its command ran once and nothing resumes it.
     wrapped: bool,
+    /// Queued for workers (`submit --queue`): a `wrkr worker` runs it on, not `resume`.
+    pub queued_for_workers: bool,
 }
 
 impl Outlook {
@@ -49,6 +51,7 @@ impl Outlook {
             created_at: facts.created_at,
             pending: std::mem::take(&mut facts.pending),
             latest_reason_codes: state.last_reason_codes,
+            queued_for_workers: facts.queued_for_workers,
             facts,
         }
     }
@@ -105,6 +108,13 @@ impl Outlook {
             Status::Completed => vec![format!("wrkr export {job}")],
             Status::Queued | Status::Canceled => Vec::new(),
         };
+        if self.queued_for_workers && self.status() == Status::BlockedDecision {
+            // A worker claims a queued job once its decision is approved (`store::queue`); a
+            // `resume` here would run it outside the workers and their labels.
+            for command in next.iter_mut().filter(|c| c.starts_with("wrkr resume ")) {
+                *command = "wrkr worker".to_owned();
+            }
+        }
         if self.wrapped {
             // The wrapped command ran once and is over: `resume` refuses such a job, so what is
             // left is recording the decision and exporting the evidence.

@@ -20,7 +20,7 @@
 
 use std::ffi::OsString;
 use std::fs::File;
-use std::io::{self, Read};
+use std::io::{self, IsTerminal, Read};
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use std::path::PathBuf;
 use std::process::{Child, Command, ExitStatus, Stdio};
@@ -75,6 +75,9 @@ pub struct StepCommand {
     /// for a terminal, `/dev/null`: the step runs in its own process group, where reading the
     /// terminal would stop it (SIGTTIN).
     pub pass_stdin: bool,
+    /// Give the step a pseudo-terminal per output stream instead of pipes (`wrkr wrap --tty`,
+    /// `run::pty`): it sees a terminal and keeps its colours; logs and tee work as with pipes.
+    pub terminal: bool,
 }
 
 /// Watches a running step: receives what it reports and decides whether it must stop.
@@ -184,13 +187,25 @@ pub fn run(cmd: &StepCommand, supervisor: &mut dyn Supervisor) -> Result<StepOut
     } else {
         Stdio::null()
     };
-    command.stdin(stdin).stdout(Stdio::piped()).stderr(Stdio::piped());
+    command.stdin(stdin);
+    let mut terminals = None;
+    if cmd.terminal {
+        let open = || crate::run::pty::open().map_err(|e| Error::io("open a pseudo-terminal for the command", e));
+        let (out, err) = (open()?, open()?);
+        command.stdout(Stdio::from(out.slave)).stderr(Stdio::from(err.slave));
+        terminals = Some([out.master, err.master]);
+    } else {
+        command.stdout(Stdio::piped()).stderr(Stdio::piped());
+    }
     std::os::unix::process::CommandExt::process_group(&mut command, 0);
 
     let spawned = match channel.as_mut() {
         Some(channel) => channel.spawn(&mut command),
         None => crate::run::channel::spawn(&mut command, None),
     };
+    // Our copies of the terminals' slave ends are in `command`: closed now, so that the streams
+    // end when the step's own copies do.
+    drop(command);
     let mut child = match spawned {
         Ok(child) => child,
         Err(err) => {
@@ -205,9 +220,13 @@ pub fn run(cmd: &StepCommand, supervisor: &mut dyn Supervisor) -> Result<StepOut
     let group = Pid::from_child(&child);
     supervisor.started(group);
     let tee = |to_stderr: bool| cmd.tee.then(|| Tee::start(to_stderr));
+    let [stdout_pipe, stderr_pipe] = match terminals {
+        Some([out, err]) => [Some(out), Some(err)],
+        None => [child.stdout.take().map(OwnedFd::from), child.stderr.take().map(OwnedFd::from)],
+    };
     let mut outputs = [
-        Output::new(child.stdout.take().map(OwnedFd::from), stdout_log, tee(cmd.tee_stdout_to_stderr)),
-        Output::new(child.stderr.take().map(OwnedFd::from), stderr_log, tee(true)),
+        Output::new(stdout_pipe, stdout_log, tee(cmd.tee_stdout_to_stderr)),
+        Output::new(stderr_pipe, stderr_log, tee(true)),
     ];
     let mut buf = vec![0u8; 64 * 1024];
 
@@ -370,6 +389,8 @@ impl Output {
             Ok(0) => return self.close(),
             Ok(n) => n,
             Err(e) if e.kind() == io::ErrorKind::Interrupted => return,
+            // A pseudo-terminal's end (`--tty`); a pipe never fails so.
+            Err(e) if crate::run::pty::is_hangup(&e) => return self.close(),
             Err(e) => return self.fail(e),
         };
         if let Some(log) = self.log.as_mut()
@@ -441,12 +462,17 @@ impl Tee {
         let (done, written) = mpsc::channel::<()>();
         thread::spawn(move || {
             let _done = done;
-            let mut out: Box<dyn io::Write> = match to_stderr {
-                true => Box::new(io::stderr()),
-                false => Box::new(io::stdout()),
+            let (mut out, terminal): (Box<dyn io::Write>, bool) = match to_stderr {
+                true => (Box::new(io::stderr()), io::stderr().is_terminal()),
+                false => (Box::new(io::stdout()), io::stdout().is_terminal()),
             };
             for chunk in queue {
-                if out.write_all(&chunk).and_then(|()| out.flush()).is_err() {
+                // On a terminal, `wrap`'s progress line makes room for the output first.
+                let written = match terminal {
+                    true => crate::run::progress::write_output(&mut out, &chunk),
+                    false => out.write_all(&chunk).and_then(|()| out.flush()),
+                };
+                if written.is_err() {
                     return;
                 }
             }

@@ -1,7 +1,7 @@
-//! Live progress while `submit` or `resume` runs a job: one updating line on a terminal.
+//! Live progress while `submit`, `resume` or `wrap` runs a job: one updating line on a terminal.
 //!
-//! The line shows the current step (i/N, id, how long it has run), its latest progress note, and
-//! usage against the budgets that are set. It is drawn on stderr by a thread of its own, from the
+//! The line shows the current step (i/N, id, how long it has run; for `wrap`, the command), its
+//! latest progress note, and usage against the budgets that are set. It is drawn on stderr by a thread of its own, from the
 //! ledger (tailed incrementally, as `wrkr-events --follow` does), at most five times a second.
 //! The runner does not know it exists: nothing is added to the per-step path, and when stderr is
 //! not a terminal (and `-v` was not asked for) no thread starts at all, so the output is
@@ -11,13 +11,18 @@
 //! `-q` turns everything off. When the job stops on a failing step, the last lines of that step's
 //! output are shown under the line, so the cause is on screen without a second command. Colour
 //! only on a terminal, and never when `NO_COLOR` is set (<https://no-color.org>).
+//!
+//! `wrap` shows the wrapped command's own output on the same terminal. Its copy goes through
+//! [`write_output`], which erases the line before the output and holds the line back while the
+//! output stands in the middle of a line (a prompt), so the two never end up on one line. For
+//! `wrap`, `-v` writes each progress note the command reports as a permanent line instead.
 
 use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use crate::contract::time::Timestamp;
 use crate::contract::{ReasonCode, Result};
@@ -65,6 +70,37 @@ impl Display {
     }
 }
 
+/// What the terminal's last line holds: the progress line, or output of a wrapped command that
+/// did not end its line yet. One lock, so a redraw and the command's output never interleave.
+struct Screen {
+    line_drawn: bool,
+    output_mid_line: bool,
+}
+
+static SCREEN: Mutex<Screen> = Mutex::new(Screen { line_drawn: false, output_mid_line: false });
+
+fn screen() -> std::sync::MutexGuard<'static, Screen> {
+    SCREEN.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+/// Write a wrapped command's `chunk` of output to `out`, a terminal: the progress line is erased
+/// first (it is redrawn at the next tick, under the output) and held back while the output stands
+/// in the middle of a line.
+pub fn write_output(out: &mut dyn Write, chunk: &[u8]) -> std::io::Result<()> {
+    let mut screen = screen();
+    if screen.line_drawn {
+        let mut err = std::io::stderr().lock();
+        let _ = write!(err, "\r\x1b[2K");
+        let _ = err.flush();
+        screen.line_drawn = false;
+    }
+    if let Some(last) = chunk.last() {
+        screen.output_mid_line = *last != b'\n';
+    }
+    out.write_all(chunk)?;
+    out.flush()
+}
+
 /// A running progress display; [`Progress::finish`] stops it and clears the line.
 pub struct Progress {
     stop: Arc<AtomicBool>,
@@ -75,6 +111,22 @@ pub struct Progress {
 impl Progress {
     /// Start drawing for `job` (a no-op when nothing is to be drawn).
     pub fn start(store: &dyn Store, job: &JobId, display: Display) -> Progress {
+        Progress::start_labelled(store, job, display, None)
+    }
+
+    /// Start drawing for a job without steps (`wrap`): the line names `label` (the command) and
+    /// how long it has run, against `limits`, and `-v` makes each progress note a permanent line.
+    pub fn start_for_command(
+        store: &dyn Store,
+        job: &JobId,
+        display: Display,
+        label: String,
+        limits: Limits,
+    ) -> Progress {
+        Progress::start_labelled(store, job, display, Some((label, limits)))
+    }
+
+    fn start_labelled(store: &dyn Store, job: &JobId, display: Display, label: Option<(String, Limits)>) -> Progress {
         let stop = Arc::new(AtomicBool::new(false));
         // The display's own store handle (and the job's local logs); none, no display: drawing is
         // never worth failing the run for.
@@ -82,6 +134,7 @@ impl Progress {
         let handle = || Some((crate::store::open_at(&location).ok()?, local::job_dir(&location, job).ok()?));
         let thread = display.active().then(handle).flatten().map(|(store, job_dir)| {
             let mut tracker = Tracker::new(store, job_dir, job.clone(), display);
+            (tracker.label, tracker.limits) = label.unzip();
             tracker.skip_what_ended_before();
             let stop = stop.clone();
             std::thread::spawn(move || {
@@ -114,6 +167,12 @@ impl Progress {
             }
         }
     }
+
+    /// Stop drawing and clear the line, showing no output (`wrap`: the command's output was on
+    /// screen as it ran).
+    pub fn stop(self) {
+        self.finish(&Ok::<(), crate::contract::Error>(()));
+    }
 }
 
 /// Follows the ledger and knows what to draw.
@@ -127,12 +186,32 @@ struct Tracker {
     attempts: Attempts,
     /// Attempts already reported with `-v`.
     reported: usize,
+    /// A job without steps (`wrap`): the command the line names.
+    label: Option<String>,
+    /// When the display started: how long the labelled command has run.
+    since: Instant,
+    /// The last progress note reported with `-v` (labelled jobs), by its time and text.
+    reported_note: Option<(String, String)>,
+    /// The budgets of a job without a JobSpec (`wrap`'s flags); else the spec's are read.
+    limits: Option<Limits>,
 }
 
 impl Tracker {
     fn new(store: Box<dyn Store + Send>, job_dir: PathBuf, job: JobId, display: Display) -> Tracker {
         let history = History::new(job.as_str());
-        Tracker { store, job_dir, job, display, history, attempts: Attempts::default(), reported: 0 }
+        Tracker {
+            store,
+            job_dir,
+            job,
+            display,
+            history,
+            attempts: Attempts::default(),
+            reported: 0,
+            label: None,
+            since: Instant::now(),
+            reported_note: None,
+            limits: None,
+        }
     }
 
     /// `-v` reports the attempts that end from now on: a resumed job's earlier steps were
@@ -143,6 +222,7 @@ impl Tracker {
         self.poll();
         self.display.verbosity = verbosity;
         self.reported = self.attempts.list.iter().take_while(|a| a.outcome.is_some()).count();
+        self.reported_note = self.attempts.latest_note.clone();
     }
 
     /// Read what was appended since the last poll. A read error only skips a frame: the display
@@ -161,8 +241,22 @@ impl Tracker {
         }
     }
 
-    /// `-v`: one permanent line per attempt that ended since the last poll.
+    /// `-v`: one permanent line per attempt that ended since the last poll (for a labelled job,
+    /// per progress note: it has no steps to report).
     fn report_finished(&mut self) {
+        if self.label.is_some() {
+            let note = self.attempts.latest_note.clone();
+            if note.is_some() && note != self.reported_note {
+                let text = note.as_ref().map(|(text, _)| text.as_str()).unwrap_or_default();
+                let mut screen = screen();
+                let mut err = std::io::stderr().lock();
+                let start = if screen.line_drawn { "\r\x1b[2K" } else { "" };
+                let _ = writeln!(err, "{start}{} {text}", self.paint("2", "·"));
+                screen.line_drawn = false;
+                self.reported_note = note;
+            }
+            return;
+        }
         while let Some(attempt) = self.attempts.list.get(self.reported).filter(|a| a.outcome.is_some()) {
             let line = format!("{} {}", self.position(attempt), attempt.ending());
             let line = match attempt.duration_ms {
@@ -194,18 +288,23 @@ impl Tracker {
     fn line(&self, frame: usize, now: Timestamp) -> String {
         const SPINNER: [char; 4] = ['|', '/', '-', '\\'];
         let mut parts = Vec::new();
-        match self.attempts.latest().filter(|a| a.outcome.is_none()) {
-            Some(step) => {
+        match (&self.label, self.attempts.latest().filter(|a| a.outcome.is_none())) {
+            (Some(label), _) => {
+                let ran = duration(self.since.elapsed().as_secs());
+                parts.push(format!("{} {} {ran}", SPINNER[frame % 4], self.paint("1", label)));
+            }
+            (None, Some(step)) => {
                 let ran = Timestamp::parse(&step.started_at).map(|t| now.seconds_since(t)).unwrap_or(0);
                 let retry = if step.attempt > 1 { format!(" (attempt {})", step.attempt) } else { String::new() };
                 parts.push(format!("{} {}{retry} {}", SPINNER[frame % 4], self.position(step), duration(ran)));
             }
-            None => parts.push(format!("{} {} {}", SPINNER[frame % 4], self.job.as_str(), self.history.status)),
+            (None, None) => parts.push(format!("{} {} {}", SPINNER[frame % 4], self.job.as_str(), self.history.status)),
         }
         if let Some((note, _)) = &self.attempts.latest_note {
             parts.push(note.clone());
         }
-        let budget = budget_text(&self.history.usage(now), &self.history.limits().unwrap_or_default());
+        let limits = self.limits.clone().or_else(|| self.history.limits()).unwrap_or_default();
+        let budget = budget_text(&self.history.usage(now), &limits);
         if !budget.is_empty() {
             parts.push(self.paint("2", &budget));
         }
@@ -215,9 +314,14 @@ impl Tracker {
     fn draw(&self, frame: usize) {
         let line = self.line(frame, Timestamp::now());
         let fitted = fit(&line, terminal_width().saturating_sub(1));
+        let mut screen = screen();
+        if screen.output_mid_line {
+            return;
+        }
         let mut err = std::io::stderr().lock();
         let _ = write!(err, "\r\x1b[2K{fitted}");
         let _ = err.flush();
+        screen.line_drawn = true;
     }
 
     /// The last lines of the failing attempt's output, under a header per stream.
@@ -298,9 +402,17 @@ fn fit(line: &str, width: usize) -> String {
 }
 
 fn clear_line() {
+    let mut screen = screen();
+    if screen.output_mid_line {
+        // The command's unfinished line stays; ours starts on the next.
+        let _ = writeln!(std::io::stderr().lock());
+        screen.output_mid_line = false;
+        return;
+    }
     let mut err = std::io::stderr().lock();
     let _ = write!(err, "\r\x1b[2K");
     let _ = err.flush();
+    screen.line_drawn = false;
 }
 
 /// The terminal's width in columns (80 when it cannot be asked).

@@ -752,6 +752,7 @@ impl Runner<'_> {
             tee_stdout_to_stderr: false,
             protocol: true,
             pass_stdin: false,
+            terminal: false,
         };
         let mut watch =
             StepWatch::new(self.store, self.job, self.epoch, &mut self.history, limits, self.heartbeat.lost_flag());

@@ -43,6 +43,7 @@ use crate::run::history::History;
 use crate::run::interrupt::{Forwarder, Interrupts, signal_name};
 use crate::run::log::{DEFAULT_LOG_CAP, StreamDigest};
 use crate::run::process::{self, Ending, Program, StepCommand, StepOutcome, Supervisor};
+use crate::run::progress::{Display, Progress};
 use crate::run::watch::StepWatch;
 use crate::run::workspace::{Delta, Snapshot};
 use crate::store::job_id::claim_fresh;
@@ -72,6 +73,10 @@ pub struct WrapOptions {
     pub tee: bool,
     /// Our stdout carries a JSON result: the command's stdout is copied to our stderr instead.
     pub json: bool,
+    /// Give the command pseudo-terminals for its output (`--tty`, `run::pty`).
+    pub tty: bool,
+    /// The live progress line on stderr (`run::progress`); `None`: none.
+    pub display: Option<Display>,
 }
 
 impl WrapOptions {
@@ -90,6 +95,8 @@ impl WrapOptions {
             log_cap: DEFAULT_LOG_CAP,
             tee: true,
             json: false,
+            display: None,
+            tty: false,
         }
     }
 }
@@ -159,7 +166,13 @@ pub fn wrap(location: &Location, opts: &WrapOptions) -> Result<WrapReport> {
     );
     let interrupts = Interrupts::install().map_err(|e| Error::io("install the Ctrl-C handler", e))?;
     let mut run = Run { store, location, log_dir, job: &job, epoch, history: History::load(store, &job)? };
+    let progress = opts
+        .display
+        .map(|display| Progress::start_for_command(store, &job, display, label(&argv), opts.limits.clone()));
     let result = run.execute(opts, &argv, &heartbeat, &interrupts, before.as_ref(), &skip);
+    if let Some(progress) = progress {
+        progress.stop();
+    }
     let lost = heartbeat.lost();
     drop(heartbeat);
     if !lost {
@@ -263,6 +276,7 @@ impl Run<'_> {
             tee_stdout_to_stderr: opts.json,
             protocol: true,
             pass_stdin: true,
+            terminal: opts.tty,
         };
         let watch = StepWatch::new(
             self.store,
@@ -394,6 +408,18 @@ impl Run<'_> {
             stderr: outcome.stderr,
             failure,
         })
+    }
+}
+
+/// What the progress line calls the command: its program and arguments as typed, cut to leave
+/// room on the line for the time, the note and the budgets.
+fn label(argv: &[OsString]) -> String {
+    const LABEL_MAX: usize = 32;
+    let words: Vec<String> = argv.iter().map(|a| a.to_string_lossy().into_owned()).collect();
+    let joined = words.join(" ");
+    match joined.char_indices().nth(LABEL_MAX) {
+        Some((cut, _)) => format!("{}…", &joined[..cut]),
+        None => joined,
     }
 }
 

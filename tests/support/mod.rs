@@ -214,13 +214,22 @@ sys.exit(os.waitstatus_to_exitcode(status))
 
 /// `wrkr ARGS` on a real terminal (stdout and stderr both the pty), with `env` set.
 pub fn on_a_terminal(sb: &Sandbox, args: &[&str], env: &[(&str, &str)]) -> (Option<i32>, String) {
+    let bin = bin();
+    let mut argv = vec![bin.to_str().unwrap()];
+    argv.extend_from_slice(args);
+    program_on_a_terminal(sb, &argv, env)
+}
+
+/// `PROGRAM ARGS` (`argv`) on a real terminal, in the sandbox's environment with wrkr's directory
+/// first on PATH: `sh -c 'wrkr ... > out'` runs wrkr with only stderr on the terminal.
+pub fn program_on_a_terminal(sb: &Sandbox, program: &[&str], env: &[(&str, &str)]) -> (Option<i32>, String) {
     let mut cmd = sb.wrkr();
     let bin = bin();
     // Steps may call wrkr: the binary's directory first on PATH.
     let dir = bin.parent().map(|d| d.display().to_string()).unwrap_or_default();
     cmd.env("PATH", format!("{dir}:{}", std::env::var("PATH").unwrap_or_default()));
-    let mut argv = vec!["-c", PTY_RUN, bin.to_str().unwrap()];
-    argv.extend_from_slice(args);
+    let mut argv = vec!["-c", PTY_RUN];
+    argv.extend_from_slice(program);
     let mut python = std::process::Command::new("python3");
     python.args(&argv).current_dir(sb.work());
     // The sandbox's environment (WRKR_HOME, PATH, ...), plus what the test asks for.

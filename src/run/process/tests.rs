@@ -15,6 +15,7 @@ fn step(dir: &std::path::Path, script: &str) -> StepCommand {
         tee_stdout_to_stderr: false,
         protocol: false,
         pass_stdin: false,
+        terminal: false,
     }
 }
 
