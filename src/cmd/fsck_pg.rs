@@ -176,13 +176,13 @@ fn note_tails(record: &EventRecord, attempts: &Attempts, tails: &mut BTreeSet<St
             let (Some(index), Some(attempt)) = (number("step_index"), number("attempt")) else { return };
             attempts.list.iter().rev().find(|a| a.step_index == index && a.attempt == attempt)
         }
-        "x-wrap_finished" => attempts.list.iter().rev().find(|a| a.log_name == "wrap"),
+        "x-wrap_finished" => attempts.list.iter().rev().find(|a| a.wrap),
         _ => None,
     };
     let Some(attempt) = attempt else { return };
     for stream in STREAMS {
         if payload.get(stream).and_then(|d| d.get("bytes")).and_then(Value::as_u64).unwrap_or(0) > 0 {
-            tails.insert(tail_file_name(&attempt.log_name, stream));
+            tails.insert(tail_file_name(&attempt.log_name(), stream));
         }
     }
 }
