@@ -173,13 +173,15 @@ fn finish(child: Child) -> std::process::Output {
     rx.recv_timeout(Duration::from_secs(20)).expect("the interrupted runner exits")
 }
 
-/// Whether `pid` still runs (a zombie waiting for init to reap it does not), after up to 2 s.
+/// Whether `pid` still runs (a zombie waiting for init to reap it does not), after up to 10 s: the
+/// watchdog that stops a dead runner's step reacts in milliseconds, but under heavy load it once
+/// took longer than 2 s (the step sleeps 30 s, so the bound still tells "stopped" from "ran on").
 fn alive(pid: i32) -> bool {
     let started = Instant::now();
     loop {
         let running = fs::read_to_string(format!("/proc/{pid}/stat"))
             .is_ok_and(|stat| stat.rsplit_once(')').is_some_and(|(_, rest)| !rest.trim_start().starts_with('Z')));
-        if !running || started.elapsed() > Duration::from_secs(2) {
+        if !running || started.elapsed() > Duration::from_secs(10) {
             return running;
         }
         std::thread::sleep(Duration::from_millis(20));

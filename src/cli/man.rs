@@ -135,6 +135,10 @@ const ENVIRONMENT: &[(&str, &str)] = &[
         "WRKR_WORKER_POLL_MS",
         "wrkr worker: how often an idle worker looks for work when no NOTIFY arrives [default: 1000].",
     ),
+    (
+        "WRKR_STATEMENT_TIMEOUT_MS",
+        "PostgreSQL store: the server-side bound of one statement, never below the lock timeout + 5 s [default: 60000].",
+    ),
     ("WRKR_LOCK_TIMEOUT_MS", "How long to wait for a job's ledger lock before E_LEASE_CONFLICT [default: 10000]."),
     ("NO_COLOR", "When set and not empty, the progress line on a terminal has no colour."),
     ("GITHUB_STEP_SUMMARY", "report github and accept --ci append their markdown summary to this file."),

@@ -65,7 +65,7 @@ const DRAIN_TIMEOUT: Flag = Flag {
                 SECONDS after the signal is stopped (SIGTERM to its process group, SIGKILL after the grace \
                 period), its end recorded as interrupted with the reason, the job left running with its \
                 lease released; the next worker runs that step again as a new attempt. Choose it below \
-                the time your supervisor waits before SIGKILL (systemd: TimeoutStopSec, 90 s; Kubernetes: \
+                the time your supervisor waits before SIGKILL (systemd: TimeoutStopSec, 90 s, or Kubernetes: \
                 terminationGracePeriodSeconds, 30 s).",
 };
 
