@@ -472,7 +472,13 @@ fn man_pages_name_every_variable_files_sorted_exit_codes_and_related_commands() 
                 continue;
             }
             let source = fs::read_to_string(&path).unwrap_or_default();
-            for line in source.lines().filter(|l| l.contains("env::var") || l.contains("\"WRKR_SERVE_")) {
+            for line in source.lines().filter(|l| {
+                // `env::var` calls, readiness's `env("...")` lookups and its lists of names.
+                l.contains("env::var")
+                    || l.contains("env(\"")
+                    || l.contains("\"WRKR_SERVE_")
+                    || l.contains("in [\"WRKR_")
+            }) {
                 for name in line.split('"').skip(1).step_by(2) {
                     if !name.is_empty() && name.chars().all(|c| c.is_ascii_uppercase() || c == '_') {
                         read.insert(name.to_owned());

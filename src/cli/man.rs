@@ -140,6 +140,26 @@ const ENVIRONMENT: &[(&str, &str)] = &[
         "PostgreSQL store: the server-side bound of one statement, never below the lock timeout + 5 s [default: 60000].",
     ),
     ("WRKR_LOCK_TIMEOUT_MS", "How long to wait for a job's ledger lock before E_LEASE_CONFLICT [default: 10000]."),
+    (
+        "WRKR_SIGNING_KEY_PATH",
+        "doctor --production-readiness: the signing key to check when --signing-key is not given.",
+    ),
+    (
+        "WRKR_SIGNING_MODE",
+        "doctor --production-readiness: ed25519 means signing is asked for, so a key must be configured.",
+    ),
+    (
+        "WRKR_RETENTION_DAYS",
+        "doctor --production-readiness: the job retention in days that store prune applies (checked, never acted on).",
+    ),
+    (
+        "WRKR_OUTPUT_RETENTION_DAYS",
+        "doctor --production-readiness: the jobpack and report retention in days (checked, never acted on).",
+    ),
+    (
+        "WRKR_ALLOW_UNSAFE",
+        "doctor --production-readiness reports it, and any other WRKR_*UNSAFE* switch that is on, as critical.",
+    ),
     ("NO_COLOR", "When set and not empty, the progress line on a terminal has no colour."),
     ("GITHUB_STEP_SUMMARY", "report github and accept --ci append their markdown summary to this file."),
     ("WRKR_SERVE_LISTEN", "serve: the address to listen on (the default of --listen)."),
