@@ -17,20 +17,6 @@ use support::{Sandbox, pg};
 const JOBS: usize = 8;
 const STEPS: usize = 3;
 
-fn spec() -> String {
-    let mut text = String::from(
-        "schema_id: wrkr.jobspec\nschema_version: v1\nproducer_version: test\nname: r\nobjective: restart\n\
-         adapter: {name: reference}\ninputs:\n  workspace: ws\n  steps:\n",
-    );
-    for i in 0..STEPS {
-        text.push_str(&format!(
-            "    - {{id: s{i}, summary: s{i}, command: \"sleep 0.3; echo $WRKR_JOB_ID:s{i} >> ../runs.txt\"}}\n"
-        ));
-    }
-    text + "budgets: {max_wall_time_seconds: 600, max_retries: 0, max_step_count: 50, max_tool_calls: 50}\n\
-            checkpoint_policy: {min_interval_seconds: 1}\nenvironment_fingerprint: {rules: [os]}\n"
-}
-
 fn worker(sandbox: &Sandbox) -> Child {
     sandbox
         .command("wrkr")
@@ -70,7 +56,7 @@ fn workers_survive_a_server_restart() {
     let _alone = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
     let Some(sandbox) = Sandbox::postgres() else { return };
     std::fs::create_dir_all(sandbox.work().join("ws")).unwrap();
-    std::fs::write(sandbox.work().join("r.yaml"), spec()).unwrap();
+    std::fs::write(sandbox.work().join("r.yaml"), support::side_effect_spec(STEPS, "0.3")).unwrap();
     let jobs: Vec<String> = (0..JOBS).map(|i| format!("r{i}")).collect();
     for job in &jobs {
         sandbox.wrkr().args(["submit", "r.yaml", "--queue", "--job-id", job]).assert().success();
@@ -126,7 +112,8 @@ fn a_running_step_rides_out_a_server_restart() {
     let _alone = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
     let Some(sandbox) = Sandbox::postgres() else { return };
     std::fs::create_dir_all(sandbox.work().join("ws")).unwrap();
-    let spec = spec().replace("sleep 0.3; echo $WRKR_JOB_ID:s0 >>", "sleep 3; echo $WRKR_JOB_ID:s0 >>");
+    let spec = support::side_effect_spec(STEPS, "0.3")
+        .replace("sleep 0.3; echo $WRKR_JOB_ID:s0 >>", "sleep 3; echo $WRKR_JOB_ID:s0 >>");
     std::fs::write(sandbox.work().join("ride.yaml"), spec).unwrap();
     sandbox.wrkr().args(["submit", "ride.yaml", "--queue", "--job-id", "ride"]).assert().success();
     let mut worker = sandbox

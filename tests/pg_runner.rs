@@ -10,22 +10,15 @@ mod support;
 use serde_json::Value;
 use support::Sandbox;
 
-const SPEC: &str = r#"schema_id: wrkr.jobspec
-schema_version: v1
-producer_version: test
-name: t
-objective: test job
-adapter: {name: reference}
-inputs:
-  workspace: .
-  steps:
-    - {id: build, summary: build it, command: "echo built > built.txt; echo out; echo err >&2"}
-    - {id: gate, summary: review, command: "", executed: false, decision_needed: true, required_action: approve}
-    - {id: ship, summary: ship it, command: "wrkr checkpoint emit $WRKR_JOB_ID --type progress --summary from-step >/dev/null && cat built.txt"}
-budgets: {max_wall_time_seconds: 600, max_retries: 0, max_step_count: 50, max_tool_calls: 50}
-checkpoint_policy: {min_interval_seconds: 1}
-environment_fingerprint: {rules: [os]}
-"#;
+/// The job both backends run.
+fn spec() -> String {
+    let steps = concat!(
+        "    - {id: build, summary: build it, command: \"echo built > built.txt; echo out; echo err >&2\"}\n",
+        "    - {id: gate, summary: review, command: \"\", executed: false, decision_needed: true, required_action: approve}\n",
+        "    - {id: ship, summary: ship it, command: \"wrkr checkpoint emit $WRKR_JOB_ID --type progress --summary from-step >/dev/null && cat built.txt\"}\n",
+    );
+    support::jobspec(steps, "", "os")
+}
 
 /// Values that time, process ids and temp dirs decide: masked before two runs are compared.
 const VOLATILE: [&str; 11] = [
@@ -61,7 +54,7 @@ fn json(out: &std::process::Output) -> Value {
 
 /// Submit (stops at the gate), approve, resume (completes); returns the ledger's bytes.
 fn journey(sandbox: &Sandbox) -> Vec<u8> {
-    std::fs::write(sandbox.work().join("spec.yaml"), SPEC).unwrap();
+    std::fs::write(sandbox.work().join("spec.yaml"), spec()).unwrap();
     let submitted = json(&wrkr(sandbox).args(["--json", "submit", "spec.yaml", "--job-id", "j1"]).output().unwrap());
     assert_eq!(submitted["status"], "blocked_decision");
     wrkr(sandbox).args(["approve", "j1", "--reason", "ok"]).assert().success();

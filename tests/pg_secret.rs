@@ -15,20 +15,11 @@ use support::{Sandbox, pg};
 
 const PASSWORD: &str = "pw-Zq81:x";
 
-const SPEC: &str = r#"schema_id: wrkr.jobspec
-schema_version: v1
-producer_version: test
-name: t
-objective: test job
-adapter: {name: reference}
-inputs:
-  workspace: .
-  steps:
-    - {id: look, summary: show the environment, command: "env | sort > env.txt; env; wrkr checkpoint emit $WRKR_JOB_ID --type progress --summary from-step"}
-budgets: {max_wall_time_seconds: 600, max_retries: 0, max_step_count: 50, max_tool_calls: 50}
-checkpoint_policy: {min_interval_seconds: 1}
-environment_fingerprint: {rules: [os]}
-"#;
+/// The job both backends run.
+fn spec() -> String {
+    let steps = "    - {id: look, summary: show the environment, command: \"env | sort > env.txt; env; wrkr checkpoint emit $WRKR_JOB_ID --type progress --summary from-step\"}\n";
+    support::jobspec(steps, "", "os")
+}
 
 /// A database owned by `stepper`, whom the server asks for a password; the store URL with it.
 fn password_store(cluster: &pg::Cluster) -> (String, String, String) {
@@ -67,7 +58,7 @@ fn steps_reach_the_store_without_seeing_its_password() {
     sb.wrkr().args(["store", "migrate"]).assert().success();
 
     let path = format!("{}:{}", support::bin().parent().unwrap().display(), std::env::var("PATH").unwrap_or_default());
-    std::fs::write(sb.work().join("spec.yaml"), SPEC).unwrap();
+    std::fs::write(sb.work().join("spec.yaml"), spec()).unwrap();
     let out = sb.wrkr().env("PATH", &path).args(["submit", "spec.yaml", "--job-id", "j1", "--json"]).output().unwrap();
     assert!(out.status.success(), "{}{}", String::from_utf8_lossy(&out.stderr), String::from_utf8_lossy(&out.stdout));
 

@@ -13,25 +13,6 @@ use std::time::{Duration, Instant};
 use serde_json::Value;
 use support::Sandbox;
 
-/// A queued job of `steps` steps, each `sleep SECONDS` then appending `JOB:STEP` to `../runs.txt`
-/// (outside the workspace `ws/`).
-fn spec(steps: usize, sleep: &str) -> String {
-    let mut text = String::from(
-        "schema_id: wrkr.jobspec\nschema_version: v1\nproducer_version: test\nname: q\nobjective: queued\n\
-         adapter: {name: reference}\ninputs:\n  workspace: ws\n  steps:\n",
-    );
-    for i in 0..steps {
-        text.push_str(&format!(
-            "    - {{id: s{i}, summary: s{i}, command: \"sleep {sleep}; echo $WRKR_JOB_ID:s{i} >> ../runs.txt\"}}\n"
-        ));
-    }
-    text.push_str(
-        "budgets: {max_wall_time_seconds: 600, max_retries: 0, max_step_count: 50, max_tool_calls: 50}\n\
-         checkpoint_policy: {min_interval_seconds: 1}\nenvironment_fingerprint: {rules: [os]}\n",
-    );
-    text
-}
-
 fn queue(sandbox: &Sandbox, job: &str, spec_text: &str, labels: &[&str]) {
     std::fs::create_dir_all(sandbox.work().join("ws")).unwrap();
     let path = sandbox.work().join(format!("{job}.yaml"));
@@ -100,7 +81,7 @@ fn terminate(child: &mut Child) -> (Option<i32>, String) {
 fn every_job_runs_exactly_once(sandbox: &Sandbox) {
     let jobs: Vec<String> = (0..12).map(|i| format!("j{i:02}")).collect();
     for job in &jobs {
-        queue(sandbox, job, &spec(2, "0"), &[]);
+        queue(sandbox, job, &support::side_effect_spec(2, "0"), &[]);
     }
     let started = Instant::now();
     let mut workers: Vec<Child> = (0..3).map(|_| worker(sandbox, &["--concurrency", "2"])).collect();
@@ -125,8 +106,8 @@ fn every_job_runs_exactly_once(sandbox: &Sandbox) {
 
 /// Labels pin a job: a worker without the label leaves it queued, one with it runs it.
 fn labels_pin_jobs(sandbox: &Sandbox) {
-    queue(sandbox, "plain", &spec(1, "0"), &[]);
-    queue(sandbox, "gpu_job", &spec(1, "0"), &["gpu", "linux"]);
+    queue(sandbox, "plain", &support::side_effect_spec(1, "0"), &[]);
+    queue(sandbox, "gpu_job", &support::side_effect_spec(1, "0"), &["gpu", "linux"]);
     let out = sandbox.wrkr().args(["worker", "--once", "--label", "gpu"]).output().unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     assert_eq!(String::from_utf8_lossy(&out.stdout).lines().count(), 1, "only the unlabelled job");
@@ -142,7 +123,7 @@ fn labels_pin_jobs(sandbox: &Sandbox) {
 /// SIGTERM while a step runs: the step finishes, the next does not start, the job stays running
 /// without a lease, the worker exits 0; another worker continues it from the next step.
 fn sigterm_drains(sandbox: &Sandbox) {
-    queue(sandbox, "long", &spec(2, "1"), &[]);
+    queue(sandbox, "long", &support::side_effect_spec(2, "1"), &[]);
     let mut first = worker(sandbox, &[]);
     wait_for("the first step to start", Duration::from_secs(30), || {
         let out = sandbox.program("wrkr-events").arg("long").output().unwrap();
@@ -163,7 +144,7 @@ fn sigterm_drains(sandbox: &Sandbox) {
 /// An approved decision makes a queued job claimable again.
 fn approval_requeues(sandbox: &Sandbox) {
     let gate = "    - {id: gate, summary: gate, command: \"\", executed: false, decision_needed: true}\n";
-    let text = spec(1, "0").replace("  steps:\n", &format!("  steps:\n{gate}"));
+    let text = support::side_effect_spec(1, "0").replace("  steps:\n", &format!("  steps:\n{gate}"));
     queue(sandbox, "gated", &text, &[]);
     sandbox.wrkr().args(["worker", "--once"]).assert().success();
     assert_eq!(status(sandbox, "gated"), "blocked_decision");
@@ -180,7 +161,7 @@ fn approval_requeues(sandbox: &Sandbox) {
 fn stubborn_spec() -> String {
     let first = "echo $$ > ../step.pid; if [ $WRKR_STEP_ATTEMPT = 1 ]; then sleep 60; fi; \
                  echo $WRKR_JOB_ID:s0:$WRKR_STEP_ATTEMPT >> ../runs.txt";
-    spec(2, "0").replacen("sleep 0; echo $WRKR_JOB_ID:s0 >> ../runs.txt", first, 1)
+    support::side_effect_spec(2, "0").replacen("sleep 0; echo $WRKR_JOB_ID:s0 >> ../runs.txt", first, 1)
 }
 
 fn records(sandbox: &Sandbox, job: &str) -> Vec<Value> {
@@ -278,7 +259,7 @@ fn idle_worker_wakes_on_notify() {
     let mut latencies = Vec::new();
     for i in 0..5 {
         let job = format!("wake{i}");
-        queue(&sandbox, &job, &spec(1, "0"), &[]);
+        queue(&sandbox, &job, &support::side_effect_spec(1, "0"), &[]);
         wait_for("the job to complete", Duration::from_secs(30), || status(&sandbox, &job) == "completed");
         let out = sandbox.program("wrkr-events").arg(&job).output().unwrap();
         let records: Vec<Value> =

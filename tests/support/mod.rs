@@ -152,6 +152,20 @@ pub fn jobspec(steps: &str, budgets: &str, rules: &str) -> String {
     )
 }
 
+/// A JobSpec of `steps` steps for the worker suites, each `sleep SECONDS` then appending
+/// `JOB:STEP` to `../runs.txt`: a side effect outside the workspace `ws/` (which the caller
+/// creates), so a step that runs twice shows.
+pub fn side_effect_spec(steps: usize, sleep: &str) -> String {
+    let steps: String = (0..steps)
+        .map(|i| {
+            format!(
+                "    - {{id: s{i}, summary: s{i}, command: \"sleep {sleep}; echo $WRKR_JOB_ID:s{i} >> ../runs.txt\"}}\n"
+            )
+        })
+        .collect();
+    jobspec(&steps, "", "os").replace("  workspace: .\n", "  workspace: ws\n")
+}
+
 /// One JobSpec step (a YAML list item under `steps:`) running `command` with `sh -c`.
 pub fn step(id: &str, command: &str) -> String {
     format!("    - {{id: {id}, summary: step {id}, command: {command:?}}}\n")
