@@ -117,7 +117,7 @@ fn run(cmd: &'static Command, rest: Vec<OsString>, explain: bool, globals: &Glob
     let mut args = Args::parse(cmd, rest)?;
     args.store = globals.store.clone();
     args.explain = explain;
-    (cmd.run)(args, io)
+    (cmd.run)(args, io).map_err(|err| suggest::similar_job_ids(err, globals.store.as_deref()))
 }
 
 fn unknown_command(word: &str) -> Error {

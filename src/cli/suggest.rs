@@ -32,6 +32,25 @@ pub fn check_verb(command: &str, given: &str, verbs: &[&str]) -> crate::contract
     Err(unknown_verb(command, given, verbs))
 }
 
+/// `job not found` from any command, with the ids of the store that look like the one given: the
+/// same letters in another case (`toktypo` for `TokTypo`; ids are case-sensitive), else the closest
+/// by edit distance. Only this error path lists the store, so a found job costs nothing.
+pub fn similar_job_ids(err: crate::contract::Error, store: Option<&std::path::Path>) -> crate::contract::Error {
+    let Some(given) = crate::store::not_found_job_id(&err).map(str::to_owned) else { return err };
+    let Ok(jobs) = crate::store::open(store).and_then(|store| store.list_jobs()) else { return err };
+    let ids: Vec<&str> = jobs.iter().map(|(id, _)| id.as_str()).collect();
+    let mut similar: Vec<&str> = ids.iter().copied().filter(|id| id.eq_ignore_ascii_case(&given)).collect();
+    if similar.is_empty() {
+        similar.extend(closest(&given, ids.iter().copied()));
+    }
+    similar.sort_unstable();
+    let Some(first) = similar.first().copied() else { return err };
+    let rest = err.hint.clone().map(|hint| format!(" {hint}")).unwrap_or_default();
+    let case = if first.eq_ignore_ascii_case(&given) { " Job ids are case-sensitive." } else { "" };
+    let named = similar.join(" or ");
+    err.with("similar_job_ids", similar.clone()).with_hint(format!("did you mean {named}?{case}{rest}"))
+}
+
 /// Edit distance over chars (optimal string alignment: a swap of two neighbours, `shwo` for
 /// `show`, is one edit, the commonest typo).
 fn distance(a: &str, b: &str) -> usize {

@@ -40,7 +40,7 @@ use crate::job::JobState;
 use crate::store::atomic::{self, OUTPUT_TEMP_PREFIX, TEMP_PREFIX};
 use crate::store::ledger::{LEDGER_FILE, LedgerReader, Position, Tail};
 use crate::store::snapshot::{SNAPSHOT_FILE, Snapshot};
-use crate::store::{AppendOptions, FsStore, JobId, Location, PgStore, Store, location};
+use crate::store::{AppendOptions, FsStore, JobId, Location, PgStore, Store, job_not_found, location};
 
 use super::fsck_pg;
 
@@ -151,6 +151,10 @@ fn run(args: Args, io: &mut Io) -> Result<()> {
         Location::Postgres(url) => fsck_pg::check_store(&PgStore::open(&url)?, named, &mut tally, io)?,
         Location::Dir(root) => {
             let store = FsStore::new(root);
+            // A job named on the command line that has no directory is a typo, not damage.
+            if let Some(job) = named.iter().find(|job| !store.job_dir(job).exists()) {
+                return Err(job_not_found(job).with("store", store.root().display().to_string()));
+            }
             let jobs = if named.is_empty() { all_jobs(&store)? } else { named };
             for job in &jobs {
                 for finding in check(&store, job)? {

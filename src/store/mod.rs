@@ -209,11 +209,20 @@ pub fn check_job_file_name(name: &str) -> Result<()> {
     Ok(())
 }
 
-/// The error for a job the store does not have (exit 6, as Go's per-job commands).
+/// The error for a job the store does not have (exit 6, as Go's per-job commands). The command
+/// line adds the ids of the store that look like it (`cli::suggest::similar_job_ids`).
 pub fn job_not_found(job: &JobId) -> Error {
-    Error::not_found("job not found")
-        .with("job_id", job.as_str())
-        .with_hint(format!("wrkr jobs lists the jobs in this store; wrkr-events --append --create {job} makes one"))
+    Error::not_found(JOB_NOT_FOUND).with("job_id", job.as_str()).with_hint("wrkr jobs lists the jobs in this store")
+}
+
+const JOB_NOT_FOUND: &str = "job not found";
+
+/// Whether `err` is [`job_not_found`] (possibly with context added), and for which id.
+pub fn not_found_job_id(err: &Error) -> Option<&str> {
+    if !err.missing || !err.message.ends_with(JOB_NOT_FOUND) {
+        return None;
+    }
+    err.details.get("job_id").and_then(serde_json::Value::as_str)
 }
 
 /// A boxed store is a store: commands hold whichever backend [`open`] chose.

@@ -208,7 +208,15 @@ fn run(args: Args, io: &mut Io) -> Result<()> {
         let store = args.store()?;
         let options = AppendOptions { create: args.switch(CREATE.long), fence: epoch };
         let mut events = Some(events);
-        let done = store.append(&job, options, &mut |_| Ok(events.take().unwrap_or_default()))?;
+        let done = store.append(&job, options, &mut |_| Ok(events.take().unwrap_or_default())).map_err(|err| {
+            // Only here is making the job the answer to its absence.
+            match crate::store::not_found_job_id(&err) {
+                Some(_) => err.with_hint(format!(
+                    "wrkr-events --append --create {job} makes one; wrkr jobs lists the jobs in this store"
+                )),
+                None => err,
+            }
+        })?;
         for record in &done.records {
             io.record(&json!({"seq": record.seq, "created_at": record.created_at, "type": record.event_type}))?;
         }

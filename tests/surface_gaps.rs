@@ -1,0 +1,85 @@
+//! The gaps an audit of issue 12 still found in the human surface, each through the real binary:
+//! a job id typed in another case (or with a typo) is answered with the id the store has, on
+//! every command that takes one and on both stores; the `wrkr-events --append --create` advice
+//! appears only where it applies.
+//!
+//! Every test says what was wrong before; each failed against the binary before its fix.
+
+mod support;
+
+use support::Sandbox;
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+/// Every command that takes a job id, with `toktypo` where the id goes.
+const JOB_COMMANDS: &[&[&str]] = &[
+    &["status", "toktypo"],
+    &["logs", "toktypo"],
+    &["approve", "toktypo", "--reason", "ok"],
+    &["resume", "toktypo"],
+    &["pause", "toktypo"],
+    &["cancel", "toktypo"],
+    &["export", "toktypo"],
+    &["receipt", "toktypo"],
+    &["events", "toktypo"],
+    &["fsck", "toktypo"],
+    &["job", "inspect", "toktypo"],
+    &["job", "diff", "toktypo", "TokTypo"],
+    &["checkpoint", "list", "toktypo"],
+    &["checkpoint", "show", "toktypo", "cp_1"],
+    &["checkpoint", "emit", "toktypo", "--type", "progress", "--summary", "x"],
+    &["budget", "show", "toktypo"],
+    &["budget", "raise", "toktypo", "--max-tokens", "5", "--reason", "more"],
+    &["bridge", "work-item", "toktypo", "--checkpoint", "cp_1"],
+    &["lease", "show", "toktypo"],
+    &["lease", "acquire", "toktypo", "--worker", "w"],
+    &["report", "github", "toktypo"],
+];
+
+/// Each command refuses `toktypo` (exit 6, the store untouched) and names `TokTypo`; never the
+/// `--append --create` advice, which makes a second job rather than finding the first.
+fn case_different_ids_are_suggested(sb: &Sandbox) {
+    sb.create_job("TokTypo");
+    sb.create_job("other");
+    let before = sb.store_contents();
+    for argv in JOB_COMMANDS {
+        let out = sb.wrkr().args(*argv).output().unwrap();
+        let stderr = text(&out.stderr);
+        assert_eq!(out.status.code(), Some(6), "{argv:?}: {stderr}");
+        assert!(stderr.contains("job not found"), "{argv:?}: {stderr}");
+        assert!(stderr.contains("hint: did you mean TokTypo? Job ids are case-sensitive."), "{argv:?}: {stderr}");
+        assert!(!stderr.contains("--create"), "{argv:?}: {stderr}");
+        assert_eq!(sb.store_contents(), before, "{argv:?} changed the store");
+    }
+    // A typo (not only a case) finds the closest id, and JSON names it in details.
+    let out = sb.wrkr().args(["--json", "status", "TokTyop"]).output().unwrap();
+    let envelope = support::envelope(&out.stderr);
+    assert_eq!(envelope["details"]["similar_job_ids"], serde_json::json!(["TokTypo"]), "{envelope}");
+    assert_eq!(envelope["details"]["hint"], "did you mean TokTypo? wrkr jobs lists the jobs in this store");
+    // Nothing like it: the plain hint.
+    let out = sb.wrkr().args(["status", "zzzzzzzz"]).output().unwrap();
+    assert_eq!(text(&out.stderr).lines().nth(1), Some("hint: wrkr jobs lists the jobs in this store"));
+    // Appending to a job that is not there is the one place where --create is the answer.
+    let out = sb.program("wrkr-events").args(["--append", "toktypo"]).write_stdin("").output().unwrap();
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(6), "{stderr}");
+    assert!(stderr.contains("did you mean TokTypo?"), "{stderr}");
+    assert!(stderr.contains("wrkr-events --append --create toktypo makes one"), "{stderr}");
+}
+
+/// Before: `wrkr status toktypo` for a job `TokTypo` said "job not found" with the hint
+/// `wrkr-events --append --create toktypo makes one`, and `wrkr fsck toktypo` reported store
+/// damage (`ledger_missing`, exit 2) for a job that never existed.
+#[test]
+fn case_different_job_id_is_suggested_file_store() {
+    case_different_ids_are_suggested(&Sandbox::new());
+}
+
+/// The same on a PostgreSQL store (skipped with a reason when no server can run here).
+#[test]
+fn case_different_job_id_is_suggested_postgres() {
+    let Some(sb) = Sandbox::postgres() else { return };
+    case_different_ids_are_suggested(&sb);
+}
