@@ -71,7 +71,7 @@ fn case_different_ids_are_suggested(sb: &Sandbox) {
 
 /// Before: `wrkr status toktypo` for a job `TokTypo` said "job not found" with the hint
 /// `wrkr-events --append --create toktypo makes one`, and `wrkr fsck toktypo` reported store
-/// damage (`ledger_missing`, exit 2) for a job that never existed.
+/// damage (`ledger_missing`, E_STORE_CORRUPT) for a job that never existed.
 #[test]
 fn case_different_job_id_is_suggested_file_store() {
     case_different_ids_are_suggested(&Sandbox::new());
@@ -82,4 +82,27 @@ fn case_different_job_id_is_suggested_file_store() {
 fn case_different_job_id_is_suggested_postgres() {
     let Some(sb) = Sandbox::postgres() else { return };
     case_different_ids_are_suggested(&sb);
+}
+
+/// Before: a hand-written spec's missing keys were said in the schema's words at the root's line
+/// (`/objective: "" is shorter than 1 character` for a key not written at all, `"max_tool_calls"
+/// is a required property`), an empty `producer_version` "is shorter than 1 character", a
+/// string for a number "is not of type \"integer\"". Now each is said plainly, located at the
+/// mapping that lacks it or the value that is wrong, every one at once; no job is created.
+#[test]
+fn newcomer_spec_findings_are_plain_and_placed() {
+    let sb = Sandbox::new();
+    std::fs::copy(support::fixture("jobspecs/newcomer.yaml"), sb.work().join("newcomer.yaml")).unwrap();
+    let out = sb.wrkr().args(["validate", "newcomer.yaml"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(6));
+    let golden = std::fs::read_to_string(support::fixture("jobspecs/newcomer.validate.txt")).unwrap();
+    assert_eq!(text(&out.stdout), golden);
+    // submit says the same, all at once, and makes no job.
+    let out = sb.wrkr().args(["submit", "newcomer.yaml"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(6));
+    let stderr = text(&out.stderr);
+    for line in golden.lines() {
+        assert!(stderr.contains(line), "{line}\n---\n{stderr}");
+    }
+    assert!(!sb.home().join("jobs").exists(), "no job is created");
 }

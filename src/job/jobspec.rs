@@ -27,6 +27,7 @@ use crate::job::fingerprint;
 mod finding;
 mod locate;
 mod strict;
+mod words;
 
 pub use finding::{Finding, Findings};
 
@@ -169,16 +170,11 @@ pub fn check(bytes: &[u8], is_json: bool) -> std::result::Result<JobSpec, Findin
     let mut findings = Findings::default();
     strict::check(&raw, &mut findings);
     let document = normalize(&raw, &mut findings);
+    let raw = Value::Object(raw);
     if let Some(schema) = schema::find("wrkr.jobspec") {
-        for v in schema.violations(&document) {
-            // A missing key is reported at its object; the finding names the key itself, so that
-            // every missing key of an object is reported, beside any other finding in it.
-            let pointer = match missing_key(&v.message) {
-                Some(key) => format!("{}/{}", v.pointer, key.replace('~', "~0").replace('/', "~1")),
-                None => v.pointer,
-            };
-            if !strict::misspelt(&findings, &pointer, &v.message) && !findings.touches(&pointer) {
-                findings.push(Finding::new(pointer, v.message));
+        for v in words::violations(schema, &document, Some(&raw)) {
+            if !strict::misspelt(&findings, &v.pointer, &v.message) && !findings.touches(&v.pointer) {
+                findings.push(Finding::new(v.pointer, v.message));
             }
         }
     }
@@ -197,7 +193,7 @@ pub fn check(bytes: &[u8], is_json: bool) -> std::result::Result<JobSpec, Findin
 pub fn from_document(document: Value) -> Result<JobSpec> {
     let mut findings = Findings::default();
     if let Some(schema) = schema::find("wrkr.jobspec") {
-        for v in schema.violations(&document) {
+        for v in words::violations(schema, &document, None) {
             findings.push(Finding::new(v.pointer, v.message));
         }
     }
@@ -236,11 +232,6 @@ fn parse_yaml(text: &str) -> std::result::Result<Value, Finding> {
             format!("invalid YAML: {}", first_line(&e.to_string())),
         )
     })
-}
-
-/// The key a "required property" violation is about (`"budgets" is a required property`).
-fn missing_key(message: &str) -> Option<&str> {
-    message.strip_suffix(" is a required property")?.strip_prefix('"')?.strip_suffix('"')
 }
 
 fn first_line(s: &str) -> &str {
