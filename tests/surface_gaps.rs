@@ -106,3 +106,32 @@ fn newcomer_spec_findings_are_plain_and_placed() {
     }
     assert!(!sb.home().join("jobs").exists(), "no job is created");
 }
+
+/// Before: `checkpoint list`, `checkpoint show` and `budget show` did not name the job in text.
+/// `budget show` (wrkr's own command) now opens with `job_id=JOB`; the checkpoint lines keep Go's
+/// format in a pipe (scripts read them line by line) and get a `job_id=JOB` line on a terminal.
+#[test]
+fn checkpoint_and_budget_text_name_the_job() {
+    let sb = Sandbox::new();
+    let steps = support::step("plan", "true");
+    std::fs::write(sb.work().join("spec.yaml"), support::jobspec(&steps, "", "os")).unwrap();
+    sb.wrkr().args(["submit", "spec.yaml", "--job-id", "named"]).assert().success();
+    let out = sb.wrkr().args(["budget", "show", "named"]).output().unwrap();
+    let shown = text(&out.stdout);
+    assert_eq!(shown.lines().next(), Some("job_id=named"), "{shown}");
+    assert!(shown.lines().nth(1).is_some_and(|l| l.starts_with("wall_time_seconds: used=")), "{shown}");
+    // In a pipe: Go's lines, one per checkpoint, nothing else.
+    let out = sb.wrkr().args(["checkpoint", "list", "named"]).output().unwrap();
+    let piped = text(&out.stdout);
+    assert!(piped.lines().all(|l| l.starts_with("checkpoint=cp_")), "{piped}");
+    let first = piped.lines().next().unwrap().split(' ').next().unwrap().trim_start_matches("checkpoint=").to_owned();
+    // On a terminal: the job first.
+    let (code, screen) = support::on_a_terminal(&sb, &["checkpoint", "list", "named"], &[]);
+    assert_eq!(code, Some(0), "{screen}");
+    assert_eq!(screen.lines().next().map(str::trim_end), Some("job_id=named"), "{screen}");
+    assert!(screen.contains("checkpoint=cp_"), "{screen}");
+    let (_, screen) = support::on_a_terminal(&sb, &["checkpoint", "show", "named", &first], &[]);
+    assert_eq!(screen.lines().next().map(str::trim_end), Some("job_id=named"), "{screen}");
+    let out = sb.wrkr().args(["checkpoint", "show", "named", &first]).output().unwrap();
+    assert!(text(&out.stdout).starts_with(&format!("checkpoint={first} ")), "{}", text(&out.stdout));
+}

@@ -94,7 +94,8 @@ fn text_output_names_states_in_words() {
     assert!(seen.contains("step: 2/3 review, attempt 1, not run (recorded only)"), "{seen}");
 }
 
-/// `pause` of a finished job said `invalid status transition "completed" -> "paused"`.
+/// `pause` of a finished job said `invalid status transition "completed" -> "paused"`; then the
+/// words said "the job", naming it only after the sentence (`(job_id=done)`) and in the hint.
 #[test]
 fn pausing_a_finished_job_says_there_is_nothing_to_pause() {
     let sb = Sandbox::new();
@@ -107,7 +108,7 @@ fn pausing_a_finished_job_says_there_is_nothing_to_pause() {
     assert_eq!(code, Some(1), "E_INVALID_STATE_TRANSITION is exit 1, as in Go");
     assert_eq!(
         text,
-        "E_INVALID_STATE_TRANSITION: the job is completed and cannot become paused (job_id=done)\n\
+        "E_INVALID_STATE_TRANSITION: job done is completed and cannot become paused\n\
          hint: it has finished (completed): there is nothing to pause; wrkr status done shows how it ended\n"
     );
     let (_, text) = run(&sb, &["pause", "done", "--now"]);

@@ -65,7 +65,8 @@ pub const COMMAND: Command = Command {
                  `raise` changes a limit so `wrkr resume` can continue. `check` compares the usage with the \
                  limits given as flags (not the JobSpec's), as the Go implementation's `budget check` does: \
                  exit 0 {\"result\": \"within_budget\"} (text budget=within_limits), or exit 1 E_BUDGET_EXCEEDED \
-                 with the violations; it changes nothing (Go also blocked the job).",
+                 with the violations; it changes nothing (Go also blocked the job). Text output of show, raise \
+                 and report is a job_id=JOB line, then one line per budget (KEY: used=N limit=N remaining=N).",
     flags: &[
         &MAX_WALL,
         &MAX_STEPS,
@@ -167,6 +168,7 @@ fn run(args: Args, io: &mut Io) -> Result<()> {
     if io.json {
         io.pretty(&view)
     } else {
+        io.line(&format!("job_id={job}"))?;
         for key in ["wall_time_seconds", "step_count", "tool_call_count", "retry_count", "tokens", "estimated_cost"] {
             // No limit is `null` in JSON; people read `unlimited`.
             let shown = |v: &Value| if v.is_null() { "unlimited".to_owned() } else { v.to_string() };

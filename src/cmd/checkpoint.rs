@@ -80,7 +80,8 @@ pub const COMMAND: Command = Command {
     long_about: "Checkpoints are typed supervision points: plan, progress, decision-needed, blocked, completed. \
                  Their id is cp_<seq>, the ledger seq of their event. A step can emit one itself with \
                  `wrkr checkpoint emit \"$WRKR_JOB_ID\" ...`; a decision-needed one stops the job after that step \
-                 until `wrkr approve` and `wrkr resume`.",
+                 until `wrkr approve` and `wrkr resume`. Text output of list and show keeps the Go line format \
+                 (checkpoint=.. type=.. status=.. summary=..); on a terminal a job_id=JOB line comes first.",
     flags: &[
         &TYPE,
         &SUMMARY,
@@ -114,6 +115,7 @@ fn run(args: Args, io: &mut Io) -> Result<()> {
             if io.json {
                 return io.pretty(&list);
             }
+            job_header(io, job)?;
             for cp in &list {
                 let text = |k: &str| cp.get(k).and_then(Value::as_str).unwrap_or_default().to_owned();
                 let summary: String = text("summary").chars().take(160).collect();
@@ -131,6 +133,7 @@ fn run(args: Args, io: &mut Io) -> Result<()> {
             if io.json {
                 return io.pretty(&cp);
             }
+            job_header(io, job)?;
             let text = |k: &str| cp.get(k).and_then(Value::as_str).unwrap_or_default().to_owned();
             io.line(&format!("checkpoint={} type={} status={}", text("checkpoint_id"), text("type"), text("status")))?;
             io.line(&format!("summary={}", text("summary")))?;
@@ -158,6 +161,13 @@ fn run(args: Args, io: &mut Io) -> Result<()> {
         )
         .with_hint("wrkr checkpoint --help")),
     }
+}
+
+/// On a terminal, `job_id=JOB` above the checkpoint lines, so a person sees whose they are. Not
+/// in a pipe: there the lines keep Go's format (`checkpoint=.. type=.. status=.. summary=..`,
+/// one per checkpoint), which scripts read line by line, and the caller named the job anyway.
+fn job_header(io: &mut Io, job: &str) -> Result<()> {
+    if std::io::IsTerminal::is_terminal(&std::io::stdout()) { io.line(&format!("job_id={job}")) } else { Ok(()) }
 }
 
 /// `checkpoint show` in text: what a person must do (and how), and the artifacts it names.

@@ -130,9 +130,14 @@ pub fn transition_in_words(err: &Error) -> Option<String> {
     }
     let status = |key: &str| Status::parse(err.details.get(key)?.as_str()?);
     let (from, to) = (status("from")?, status("to")?);
+    // The sentence names the job, so that a refusal read out of context says which one.
+    let job = match err.details.get("job_id").and_then(serde_json::Value::as_str) {
+        Some(id) => format!("job {id}"),
+        None => "the job".to_owned(),
+    };
     match from == to {
-        true => Some(format!("the job is already {}", from.plain())),
-        false => Some(format!("the job is {} and cannot become {}", from.plain(), to.plain())),
+        true => Some(format!("{job} is already {}", from.plain())),
+        false => Some(format!("{job} is {} and cannot become {}", from.plain(), to.plain())),
     }
 }
 
