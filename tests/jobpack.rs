@@ -82,8 +82,11 @@ fn go_fixtures_inspect() {
     let out = s.wrkr().args(["job", "inspect"]).arg(go("jobpack_journey.zip")).output().unwrap();
     let text = String::from_utf8(out.stdout).unwrap();
     assert_eq!(text.lines().next(), Some("job_id=job_j status=completed events=22 checkpoints=5 approvals=1"));
-    assert!(text.contains(" checkpoint cp_11 decision-needed:blocked_decision"), "{text}");
+    // Text says the state in words; --json (below) keeps Go's summary.
+    assert!(text.contains(" checkpoint cp_11 decision-needed, waiting for a decision"), "{text}");
     assert!(text.contains(" approval approval_1 cp_11"), "{text}");
+    let out = s.wrkr().args(["--json", "job", "inspect"]).arg(go("jobpack_journey.zip")).output().unwrap();
+    assert!(String::from_utf8_lossy(&out.stdout).contains("\"decision-needed:blocked_decision\""));
     let out = s.wrkr().args(["--json", "job", "inspect"]).arg(go("jobpack_demo.zip")).output().unwrap();
     let view: Value = serde_json::from_slice(&out.stdout).unwrap();
     let n = view["event_count"].as_u64().unwrap() + view["checkpoint_count"].as_u64().unwrap();

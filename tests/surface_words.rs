@@ -42,8 +42,9 @@ fn prose(line: &str) -> String {
     line.split(' ').filter(|word| !word.contains('=')).collect::<Vec<_>>().join(" ")
 }
 
-/// Finished, blocked, failed and paused jobs; every text output of status, checkpoint list and
-/// show, approve, resume, pause and cancel on them is scanned for the ledger's raw names.
+/// Finished, blocked, failed and paused jobs; every text output of status, job inspect (whose
+/// summaries said `status_changed` and `decision-needed:blocked_decision` before), checkpoint list
+/// and show, approve, resume, pause and cancel on them is scanned for the ledger's raw names.
 #[test]
 fn text_output_names_states_in_words() {
     let sb = Sandbox::new();
@@ -71,6 +72,7 @@ fn text_output_names_states_in_words() {
     for job in ["blocked", "done", "failed", "paused"] {
         for args in [
             vec!["status", job],
+            vec!["job", "inspect", job],
             vec!["checkpoint", "list", job],
             vec!["approve", job, "--reason", "ok"],
             vec!["pause", job],

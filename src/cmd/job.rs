@@ -11,6 +11,7 @@ use crate::cli::args::Args;
 use crate::cli::io::Io;
 use crate::cli::spec::{Command, Example, Flag, Kind};
 use crate::contract::{Error, Result};
+use crate::job::Status;
 use crate::pack::export::job_argument;
 use crate::pack::inspect;
 use crate::pack::source;
@@ -32,8 +33,10 @@ pub const COMMAND: Command = Command {
     usage: "inspect PACK|JOB_ID | diff PACK_A|JOB_A PACK_B|JOB_B [--exit-code]",
     long_about: "`wrkr job inspect PACK`: `job_id=<id> status=<s> events=<n> checkpoints=<n> approvals=<n>`, then one \
                  line per timeline item, `<time> <kind> <id> <summary>`, sorted by time, kind and id. Events \
-                 show their type, checkpoints `<type>:<status>`, approvals the checkpoint they approve. With \
-                 --json: {job_id, status, event_count, checkpoint_count, approval_count, timeline}.\n\n\
+                 show their type in words (status changed), checkpoints `<type>, <status in words>` (decision-needed, \
+                 waiting for a decision), approvals the checkpoint they approve. With --json: {job_id, status, \
+                 event_count, checkpoint_count, approval_count, timeline}, summaries as the ledger names them \
+                 (status_changed, decision-needed:blocked_decision).\n\n\
                  `wrkr job diff A B`: `job_a=.. job_b=.. added=N removed=N changed=N` for the declared files, \
                  then the same counts for events and checkpoints. With --json: {job_id_a, job_id_b, added, \
                  removed, changed, records: {events, checkpoints}}, each list sorted; text mode names each \
@@ -81,9 +84,27 @@ fn run_inspect(args: &Args, io: &mut Io, target: &str, max: u64) -> Result<()> {
         view.job_id, view.status, view.event_count, view.checkpoint_count, view.approval_count
     ))?;
     for item in &view.timeline {
-        io.line(&format!("{} {} {} {}", item.at, item.kind, item.id, truncate(&item.summary, 160)))?;
+        let summary = summary_in_words(item.kind, &item.summary);
+        io.line(&format!("{} {} {} {}", item.at, item.kind, item.id, truncate(&summary, 160)))?;
     }
     Ok(())
+}
+
+/// A timeline summary for people: Go's line (`AT KIND ID SUMMARY`) is kept, but the summary says
+/// `status changed` for `status_changed` and `decision-needed, waiting for a decision` for
+/// `decision-needed:blocked_decision`. `--json` keeps the ledger's names.
+fn summary_in_words(kind: &str, summary: &str) -> String {
+    match kind {
+        "event" => summary.replace('_', " "),
+        "checkpoint" => match summary.split_once(':') {
+            Some((cp_type, status)) => {
+                let status = Status::parse(status).map_or_else(|| status.replace('_', " "), |s| s.plain().to_owned());
+                format!("{cp_type}, {status}")
+            }
+            None => summary.to_owned(),
+        },
+        _ => summary.to_owned(),
+    }
 }
 
 /// At most `max` bytes, cut on a character boundary.
