@@ -135,3 +135,50 @@ fn checkpoint_and_budget_text_name_the_job() {
     let out = sb.wrkr().args(["checkpoint", "show", "named", &first]).output().unwrap();
     assert!(text(&out.stdout).starts_with(&format!("checkpoint={first} ")), "{}", text(&out.stdout));
 }
+
+/// The segments the progress line drew (each redraw starts with carriage return + erase line).
+fn drawn(screen: &str) -> Vec<&str> {
+    screen.split("\r\x1b[2K").filter(|s| !s.is_empty()).collect()
+}
+
+/// Before: the progress line kept the first step's note (`fetched 12 files`) while the second
+/// step ran, as if the second step had reported it. A note belongs to its step.
+#[test]
+fn progress_line_drops_the_previous_steps_note() {
+    let sb = Sandbox::new();
+    let steps = support::step("fetch", "echo '{\"type\":\"progress\",\"note\":\"fetched 12 files\"}' >&3; sleep 1")
+        + &support::step("build", "sleep 1");
+    std::fs::write(sb.work().join("spec.yaml"), support::jobspec(&steps, "", "os")).unwrap();
+    let (code, screen) = support::on_a_terminal(&sb, &["submit", "spec.yaml", "--job-id", "n"], &[("NO_COLOR", "1")]);
+    assert_eq!(code, Some(0), "{screen:?}");
+    let segments = drawn(&screen);
+    assert!(segments.iter().any(|s| s.contains(" 1/2 fetch ") && s.contains("fetched 12 files")), "{screen:?}");
+    let build: Vec<&&str> = segments.iter().filter(|s| s.contains(" 2/2 build ")).collect();
+    assert!(!build.is_empty(), "{screen:?}");
+    assert!(build.iter().all(|s| !s.contains("fetched 12 files")), "{build:?}");
+}
+
+/// `resume` draws the same live line as `submit` (only submit's was tested): the step after the
+/// decision, i/N, its note, the budgets, erased before the final line. Its first frame, drawn
+/// before the runner took the job, said `r blocked_decision`.
+#[test]
+fn resume_on_a_terminal_draws_the_progress_line() {
+    let sb = Sandbox::new();
+    let steps = support::step("plan", "true")
+        + "    - {id: review, summary: approve it, command: \"\", executed: false, decision_needed: true}\n"
+        + &support::step("ship", "echo '{\"type\":\"progress\",\"note\":\"shipping\"}' >&3; sleep 1.5");
+    std::fs::write(sb.work().join("spec.yaml"), support::jobspec(&steps, "", "os")).unwrap();
+    sb.wrkr().args(["submit", "spec.yaml", "--job-id", "r"]).assert().success();
+    sb.wrkr().args(["approve", "r", "--reason", "ok"]).assert().success();
+    let (code, screen) = support::on_a_terminal(&sb, &["resume", "r"], &[("NO_COLOR", "1")]);
+    assert_eq!(code, Some(0), "{screen:?}");
+    let segments = drawn(&screen);
+    assert!(
+        segments.iter().any(|s| s.contains(" 3/3 ship ") && s.contains("shipping") && s.contains("steps ")),
+        "{screen:?}"
+    );
+    assert!(screen.ends_with("\r\x1b[2Kjob_id=r status=completed\r\n"), "{screen:?}");
+    // Before the runner takes the job, the line said `r blocked_decision`: the state in words.
+    assert!(!screen.contains("blocked_decision"), "{screen:?}");
+    assert!(!screen.replace("\r\n", "").contains('\n'), "the progress line never adds a line: {screen:?}");
+}

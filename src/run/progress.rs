@@ -298,7 +298,9 @@ impl Tracker {
                 let retry = if step.attempt > 1 { format!(" (attempt {})", step.attempt) } else { String::new() };
                 parts.push(format!("{} {}{retry} {}", SPINNER[frame % 4], self.position(step), duration(ran)));
             }
-            (None, None) => parts.push(format!("{} {} {}", SPINNER[frame % 4], self.job.as_str(), self.history.status)),
+            (None, None) => {
+                parts.push(format!("{} {} {}", SPINNER[frame % 4], self.job.as_str(), self.history.status.plain()));
+            }
         }
         if let Some((note, _)) = &self.attempts.latest_note {
             parts.push(note.clone());
