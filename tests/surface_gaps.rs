@@ -182,3 +182,141 @@ fn resume_on_a_terminal_draws_the_progress_line() {
     assert!(!screen.contains("blocked_decision"), "{screen:?}");
     assert!(!screen.replace("\r\n", "").contains('\n'), "the progress line never adds a line: {screen:?}");
 }
+
+/// Every `wrkr WORD [VERB]` and `wrkr-TOOL [VERB]` written in the source, with where it is.
+fn commands_named_in_source() -> Vec<(Vec<String>, String)> {
+    let mut found = Vec::new();
+    let mut dirs = vec![support::repo().join("src")];
+    while let Some(dir) = dirs.pop() {
+        for entry in std::fs::read_dir(&dir).unwrap().flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                dirs.push(path);
+                continue;
+            }
+            if path.extension().is_none_or(|e| e != "rs") {
+                continue;
+            }
+            for (no, line) in std::fs::read_to_string(&path).unwrap().lines().enumerate() {
+                if line.trim_start().starts_with("//") {
+                    continue;
+                }
+                let bytes = line.as_bytes();
+                for (at, _) in line.match_indices("wrkr") {
+                    let before = at.checked_sub(1).map(|i| bytes[i] as char);
+                    if before.is_some_and(|c| c.is_ascii_alphanumeric() || "_./-".contains(c)) {
+                        continue;
+                    }
+                    let rest = &line[at..];
+                    let end =
+                        rest.find(|c: char| !(c.is_ascii_lowercase() || c == '-' || c == ' ')).unwrap_or(rest.len());
+                    let mut words: Vec<String> = rest[..end].split(' ').take(3).map(str::to_owned).collect();
+                    // A word cut short by what follows (`wrkr status {job}`, `job_1`) is not a literal.
+                    if end < rest.len() && words.len() > 1 && !rest[..end].ends_with(' ') {
+                        words.pop();
+                    }
+                    words.retain(|w| !w.is_empty());
+                    // Flags are checked by the parser's own tests; the command words come first.
+                    if let Some(flag) = words.iter().position(|w| w.starts_with('-') && w != "-") {
+                        words.truncate(flag);
+                    }
+                    if words.len() > 1 && words[1] == "-" {
+                        words.truncate(1);
+                    }
+                    let first = &words[0];
+                    let tool = first.strip_prefix("wrkr-");
+                    if tool.is_some_and(|t| t.is_empty() || ["out", "rs", "tmp"].contains(&t)) {
+                        continue; // wrkr-out/ (a directory), wrkr-rs, .wrkr-tmp-
+                    }
+                    if first == "wrkr" && words.len() == 1 || first.ends_with('-') || first != "wrkr" && tool.is_none()
+                    {
+                        continue;
+                    }
+                    found.push((words, format!("{}:{}", path.display(), no + 1)));
+                }
+            }
+        }
+    }
+    found
+}
+
+/// The subcommand words a command's usage line lists (`list JOB | show ...`, `<acquire|show>`).
+fn verbs(usage: &str) -> Vec<String> {
+    let usage = usage.trim();
+    let after_name = usage.split_once(' ').map_or("", |(_, rest)| rest);
+    let after_name =
+        if usage.starts_with("wrkr ") { after_name.split_once(' ').map_or("", |(_, rest)| rest) } else { after_name };
+    if let Some(inner) = after_name.strip_prefix('<').and_then(|s| s.split_once('>')).map(|(inner, _)| inner) {
+        return inner.split('|').map(str::to_owned).collect();
+    }
+    after_name
+        .split(" | ")
+        .filter_map(|segment| segment.split_whitespace().next())
+        .filter(|w| w.chars().all(|c| c.is_ascii_lowercase() || c == '-'))
+        .map(str::to_owned)
+        .collect()
+}
+
+/// Before: hints could name a command spelling nobody checked (the audit found `wrkr lease
+/// acquire` in wrkr-lease's advice). Every `wrkr X [VERB]` and `wrkr-TOOL [VERB]` in the source
+/// (hints, next commands, help and examples) must name a command that answers `--help`, and a
+/// subcommand word must be one its usage lists. Words after `wrkr` that are prose, not commands
+/// (`wrkr turns`, `wrkr-accept takes`), are listed here.
+#[test]
+fn every_command_named_in_a_hint_parses() {
+    const PROSE_FIRST: &[&str] = &[
+        "acceptance",
+        "binary",
+        "command",
+        "digest",
+        "does",
+        "itself",
+        "manual",
+        "migrated",
+        "needs",
+        "never",
+        "or",
+        "process",
+        "public",
+        "reads",
+        "rejects",
+        "signing",
+        "turns",
+        "yet",
+    ];
+    const PROSE_AFTER: &[&str] = &["takes", "for", "finding", "needs"];
+    let sb = Sandbox::new();
+    let mut usages: std::collections::BTreeMap<String, Vec<String>> = std::collections::BTreeMap::new();
+    let mut problems = Vec::new();
+    for (words, at) in commands_named_in_source() {
+        let (program, command) = match words[0].strip_prefix("wrkr-") {
+            Some(tool) => (format!("wrkr-{tool}"), None),
+            None => ("wrkr".to_owned(), Some(words[1].clone())),
+        };
+        if command.as_deref().is_some_and(|c| PROSE_FIRST.contains(&c)) {
+            continue;
+        }
+        let key = format!("{program} {}", command.clone().unwrap_or_default());
+        let verbs_of = usages.entry(key.clone()).or_insert_with(|| {
+            let out = sb.program(&program).args(command.iter()).arg("--help").output().unwrap();
+            if !out.status.success() {
+                return vec!["<not a command>".to_owned()];
+            }
+            let help = text(&out.stdout);
+            let usage = help.lines().skip_while(|l| !l.starts_with("USAGE")).nth(1).unwrap_or_default().to_owned();
+            verbs(&usage)
+        });
+        if verbs_of.first().is_some_and(|v| v == "<not a command>") {
+            problems.push(format!("{at}: `{}` is not a command", words.join(" ")));
+            continue;
+        }
+        let verb = words.get(if command.is_some() { 2 } else { 1 });
+        if let Some(verb) = verb.filter(|v| !verbs_of.is_empty() && !PROSE_AFTER.contains(&v.as_str())) {
+            if !verbs_of.contains(verb) {
+                problems.push(format!("{at}: `{}`: {key} takes {verbs_of:?}", words.join(" ")));
+            }
+        }
+    }
+    assert!(usages.len() > 20, "the scan found commands: {usages:?}");
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+}
