@@ -30,6 +30,7 @@ from .errors import (
     WrkrTimeoutError,
 )
 from .types import (
+    JSON,
     AcceptResult,
     Approval,
     Budget,
@@ -165,7 +166,7 @@ class Wrkr:
         ok_codes: Sequence[int] = (0,),
         timeout: float | None = None,
         error: type[WrkrError] = WrkrError,
-    ) -> Any:
+    ) -> JSON:
         """Run ``wrkr ARGS...`` in JSON mode; return the parsed stdout or raise a :class:`WrkrError`.
 
         The error's class follows its reason code (``LeaseConflictError``, ``NotFoundError``, ...);
@@ -493,17 +494,19 @@ class Wrkr:
         return WorkItem.from_json(self._object(*args))
 
 
-def _parse_json_output(proc: subprocess.CompletedProcess[str]) -> Any:
+def _parse_json_output(proc: subprocess.CompletedProcess[str]) -> JSON:
     text = proc.stdout.strip()
     if not text:
         return {}
     try:
-        return json.loads(text)
+        value: JSON = json.loads(text)
+        return value
     except ValueError:
         pass
     # Pipe tools print JSONL: one value per line.
     try:
-        return [json.loads(line) for line in text.splitlines() if line.strip()]
+        values: list[JSON] = [json.loads(line) for line in text.splitlines() if line.strip()]
+        return values
     except ValueError as err:
         raise WrkrError(
             "E_GENERIC_FAILURE",

@@ -6,8 +6,12 @@ checkpoint types are ``Literal`` types: a type checker knows every value wrkr ca
 """
 from __future__ import annotations
 
+from collections.abc import Iterator, Mapping
 from dataclasses import Field, dataclass, field, fields
-from typing import Any, ClassVar, Literal, TypeVar, get_args
+from typing import Any, ClassVar, Literal, TypeVar, Union, get_args
+
+JSON = Union[dict[str, "JSON"], list["JSON"], str, int, float, bool, None]
+"""Any JSON value as :func:`json.loads` returns it (what :meth:`wrkr.Wrkr.run_json` returns)."""
 
 JobStatusName = Literal[
     "queued",
@@ -44,6 +48,10 @@ def _opt_num(value: Any) -> float | None:
     return None if value is None else float(value)
 
 
+def _list(value: Any) -> list[Any]:
+    return list(value) if isinstance(value, list) else []
+
+
 def _objects(value: Any) -> list[dict[str, Any]]:
     """The objects of a JSON list (anything else in it is skipped); ``[]`` for a non-list."""
     return [dict(v) for v in value if isinstance(v, dict)] if isinstance(value, list) else []
@@ -62,6 +70,109 @@ class _StrFields:
     def from_json(cls: type[_AllStr], data: dict[str, Any]) -> _AllStr:
         """Parse the object: each field is ``str(data[name])``."""
         return cls(**{f.name: str(data[f.name]) for f in fields(cls)})
+
+
+_V = TypeVar("_V", covariant=True)
+
+
+class _FieldMapping(Mapping[str, _V]):
+    """A typed result that still reads like the dict it replaced: ``x["step_count"]``, ``dict(x)``,
+    ``x.get(...)`` and ``x == {...}`` work as before, so code written against the dict keeps
+    working while new code uses the attributes. Each subclass is a frozen dataclass with
+    ``eq=False`` (equality is the mapping's: equal to a dict with the same keys and values)."""
+
+    __dataclass_fields__: ClassVar[dict[str, Field[Any]]]
+
+    def __getitem__(self, key: str) -> _V:
+        if key not in self.__dataclass_fields__:
+            raise KeyError(key)
+        value: _V = getattr(self, key)
+        return value
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.__dataclass_fields__)
+
+    def __len__(self) -> int:
+        return len(self.__dataclass_fields__)
+
+
+@dataclass(frozen=True, eq=False)
+class BudgetState(_FieldMapping[int]):
+    """A checkpoint's budget usage when it was recorded (``wrkr.checkpoint`` ``budget_state``)."""
+
+    wall_time_seconds: int
+    retry_count: int
+    step_count: int
+    tool_call_count: int
+
+    @classmethod
+    def from_json(cls, data: Any) -> BudgetState:
+        """Parse ``budget_state`` (a missing count is 0)."""
+        d = _dict(data)
+        return cls(**{f.name: int(d.get(f.name, 0)) for f in fields(cls)})
+
+
+@dataclass(frozen=True, eq=False)
+class ArtifactsDelta(_FieldMapping[list[str]]):
+    """The artifact paths added, changed and removed since the previous checkpoint."""
+
+    added: list[str]
+    changed: list[str]
+    removed: list[str]
+
+    @classmethod
+    def from_json(cls, data: Any) -> ArtifactsDelta:
+        """Parse ``artifacts_delta`` (a missing list is empty)."""
+        d = _dict(data)
+        return cls(added=_strs(d.get("added")), changed=_strs(d.get("changed")), removed=_strs(d.get("removed")))
+
+
+@dataclass(frozen=True, eq=False)
+class Lease(_FieldMapping[Any]):
+    """The lease ``wrkr status`` reports: who holds the job, until when, and its generation."""
+
+    worker_id: str
+    lease_id: str
+    expires_at: str
+    epoch: int | None = None
+    expired: bool | None = None
+
+    @classmethod
+    def from_json(cls, data: Any) -> Lease | None:
+        """``None`` when no lease is recorded."""
+        if not isinstance(data, dict):
+            return None
+        epoch, expired = data.get("epoch"), data.get("expired")
+        return cls(
+            worker_id=str(data.get("worker_id", "")),
+            lease_id=str(data.get("lease_id", "")),
+            expires_at=str(data.get("expires_at", "")),
+            epoch=None if epoch is None else int(epoch),
+            expired=None if expired is None else bool(expired),
+        )
+
+
+@dataclass(frozen=True)
+class BudgetViolation:
+    """A budget over its limit, as ``wrkr budget`` reports it (``tokens>5000``)."""
+
+    budget: str
+    limit: float
+    text: str
+
+    @classmethod
+    def from_json(cls, data: Any) -> BudgetViolation:
+        """Parse one violation: wrkr writes ``NAME>LIMIT`` (an object with those keys is read too)."""
+        if isinstance(data, dict):
+            name, limit = str(data.get("budget", data.get("name", ""))), data.get("limit", 0)
+            return cls(budget=name, limit=float(limit or 0), text=f"{name}>{limit}")
+        text = str(data)
+        name, _, limit = text.partition(">")
+        try:
+            value = float(limit)
+        except ValueError:
+            value = 0.0
+        return cls(budget=name, limit=value, text=text)
 
 
 @dataclass(frozen=True)
@@ -89,8 +200,8 @@ class Checkpoint:
     summary: str
     status: JobStatusName
     created_at: str
-    budget_state: dict[str, int]
-    artifacts_delta: dict[str, list[str]]
+    budget_state: BudgetState
+    artifacts_delta: ArtifactsDelta
     reason_codes: list[str]
     required_action: RequiredAction | None = None
     raw: dict[str, Any] = field(default_factory=dict, repr=False)
@@ -105,8 +216,8 @@ class Checkpoint:
             summary=str(data.get("summary", "")),
             status=data["status"],
             created_at=str(data["created_at"]),
-            budget_state={str(k): int(v) for k, v in _dict(data.get("budget_state")).items()},
-            artifacts_delta={str(k): _strs(v) for k, v in _dict(data.get("artifacts_delta")).items()},
+            budget_state=BudgetState.from_json(data.get("budget_state")),
+            artifacts_delta=ArtifactsDelta.from_json(data.get("artifacts_delta")),
             reason_codes=_strs(data.get("reason_codes")),
             required_action=RequiredAction.from_json(data.get("required_action")),
             raw=data,
@@ -121,19 +232,18 @@ class JobStatus:
     status: JobStatusName
     summary: str
     reason_codes: list[str]
-    lease: dict[str, Any] | None = None
+    lease: Lease | None = None
     raw: dict[str, Any] = field(default_factory=dict, repr=False)
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> JobStatus:
         """Parse a ``wrkr.status_response``."""
-        lease = data.get("lease")
         return cls(
             job_id=str(data["job_id"]),
             status=data["status"],
             summary=str(data.get("summary", "")),
             reason_codes=_strs(data.get("reason_codes")),
-            lease=dict(lease) if isinstance(lease, dict) else None,
+            lease=Lease.from_json(data.get("lease")),
             raw=data,
         )
 
@@ -224,7 +334,7 @@ class Budget:
     limits: BudgetFigures
     usage: BudgetFigures
     remaining: BudgetFigures
-    violations: list[dict[str, Any]]
+    violations: list[BudgetViolation]
     raw: dict[str, Any] = field(default_factory=dict, repr=False)
 
     @classmethod
@@ -236,7 +346,7 @@ class Budget:
             limits=BudgetFigures.from_json(data.get("limits")),
             usage=BudgetFigures.from_json(data.get("usage")),
             remaining=BudgetFigures.from_json(data.get("remaining")),
-            violations=_objects(data.get("violations")),
+            violations=[BudgetViolation.from_json(v) for v in _list(data.get("violations"))],
             raw=data,
         )
 
