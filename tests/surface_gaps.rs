@@ -49,7 +49,7 @@ fn case_different_ids_are_suggested(sb: &Sandbox) {
         let stderr = text(&out.stderr);
         assert_eq!(out.status.code(), Some(6), "{argv:?}: {stderr}");
         assert!(stderr.contains("job not found"), "{argv:?}: {stderr}");
-        assert!(stderr.contains("hint: did you mean TokTypo? Job ids are case-sensitive."), "{argv:?}: {stderr}");
+        assert!(stderr.contains("hint: did you mean 'TokTypo'? Job ids are case-sensitive."), "{argv:?}: {stderr}");
         assert!(!stderr.contains("--create"), "{argv:?}: {stderr}");
         assert_eq!(sb.store_contents(), before, "{argv:?} changed the store");
     }
@@ -57,7 +57,7 @@ fn case_different_ids_are_suggested(sb: &Sandbox) {
     let out = sb.wrkr().args(["--json", "status", "TokTyop"]).output().unwrap();
     let envelope = support::envelope(&out.stderr);
     assert_eq!(envelope["details"]["similar_job_ids"], serde_json::json!(["TokTypo"]), "{envelope}");
-    assert_eq!(envelope["details"]["hint"], "did you mean TokTypo? wrkr jobs lists the jobs in this store");
+    assert_eq!(envelope["details"]["hint"], "did you mean 'TokTypo'? wrkr jobs lists the jobs in this store");
     // Nothing like it: the plain hint.
     let out = sb.wrkr().args(["status", "zzzzzzzz"]).output().unwrap();
     assert_eq!(text(&out.stderr).lines().nth(1), Some("hint: wrkr jobs lists the jobs in this store"));
@@ -65,7 +65,7 @@ fn case_different_ids_are_suggested(sb: &Sandbox) {
     let out = sb.program("wrkr-events").args(["--append", "toktypo"]).write_stdin("").output().unwrap();
     let stderr = text(&out.stderr);
     assert_eq!(out.status.code(), Some(6), "{stderr}");
-    assert!(stderr.contains("did you mean TokTypo?"), "{stderr}");
+    assert!(stderr.contains("did you mean 'TokTypo'?"), "{stderr}");
     assert!(stderr.contains("wrkr-events --append --create toktypo makes one"), "{stderr}");
 }
 
@@ -105,6 +105,12 @@ fn newcomer_spec_findings_are_plain_and_placed() {
         assert!(stderr.contains(line), "{line}\n---\n{stderr}");
     }
     assert!(!sb.home().join("jobs").exists(), "no job is created");
+    // On a terminal the summary line came first, above the findings it sums up (stdout was
+    // flushed only after the error was printed).
+    let (code, screen) = support::on_a_terminal(&sb, &["validate", "newcomer.yaml"], &[]);
+    assert_eq!(code, Some(6), "{screen}");
+    let (first_finding, summary) = (screen.find("newcomer.yaml:3:1:"), screen.find("E_INVALID_INPUT_SCHEMA"));
+    assert!(first_finding.is_some() && summary.is_some() && first_finding < summary, "{screen}");
 }
 
 /// Before: `checkpoint list`, `checkpoint show` and `budget show` did not name the job in text.

@@ -92,6 +92,8 @@ fn text_output_names_states_in_words() {
             assert!(!words.contains(raw), "{raw:?} in {line:?}\n\nall output:\n{seen}");
         }
     }
+    // wrkr's own event types read without their ledger prefix (`x-jobspec recorded` before).
+    assert!(seen.contains(" event evt_2 jobspec recorded"), "{seen}");
     // The words are there.
     assert!(seen.contains("step: 2/3 review, attempt 1, not run (recorded only)"), "{seen}");
 }

@@ -51,6 +51,9 @@ pub fn main(argv: Vec<OsString>) -> u8 {
     match result {
         Ok(()) => 0,
         Err(err) => {
+            // What the command printed before it failed (validate's findings) comes first: on a
+            // terminal, the summary line must not land above the lines it sums up.
+            let _ = io.flush();
             report(&err, json);
             err.exit_code()
         }

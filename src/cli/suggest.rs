@@ -47,7 +47,8 @@ pub fn similar_job_ids(err: crate::contract::Error, store: Option<&std::path::Pa
     let Some(first) = similar.first().copied() else { return err };
     let rest = err.hint.clone().map(|hint| format!(" {hint}")).unwrap_or_default();
     let case = if first.eq_ignore_ascii_case(&given) { " Job ids are case-sensitive." } else { "" };
-    let named = similar.join(" or ");
+    // Quoted: `did you mean mine?` reads as English, `did you mean 'mine'?` names a job.
+    let named = similar.iter().map(|id| format!("'{id}'")).collect::<Vec<_>>().join(" or ");
     err.with("similar_job_ids", similar.clone()).with_hint(format!("did you mean {named}?{case}{rest}"))
 }
 

@@ -95,7 +95,8 @@ fn run_inspect(args: &Args, io: &mut Io, target: &str, max: u64) -> Result<()> {
 /// `decision-needed:blocked_decision`. `--json` keeps the ledger's names.
 fn summary_in_words(kind: &str, summary: &str) -> String {
     match kind {
-        "event" => summary.replace('_', " "),
+        // `x-` marks wrkr's own event types in the ledger; people need not see it.
+        "event" => summary.strip_prefix("x-").unwrap_or(summary).replace('_', " "),
         "checkpoint" => match summary.split_once(':') {
             Some((cp_type, status)) => {
                 let status = Status::parse(status).map_or_else(|| status.replace('_', " "), |s| s.plain().to_owned());
