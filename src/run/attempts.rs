@@ -134,8 +134,7 @@ pub struct Attempts {
     pub list: Vec<Attempt>,
     /// How many steps the recorded JobSpec has (0 for a wrapped command or before it is seen).
     pub step_total: usize,
-    /// The latest `progress` note the current step reported, with the ledger time it was
-    /// recorded; cleared when a new step starts.
+    /// The latest `progress` note a step reported, with the ledger time it was recorded.
     pub latest_note: Option<(String, String)>,
 }
 
@@ -156,8 +155,6 @@ impl Attempts {
                 let Some(started) = Attempt::step_started(record) else { return };
                 if self.find(started.step_index, started.attempt).is_none() {
                     self.list.push(started);
-                    // A note belongs to the step that reported it: the next step starts without one.
-                    self.latest_note = None;
                 }
             }
             "x-step_finished" => {

@@ -284,6 +284,19 @@ impl Tracker {
         if self.display.color { format!("\x1b[{sgr}m{text}\x1b[0m") } else { text.to_owned() }
     }
 
+    /// The latest note, unless it was reported before the current step started: a note belongs
+    /// to its step, and the next step's line must not carry the last one's (`fetched 12 files`
+    /// under `2/2 build`). The ledger's fold keeps the latest note whatever the step (`status`
+    /// shows it with its age), so the step is checked here.
+    fn current_note(&self) -> Option<&str> {
+        let (note, noted_at) = self.attempts.latest_note.as_ref()?;
+        let step_started = self.attempts.latest().and_then(|step| Timestamp::parse(&step.started_at));
+        match (step_started, Timestamp::parse(noted_at)) {
+            (Some(started), Some(noted)) if noted < started => None,
+            _ => Some(note),
+        }
+    }
+
     /// The line itself, cut to the terminal's width.
     fn line(&self, frame: usize, now: Timestamp) -> String {
         const SPINNER: [char; 4] = ['|', '/', '-', '\\'];
@@ -302,8 +315,8 @@ impl Tracker {
                 parts.push(format!("{} {} {}", SPINNER[frame % 4], self.job.as_str(), self.history.status.plain()));
             }
         }
-        if let Some((note, _)) = &self.attempts.latest_note {
-            parts.push(note.clone());
+        if let Some(note) = self.current_note() {
+            parts.push(note.to_owned());
         }
         let limits = self.limits.clone().or_else(|| self.history.limits()).unwrap_or_default();
         let budget = budget_text(&self.history.usage(now), &limits);
