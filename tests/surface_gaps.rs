@@ -317,10 +317,10 @@ fn every_command_named_in_a_hint_parses() {
             continue;
         }
         let verb = words.get(if command.is_some() { 2 } else { 1 });
-        if let Some(verb) = verb.filter(|v| !verbs_of.is_empty() && !PROSE_AFTER.contains(&v.as_str())) {
-            if !verbs_of.contains(verb) {
-                problems.push(format!("{at}: `{}`: {key} takes {verbs_of:?}", words.join(" ")));
-            }
+        if let Some(verb) = verb.filter(|v| !verbs_of.is_empty() && !PROSE_AFTER.contains(&v.as_str()))
+            && !verbs_of.contains(verb)
+        {
+            problems.push(format!("{at}: `{}`: {key} takes {verbs_of:?}", words.join(" ")));
         }
     }
     assert!(usages.len() > 20, "the scan found commands: {usages:?}");
