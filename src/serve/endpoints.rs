@@ -45,8 +45,8 @@ pub struct Call<'a> {
 pub type Handler = fn(&Call<'_>) -> Result<Reply>;
 
 impl Call<'_> {
-    pub fn store(&self) -> Result<Box<dyn Store>> {
-        Ok(crate::store::open_at(&self.ctx.store)?)
+    pub fn store(&self) -> Result<Box<dyn Store + Send>> {
+        crate::store::open_at(&self.ctx.store)
     }
 
     /// The file store, for an endpoint that runs only there (`store::location::FILE_STORE_ONLY`).
@@ -122,6 +122,7 @@ pub fn checkpoint(call: &Call<'_>) -> Result<Reply> {
 
 /// `GET /v1/jobs/{job_id}/events?from_seq=N`: the ledger lines from seq N (default 1), as stored,
 /// one per line (`application/x-ndjson`). A snapshot of what is durable now; it does not follow.
+/// Streamed (`serve::stream`): the ledger is read as the client takes it.
 pub fn events(call: &Call<'_>) -> Result<Reply> {
     let store = call.store()?;
     let job = call.existing_job(&store)?;
@@ -131,24 +132,23 @@ pub fn events(call: &Call<'_>) -> Result<Reply> {
             Error::invalid_input(format!("from_seq must be a positive integer, got {v:?}")).with("from_seq", v)
         })?,
     };
-    let mut out = Vec::new();
-    store.read_events(&job, from, &mut |_, line| {
-        out.extend_from_slice(line);
-        out.push(b'\n');
-        Ok(())
-    })?;
-    Ok(Reply::bytes("application/x-ndjson", out))
+    Ok(Reply::stream("application/x-ndjson", move |out| {
+        store
+            .read_events(&job, from, &mut |_, line| {
+                out.write_all(line).and_then(|()| out.write_all(b"\n")).map_err(|e| Error::io("send the events", e))
+            })
+            .map(drop)
+    }))
 }
 
-/// `GET /v1/jobs/{job_id}/jobpack`: the job's pack, built in memory from the store (the same
-/// bytes `wrkr export` writes); nothing is written to disk.
+/// `GET /v1/jobs/{job_id}/jobpack`: the job's pack, built from the store as the client reads it
+/// (the same bytes `wrkr export` writes); nothing is written to disk but the builder's spill files.
 pub fn jobpack(call: &Call<'_>) -> Result<Reply> {
     let store = call.store()?;
     let job = call.existing_job(&store)?;
-    let mut bytes = Vec::new();
-    pack_job(&store, &job, Capture::ReferenceOnly, &mut bytes)?;
-    Ok(Reply::bytes("application/zip", bytes)
-        .header("content-disposition", format!("attachment; filename=\"{}\"", crate::pack::file_name(job.as_str()))))
+    let disposition = format!("attachment; filename=\"{}\"", crate::pack::file_name(job.as_str()));
+    Ok(Reply::stream("application/zip", move |out| pack_job(&store, &job, Capture::ReferenceOnly, out).map(drop))
+        .header("content-disposition", disposition))
 }
 
 /// The first value of `name` in a query string (`+` and `%XX` decoded), if any.

@@ -10,7 +10,8 @@
 //!
 //! Parts: [`config`] (flags, environment, the safety rule), [`routes`] (the route table the
 //! OpenAPI document is tested against), [`server`] (hyper, limits, auth, logging), [`reply`]
-//! (envelopes and the status table), [`endpoints`] and [`actions`] (the handlers).
+//! (envelopes and the status table), [`stream`] (bodies sent as they are produced: a job's
+//! ledger and pack), [`endpoints`] and [`actions`] (the handlers).
 
 pub mod actions;
 pub mod config;
@@ -19,3 +20,4 @@ pub mod endpoints;
 pub mod reply;
 pub mod routes;
 pub mod server;
+pub mod stream;

@@ -13,14 +13,22 @@ use serde_json::Value;
 use crate::contract::time::Timestamp;
 use crate::contract::{Error, ReasonCode, Result};
 use crate::serve::routes::Body;
+use crate::serve::stream::Producer;
 
 pub const JSON: &str = "application/json";
+
+/// A reply's body: bytes in hand, or a producer that streams them (`serve::stream`).
+#[derive(Debug)]
+pub enum Payload {
+    Bytes(Vec<u8>),
+    Stream(Producer),
+}
 
 #[derive(Debug)]
 pub struct Reply {
     pub status: u16,
     pub content_type: &'static str,
-    pub body: Vec<u8>,
+    pub body: Payload,
     /// Extra headers (`Allow`, `WWW-Authenticate`).
     pub headers: Vec<(&'static str, String)>,
 }
@@ -29,11 +37,19 @@ impl Reply {
     pub fn json(status: u16, value: &Value) -> Reply {
         let mut body = serde_json::to_vec(value).unwrap_or_else(|_| b"{}".to_vec());
         body.push(b'\n');
-        Reply { status, content_type: JSON, body, headers: Vec::new() }
+        Reply { status, content_type: JSON, body: Payload::Bytes(body), headers: Vec::new() }
     }
 
     pub fn bytes(content_type: &'static str, body: Vec<u8>) -> Reply {
-        Reply { status: 200, content_type, body, headers: Vec::new() }
+        Reply { status: 200, content_type, body: Payload::Bytes(body), headers: Vec::new() }
+    }
+
+    /// A 200 whose body `produce` writes as the client reads it (`serve::stream`).
+    pub fn stream(
+        content_type: &'static str,
+        produce: impl FnOnce(&mut dyn std::io::Write) -> Result<()> + Send + 'static,
+    ) -> Reply {
+        Reply { status: 200, content_type, body: Payload::Stream(Producer(Box::new(produce))), headers: Vec::new() }
     }
 
     pub fn error(err: &Error) -> Reply {
@@ -42,6 +58,19 @@ impl Reply {
 
     pub fn error_with(status: u16, err: &Error) -> Reply {
         Reply::json(status, &err.envelope(Timestamp::now()))
+    }
+
+    /// The body, leaving an empty one in its place.
+    pub fn take_body(&mut self) -> Payload {
+        std::mem::replace(&mut self.body, Payload::Bytes(Vec::new()))
+    }
+
+    /// The body of a reply made of bytes (every reply but a stream); empty for a stream.
+    pub fn take_bytes(&mut self) -> Vec<u8> {
+        match self.take_body() {
+            Payload::Bytes(bytes) => bytes,
+            Payload::Stream(_) => Vec::new(),
+        }
     }
 
     pub fn header(mut self, name: &'static str, value: String) -> Reply {

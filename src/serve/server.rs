@@ -17,8 +17,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Instant;
 
-use bytes::Bytes;
-use http_body_util::{BodyExt, Full, LengthLimitError, Limited};
+use http_body_util::{BodyExt, LengthLimitError, Limited};
 use hyper::body::Incoming;
 use hyper::service::service_fn;
 use hyper::{Request, Response};
@@ -31,8 +30,9 @@ use crate::contract::time::Timestamp;
 use crate::contract::{Error, ReasonCode, Result};
 use crate::serve::config::{Config, Token};
 use crate::serve::endpoints::{Call, Ctx};
-use crate::serve::reply::Reply;
+use crate::serve::reply::{Payload, Reply};
 use crate::serve::routes::{self, Body, Match};
+use crate::serve::stream::{self, ResponseBody};
 
 /// Largest request head (request line and headers); more is 431.
 pub const MAX_HEAD_BYTES: usize = 16 * 1024;
@@ -103,10 +103,21 @@ pub fn run(config: &Config, ctx: Ctx, ready: &mut dyn FnMut(SocketAddr) -> Resul
 async fn respond(
     shared: Arc<Shared>,
     req: Request<Incoming>,
-) -> std::result::Result<Response<Full<Bytes>>, Infallible> {
+) -> std::result::Result<Response<ResponseBody>, Infallible> {
     let start = Instant::now();
     let method = req.method().as_str().to_owned();
-    let (route, reply) = handle(&shared, req).await;
+    let (route, mut reply) = handle(&shared, req).await;
+    // A streamed reply answers once its first chunk is ready, so an early failure keeps its status.
+    let body = match reply.take_body() {
+        Payload::Bytes(bytes) => ResponseBody::full(bytes),
+        Payload::Stream(producer) => match stream::start(producer).await {
+            Ok(body) => body,
+            Err(err) => {
+                reply = Reply::error(&err);
+                ResponseBody::full(reply.take_bytes())
+            }
+        },
+    };
     let ms = start.elapsed().as_secs_f64() * 1000.0;
     eprintln!(
         "{}",
@@ -121,7 +132,7 @@ async fn respond(
     for (name, value) in &reply.headers {
         builder = builder.header(*name, value.as_str());
     }
-    Ok(builder.body(Full::new(Bytes::from(reply.body))).unwrap_or_else(|_| Response::new(Full::new(Bytes::new()))))
+    Ok(builder.body(body).unwrap_or_else(|_| Response::new(ResponseBody::Full(None))))
 }
 
 /// The route template (for the log) and the reply.

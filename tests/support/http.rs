@@ -71,6 +71,21 @@ impl Server {
             .unwrap_or(0)
     }
 
+    /// Reset the server's peak RSS (VmHWM) to its RSS now (`/proc/PID/clear_refs`, Linux).
+    pub fn reset_peak_rss(&self) {
+        std::fs::write(format!("/proc/{}/clear_refs", self.pid()), "5").expect("reset the peak RSS");
+    }
+
+    /// VmHWM of the server in KiB: its peak RSS since start or [`Server::reset_peak_rss`].
+    pub fn peak_rss_kib(&self) -> u64 {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.pid())).unwrap_or_default();
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix("VmHWM:"))
+            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+            .unwrap_or(0)
+    }
+
     /// Stop the server and return what it wrote to stderr (the request log).
     pub fn stop(mut self) -> String {
         let _ = self.child.kill();
