@@ -67,10 +67,10 @@ fn run(args: Args, io: &mut Io) -> Result<()> {
     std::fs::create_dir_all(&workspace).map_err(|e| Error::io(format!("create {}", workspace.display()), e))?;
     let quoted = serde_json::to_string(&workspace.display().to_string()).unwrap_or_default();
     let text = DEMO_SPEC.replace("WORKSPACE", &quoted);
-    let spec = jobspec::parse(text.as_bytes(), false)?;
+    let mut spec = jobspec::parse(text.as_bytes(), false)?;
     let spec_path = workspace.join("jobspec.yaml");
     std::fs::write(&spec_path, &text).map_err(|e| Error::io("write the demo jobspec", e))?;
-    submit::create(&store, &job, &spec, &spec_path)?;
+    submit::create(&store, &job, &mut spec, &spec_path)?;
     let report = runner::drive(&store, &job, &Options::default())?;
     let out_dir = std::path::PathBuf::from(args.value(OUT_DIR.long).unwrap_or(DEFAULT_OUT_DIR));
     let pack = export_job(&store, &job, &out_dir, &ExportOptions::default())?;

@@ -128,7 +128,7 @@ fn run(args: Args, io: &mut Io) -> Result<()> {
     let [path] = words.as_slice() else {
         return Err(Error::invalid_input("submit takes exactly one JobSpec path").with_hint("wrkr init writes one"));
     };
-    let spec = jobspec::load(Path::new(path))?;
+    let mut spec = jobspec::load(Path::new(path))?;
     let now = Timestamp::now();
     if args.explain {
         // The id is shown as it would be used: as given, never rewritten, or the spec's default.
@@ -143,17 +143,17 @@ fn run(args: Args, io: &mut Io) -> Result<()> {
     let job = match args.value(JOB_ID.long) {
         Some(id) => {
             let job = JobId::parse(id)?;
-            create_queued(&store, &job, &spec, Path::new(path), queue.as_ref())?;
+            create_queued(&store, &job, &mut spec, Path::new(path), queue.as_ref())?;
             job
         }
-        None => create_fresh_queued(
-            &store,
-            &jobspec::infer_job_id(&spec.name, now),
-            &spec,
-            Path::new(path),
-            queue.as_ref(),
-        )?,
+        None => {
+            let base = jobspec::infer_job_id(&spec.name, now);
+            create_fresh_queued(&store, &base, &mut spec, Path::new(path), queue.as_ref())?
+        }
     };
+    // The runner reads its steps from the ledger: this process keeps only what the report names,
+    // so a 25,000-step spec is not held twice while it runs (peak RSS, issue 16).
+    spec.steps = Vec::new();
     if let Some(queued) = &queue {
         let labels = queued.payload.get("labels").cloned().unwrap_or_default();
         return if io.json {
@@ -221,7 +221,9 @@ pub fn lease_ttl(args: &Args) -> Result<Duration> {
 }
 
 /// Create the job: spec, workspace and fingerprint in one batch; refused if the id exists.
-pub fn create(store: &dyn Store, job: &JobId, spec: &JobSpec, spec_path: &Path) -> Result<()> {
+/// The spec's document moves into the ledger's batch (it is megabytes for a long job, and one
+/// copy is enough): `spec.document` is `null` afterwards.
+pub fn create(store: &dyn Store, job: &JobId, spec: &mut JobSpec, spec_path: &Path) -> Result<()> {
     create_queued(store, job, spec, spec_path, None)
 }
 
@@ -229,11 +231,12 @@ pub fn create(store: &dyn Store, job: &JobId, spec: &JobSpec, spec_path: &Path) 
 fn create_queued(
     store: &dyn Store,
     job: &JobId,
-    spec: &JobSpec,
+    spec: &mut JobSpec,
     spec_path: &Path,
     queued: Option<&NewEvent>,
 ) -> Result<()> {
-    if try_create(store, job, spec, spec_path, queued)? {
+    let mut batch = Some(creation_batch(spec, spec_path, queued)?);
+    if try_create(store, job, &mut batch)? {
         return Ok(());
     }
     Err(Error::invalid_input("job already exists").with("job_id", job.as_str()).with_hint(format!(
@@ -241,29 +244,26 @@ fn create_queued(
     )))
 }
 
-/// Create the job under `base` or the next free `base_N` (a default id: never collides).
-pub fn create_fresh(store: &dyn Store, base: &str, spec: &JobSpec, spec_path: &Path) -> Result<JobId> {
+/// Create the job under `base` or the next free `base_N` (a default id: never collides). As
+/// [`create`], `spec.document` moves into the ledger.
+pub fn create_fresh(store: &dyn Store, base: &str, spec: &mut JobSpec, spec_path: &Path) -> Result<JobId> {
     create_fresh_queued(store, base, spec, spec_path, None)
 }
 
 fn create_fresh_queued(
     store: &dyn Store,
     base: &str,
-    spec: &JobSpec,
+    spec: &mut JobSpec,
     spec_path: &Path,
     queued: Option<&NewEvent>,
 ) -> Result<JobId> {
-    crate::store::job_id::claim_fresh(base, &mut |job| try_create(store, job, spec, spec_path, queued))
+    let mut batch = Some(creation_batch(spec, spec_path, queued)?);
+    crate::store::job_id::claim_fresh(base, &mut |job| try_create(store, job, &mut batch))
 }
 
-/// Create the job; `Ok(false)` when the id is already taken.
-fn try_create(
-    store: &dyn Store,
-    job: &JobId,
-    spec: &JobSpec,
-    spec_path: &Path,
-    queued: Option<&NewEvent>,
-) -> Result<bool> {
+/// The job's first batch: its spec (the document moved out of `spec`), workspace and fingerprint,
+/// and the queue record when there is one.
+fn creation_batch(spec: &mut JobSpec, spec_path: &Path, queued: Option<&NewEvent>) -> Result<Vec<NewEvent>> {
     let workspace = workspace(spec)?;
     let fp = fingerprint::capture(&spec.environment_rules)?;
     // `-` (stdin) is recorded as given: there is no file to point back to.
@@ -272,19 +272,28 @@ fn try_create(
     } else {
         std::path::absolute(spec_path).unwrap_or_else(|_| spec_path.to_path_buf())
     };
-    let recorded = NewEvent::new(
-        "x-jobspec_recorded",
-        json!({"jobspec": spec.document, "spec_path": spec_path.display().to_string(), "workspace": workspace.display().to_string(),
-               "adapter": spec.adapter.as_str()}),
-    );
+    // Moved, not cloned (json! would clone it): the key order is that of the literal it replaces.
+    let mut recorded = serde_json::Map::new();
+    recorded.insert("jobspec".to_owned(), std::mem::take(&mut spec.document));
+    recorded.insert("spec_path".to_owned(), json!(spec_path.display().to_string()));
+    recorded.insert("workspace".to_owned(), json!(workspace.display().to_string()));
+    recorded.insert("adapter".to_owned(), json!(spec.adapter.as_str()));
+    let recorded = NewEvent::new("x-jobspec_recorded", serde_json::Value::Object(recorded));
     let fingerprint = NewEvent::new("env_fingerprint_set", fp.to_json());
+    Ok([recorded, fingerprint].into_iter().chain(queued.cloned()).collect())
+}
+
+/// Create the job with `batch` (taken from it once the append goes ahead); `Ok(false)` when the
+/// id is already taken, leaving `batch` for the next id.
+fn try_create(store: &dyn Store, job: &JobId, batch: &mut Option<Vec<NewEvent>>) -> Result<bool> {
     let mut taken = false;
     let created = store.append(job, AppendOptions { create: true, fence: None }, &mut |state| {
         if state.last_applied_seq > 0 {
             taken = true;
             return Err(Error::invalid_input("job already exists").with("job_id", job.as_str()));
         }
-        Ok([&recorded, &fingerprint].into_iter().chain(queued).cloned().collect())
+        // Each store plans an append once; a second plan would be a store bug, not a retry.
+        batch.take().ok_or_else(|| Error::generic("the job's first batch was planned twice"))
     });
     match created {
         Ok(_) => Ok(true),

@@ -44,14 +44,17 @@ pub fn submit(call: &Call<'_>) -> Result<Reply> {
     let body: SubmitBody = call.decode()?;
     let given = body.job_id.as_deref().map(JobId::parse).transpose()?;
     let path = confine(&call.ctx.cwd, "jobspec_path", &body.jobspec_path, Kind::ExistingFile)?;
-    let spec = jobspec::load(&path)?;
+    let mut spec = jobspec::load(&path)?;
     let store = call.file_store()?;
     let job = match given {
         Some(job) => {
-            submit_cmd::create(&store, &job, &spec, &path)?;
+            submit_cmd::create(&store, &job, &mut spec, &path)?;
             job
         }
-        None => submit_cmd::create_fresh(&store, &jobspec::infer_job_id(&spec.name, Timestamp::now()), &spec, &path)?,
+        None => {
+            let base = jobspec::infer_job_id(&spec.name, Timestamp::now());
+            submit_cmd::create_fresh(&store, &base, &mut spec, &path)?
+        }
     };
     let out = json!({"job_id": job.as_str(), "status": "queued", "adapter": spec.adapter.as_str(),
                          "spec_name": spec.name, "objective": spec.objective, "spec_path": body.jobspec_path});
