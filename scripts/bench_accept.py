@@ -21,7 +21,7 @@ import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from bench_export import BIN, ROOT, best, build_job, run  # noqa: E402
-from benchlib import record  # noqa: E402
+from benchlib import build_release, record  # noqa: E402
 
 STEPS = 25_000
 CONFIG = """\
@@ -34,7 +34,7 @@ required_checkpoint_types: [progress]
 
 
 def main():
-    subprocess.run(["cargo", "build", "--release", "-q"], cwd=ROOT, check=True)
+    build_release()
     with tempfile.TemporaryDirectory() as tmp:
         link = os.path.join(tmp, "wrkr-accept")
         os.symlink(BIN, link)

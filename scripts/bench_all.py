@@ -16,7 +16,9 @@ import subprocess
 import sys
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
-SCRIPTS = ["bench.py"] + sorted(p.name for p in (ROOT / "scripts").glob("bench_*.py") if p.name != "bench_all.py")
+# bench_pg.py starts its own PostgreSQL cluster: `make bench-pg` runs it, not `make bench`.
+SCRIPTS = ["bench.py"] + sorted(p.name for p in (ROOT / "scripts").glob("bench_*.py")
+                                if p.name not in ("bench_all.py", "bench_pg.py"))
 
 
 def main() -> int:
@@ -24,7 +26,8 @@ def main() -> int:
     out_dir.mkdir(parents=True, exist_ok=True)
     rows_path = out_dir / "rows.jsonl"
     rows_path.write_text("")
-    env = {**os.environ, "WRKR_BENCH_ROWS": str(rows_path)}
+    # `make bench` has just built the release binary: no script rebuilds it.
+    env = {**os.environ, "WRKR_BENCH_ROWS": str(rows_path), "WRKR_BENCH_BUILT": "1"}
     only = set(sys.argv[1:])
     for script in SCRIPTS:
         if only and script not in only:

@@ -22,7 +22,7 @@ import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from benchlib import record  # noqa: E402
+from benchlib import build_release, record  # noqa: E402
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 TARGET = os.environ.get("CARGO_TARGET_DIR", os.path.join(ROOT, "target"))
@@ -85,7 +85,7 @@ def build_job(tmp, env, job, steps):
 
 
 def main():
-    subprocess.run(["cargo", "build", "--release", "-q"], cwd=ROOT, check=True)
+    build_release()
     with tempfile.TemporaryDirectory() as tmp:
         for tool in ("wrkr-events", "wrkr-pack"):
             os.symlink(BIN, os.path.join(tmp, tool))

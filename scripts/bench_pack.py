@@ -60,11 +60,11 @@ def records(path, steps, job="job_bench"):
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from bench_export import best, run  # noqa: E402  (one measuring helper for every bench script)
-from benchlib import record  # noqa: E402
+from benchlib import build_release, record  # noqa: E402
 
 
 def main():
-    subprocess.run(["cargo", "build", "--release", "-q"], cwd=ROOT, check=True)
+    build_release()
     with tempfile.TemporaryDirectory() as tmp:
         for tool in ("wrkr-pack", "wrkr-verify"):
             os.symlink(BIN, os.path.join(tmp, tool))

@@ -63,15 +63,30 @@ def main():
             print(f"{n:>7} " + " ".join(f"{figures[c] / n * 1e6:>22.1f}" for c in commands))
             for c, seconds in figures.items():
                 record(f"scale_{c.replace(' ', '_')}_{n}", f"{c}, {n:,} steps (per step)", seconds / n, "s")
-        # wrkr jobs over many small jobs: created through the append tool (one batch each), which is
-        # what a job's first event costs, so 10,000 jobs take seconds, not a runner run each.
+        # wrkr jobs over many small jobs: one made by `wrkr events --append --create`, the rest
+        # copies of its directory with the snapshot naming its own job (as wrkr would write it),
+        # so 10,000 jobs take seconds, not 10,000 processes (minutes on a loaded machine).
         home = os.path.join(tmp, "many")
         jenv = {**os.environ, "WRKR_HOME": home}
         t0 = time.perf_counter()
-        for i in range(JOBS):
-            subprocess.run([WRKR, "events", "--append", "--create", f"j{i:05d}"], env=jenv, stdin=subprocess.DEVNULL,
-                           stdout=subprocess.DEVNULL, check=True)
+        subprocess.run([WRKR, "events", "--append", "--create", "j00000"], env=jenv, stdin=subprocess.DEVNULL,
+                       stdout=subprocess.DEVNULL, check=True)
+        first = os.path.join(home, "jobs", "j00000")
+        files = {name: open(os.path.join(first, name), "rb").read() for name in os.listdir(first)}
+        for i in range(1, JOBS):
+            job = f"j{i:05d}"
+            os.makedirs(os.path.join(home, "jobs", job), mode=0o700)
+            for name, data in files.items():
+                if name == "snapshot.json":
+                    data = data.replace(b'"job_id": "j00000"', f'"job_id": "{job}"'.encode())
+                fd = os.open(os.path.join(home, "jobs", job, name), os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+                with os.fdopen(fd, "wb") as f:
+                    f.write(data)
         made = time.perf_counter() - t0
+        listed = subprocess.run([WRKR, "jobs", "--json"], env=jenv, capture_output=True, check=True).stdout
+        count = listed.count(b'"job_id"')
+        if count != JOBS:
+            sys.exit(f"bench_scale: wrkr jobs lists {count} jobs, not {JOBS}")
         jobs_s = timed([WRKR, "jobs"], jenv, tmp, 3)
         print(f"wrkr jobs over {JOBS:,} jobs: {jobs_s * 1e3:.1f} ms, {jobs_s / JOBS * 1e6:.1f} us/job "
               f"(jobs made in {made:.1f} s)")

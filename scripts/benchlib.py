@@ -10,6 +10,17 @@ from __future__ import annotations
 
 import json
 import os
+import pathlib
+import subprocess
+
+ROOT = pathlib.Path(__file__).resolve().parents[1]
+
+
+def build_release() -> None:
+    """`cargo build --release`, unless the driver already built it (`make bench` builds once, then
+    sets WRKR_BENCH_BUILT, so no script rebuilds the binary the others measured)."""
+    if not os.environ.get("WRKR_BENCH_BUILT"):
+        subprocess.run(["cargo", "build", "--release", "-q", "--locked"], cwd=ROOT, check=True)
 
 
 def record(row_id: str, path: str, value: float, unit: str, floor: float | None = None,
