@@ -35,9 +35,8 @@ fn main() -> std::io::Result<()> {
                         .body(Full::new(body.clone()));
                     async move { Ok::<_, Infallible>(response.unwrap_or_default()) }
                 });
-                let _ = hyper::server::conn::http1::Builder::new()
-                    .serve_connection(TokioIo::new(stream), service)
-                    .await;
+                let _ =
+                    hyper::server::conn::http1::Builder::new().serve_connection(TokioIo::new(stream), service).await;
             });
         }
     })
