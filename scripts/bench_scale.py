@@ -46,6 +46,7 @@ def main():
         env = {**os.environ, "WRKR_HOME": os.path.join(tmp, "home")}
         with open(os.path.join(tmp, "accept.yaml"), "w") as f:
             f.write("schema_id: wrkr.accept_config\nschema_version: v1\nrequired_checkpoint_types: [plan]\n")
+        per_step = {}
         for n in SIZES:
             path = os.path.join(tmp, f"spec{n}.json")
             with open(path, "w") as f:
@@ -61,8 +62,13 @@ def main():
                 "accept run": timed([WRKR, "accept", "run", job, "--out-dir", out], env, tmp, 3),
             }
             print(f"{n:>7} " + " ".join(f"{figures[c] / n * 1e6:>22.1f}" for c in commands))
+            per_step[n] = {c: figures[c] / n for c in commands}
             for c, seconds in figures.items():
                 record(f"scale_{c.replace(' ', '_')}_{n}", f"{c}, {n:,} steps (per step)", seconds / n, "s")
+        # Flatness: the largest size's cost per step against the smallest's (goal: within 10%).
+        if len(per_step) > 1:
+            lo, hi = min(per_step), max(per_step)
+            print(f"{hi:>6}/{lo}" + " ".join(f"{per_step[hi][c] / per_step[lo][c]:>21.2f}x" for c in commands))
         # wrkr jobs over many small jobs: one made by `wrkr events --append --create`, the rest
         # copies of its directory with the snapshot naming its own job (as wrkr would write it),
         # so 10,000 jobs take seconds, not 10,000 processes (minutes on a loaded machine).
