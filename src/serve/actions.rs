@@ -75,7 +75,7 @@ fn background(call: &Call<'_>, job: JobId) -> Result<()> {
                 }
                 Err(err) => json!({"event": "run_failed", "job_id": job.as_str(), "code": err.code.as_str()}),
             };
-            eprintln!("{line}");
+            crate::serve::server::log(&line);
         })
         .map(drop)
         .map_err(|e| Error::io("start a runner thread", e))

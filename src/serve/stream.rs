@@ -25,6 +25,7 @@ use serde_json::json;
 use tokio::sync::mpsc;
 
 use crate::contract::{Error, Result};
+use crate::serve::server::log;
 
 /// Bytes per chunk handed to the connection.
 pub const CHUNK: usize = 64 * 1024;
@@ -93,10 +94,7 @@ impl Body for ResponseBody {
                     Poll::Ready(None) => Poll::Ready(None),
                     Poll::Ready(Some(Ok(bytes))) => Poll::Ready(Some(Ok(Frame::data(bytes)))),
                     Poll::Ready(Some(Err(err))) => {
-                        eprintln!(
-                            "{}",
-                            json!({"event": "stream_failed", "code": err.code.as_str(), "error": err.to_string()})
-                        );
+                        log(&json!({"event": "stream_failed", "code": err.code.as_str(), "error": err.to_string()}));
                         Poll::Ready(Some(Err(io::Error::other(err.to_string()))))
                     }
                 }
