@@ -11,7 +11,7 @@
 # This is the short form (under 15 minutes on a clean clone of a 2-core machine). The nightly lane
 # runs the long form through the same knobs: CHAOS_KILLS (kill points, >= 1,000; default 1000),
 # SOAK_SECONDS (30; 600 nightly), MAX_TIME (schemathesis's budget in seconds, 120; 300 nightly),
-# MAX_EXAMPLES (per operation, 50), CHAOS_WORKERS (concurrent crash cases, 6). WRKR_CHAOS_SEED
+# MAX_EXAMPLES (per operation, 25; 50 nightly), CHAOS_WORKERS (concurrent crash cases, 6). WRKR_CHAOS_SEED
 # reproduces a seed.
 #
 # Where the time goes, and what keeps it short:
@@ -25,7 +25,7 @@
 #   under target/ named after that file's hash, installed from wheels only, in the background
 #   while cargo compiles; a later run (or a new pin) reuses (or replaces) it.
 # - The crash suite, which spends most of its time waiting for kill moments and lease expiries,
-#   runs alongside the other suites; its output is printed when it ends.
+#   and schemathesis run alongside the other suites; their output is printed when they end.
 set -euo pipefail
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
 TARGET="${CARGO_TARGET_DIR:-$ROOT/target}"
@@ -58,21 +58,26 @@ REQUIREMENTS="$ROOT/scripts/chaos/requirements-schemathesis.txt"
 VENV="$TARGET/hardening-venv-$(sha256sum "$REQUIREMENTS" | cut -c1-12)"
 VENV_LOG="$LOGS/venv.log"
 VENV_STARTED=$SECONDS
-VENV_PID=""
+rm -f "$LOGS/venv.failed"
 if [ ! -f "$VENV/installed" ]; then
-    (
-        rm -rf "$VENV" "$TARGET"/hardening-venv # the unkeyed venv of older runs
-        python3 -m venv "$VENV"
-        "$VENV/bin/pip" install -q --disable-pip-version-check --only-binary :all: -r "$REQUIREMENTS" ||
-            "$VENV/bin/pip" install -q --disable-pip-version-check -r "$REQUIREMENTS"
-        echo "$((SECONDS - VENV_STARTED))" >"$VENV/installed"
-    ) >"$VENV_LOG" 2>&1 &
-    VENV_PID=$!
-    CHILDREN+=("$VENV_PID")
+    {
+        (
+            rm -rf "$VENV" "$TARGET"/hardening-venv # the unkeyed venv of older runs
+            python3 -m venv "$VENV"
+            "$VENV/bin/pip" install -q --disable-pip-version-check --only-binary :all: -r "$REQUIREMENTS" ||
+                "$VENV/bin/pip" install -q --disable-pip-version-check -r "$REQUIREMENTS"
+            echo "$((SECONDS - VENV_STARTED))" >"$VENV/installed"
+        ) >"$VENV_LOG" 2>&1 || touch "$LOGS/venv.failed"
+    } &
+    CHILDREN+=("$!")
 fi
 
-# The failpoint build: one debug build with --features failpoints and a fixed stamp.
+# The failpoint build: one debug build with --features failpoints, a fixed stamp, and line tables
+# only for debug info (file:line in a backtrace is all a failing suite needs, and every crate then
+# emits and links far less; full debug info made a 167 MB binary). HARDENING_DEBUG=2 for full. A
+# tree whose deps were built with full debug info builds them once more for this.
 export WRKR_COMMIT="${WRKR_COMMIT:-test-hardening}"
+export CARGO_PROFILE_DEV_DEBUG="${HARDENING_DEBUG:-line-tables-only}"
 (cd "$ROOT" && "$CARGO" test --locked --features failpoints --test failpoints --no-run -q)
 lap build
 cp "$TARGET/debug/wrkr" "$LOGS/wrkr"
@@ -80,77 +85,97 @@ export WRKR_FAILPOINTS_BIN="$LOGS/wrkr"
 SEED="${WRKR_CHAOS_SEED:-$(( $(date +%s) % 1000000 ))}"
 export WRKR_CHAOS_SEED="$SEED"
 CHAOS="$ROOT/scripts/chaos/main.py"
-failed=""
+SUITE_TIMES="$LOGS/suite-times"
+: >"$SUITE_TIMES"
 
-# The crash suite alongside the rest: output to a file, printed when it ends.
-CRASH_LOG="$LOGS/crash.log"
-(
-    started=$SECONDS
-    rc=0
-    python3 "$CHAOS" crash --min-kills "${CHAOS_KILLS:-1000}" --workers "${CHAOS_WORKERS:-6}" || rc=$?
-    echo "crash: wall ${started}s..${SECONDS}s of the run"
-    exit "$rc"
-) >"$CRASH_LOG" 2>&1 &
-CRASH_PID=$!
-CHILDREN+=("$CRASH_PID")
+suite() { # suite NAME COMMAND...: run it, record its seconds; its status is the command's
+    local name="$1" started=$SECONDS rc=0
+    shift
+    "$@" || rc=$?
+    echo "$name=$((SECONDS - started))s" >>"$SUITE_TIMES"
+    [ "$rc" = 0 ] || echo "$name" >>"$LOGS/failed"
+    return 0
+}
 
-FP_LOG="$LOGS/tests.log"
-fp_rc=0
-(cd "$ROOT" && "$CARGO" test --locked --features failpoints --test failpoints -q >"$FP_LOG" 2>&1) || fp_rc=$?
-result="$(grep -E '^test result:' "$FP_LOG" | tail -n 1)"
-cases="$(echo "$result" | grep -oE '[0-9]+ passed' | grep -oE '[0-9]+' || echo 0)"
-failures="$(echo "$result" | grep -oE '[0-9]+ failed' | grep -oE '[0-9]+' || echo 0)"
-if [ "$fp_rc" != 0 ]; then tail -n 40 "$FP_LOG"; failed="$failed failpoints"; fi
-echo "failpoints: cases=$((cases + failures)) points=$(grep -c '^    "' "$ROOT/src/failpoint.rs") failures=$failures (tests/failpoints.rs: every point reached and armed)"
-lap failpoints
-python3 "$CHAOS" ioerr || failed="$failed ioerr"
-lap ioerr
-python3 "$CHAOS" enospc --rounds "${CHAOS_ENOSPC_ROUNDS:-12}" || failed="$failed enospc"
-lap enospc
-python3 "$CHAOS" soak --seconds "${SOAK_SECONDS:-30}" || failed="$failed soak"
-lap soak
+failpoint_tests() {
+    local log="$LOGS/tests.log" rc=0
+    (cd "$ROOT" && "$CARGO" test --locked --features failpoints --test failpoints -q >"$log" 2>&1) || rc=$?
+    local result cases failures
+    result="$(grep -E '^test result:' "$log" | tail -n 1)"
+    cases="$(echo "$result" | grep -oE '[0-9]+ passed' | grep -oE '[0-9]+' || echo 0)"
+    failures="$(echo "$result" | grep -oE '[0-9]+ failed' | grep -oE '[0-9]+' || echo 0)"
+    if [ "$rc" != 0 ]; then tail -n 40 "$log"; fi
+    echo "failpoints: cases=$((cases + failures)) points=$(grep -c '^    "' "$ROOT/src/failpoint.rs") failures=$failures (tests/failpoints.rs: every point reached and armed)"
+    return "$rc"
+}
 
 # Schemathesis: the failpoints binary with nothing armed (the debug build's code, overflow
 # checks on), in a temp directory with one seeded job, so generated paths stay inside it.
-if [ -n "$VENV_PID" ]; then
-    wait "$VENV_PID" || { cat "$VENV_LOG"; echo "schemathesis: could not install (see above)"; exit 1; }
-fi
-lap schemathesis-install
-echo "schemathesis: venv $(basename "$VENV") (installed in $(cat "$VENV/installed")s, in the background)"
-BIN="${WRKR_BIN:-$WRKR_FAILPOINTS_BIN}"
-WORK="$(mktemp -d)"
-PID=""
-trap 'kill "$PID" 2>/dev/null || true; rm -rf "$WORK"; cleanup' EXIT
-(
-    export WRKR_HOME="$WORK/home" HOME="$WORK"
-    cd "$WORK"
-    "$BIN" init >/dev/null
-    "$BIN" submit jobspec.yaml --job-id job_1 >/dev/null
-    "$BIN" accept init >/dev/null
-)
-WRKR_HOME="$WORK/home" HOME="$WORK" "$BIN" serve --listen 127.0.0.1:0 --json >"$WORK/serve.json" 2>"$WORK/serve.log" &
-PID=$!
-for _ in $(seq 50); do grep -q '^}' "$WORK/serve.json" 2>/dev/null && break; sleep 0.1; done
-ADDR="$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["listen"])' "$WORK/serve.json")"
-# Every check but positive_data_acceptance: that one flags schema-valid requests the server refuses
-# for rules JSON Schema cannot state (a NUL in a path, an absolute config_path, approving a checkpoint
-# that is not decision-needed). Refusing them is correct; what must never happen is a 5xx or a
-# response outside the document, and those checks all run.
-st_rc=0
-(cd "$WORK" && "$VENV/bin/st" run "http://$ADDR/v1/openapi.json" --checks all \
-    --exclude-checks positive_data_acceptance --max-examples "${MAX_EXAMPLES:-50}" \
-    --max-time "${MAX_TIME:-120}" --workers 1 --seed 1 --no-color >"$WORK/st.log" 2>&1) || st_rc=$?
-if [ "$st_rc" != 0 ]; then tail -n 60 "$WORK/st.log"; failed="$failed schemathesis"; else tail -n 6 "$WORK/st.log"; fi
-statuses="$(python3 -c 'import json,sys,collections; c=collections.Counter(json.loads(l).get("status") for l in open(sys.argv[1]) if "\"route\"" in l); print(",".join(f"{k}:{v}" for k, v in sorted(c.items())))' "$WORK/serve.log")"
-lap schemathesis
-echo "schemathesis: requests=$(grep -c '"route"' "$WORK/serve.log" || true) statuses=$statuses max_examples=${MAX_EXAMPLES:-50} max_time=${MAX_TIME:-120}s failures=$([ "$st_rc" = 0 ] && echo 0 || echo "rc $st_rc, see above")"
+schemathesis() {
+    while [ ! -f "$VENV/installed" ]; do # (a lane cannot `wait` for the main shell's child)
+        if [ -f "$LOGS/venv.failed" ]; then
+            cat "$VENV_LOG"
+            echo "schemathesis: could not install (see above)"
+            return 1
+        fi
+        sleep 1
+    done
+    echo "schemathesis: venv $(basename "$VENV") (installed in $(cat "$VENV/installed")s, in the background)"
+    local bin="${WRKR_BIN:-$WRKR_FAILPOINTS_BIN}" work pid rc=0 addr statuses
+    work="$(mktemp -d)"
+    (
+        export WRKR_HOME="$work/home" HOME="$work"
+        cd "$work"
+        "$bin" init >/dev/null
+        "$bin" submit jobspec.yaml --job-id job_1 >/dev/null
+        "$bin" accept init >/dev/null
+    )
+    WRKR_HOME="$work/home" HOME="$work" "$bin" serve --listen 127.0.0.1:0 --json >"$work/serve.json" 2>"$work/serve.log" &
+    pid=$!
+    for _ in $(seq 50); do grep -q '^}' "$work/serve.json" 2>/dev/null && break; sleep 0.1; done
+    addr="$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["listen"])' "$work/serve.json")"
+    # Every check but positive_data_acceptance: that one flags schema-valid requests the server
+    # refuses for rules JSON Schema cannot state (a NUL in a path, an absolute config_path,
+    # approving a checkpoint that is not decision-needed). Refusing them is correct; what must
+    # never happen is a 5xx or a response outside the document, and those checks all run.
+    (cd "$work" && "$VENV/bin/st" run "http://$addr/v1/openapi.json" --checks all \
+        --exclude-checks positive_data_acceptance --max-examples "$MAX_EXAMPLES" \
+        --max-time "$MAX_TIME" --workers 1 --seed 1 --no-color >"$work/st.log" 2>&1) || rc=$?
+    kill "$pid" 2>/dev/null || true
+    wait "$pid" 2>/dev/null || true
+    if [ "$rc" != 0 ]; then tail -n 60 "$work/st.log"; else tail -n 6 "$work/st.log"; fi
+    statuses="$(python3 -c 'import json,sys,collections; c=collections.Counter(json.loads(l).get("status") for l in open(sys.argv[1]) if "\"route\"" in l); print(",".join(f"{k}:{v}" for k, v in sorted(c.items())))' "$work/serve.log")"
+    echo "schemathesis: requests=$(grep -c '"route"' "$work/serve.log" || true) statuses=$statuses max_examples=$MAX_EXAMPLES max_time=${MAX_TIME}s failures=$([ "$rc" = 0 ] && echo 0 || echo "rc $rc, see above")"
+    rm -rf "$work"
+    return "$rc"
+}
+# The short form: 25 examples per operation, so that every operation is reached well inside the
+# time budget on a busy machine; the nightly lane raises both.
+MAX_EXAMPLES="${MAX_EXAMPLES:-25}"
+MAX_TIME="${MAX_TIME:-120}"
 
-crash_rc=0
-wait "$CRASH_PID" || crash_rc=$?
-lap crash-after-the-rest
-cat "$CRASH_LOG"
-[ "$crash_rc" = 0 ] || failed="$failed crash"
-if [ -n "$failed" ]; then
-    echo "test-hardening: FAILED:$failed"
+# Three lanes at once: the crash suite and schemathesis in the background (their output printed
+# when they end), the rest here in turn. On a busy machine this also keeps the run's share of it.
+rm -f "$LOGS/failed"
+suite crash python3 "$CHAOS" crash --min-kills "${CHAOS_KILLS:-1000}" --workers "${CHAOS_WORKERS:-6}" \
+    >"$LOGS/crash.log" 2>&1 &
+CRASH_PID=$!
+CHILDREN+=("$CRASH_PID")
+suite schemathesis schemathesis >"$LOGS/schemathesis.log" 2>&1 &
+ST_PID=$!
+CHILDREN+=("$ST_PID")
+suite failpoints failpoint_tests
+suite ioerr python3 "$CHAOS" ioerr
+suite enospc python3 "$CHAOS" enospc --rounds "${CHAOS_ENOSPC_ROUNDS:-12}"
+suite soak python3 "$CHAOS" soak --seconds "${SOAK_SECONDS:-30}"
+lap in-turn
+wait "$ST_PID" || true
+cat "$LOGS/schemathesis.log"
+wait "$CRASH_PID" || true
+cat "$LOGS/crash.log"
+lap waiting-for-the-lanes
+TIMES="$TIMES (suites, concurrent: $(tr '\n' ' ' <"$SUITE_TIMES" | sed 's/ $//'))"
+if [ -s "$LOGS/failed" ]; then
+    echo "test-hardening: FAILED: $(tr '\n' ' ' <"$LOGS/failed")"
     exit 1
 fi
