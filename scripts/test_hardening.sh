@@ -24,8 +24,9 @@
 # - Schemathesis (PyPI, pinned in scripts/chaos/requirements-schemathesis.txt) goes into a venv
 #   under target/ named after that file's hash, installed from wheels only, in the background
 #   while cargo compiles; a later run (or a new pin) reuses (or replaces) it.
-# - The crash suite, which spends most of its time waiting for kill moments and lease expiries,
-#   and schemathesis run alongside the other suites; their output is printed when they end.
+# - The crash suite (which spends most of its time waiting for kill moments and lease expiries),
+#   the N-th I/O error suite and schemathesis run alongside the short suites, each in its own
+#   sandbox; their output is printed when they end.
 set -euo pipefail
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
 TARGET="${CARGO_TARGET_DIR:-$ROOT/target}"
@@ -143,6 +144,10 @@ schemathesis() {
         --max-time "$MAX_TIME" --workers 1 --seed 1 --no-color >"$work/st.log" 2>&1) || rc=$?
     kill "$pid" 2>/dev/null || true
     wait "$pid" 2>/dev/null || true
+    if [ "$rc" = 0 ] && grep -q "No test cases were generated" "$work/st.log"; then
+        echo "schemathesis: no test case ran (MAX_TIME too short for this machine?)"
+        rc=1
+    fi
     if [ "$rc" != 0 ]; then tail -n 60 "$work/st.log"; else tail -n 6 "$work/st.log"; fi
     statuses="$(python3 -c 'import json,sys,collections; c=collections.Counter(json.loads(l).get("status") for l in open(sys.argv[1]) if "\"route\"" in l); print(",".join(f"{k}:{v}" for k, v in sorted(c.items())))' "$work/serve.log")"
     echo "schemathesis: requests=$(grep -c '"route"' "$work/serve.log" || true) statuses=$statuses max_examples=$MAX_EXAMPLES max_time=${MAX_TIME}s failures=$([ "$rc" = 0 ] && echo 0 || echo "rc $rc, see above")"
@@ -154,25 +159,29 @@ schemathesis() {
 MAX_EXAMPLES="${MAX_EXAMPLES:-25}"
 MAX_TIME="${MAX_TIME:-120}"
 
-# Three lanes at once: the crash suite and schemathesis in the background (their output printed
-# when they end), the rest here in turn. On a busy machine this also keeps the run's share of it.
+# Four lanes at once: the crash suite, the N-th I/O error suite and schemathesis in the background
+# (each one's output printed when the lanes are done, in this order), the short suites here in
+# turn. Each sandbox is its own; on a busy machine the lanes also keep the run's share of it.
 rm -f "$LOGS/failed"
-suite crash python3 "$CHAOS" crash --min-kills "${CHAOS_KILLS:-1000}" --workers "${CHAOS_WORKERS:-6}" \
-    >"$LOGS/crash.log" 2>&1 &
-CRASH_PID=$!
-CHILDREN+=("$CRASH_PID")
-suite schemathesis schemathesis >"$LOGS/schemathesis.log" 2>&1 &
-ST_PID=$!
-CHILDREN+=("$ST_PID")
+LANES=()
+lane() { # lane NAME COMMAND...: a suite in the background, its output into $LOGS/NAME.log
+    local name="$1"
+    shift
+    suite "$name" "$@" >"$LOGS/$name.log" 2>&1 &
+    CHILDREN+=("$!")
+    LANES+=("$name:$!")
+}
+lane crash python3 "$CHAOS" crash --min-kills "${CHAOS_KILLS:-1000}" --workers "${CHAOS_WORKERS:-6}"
+lane ioerr python3 "$CHAOS" ioerr
+lane schemathesis schemathesis
 suite failpoints failpoint_tests
-suite ioerr python3 "$CHAOS" ioerr
 suite enospc python3 "$CHAOS" enospc --rounds "${CHAOS_ENOSPC_ROUNDS:-12}"
 suite soak python3 "$CHAOS" soak --seconds "${SOAK_SECONDS:-30}"
 lap in-turn
-wait "$ST_PID" || true
-cat "$LOGS/schemathesis.log"
-wait "$CRASH_PID" || true
-cat "$LOGS/crash.log"
+for entry in "${LANES[@]}"; do
+    wait "${entry#*:}" || true
+    cat "$LOGS/${entry%%:*}.log"
+done
 lap waiting-for-the-lanes
 TIMES="$TIMES (suites, concurrent: $(tr '\n' ' ' <"$SUITE_TIMES" | sed 's/ $//'))"
 if [ -s "$LOGS/failed" ]; then
