@@ -67,11 +67,11 @@ test-e2e: test-deps ## Whole journeys through the binary: runner, serve, wrap, t
 	WRKR_BIN=$(TARGET)/debug/wrkr python3 -m pytest -q -rs sdk/python examples/sidecar/tests examples/adapters/tests
 
 # The reliability suites (issue 14), each printing one summary line: failpoint tests, crash
-# consistency (>= 1,000 kill points), N-th I/O error, full disk, soak, then schemathesis (PyPI,
-# installed into target/hardening-venv here, not by `make test`) against the OpenAPI document a
-# loopback `wrkr serve` serves. WRKR_CHAOS_SEED reproduces a run. Every suite runs the debug
-# binary built with --features failpoints (nothing armed for schemathesis), so a clean clone
-# compiles one debug build here, not also the release (LTO) build.
+# consistency (>= 1,000 kill points, alongside the rest), N-th I/O error, full disk, soak, then
+# schemathesis (PyPI, pinned, installed into a venv under target/ while cargo compiles, not by
+# `make test`) against the OpenAPI document a loopback `wrkr serve` serves. The short form; the
+# nightly lane sets CHAOS_KILLS, SOAK_SECONDS and MAX_TIME for the long one. WRKR_CHAOS_SEED
+# reproduces a run. Every suite runs the one debug binary built with --features failpoints.
 test-hardening: ## Reliability suites: failpoints, crash, N-th I/O error, full disk, soak, schemathesis
 	@scripts/test_hardening.sh
 

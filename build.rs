@@ -1,6 +1,7 @@
 //! Stamps the commit and build date into the binary for `wrkr version` (rules in build/stamp.rs).
 //!
-//! Reruns when HEAD moves or a stamping variable changes, not on every source edit.
+//! Reruns when a stamping variable changes, or HEAD moves (unless WRKR_COMMIT fixes the
+//! commit), not on every source edit.
 
 #[path = "build/stamp.rs"]
 mod stamp;
@@ -20,18 +21,10 @@ fn main() {
         println!("cargo:rerun-if-env-changed={var}");
     }
     println!("cargo:rerun-if-changed=build/stamp.rs");
-    // HEAD (per worktree) and the branch it names (in the common dir, loose or packed).
-    if let Some(git_dir) = git(&["rev-parse", "--absolute-git-dir"]) {
-        println!("cargo:rerun-if-changed={git_dir}/HEAD");
-    }
-    if let (Some(common), Some(branch)) =
-        (git(&["rev-parse", "--git-common-dir"]), git(&["symbolic-ref", "-q", "HEAD"]))
-    {
-        let common = if Path::new(&common).is_absolute() { Path::new(&common).to_path_buf() } else { dir.join(common) };
-        for path in [common.join(&branch), common.join("packed-refs")] {
-            if path.exists() {
-                println!("cargo:rerun-if-changed={}", path.display());
-            }
+    // HEAD and its branch, unless WRKR_COMMIT fixes the stamp (see stamp::rerun_paths).
+    for path in stamp::rerun_paths(&stamp::Inputs { env: &env, git: &git }, dir) {
+        if path.exists() {
+            println!("cargo:rerun-if-changed={}", path.display());
         }
     }
 }

@@ -7,7 +7,7 @@
 //! so in `source` instead of inventing a commit. Shared by build.rs and tests/release.rs, which
 //! checks the rules without building a second binary.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 
 /// What build.rs stamps into the binary.
@@ -45,6 +45,31 @@ pub fn stamp(inputs: &Inputs) -> Stamp {
         (None, None) => "unknown".to_owned(),
     };
     Stamp { commit, date, source }
+}
+
+/// The files whose change makes cargo run build.rs again (besides the stamping variables, which
+/// always do): `HEAD` of this worktree and the branch it names, in the common git dir loose or
+/// packed, when the commit comes from git. None when `WRKR_COMMIT` fixes the stamp: the commit is
+/// then whatever the variable says, so a moved HEAD changes nothing in the binary, and rebuilding
+/// the whole crate for it (minutes for the instrumented fuzz build, every commit) buys nothing.
+/// `make fuzz-smoke` and `make test-hardening` build that way. `dir` is the source directory;
+/// the caller keeps the paths that exist.
+pub fn rerun_paths(inputs: &Inputs, dir: &Path) -> Vec<PathBuf> {
+    if (inputs.env)("WRKR_COMMIT").is_some_and(|v| !v.trim().is_empty()) {
+        return Vec::new();
+    }
+    let mut paths = Vec::new();
+    if let Some(git_dir) = (inputs.git)(&["rev-parse", "--absolute-git-dir"]) {
+        paths.push(Path::new(&git_dir).join("HEAD"));
+    }
+    if let (Some(common), Some(branch)) =
+        ((inputs.git)(&["rev-parse", "--git-common-dir"]), (inputs.git)(&["symbolic-ref", "-q", "HEAD"]))
+    {
+        let common = if Path::new(&common).is_absolute() { PathBuf::from(common) } else { dir.join(common) };
+        paths.push(common.join(&branch));
+        paths.push(common.join("packed-refs"));
+    }
+    paths
 }
 
 /// `git ARGS` in `dir`, trimmed; `None` on any failure (no git, not a repository).

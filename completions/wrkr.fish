@@ -411,7 +411,7 @@ complete -c wrkr -n '__fish_seen_subcommand_from doctor' -l store -r -d 'Store: 
 complete -c wrkr -n '__fish_seen_subcommand_from doctor' -l explain -d 'Print what the command would do, without running it'
 complete -c wrkr -n '__fish_seen_subcommand_from doctor' -l help -s h -d 'Print help and exit'
 complete -c wrkr -n '__fish_seen_subcommand_from doctor' -l version -s V -d 'Print the version and exit'
-complete -c wrkr -n '__fish_seen_subcommand_from fsck' -l repair -d 'Fix what can be fixed without losing a record (torn tail, snapshot, temp files, modes)'
+complete -c wrkr -n '__fish_seen_subcommand_from fsck' -l repair -d 'Fix what can be fixed without losing a record (torn tail, snapshot, temp files, modes, empty jobs)'
 complete -c wrkr -n '__fish_seen_subcommand_from fsck' -l out-dir -r -d 'Also check DIR/jobpacks and DIR/reports for stale temp files [default: ./wrkr-out]'
 complete -c wrkr -n '__fish_seen_subcommand_from fsck' -l json -d 'Machine-readable output; errors become a wrkr.error_envelope on stderr'
 complete -c wrkr -n '__fish_seen_subcommand_from fsck' -l store -r -d 'Store: DIR or postgres:// URL [default: $WRKR_STORE, else $WRKR_HOME, else ~/.wrkr]'

@@ -37,6 +37,8 @@ status=0
 printf '{"seq":1,"created_at":"2026-01-01T00:00:00Z","type":"job_initialized"}\n{"seq":2,"created_at":"2026-01-01T00:00:01Z","type":"x-a","payload":{"n":1}}\n{"seq":3,"crea' \
     > corpus/ledger_reader/torn_tail
 printf '{"b":[1e400,-0.0,1E-7,"\\ud83d\\ude00"],"a":{"":null}}' > corpus/json_jcs/numbers_and_escapes
+# A fixed stamp: build.rs then does not rebuild the instrumented crate each time HEAD moves.
+export WRKR_COMMIT="${WRKR_COMMIT:-fuzz}"
 nice -n 10 cargo +nightly fuzz build >/dev/null 2>&1 || nice -n 10 cargo +nightly fuzz build
 for target in ${FUZZ_TARGETS:-$(cargo +nightly fuzz list)}; do
     log="$(mktemp)"

@@ -3,19 +3,36 @@
 #   1. failpoints: tests/failpoints.rs against a binary built with --features failpoints;
 #   2. crash: >= 1,000 SIGKILLs at random moments and N-th-point crashes through a journey;
 #   3. ioerr: fail the N-th failpoint for every N, transient and persistent; enospc: a full tmpfs;
-#   4. soak: one long job with decisions, takeovers and pauses; flat RSS and descriptors
-#      (SOAK_SECONDS, 30 here, 600 nightly);
+#   4. soak: one long job with decisions, takeovers and pauses; flat RSS and descriptors;
 #   5. schemathesis against the OpenAPI document `wrkr serve` serves, on loopback.
 # Each suite prints one summary line, and a last line says where the time went (the build, each
-# suite: on a loaded machine the build can be most of it). WRKR_CHAOS_SEED reproduces a seed;
-# CHAOS_KILLS sets the number of kill points (the nightly lane raises it). Schemathesis (PyPI) is
-# installed into target/hardening-venv on first use; its server runs in a temp directory with one
-# seeded job, so generated paths stay inside it. Bounded: --max-examples 50 per operation and a
-# --max-time budget.
+# suite, the load average).
+#
+# This is the short form (under 15 minutes on a clean clone of a 2-core machine). The nightly lane
+# runs the long form through the same knobs: CHAOS_KILLS (kill points, >= 1,000; default 1000),
+# SOAK_SECONDS (30; 600 nightly), MAX_TIME (schemathesis's budget in seconds, 120; 300 nightly),
+# MAX_EXAMPLES (per operation, 25; 50 nightly), CHAOS_WORKERS (concurrent crash cases, 6). WRKR_CHAOS_SEED
+# reproduces a seed.
+#
+# Where the time goes, and what keeps it short:
+# - One cargo invocation builds everything: `cargo test --features failpoints --no-run` compiles
+#   the library, the binary and the failpoint tests. (A separate `cargo build` compiled the crate
+#   a second time: the dev-dependencies turn on other features of a shared crate, so the library
+#   built for tests is a different unit.) Every suite runs that one debug binary, copied to
+#   target/failpoints/wrkr. WRKR_COMMIT is fixed for this build, so a commit that changes no
+#   source does not rebuild it (build.rs).
+# - Schemathesis (PyPI, pinned in scripts/chaos/requirements-schemathesis.txt) goes into a venv
+#   under target/ named after that file's hash, installed from wheels only, in the background
+#   while cargo compiles; a later run (or a new pin) reuses (or replaces) it.
+# - The crash suite (which spends most of its time waiting for kill moments and lease expiries)
+#   and schemathesis run alongside the other suites, each in its own sandbox; their output is
+#   printed when they end.
 set -euo pipefail
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
 TARGET="${CARGO_TARGET_DIR:-$ROOT/target}"
 CARGO="${CARGO:-cargo}"
+LOGS="$TARGET/failpoints"
+mkdir -p "$LOGS"
 
 TIMES=""
 lap() { # lap NAME: the seconds since the previous lap, added to the closing timing line
@@ -23,70 +40,152 @@ lap() { # lap NAME: the seconds since the previous lap, added to the closing tim
     LAP=$SECONDS
 }
 LAP=$SECONDS
-timing() { # the closing line, also when a suite fails (set -e)
+timing() { # the closing line, also when a suite fails
     echo "test-hardening: time$TIMES total=${SECONDS}s load=$(cut -d' ' -f1-3 /proc/loadavg)"
 }
-trap timing EXIT
+CHILDREN=()
+cleanup() {
+    for pid in "${CHILDREN[@]}"; do
+        pkill -TERM -P "$pid" 2>/dev/null || true # the suite under the lane's subshell
+        kill "$pid" 2>/dev/null || true
+    done
+    wait 2>/dev/null || true
+    timing
+}
+trap cleanup EXIT
 
-# The failpoint build: the debug binary with --features failpoints, copied aside so that the
-# next plain build does not overwrite the one the suites run. The failpoint tests are compiled
-# here too, so that the failpoints suite's time is its tests', not the compiler's.
-(cd "$ROOT" && "$CARGO" build --locked --features failpoints)
+# Schemathesis into its venv, in the background (network and unpacking, next to the compiler).
+REQUIREMENTS="$ROOT/scripts/chaos/requirements-schemathesis.txt"
+VENV="$TARGET/hardening-venv-$(sha256sum "$REQUIREMENTS" | cut -c1-12)"
+VENV_LOG="$LOGS/venv.log"
+VENV_STARTED=$SECONDS
+rm -f "$LOGS/venv.failed"
+if [ ! -f "$VENV/installed" ]; then
+    {
+        (
+            rm -rf "$VENV" "$TARGET"/hardening-venv # the unkeyed venv of older runs
+            python3 -m venv "$VENV"
+            "$VENV/bin/pip" install -q --disable-pip-version-check --only-binary :all: -r "$REQUIREMENTS" ||
+                "$VENV/bin/pip" install -q --disable-pip-version-check -r "$REQUIREMENTS"
+            echo "$((SECONDS - VENV_STARTED))" >"$VENV/installed"
+        ) >"$VENV_LOG" 2>&1 || touch "$LOGS/venv.failed"
+    } &
+    CHILDREN+=("$!")
+fi
+
+# The failpoint build: one debug build with --features failpoints and a fixed stamp. (The default
+# dev profile, so a tree that has run `cargo test` compiles only wrkr itself here: line-tables-only
+# debug info made no difference a clean clone on a busy machine could show, and would have made
+# every such tree compile all its dependencies once more.)
+export WRKR_COMMIT="${WRKR_COMMIT:-test-hardening}"
 (cd "$ROOT" && "$CARGO" test --locked --features failpoints --test failpoints --no-run -q)
 lap build
-mkdir -p "$TARGET/failpoints"
-cp "$TARGET/debug/wrkr" "$TARGET/failpoints/wrkr"
-export WRKR_FAILPOINTS_BIN="$TARGET/failpoints/wrkr"
+cp "$TARGET/debug/wrkr" "$LOGS/wrkr"
+export WRKR_FAILPOINTS_BIN="$LOGS/wrkr"
 SEED="${WRKR_CHAOS_SEED:-$(( $(date +%s) % 1000000 ))}"
 export WRKR_CHAOS_SEED="$SEED"
-FP_LOG="$TARGET/failpoints/tests.log"
-fp_rc=0
-(cd "$ROOT" && "$CARGO" test --locked --features failpoints --test failpoints -q >"$FP_LOG" 2>&1) || fp_rc=$?
-result="$(grep -E '^test result:' "$FP_LOG" | tail -n 1)"
-cases="$(echo "$result" | grep -oE '[0-9]+ passed' | grep -oE '[0-9]+' || echo 0)"
-failed="$(echo "$result" | grep -oE '[0-9]+ failed' | grep -oE '[0-9]+' || echo 0)"
-if [ "$fp_rc" != 0 ]; then tail -n 40 "$FP_LOG"; fi
-echo "failpoints: cases=$((cases + failed)) points=$(grep -c '^    "' "$ROOT/src/failpoint.rs") failures=$failed (tests/failpoints.rs: every point reached and armed)"
-[ "$fp_rc" = 0 ]
-lap failpoints
-python3 "$ROOT/scripts/chaos/main.py" crash --min-kills "${CHAOS_KILLS:-1000}"
-lap crash
-python3 "$ROOT/scripts/chaos/main.py" ioerr
-lap ioerr
-python3 "$ROOT/scripts/chaos/main.py" enospc --rounds "${CHAOS_ENOSPC_ROUNDS:-12}"
-lap enospc
-python3 "$ROOT/scripts/chaos/main.py" soak --seconds "${SOAK_SECONDS:-30}"
-lap soak
+CHAOS="$ROOT/scripts/chaos/main.py"
+SUITE_TIMES="$LOGS/suite-times"
+: >"$SUITE_TIMES"
 
-# The failpoints binary with nothing armed: the same code as the debug build (overflow checks on).
-BIN="${WRKR_BIN:-$WRKR_FAILPOINTS_BIN}"
-VENV="$ROOT/target/hardening-venv"
-if [ ! -x "$VENV/bin/st" ]; then
-    python3 -m venv "$VENV"
-    "$VENV/bin/pip" install -q "schemathesis>=4,<5"
+suite() { # suite NAME COMMAND...: run it, record its seconds; its status is the command's
+    local name="$1" started=$SECONDS rc=0
+    shift
+    "$@" || rc=$?
+    echo "$name=$((SECONDS - started))s" >>"$SUITE_TIMES"
+    [ "$rc" = 0 ] || echo "$name" >>"$LOGS/failed"
+    return 0
+}
+
+failpoint_tests() {
+    local log="$LOGS/tests.log" rc=0
+    (cd "$ROOT" && "$CARGO" test --locked --features failpoints --test failpoints -q >"$log" 2>&1) || rc=$?
+    local result cases failures
+    result="$(grep -E '^test result:' "$log" | tail -n 1)"
+    cases="$(echo "$result" | grep -oE '[0-9]+ passed' | grep -oE '[0-9]+' || echo 0)"
+    failures="$(echo "$result" | grep -oE '[0-9]+ failed' | grep -oE '[0-9]+' || echo 0)"
+    if [ "$rc" != 0 ]; then tail -n 40 "$log"; fi
+    echo "failpoints: cases=$((cases + failures)) points=$(grep -c '^    "' "$ROOT/src/failpoint.rs") failures=$failures (tests/failpoints.rs: every point reached and armed)"
+    return "$rc"
+}
+
+# Schemathesis: the failpoints binary with nothing armed (the debug build's code, overflow
+# checks on), in a temp directory with one seeded job, so generated paths stay inside it.
+schemathesis() {
+    while [ ! -f "$VENV/installed" ]; do # (a lane cannot `wait` for the main shell's child)
+        if [ -f "$LOGS/venv.failed" ]; then
+            cat "$VENV_LOG"
+            echo "schemathesis: could not install (see above)"
+            return 1
+        fi
+        sleep 1
+    done
+    echo "schemathesis: venv $(basename "$VENV") (installed in $(cat "$VENV/installed")s, in the background)"
+    local bin="${WRKR_BIN:-$WRKR_FAILPOINTS_BIN}" work pid rc=0 addr routes statuses
+    work="$(mktemp -d)"
+    (
+        export WRKR_HOME="$work/home" HOME="$work"
+        cd "$work"
+        "$bin" init >/dev/null
+        "$bin" submit jobspec.yaml --job-id job_1 >/dev/null
+        "$bin" accept init >/dev/null
+    )
+    WRKR_HOME="$work/home" HOME="$work" "$bin" serve --listen 127.0.0.1:0 --json >"$work/serve.json" 2>"$work/serve.log" &
+    pid=$!
+    for _ in $(seq 50); do grep -q '^}' "$work/serve.json" 2>/dev/null && break; sleep 0.1; done
+    addr="$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["listen"])' "$work/serve.json")"
+    # Every check but positive_data_acceptance: that one flags schema-valid requests the server
+    # refuses for rules JSON Schema cannot state (a NUL in a path, an absolute config_path,
+    # approving a checkpoint that is not decision-needed). Refusing them is correct; what must
+    # never happen is a 5xx or a response outside the document, and those checks all run.
+    (cd "$work" && "$VENV/bin/st" run "http://$addr/v1/openapi.json" --checks all \
+        --exclude-checks positive_data_acceptance --max-examples "$MAX_EXAMPLES" \
+        --max-time "$MAX_TIME" --workers 1 --seed 1 --no-color >"$work/st.log" 2>&1) || rc=$?
+    kill "$pid" 2>/dev/null || true
+    wait "$pid" 2>/dev/null || true
+    if [ "$rc" = 0 ] && grep -q "No test cases were generated" "$work/st.log"; then
+        echo "schemathesis: no test case ran (MAX_TIME too short for this machine?)"
+        rc=1
+    fi
+    if [ "$rc" != 0 ]; then tail -n 60 "$work/st.log"; else tail -n 6 "$work/st.log"; fi
+    routes="$(python3 -c 'import json,sys; print(len({json.loads(l)["route"] for l in open(sys.argv[1]) if "\"route\"" in l}))' "$work/serve.log")"
+    statuses="$(python3 -c 'import json,sys,collections; c=collections.Counter(json.loads(l).get("status") for l in open(sys.argv[1]) if "\"route\"" in l); print(",".join(f"{k}:{v}" for k, v in sorted(c.items())))' "$work/serve.log")"
+    echo "schemathesis: requests=$(grep -c '"route"' "$work/serve.log" || true) routes=$routes statuses=$statuses max_examples=$MAX_EXAMPLES max_time=${MAX_TIME}s failures=$([ "$rc" = 0 ] && echo 0 || echo "rc $rc, see above")"
+    rm -rf "$work"
+    return "$rc"
+}
+# The short form: 25 examples per operation, so that every operation is reached well inside the
+# time budget on a busy machine; the nightly lane raises both.
+MAX_EXAMPLES="${MAX_EXAMPLES:-25}"
+MAX_TIME="${MAX_TIME:-120}"
+
+# Three lanes at once: the crash suite and schemathesis in the background (each one's output
+# printed when the lanes are done, in this order), the other suites here in turn. Each sandbox is
+# its own. (A fourth lane for ioerr made no run shorter on a busy 2-core machine, and left
+# schemathesis half the requests in its time budget.)
+rm -f "$LOGS/failed"
+LANES=()
+lane() { # lane NAME COMMAND...: a suite in the background, its output into $LOGS/NAME.log
+    local name="$1"
+    shift
+    suite "$name" "$@" >"$LOGS/$name.log" 2>&1 &
+    CHILDREN+=("$!")
+    LANES+=("$name:$!")
+}
+lane crash python3 "$CHAOS" crash --min-kills "${CHAOS_KILLS:-1000}" --workers "${CHAOS_WORKERS:-6}"
+lane schemathesis schemathesis
+suite failpoints failpoint_tests
+suite ioerr python3 "$CHAOS" ioerr
+suite enospc python3 "$CHAOS" enospc --rounds "${CHAOS_ENOSPC_ROUNDS:-12}"
+suite soak python3 "$CHAOS" soak --seconds "${SOAK_SECONDS:-30}"
+lap in-turn
+for entry in "${LANES[@]}"; do
+    wait "${entry#*:}" || true
+    cat "$LOGS/${entry%%:*}.log"
+done
+lap waiting-for-the-lanes
+TIMES="$TIMES (suites, concurrent: $(tr '\n' ' ' <"$SUITE_TIMES" | sed 's/ $//'))"
+if [ -s "$LOGS/failed" ]; then
+    echo "test-hardening: FAILED: $(tr '\n' ' ' <"$LOGS/failed")"
+    exit 1
 fi
-lap schemathesis-install
-WORK="$(mktemp -d)"
-trap 'kill "$PID" 2>/dev/null || true; wait "$PID" 2>/dev/null || true; rm -rf "$WORK"; timing' EXIT
-export WRKR_HOME="$WORK/home" HOME="$WORK"
-cd "$WORK"
-"$BIN" init >/dev/null
-"$BIN" submit jobspec.yaml --job-id job_1 >/dev/null
-"$BIN" accept init >/dev/null
-"$BIN" serve --listen 127.0.0.1:0 --json >"$WORK/serve.json" 2>"$WORK/serve.log" &
-PID=$!
-for _ in $(seq 50); do grep -q '^}' "$WORK/serve.json" 2>/dev/null && break; sleep 0.1; done
-ADDR="$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["listen"])' "$WORK/serve.json")"
-# Every check but positive_data_acceptance: that one flags schema-valid requests the server refuses
-# for rules JSON Schema cannot state (a NUL in a path, an absolute config_path, approving a checkpoint
-# that is not decision-needed). Refusing them is correct; what must never happen is a 5xx or a
-# response outside the document, and those checks all run.
-st_rc=0
-"$VENV/bin/st" run "http://$ADDR/v1/openapi.json" --checks all --exclude-checks positive_data_acceptance \
-    --max-examples "${MAX_EXAMPLES:-50}" \
-    --max-time "${MAX_TIME:-300}" --workers 1 --seed 1 --no-color >"$WORK/st.log" 2>&1 || st_rc=$?
-if [ "$st_rc" != 0 ]; then tail -n 60 "$WORK/st.log"; else tail -n 6 "$WORK/st.log"; fi
-statuses="$(python3 -c 'import json,sys,collections; c=collections.Counter(json.loads(l).get("status") for l in open(sys.argv[1]) if "\"route\"" in l); print(",".join(f"{k}:{v}" for k, v in sorted(c.items())))' "$WORK/serve.log")"
-lap schemathesis
-echo "schemathesis: requests=$(grep -c '"route"' "$WORK/serve.log" || true) statuses=$statuses max_examples=${MAX_EXAMPLES:-50} failures=$([ "$st_rc" = 0 ] && echo 0 || echo "rc $st_rc, see above")"
-exit "$st_rc"

@@ -265,3 +265,30 @@ fn prune_skips_a_job_a_runner_took_after_the_selection() {
     assert_eq!(std::fs::read_to_string(sb.work().join("side.log")).unwrap(), "ran s1\n");
     sb.wrkr().args(["fsck", "job_q"]).assert().success();
 }
+
+/// A submit refused before its first record was durable (a full disk at the first write) leaves
+/// `jobs/<id>/` with an empty ledger: no job. Was: fsck called the store clean and the directory
+/// stayed for ever. Now fsck reports it as `empty_job` (a warning, exit 3) and `--repair` removes
+/// it; the same id submits again.
+#[test]
+fn failed_first_submit_leaves_an_empty_job_that_fsck_removes() {
+    let sb = Sandbox::new();
+    std::fs::write(sb.work().join("spec.yaml"), SPEC).unwrap();
+    let out = armed(&sb, "ledger.append.before_write=return(enospc)")
+        .args(["submit", "spec.yaml", "--job-id", "job_e"])
+        .output()
+        .unwrap();
+    assert!(out.status.code() != Some(0) && stderr(&out).contains("not acknowledged"), "{}", stderr(&out));
+    let dir = sb.home().join("jobs/job_e");
+    assert_eq!(std::fs::metadata(dir.join("events.jsonl")).unwrap().len(), 0);
+    std::thread::sleep(std::time::Duration::from_millis(2100)); // no longer a submit at work
+
+    let out = sb.wrkr().args(["fsck", "--json"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(3), "{}", stderr(&out));
+    let finding: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!((&finding["check"], &finding["severity"]), (&"empty_job".into(), &"warning".into()), "{finding}");
+    sb.wrkr().args(["fsck", "--repair"]).assert().success();
+    assert!(!dir.exists(), "removed");
+    sb.wrkr().args(["submit", "spec.yaml", "--job-id", "job_e"]).assert().success();
+    sb.wrkr().args(["fsck"]).assert().success();
+}

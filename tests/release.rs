@@ -84,6 +84,27 @@ fn stamp_precedence_env_then_source_date_epoch_then_commit_date() {
     assert_eq!(s.source, "source build without git");
 }
 
+/// Was: build.rs told cargo to rerun it whenever HEAD moved, also when WRKR_COMMIT fixed the
+/// stamp, so every commit rebuilt the whole crate (the instrumented fuzz build: many minutes) for
+/// a binary that came out the same. A fixed commit now reruns it only when a variable changes.
+#[test]
+fn a_fixed_commit_does_not_rebuild_when_head_moves() {
+    let git = |args: &[&str]| match args {
+        ["rev-parse", "--absolute-git-dir"] => Some("/src/.git/worktrees/wt".to_owned()),
+        ["rev-parse", "--git-common-dir"] => Some("../.git".to_owned()),
+        ["symbolic-ref", "-q", "HEAD"] => Some("refs/heads/hard".to_owned()),
+        _ => None,
+    };
+    let dir = std::path::Path::new("/src/wt");
+    let from_git = stamp::rerun_paths(&stamp::Inputs { env: &|_| None, git: &git }, dir);
+    let want = ["/src/.git/worktrees/wt/HEAD", "/src/wt/../.git/refs/heads/hard", "/src/wt/../.git/packed-refs"];
+    assert_eq!(from_git, want.map(std::path::PathBuf::from), "a stamp from git follows HEAD and its branch");
+    let fixed = |name: &str| (name == "WRKR_COMMIT").then(|| "fuzz".to_owned());
+    assert_eq!(stamp::rerun_paths(&stamp::Inputs { env: &fixed, git: &git }, dir), Vec::<std::path::PathBuf>::new());
+    let blank = |name: &str| (name == "WRKR_COMMIT").then(|| " ".to_owned());
+    assert_eq!(stamp::rerun_paths(&stamp::Inputs { env: &blank, git: &git }, dir).len(), 3, "blank is unset");
+}
+
 #[test]
 fn rfc3339_matches_known_instants() {
     for (secs, want) in [

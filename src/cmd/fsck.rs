@@ -5,7 +5,9 @@
 //! tail; the snapshot cache, if any, is usable and equal to the state replayed up to its position;
 //! a `running` job's lease has not expired (its runner is gone: resume it); no stale temp files
 //! (`store::atomic`); nothing in the job readable by other users (`cmd::modes`: stores made before
-//! jobs were 0700/0600). Each finding is one JSON line (text: one aligned line).
+//! jobs were 0700/0600). A job directory without a single record (an empty ledger, as a submit
+//! that failed before its first record was durable leaves) is litter, not damage: the warning
+//! `empty_job` (`cmd::fsck_empty`). Each finding is one JSON line (text: one aligned line).
 //!
 //! Output files are written the same way (a temp file renamed into place, `store::atomic`), so a
 //! killed `export` or `report` leaves `.wrkr-tmp-*` files under `wrkr-out/jobpacks/` and
@@ -14,8 +16,9 @@
 //!
 //! `--repair` never deletes a complete record. It truncates a torn tail through an empty append
 //! (the store's own recovery, under the job's lock), rebuilds the snapshot from the ledger, removes
-//! stale temp files, takes away other users' access to the job's files, and says what it did for
-//! each finding. A ledger with a complete line that does not parse, or a seq gap, is reported and
+//! stale temp files, takes away other users' access to the job's files, removes an empty job
+//! directory that holds nothing but empty files and whose lock is free, and says what it did for
+//! each finding (or, when a check made again just before the repair says no, why it left it). A ledger with a complete line that does not parse, or a seq gap, is reported and
 //! left alone: that is for a person to look at.
 //!
 //! On a PostgreSQL store the jobs are checked by `cmd::fsck_pg` (rows instead of files), reported
@@ -42,7 +45,7 @@ use crate::store::ledger::{LEDGER_FILE, LedgerReader, Position, Tail};
 use crate::store::snapshot::{SNAPSHOT_FILE, Snapshot};
 use crate::store::{AppendOptions, FsStore, JobId, Location, PgStore, Store, job_not_found, location};
 
-use super::fsck_pg;
+use super::{fsck_empty, fsck_pg};
 
 /// The exit code for "findings that `--repair` fixes remain" (3 was unused in v1).
 pub const NEEDS_REPAIR_EXIT: u8 = 3;
@@ -51,7 +54,7 @@ const REPAIR: Flag = Flag {
     long: "repair",
     short: None,
     value: None,
-    help: "Fix what can be fixed without losing a record (torn tail, snapshot, temp files, modes)",
+    help: "Fix what can be fixed without losing a record (torn tail, snapshot, temp files, modes, empty jobs)",
     long_help: "",
 };
 
@@ -74,12 +77,16 @@ pub const COMMAND: Command = Command {
     long_about: "Checks every job (or the JOBs named): the ledger parses with contiguous seqs, no torn \
                  tail, the snapshot cache matches the ledger, a running job's lease has not expired, no \
                  stale temp files (in job directories, and under DIR/jobpacks and DIR/reports of the \
-                 out dir), nothing other users can read (stores made before jobs were 0700/0600). \
+                 out dir), nothing other users can read (stores made before jobs were 0700/0600), no \
+                 empty job directory (a ledger without a record: what a submit that failed before its \
+                 first record was durable leaves; a warning, not damage). \
                  One finding per line ({\"job_id\", \"check\", \"severity\", \
                  \"repairable\", \"message\", ...}; JSON lines with --json). With --repair: truncates a \
                  torn tail, rebuilds the snapshot, removes stale temp files, tightens modes (0755 to 0700, 0644 \
-                 to 0600), never deletes a complete \
-                 record, and adds \"repaired\" and \"action\" to each finding it fixed. Exit 0 when clean, \
+                 to 0600), removes an empty job directory when it holds nothing but empty files and no \
+                 writer holds its lock, never deletes a complete \
+                 record, and adds \"repaired\" and \"action\" to each finding it fixed (\"repaired\": false and why, when a \
+                 check made again just before the repair says to leave it). Exit 0 when clean, \
                  3 when findings that --repair fixes remain, 1 (E_STORE_CORRUPT) when damage remains \
                  that it cannot fix. On PostgreSQL the same checks run on the rows (event lines, the \
                  job row's copies, the snapshot column, recorded log tails); --repair rebuilds the job row \
@@ -100,7 +107,16 @@ pub(crate) struct Finding {
     pub(crate) repairable: bool,
     pub(crate) message: String,
     pub(crate) details: Map<String, Value>,
-    action: Option<String>,
+    repair: Option<Repair>,
+}
+
+/// What `--repair` did with a repairable finding.
+pub(crate) enum Repair {
+    /// Fixed; what was done.
+    Done(String),
+    /// Left as it was, because a check made again just before the repair said so (something
+    /// changed since the finding): why. Still counts as needing a repair.
+    Declined(String),
 }
 
 impl Finding {
@@ -118,7 +134,7 @@ impl Finding {
             repairable,
             message,
             details: Map::new(),
-            action: None,
+            repair: None,
         }
     }
 
@@ -133,9 +149,16 @@ impl Finding {
         if !self.details.is_empty() {
             out["details"] = Value::Object(self.details.clone());
         }
-        if let Some(action) = &self.action {
-            out["repaired"] = json!(true);
-            out["action"] = json!(action);
+        match &self.repair {
+            Some(Repair::Done(action)) => {
+                out["repaired"] = json!(true);
+                out["action"] = json!(action);
+            }
+            Some(Repair::Declined(why)) => {
+                out["repaired"] = json!(false);
+                out["action"] = json!(format!("left as it is: {why}"));
+            }
+            None => {}
         }
         out
     }
@@ -165,7 +188,7 @@ fn run(args: Args, io: &mut Io) -> Result<()> {
     }
     if let Some(out_dir) = out_dir {
         for finding in check_output(out_dir) {
-            tally.settle(finding, io, fix_output)?;
+            tally.settle(finding, io, |f| fix_output(f).map(Repair::Done))?;
         }
     }
     let Tally { needs_repair, damaged, .. } = tally;
@@ -197,19 +220,23 @@ impl Tally {
         &mut self,
         mut finding: Finding,
         io: &mut Io,
-        fix: impl FnOnce(&Finding) -> Result<String>,
+        fix: impl FnOnce(&Finding) -> Result<Repair>,
     ) -> Result<()> {
         if self.repair && finding.repairable {
-            finding.action = Some(fix(&finding)?);
+            finding.repair = Some(fix(&finding)?);
         }
-        if finding.action.is_none() {
+        if !matches!(finding.repair, Some(Repair::Done(_))) {
             self.needs_repair += u64::from(finding.repairable);
             self.damaged += u64::from(!finding.repairable && finding.severity == "error");
         }
         if io.json {
             return io.record(&finding.to_json());
         }
-        let done = finding.action.as_ref().map(|a| format!(" (repaired: {a})")).unwrap_or_default();
+        let done = match &finding.repair {
+            Some(Repair::Done(action)) => format!(" (repaired: {action})"),
+            Some(Repair::Declined(why)) => format!(" (not repaired: {why})"),
+            None => String::new(),
+        };
         let subject = finding.job_id.as_deref().unwrap_or("(out dir)");
         io.line(&format!("{subject}  {:18}  {}{done}", finding.check, finding.message))
     }
@@ -235,11 +262,19 @@ fn check(store: &FsStore, job: &JobId) -> Result<Vec<Finding>> {
     let file = match File::open(dir.join(LEDGER_FILE)) {
         Ok(f) => f,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            found.push(Finding::new(id, "ledger_missing", "error", false, "no events.jsonl: not a job".into()));
+            let finding = fsck_empty::finding(id, &dir)?.unwrap_or_else(|| {
+                Finding::new(id, "ledger_missing", "error", false, "no events.jsonl: not a job".into())
+            });
+            found.push(finding);
             return Ok(found);
         }
         Err(e) => return Err(Error::io(format!("open the ledger of {id}"), e)),
     };
+    // Not one record: the litter of a submit that failed (not corruption), or a submit at work.
+    if file.metadata().is_ok_and(|m| m.len() == 0) {
+        found.extend(fsck_empty::finding(id, &dir)?);
+        return Ok(found);
+    }
     let tail = Tail::read(&file).map_err(|e| Error::io("read ledger tail", e))?;
     if tail.file_len > tail.complete_end {
         let torn = tail.file_len - tail.complete_end;
@@ -387,7 +422,15 @@ fn check_snapshot(
 }
 
 /// Repair one finding; returns what was done.
-fn fix(store: &FsStore, job: &JobId, finding: &Finding) -> Result<String> {
+fn fix(store: &FsStore, job: &JobId, finding: &Finding) -> Result<Repair> {
+    if finding.check == fsck_empty::CHECK {
+        return fsck_empty::remove(store, job);
+    }
+    fix_file(store, job, finding).map(Repair::Done)
+}
+
+/// Repair a finding in the files of a job that stays.
+fn fix_file(store: &FsStore, job: &JobId, finding: &Finding) -> Result<String> {
     let dir = store.job_dir(job);
     match finding.check {
         "torn_tail" => {

@@ -23,7 +23,7 @@ use postgres::types::ToSql;
 use serde_json::Value;
 
 use crate::cli::io::Io;
-use crate::cmd::fsck::{Finding, Tally};
+use crate::cmd::fsck::{Finding, Repair, Tally};
 use crate::contract::Result;
 use crate::contract::time::Timestamp;
 use crate::job::JobState;
@@ -40,7 +40,10 @@ pub(crate) fn check_store(store: &PgStore, named: Vec<JobId>, tally: &mut Tally,
         for finding in check(store, job)? {
             tally.settle(finding, io, |f| {
                 let seq = store.rebuild_job_row(job)?;
-                Ok(format!("rebuilt the job row and its snapshot from the ledger (seq {seq}) for {}", f.check))
+                Ok(Repair::Done(format!(
+                    "rebuilt the job row and its snapshot from the ledger (seq {seq}) for {}",
+                    f.check
+                )))
             })?;
         }
     }

@@ -10,6 +10,7 @@ pub mod demo;
 pub mod doctor;
 pub mod export;
 pub mod fsck;
+mod fsck_empty;
 mod fsck_pg;
 pub mod help;
 pub mod init;

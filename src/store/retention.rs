@@ -111,8 +111,14 @@ pub struct DirJobs<'a> {
 
 impl DirJobs<'_> {
     fn trash(&self) -> PathBuf {
-        self.store.root().join(".trash")
+        trash_dir(self.store)
     }
+}
+
+/// Where the file store's removed jobs wait for their delete (`wrkr store prune`, `wrkr fsck
+/// --repair`); the next prune empties it.
+pub(crate) fn trash_dir(store: &FsStore) -> PathBuf {
+    store.root().join(".trash")
 }
 
 impl Jobs for DirJobs<'_> {
@@ -297,6 +303,16 @@ fn remove_job(store: &FsStore, path: &Path, trash: &Path, include_active: bool) 
             return Ok(Some(why));
         }
     }
+    discard(path, trash, ledger)?;
+    Ok(None)
+}
+
+/// Move the job directory `path` into `trash` in one rename, made durable, then delete it there:
+/// a crash leaves the whole job in place or the whole job in the trash. `locked`, the job's ledger
+/// with its lock held, is released between the two, so a writer waiting for the lock finds the
+/// ledger gone from its path (`store::lock`) instead of appending to a job being deleted.
+pub(crate) fn discard(path: &Path, trash: &Path, locked: Option<fs::File>) -> Result<()> {
+    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
     fs::create_dir_all(trash).map_err(|e| Error::io(format!("create {}", trash.display()), e))?;
     let nanos = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0);
     let target = trash.join(format!("{name}.{nanos}"));
@@ -304,10 +320,8 @@ fn remove_job(store: &FsStore, path: &Path, trash: &Path, include_active: bool) 
     if let Some(parent) = path.parent() {
         sync_dir(parent)?;
     }
-    // A writer waiting for the lock now finds the ledger gone from its path (store::lock).
-    drop(ledger);
-    fs::remove_dir_all(&target).map_err(|e| Error::io(format!("delete {}", target.display()), e))?;
-    Ok(None)
+    drop(locked);
+    fs::remove_dir_all(&target).map_err(|e| Error::io(format!("delete {}", target.display()), e))
 }
 
 /// Whatever an interrupted prune left in the trash: whole jobs already out of the store.
