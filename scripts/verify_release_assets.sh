@@ -7,7 +7,8 @@
 #   - the host's archive's binary runs `version` and `demo` in a scratch store;
 #   - with REQUIRE_AUDITABLE=1 (release-check, release.yml: dist-workspace.toml asks for
 #     cargo-auditable), that binary carries the dependency list in its `.dep-v0` section (ELF; a
-#     Mach-O binary is reported as not checked).
+#     Mach-O binary is reported as not checked);
+#   - that binary is smaller than MAX_BINARY_BYTES (default 8 MiB, the size goal of issue 16).
 # Prints what it checked and the sizes; exits 1 naming the first problem.
 # Usage: scripts/verify_release_assets.sh DIR
 set -euo pipefail
@@ -94,5 +95,9 @@ case "$auditable" in
     *) [ "${REQUIRE_AUDITABLE:-0}" != 1 ] || [ "$(uname -s)" = Darwin ] || fail "$hosted: the binary is not an ELF file ($auditable)"
        say "$hosted: cargo auditable data not checked ($auditable)" ;;
 esac
-say "$hosted: wrkr version $version; wrkr demo ok; binary $(stat -c %s "$bin" 2>/dev/null || stat -f %z "$bin") bytes"
+bytes="$(stat -c %s "$bin" 2>/dev/null || stat -f %z "$bin")"
+# Issue 16: the release binary, every feature included, stays under 8 MiB.
+budget="${MAX_BINARY_BYTES:-8388608}"
+[ "$bytes" -lt "$budget" ] || fail "$hosted: the binary is $bytes bytes, over the size budget of $budget (MAX_BINARY_BYTES)"
+say "$hosted: wrkr version $version; wrkr demo ok; binary $bytes bytes ($((budget - bytes)) under the $budget budget)"
 say "ok: ${#archives[@]} archives, ${#sboms[@]} SBOM"

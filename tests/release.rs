@@ -349,6 +349,17 @@ fn verify_release_assets_checks_checksums_contents_sbom_and_runs_the_binary() {
         .unwrap();
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stderr).contains("the binary is not an ELF file (not-elf)"));
+    assert!(stdout.contains("under the 8388608 budget"), "{stdout}");
+    // A binary at or over the size budget (8 MiB unless MAX_BINARY_BYTES says otherwise) fails.
+    let wrapper_bytes = std::fs::metadata(good.path().join("stage/wrkr-x86_64-unknown-linux-gnu/wrkr")).unwrap().len();
+    let out = script("scripts/verify_release_assets.sh")
+        .arg(good.path().join("out"))
+        .env("MAX_BINARY_BYTES", wrapper_bytes.to_string())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let want = format!("the binary is {wrapper_bytes} bytes, over the size budget of {wrapper_bytes}");
+    assert!(String::from_utf8_lossy(&out.stderr).contains(&want), "{}", String::from_utf8_lossy(&out.stderr));
 
     let fails_with = |dir: &std::path::Path, want: &str| {
         let out = check(dir);
