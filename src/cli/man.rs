@@ -136,6 +136,10 @@ const ENVIRONMENT: &[(&str, &str)] = &[
         "wrkr worker: how often an idle worker looks for work when no NOTIFY arrives [default: 1000].",
     ),
     (
+        "WRKR_WORKER_LISTEN",
+        "wrkr worker: 0 (or off) polls only, without LISTEN: behind a pooler in transaction mode [default: on].",
+    ),
+    (
         "WRKR_STATEMENT_TIMEOUT_MS",
         "PostgreSQL store: the server-side bound of one statement, never below the lock timeout + 5 s [default: 60000].",
     ),
