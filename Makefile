@@ -134,7 +134,7 @@ bench: build ## Benchmarks: every path against its floor, table and target/bench
 	@python3 scripts/bench_all.py
 
 # The PostgreSQL store's figures (issue 15) on a throwaway cluster the script starts itself (needs
-# Debian's postgresql and postgresql-contrib's pgbench): one table, also target/bench/pg_results.json.
+# Debian's postgresql, whose server package carries pgbench): one table, also target/bench/pg_results.json.
 bench-pg: ## PostgreSQL figures: append vs file store vs pgbench, workers' jobs/s, wake-up latency, 10k jobs
 	@python3 scripts/bench_pg.py
 
