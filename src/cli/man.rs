@@ -123,7 +123,7 @@ const ENVIRONMENT: &[(&str, &str)] = &[
     ),
     ("WRKR_STORE", "The store: a directory, or a postgres:// URL for the PostgreSQL store (before WRKR_HOME)."),
     (
-        "PGHOST, PGPORT, PGUSER, PGPASSWORD, PGPASSFILE, PGDATABASE, PGAPPNAME, PGCONNECT_TIMEOUT, PGSSLMODE",
+        "PGHOST, PGPORT, PGUSER, PGPASSWORD, PGPASSFILE, PGDATABASE, PGAPPNAME, PGCONNECT_TIMEOUT, PGSSLMODE, PGSSLROOTCERT",
         "libpq's variables: fill in what a postgres:// store URL leaves out. Steps get the store URL \
          without its password and PGPASSFILE, a 0600 password file of the job's.",
     ),
