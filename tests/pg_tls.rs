@@ -113,9 +113,9 @@ fn servers() -> Option<&'static Servers> {
             let tls = own_cluster(&Setup {
                 files: vec![("server.crt".into(), read("server.crt")), ("server.key".into(), read("server.key"))],
                 hba: Some("local all all trust\nhostssl all all 127.0.0.1/32 trust\n".into()),
-                options: format!(
+                options:
                     "-c listen_addresses=127.0.0.1 -c ssl=on -c ssl_cert_file=server.crt -c ssl_key_file=server.key"
-                ),
+                        .into(),
                 port: Some(tls_port),
             })?;
             let clear_port = free_port();

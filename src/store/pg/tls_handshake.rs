@@ -100,10 +100,9 @@ fn rustls_error(err: &postgres::Error) -> Option<&rustls::Error> {
         if let Some(found) = e.downcast_ref::<rustls::Error>() {
             return Some(found);
         }
-        if let Some(found) = e.downcast_ref::<std::io::Error>().and_then(|io| io.get_ref()) {
-            if let Some(found) = found.downcast_ref::<rustls::Error>() {
-                return Some(found);
-            }
+        let inner = e.downcast_ref::<std::io::Error>().and_then(|io| io.get_ref());
+        if let Some(found) = inner.and_then(|inner| inner.downcast_ref::<rustls::Error>()) {
+            return Some(found);
         }
         cause = e.source();
     }
