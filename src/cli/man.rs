@@ -125,7 +125,7 @@ const ENVIRONMENT: &[(&str, &str)] = &[
     (
         "PGHOST, PGPORT, PGUSER, PGPASSWORD, PGPASSFILE, PGDATABASE, PGAPPNAME, PGCONNECT_TIMEOUT, PGSSLMODE, PGSSLROOTCERT",
         "libpq's variables: fill in what a postgres:// store URL leaves out. Steps get the store URL \
-         without its password and PGPASSFILE, a 0600 password file of the job's.",
+         without its password and PGPASSFILE, a 0600 password file of the job's, never PGPASSWORD.",
     ),
     (
         "WRKR_FOLLOW_POLL_MS",

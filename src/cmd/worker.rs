@@ -247,7 +247,7 @@ fn work(shared: &Shared, slot: u64, lines: &std::sync::mpsc::Sender<serde_json::
             Ok(report) => line["status"] = json!(report.status.as_str()),
             Err(err) => {
                 // The runner releases its lease; a gate refusal happens before it runs.
-                let _ = handle.release_lease(&job, &worker, Some(epoch));
+                handle.release_lease_or_warn(&job, &worker, Some(epoch));
                 line["error"] = json!(err.code.as_str());
                 line["message"] = json!(err.message);
                 if let Ok(state) = handle.state(&job) {
