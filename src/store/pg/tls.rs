@@ -114,7 +114,7 @@ pub fn settings(url: &str, env: &dyn Fn(&str) -> Option<String>) -> Result<TlsSe
     let root_cert = match explicit {
         _ if mode == SslMode::Disable => None,
         Some(name) if name == "system" => {
-            return Err(Error::invalid_input("sslrootcert=system: this wrkr has no operating-system CA store")
+            return Err(Error::invalid_input("sslrootcert=system: this build carries no operating-system CA store")
                 .with("sslmode", mode.as_str())
                 .with_hint("name the CA file that signed the server's certificate: sslrootcert=/path/to/ca.crt"));
         }
@@ -140,11 +140,11 @@ pub fn settings(url: &str, env: &dyn Fn(&str) -> Option<String>) -> Result<TlsSe
     }
     if !cfg!(feature = "pg-tls") && !mode.may_fall_back() {
         return Err(Error::invalid_input(format!(
-            "sslmode={}: this wrkr was built without TLS (cargo feature pg-tls)",
+            "sslmode={}: this build is without TLS (cargo feature pg-tls)",
             mode.as_str()
         ))
         .with("sslmode", mode.as_str())
-        .with_hint("use a wrkr built with default features, or a unix socket, or sslmode=disable|prefer"));
+        .with_hint("use a build with default features, or a unix socket, or sslmode=disable|prefer"));
     }
     Ok(TlsSettings { mode, root_cert })
 }
