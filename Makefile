@@ -8,7 +8,7 @@ HOST := $(shell rustc -vV 2>/dev/null | sed -n 's/^host: //p')
 STATIC := $(TARGET)/$(HOST)/release/wrkr
 
 .PHONY: all help build install test test-fast test-deps test-e2e test-contracts test-conformance \
-        test-hardening test-chaos-pg fmt lint lint-fast lint-workflows demo man bench static release-check sast-fast \
+        test-hardening test-chaos-pg fmt lint lint-fast lint-workflows demo man bench bench-pg static release-check sast-fast \
         license-check coverage fuzz-smoke docs-site-build clean
 
 all: build
@@ -132,6 +132,11 @@ man: ## Regenerate man/ and completions/ from the command table
 # written to target/bench/results.json; scripts/check_perf_budgets compares it with perf/budgets.json.
 bench: build ## Benchmarks: every path against its floor, table and target/bench/results.json
 	@python3 scripts/bench_all.py
+
+# The PostgreSQL store's figures (issue 15) on a throwaway cluster the script starts itself (needs
+# Debian's postgresql, whose server package carries pgbench): one table, also target/bench/pg_results.json.
+bench-pg: ## PostgreSQL figures: append vs file store vs pgbench, workers' jobs/s, wake-up latency, 10k jobs
+	@python3 scripts/bench_pg.py
 
 # glibc's static libraries: name lookups (getpwuid, getaddrinfo) would need the same glibc's NSS
 # modules at run time; wrkr's only one is the approver's account name, which falls back to `uid:N`

@@ -1,23 +1,32 @@
 #!/usr/bin/env python3
-"""PostgreSQL store benchmarks (issue 15): measure, do not gate. Not part of `make test`.
+"""PostgreSQL store benchmarks (issue 15): measure, do not gate. Not part of `make test`;
+`make bench-pg` runs it.
 
 Starts its own throwaway cluster (initdb + pg_ctl, unix socket only, as `nobody` when run as root,
 with the server's durable defaults: fsync and synchronous_commit on) in a temp dir on the same
-disk as a file store, and prints, all measured in this run:
+disk as a file store, and prints one table, also written to target/bench/pg_results.json, of what
+it measured in this run, with the load average before and after (the machine may be shared):
 
   - append latency of one 1-event batch (`wrkr-events --append JOB`, a cold process each, the
     spawn of `wrkr --version` subtracted) on the file store and on PostgreSQL, against their
     floors: a bare write+fdatasync, and `pgbench`'s single-row UPDATE latency on the same cluster
     (one client, one transaction per statement: the least a durable commit costs there);
+  - jobs per second with 1, 2 and 4 worker processes (`wrkr worker --once`) draining
+    BENCH_PG_QUEUE (40) queued one-step jobs whose step is `true`;
+  - submit-to-first-step latency, p50 and p99 of BENCH_PG_LATENCY (30) submits to one idle worker:
+    from the start of `wrkr submit --queue` to the step's own clock reading, with `LISTEN/NOTIFY`
+    and without it (`WRKR_WORKER_LISTEN=0`: the 1 s poll alone);
   - `wrkr status JOB` and `wrkr jobs` on a store of BENCH_PG_JOBS (10,000) jobs, against the spawn
     floor and `psql` reading the same job rows.
 
 Usage: scripts/bench_pg.py   (env: CARGO_TARGET_DIR, BENCH_DIR (default /tmp), BENCH_RUNS (100),
-BENCH_PG_JOBS (10000), WRKR_PG_BIN, WRKR_BENCH_BIN: a wrkr binary to use instead of building release)
+BENCH_PG_JOBS (10000), BENCH_PG_QUEUE (40), BENCH_PG_LATENCY (30), WRKR_PG_BIN, WRKR_BENCH_BIN: a
+wrkr binary to use instead of building release)
 """
 from __future__ import annotations
 
 import glob
+import json
 import os
 import pwd
 import re
@@ -35,6 +44,8 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 TARGET = os.environ.get("CARGO_TARGET_DIR", os.path.join(ROOT, "target"))
 RUNS = int(os.environ.get("BENCH_RUNS", "100"))
 JOBS = int(os.environ.get("BENCH_PG_JOBS", "10000"))
+QUEUE = int(os.environ.get("BENCH_PG_QUEUE", "40"))
+LATENCY_SAMPLES = int(os.environ.get("BENCH_PG_LATENCY", "30"))
 EVENT = b'{"type":"x-bench","payload":{"pad":"' + b"p" * 60 + b'"}}\n'
 
 
@@ -175,6 +186,112 @@ def many_jobs(cluster: Cluster, db: str, binary: str, env: dict) -> None:
     print(f"store of {count} jobs (21 events each)")
 
 
+def jobspec(workspace: str, command: str) -> str:
+    """A one-step JobSpec for the reference adapter running `command` in `workspace`."""
+    return (
+        "schema_id: wrkr.jobspec\nschema_version: v1\nproducer_version: bench\nname: bench\n"
+        "objective: bench job\nadapter: {name: reference}\n"
+        f"inputs:\n  workspace: {workspace}\n  steps:\n    - {{id: s0, summary: s0, command: {json.dumps(command)}}}\n"
+        "budgets: {max_wall_time_seconds: 600, max_retries: 0, max_step_count: 50, max_tool_calls: 50}\n"
+        "checkpoint_policy: {min_interval_seconds: 1}\nenvironment_fingerprint: {rules: []}\n"
+    )
+
+
+def fresh_store(cluster: Cluster, binary: str, home: str, db: str) -> dict:
+    """A new migrated database; returns the environment that points wrkr at it."""
+    cluster.psql("postgres", f"CREATE DATABASE {db}")
+    env = wrkr_env(home, cluster.url(db))
+    run(["wrkr", "store", "migrate"], env, argv0=binary)
+    return env
+
+
+def submit_queued(binary: str, env: dict, spec: str, job: str) -> None:
+    run(["wrkr", "submit", spec, "--queue", "--job-id", job], env, argv0=binary)
+
+
+def completed(binary: str, env: dict) -> int:
+    out = subprocess.run(["wrkr", "jobs", "--json"], capture_output=True, env=env, executable=binary)
+    return out.stdout.decode().count('"status":"completed"')
+
+
+def jobs_per_second(cluster: Cluster, binary: str, base: str, workers: int) -> float:
+    """QUEUE queued one-step `true` jobs drained by `workers` processes of `wrkr worker --once`."""
+    home = os.path.join(base, f"tp{workers}")
+    os.makedirs(os.path.join(home, "ws"))
+    env = fresh_store(cluster, binary, home, f"tp{workers}")
+    spec = os.path.join(home, "true.yaml")
+    with open(spec, "w") as f:
+        f.write(jobspec(os.path.join(home, "ws"), "true"))
+    for i in range(QUEUE):
+        submit_queued(binary, env, spec, f"q{i}")
+    t = time.perf_counter()
+    procs = [subprocess.Popen(["wrkr", "worker", "--once"], env=env, executable=binary, stdout=subprocess.DEVNULL,
+                              stderr=subprocess.PIPE) for _ in range(workers)]
+    for p in procs:
+        _, err = p.communicate()
+        if p.returncode != 0:
+            sys.exit(f"bench_pg: worker failed: {err.decode()}")
+    elapsed = time.perf_counter() - t
+    done = completed(binary, env)
+    if done != QUEUE:
+        sys.exit(f"bench_pg: {workers} workers completed {done} of {QUEUE} jobs")
+    return QUEUE / elapsed
+
+
+def percentile(xs: list[float], q: float) -> float:
+    ordered = sorted(xs)
+    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
+
+
+def submit_to_first_step(cluster: Cluster, binary: str, base: str, listen: bool) -> tuple[float, float]:
+    """p50 and p99 (ms) from the start of `wrkr submit --queue` to the step reading the clock, with
+    one idle worker waiting (LISTEN on or off; the poll stays the default 1 s). A random pause
+    between submits spreads them over the poll's phase."""
+    name = "notify" if listen else "poll"
+    home = os.path.join(base, f"lat_{name}")
+    ws = os.path.join(home, "ws")
+    os.makedirs(ws)
+    env = fresh_store(cluster, binary, home, f"lat_{name}")
+    worker_env = dict(env, WRKR_WORKER_LISTEN="1" if listen else "0")
+    clock = os.path.join(home, "started")
+    spec = os.path.join(home, "clock.yaml")
+    with open(spec, "w") as f:
+        f.write(jobspec(ws, f"date +%s.%N > {clock}"))
+    worker = subprocess.Popen(["wrkr", "worker"], env=worker_env, executable=binary, stdout=subprocess.DEVNULL,
+                              stderr=subprocess.DEVNULL)
+    samples = []
+    rng = __import__("random").Random(15)
+    try:
+        time.sleep(1.5)  # idle and listening
+        for i in range(LATENCY_SAMPLES):
+            if os.path.exists(clock):
+                os.remove(clock)
+            t = time.time()
+            submit_queued(binary, env, spec, f"l{i}")
+            deadline = time.time() + 30
+            while not os.path.exists(clock) or not open(clock).read().endswith("\n"):
+                if time.time() > deadline:
+                    sys.exit(f"bench_pg: job l{i} did not start within 30 s")
+                time.sleep(0.002)
+            samples.append((float(open(clock).read()) - t) * 1e3)
+            while completed(binary, env) < i + 1 and time.time() < deadline:
+                time.sleep(0.01)
+            time.sleep(rng.uniform(0.05, 0.5))
+    finally:
+        worker.terminate()
+        worker.wait()
+    return percentile(samples, 0.5), percentile(samples, 0.99)
+
+
+def print_table(rows: list[dict], load: dict) -> None:
+    print(f"\n## PostgreSQL figures ({os.cpu_count()} cores; load average before "
+          f"{load['before']}, after {load['after']})\n")
+    print(f"{'measure':<52} {'value':>12}  {'floor / compared with':<44}")
+    for r in rows:
+        floor = "" if r["floor"] is None else f"{r['floor']:.4g} {r['floor_unit']} ({r['floor_name']})"
+        print(f"{r['measure']:<52} {r['value']:>8.4g} {r['unit']:<5} {floor}")
+
+
 def main() -> int:
     bin_dir = pg_bin()
     if not bin_dir:
@@ -185,30 +302,54 @@ def main() -> int:
         subprocess.run(["cargo", "build", "--release", "-q", "--locked"], cwd=ROOT, check=True,
                        env=dict(os.environ, CARGO_TARGET_DIR=TARGET))
         binary = os.path.join(TARGET, "release", "wrkr")
+    load_before = " ".join(f"{x:.2f}" for x in os.getloadavg())
     base = tempfile.mkdtemp(prefix="wrkr-bench-", dir=os.environ.get("BENCH_DIR", "/tmp"))
     cluster = Cluster(base, bin_dir)
+    rows: list[dict] = []
+
+    def row(measure: str, value: float, unit: str, floor: float | None = None, floor_unit: str = "",
+            floor_name: str = "") -> None:
+        rows.append({"measure": measure, "value": round(value, 4), "unit": unit,
+                     "floor": None if floor is None else round(floor, 4), "floor_unit": floor_unit,
+                     "floor_name": floor_name})
+
     try:
         cluster.psql("postgres", "CREATE DATABASE bench")
         url = cluster.url("bench")
         home = os.path.join(base, "home")
         os.makedirs(home)
         file_env, pg_env = wrkr_env(home, None), wrkr_env(home, url)
-        subprocess.run(["wrkr", "store", "migrate"], env=pg_env, check=True, stdout=subprocess.DEVNULL,
-                       executable=binary)
+        run(["wrkr", "store", "migrate"], pg_env, argv0=binary)
 
         spawn = exec_ms(binary, file_env, ["--version"], RUNS)
         fsync = bare_fdatasync(base, RUNS)
         pgbench = pgbench_update_ms(cluster, "bench")
         file_append = append_ms(binary, file_env, "a_file")
         pg_append = append_ms(binary, pg_env, "a_pg")
-        print(f"spawn (wrkr --version): {spawn:.2f} ms; bare write+fdatasync: {fsync:.3f} ms; "
-              f"pgbench 1-row UPDATE: {pgbench:.3f} ms")
-        print(f"append, 1 event (cold process, spawn subtracted): file store {file_append - spawn:.2f} ms, "
-              f"PostgreSQL {pg_append - spawn:.2f} ms ({(pg_append - spawn) / max(file_append - spawn, 1e-6):.1f}x)")
+        row("append 1 event, file store (cold process - spawn)", file_append - spawn, "ms", fsync, "ms",
+            "write+fdatasync")
+        row("append 1 event, PostgreSQL (cold process - spawn)", pg_append - spawn, "ms", pgbench, "ms",
+            f"pgbench 1-row UPDATE, {1e3 / pgbench:.0f} tps")
         record("pg.append.file", "append 1 event, file store (-spawn)", file_append - spawn, "ms", fsync,
                "write+fdatasync")
         record("pg.append.postgres", "append 1 event, PostgreSQL (-spawn)", pg_append - spawn, "ms", pgbench,
                "pgbench 1-row UPDATE, same cluster")
+
+        for workers in (1, 2, 4):
+            rate = jobs_per_second(cluster, binary, base, workers)
+            row(f"jobs/s, {workers} worker(s), {QUEUE} one-step `true` jobs", rate, "jobs/s", 1e3 / pgbench,
+                "tps", "pgbench 1-row UPDATE")
+            record(f"pg.workers_{workers}", f"jobs/s, {workers} PostgreSQL worker(s)", rate, "jobs/s")
+
+        for listen in (True, False):
+            p50, p99 = submit_to_first_step(cluster, binary, base, listen)
+            how = "NOTIFY" if listen else "no NOTIFY (1 s poll)"
+            row(f"submit to first step, {how}, p50", p50, "ms", spawn, "ms", "wrkr --version spawn")
+            row(f"submit to first step, {how}, p99", p99, "ms")
+            tag = "notify" if listen else "poll"
+            record(f"pg.first_step.{tag}.p50", f"submit to first step, {how}, p50", p50, "ms", spawn,
+                   "wrkr --version spawn")
+            record(f"pg.first_step.{tag}.p99", f"submit to first step, {how}, p99", p99, "ms")
 
         many_jobs(cluster, "bench", binary, pg_env)
         runs = max(5, RUNS // 10)
@@ -218,14 +359,23 @@ def main() -> int:
         for _ in range(3):
             cluster.psql("bench", "SELECT job_id, status, last_seq, started_at, updated_at, snapshot FROM wrkr_jobs")
         psql_rows = (time.perf_counter() - t) / 3 * 1e3
-        print(f"{JOBS} jobs: wrkr status {status:.1f} ms, wrkr jobs {jobs:.1f} ms "
-              f"(psql reading the job rows: {psql_rows:.1f} ms)")
+        row(f"wrkr status, {JOBS} jobs in the store", status, "ms", spawn, "ms", "wrkr --version spawn")
+        row(f"wrkr jobs, {JOBS} jobs", jobs, "ms", psql_rows, "ms", "psql reading the job rows")
         record("pg.status_10k", f"wrkr status, PostgreSQL, {JOBS} jobs", status, "ms", spawn, "wrkr --version spawn")
         record("pg.jobs_10k", f"wrkr jobs, PostgreSQL, {JOBS} jobs", jobs, "ms", psql_rows,
                "psql reading the job rows")
     finally:
         cluster.stop()
         shutil.rmtree(base, ignore_errors=True)
+    load = {"before": load_before, "after": " ".join(f"{x:.2f}" for x in os.getloadavg())}
+    print_table(rows, load)
+    out_dir = os.path.join(TARGET, "bench")
+    os.makedirs(out_dir, exist_ok=True)
+    result = {"machine": {"cores": os.cpu_count(), "load_average": load}, "binary": binary, "rows": rows}
+    with open(os.path.join(out_dir, "pg_results.json"), "w") as f:
+        json.dump(result, f, indent=2)
+        f.write("\n")
+    print(f"\nwritten: {os.path.join(out_dir, 'pg_results.json')}")
     return 0
 
 

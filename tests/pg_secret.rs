@@ -21,20 +21,23 @@ fn spec() -> String {
     support::jobspec(steps, "", "os")
 }
 
-/// A database owned by `stepper`, whom the server asks for a password; the store URL with it.
-fn password_store(cluster: &pg::Cluster) -> (String, String, String) {
+/// A database owned by `role`, whom the server asks for a password; the store URL with it, and
+/// without it. (The tests of this binary share `pg_hba.conf`: one edits it at a time.)
+fn password_store(cluster: &pg::Cluster, role: &str) -> (String, String, String) {
+    static HBA: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    let _one_at_a_time = HBA.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
     let database = pg::database_of(&cluster.database()).to_owned();
     cluster.psql(
         &database,
-        &format!("CREATE ROLE stepper LOGIN PASSWORD '{PASSWORD}'; ALTER DATABASE {database} OWNER TO stepper"),
+        &format!("CREATE ROLE {role} LOGIN PASSWORD '{PASSWORD}'; ALTER DATABASE {database} OWNER TO {role}"),
     );
     let hba = cluster.dir.join("data/pg_hba.conf");
     let rules = std::fs::read_to_string(&hba).unwrap();
-    std::fs::write(&hba, format!("local all stepper scram-sha-256\n{rules}")).unwrap();
+    std::fs::write(&hba, format!("local all {role} scram-sha-256\n{rules}")).unwrap();
     cluster.psql(&database, "SELECT pg_reload_conf()");
     let host = cluster.dir.display();
-    let url = format!("postgres://stepper:pw-Zq81%3Ax@/{database}?host={host}");
-    (url, format!("postgres://stepper@/{database}?host={host}"), database)
+    let url = format!("postgres://{role}:pw-Zq81%3Ax@/{database}?host={host}");
+    (url, format!("postgres://{role}@/{database}?host={host}"), database)
 }
 
 /// Every file under `dir` but the password file, as text.
@@ -49,7 +52,7 @@ fn everything_under(dir: &std::path::Path) -> String {
 #[test]
 fn steps_reach_the_store_without_seeing_its_password() {
     let Some(cluster) = pg::cluster() else { return };
-    let (url, bare, database) = password_store(cluster);
+    let (url, bare, database) = password_store(cluster, "stepper");
     let mut sb = Sandbox::new();
     sb.store = Some(bare.clone());
     let refused = sb.wrkr().args(["store", "migrate"]).output().unwrap();
@@ -104,4 +107,31 @@ fn store_text(database: &str) -> String {
     let sql = "SELECT convert_from(line, 'UTF8') FROM wrkr_events UNION ALL \
                SELECT encode(bytes, 'escape') FROM wrkr_job_files";
     pg::cluster().unwrap().psql(database, sql)
+}
+
+/// A worker given the password in `PGPASSWORD` (its URL has none): its steps do not inherit the
+/// variable, and reach the store through `PGPASSFILE` instead. Was: `PGPASSWORD` went on to every
+/// step, and into any log of its environment.
+#[test]
+fn a_workers_pgpassword_stays_out_of_its_steps() {
+    let Some(cluster) = pg::cluster() else { return };
+    let (_, bare, database) = password_store(cluster, "pgpassworder");
+    let mut sb = Sandbox::new();
+    sb.store = Some(bare.clone());
+    let wrkr = |args: &[&str]| sb.wrkr().env("PGPASSWORD", "pw-Zq81:x").args(args).output().unwrap();
+    let out = wrkr(&["store", "migrate"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    std::fs::write(sb.work().join("spec.yaml"), spec()).unwrap();
+    let out = wrkr(&["submit", "spec.yaml", "--job-id", "q1", "--queue"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let path = format!("{}:{}", support::bin().parent().unwrap().display(), std::env::var("PATH").unwrap_or_default());
+    let out = sb.wrkr().env("PGPASSWORD", "pw-Zq81:x").env("PATH", &path).args(["worker", "--once"]).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+
+    let env = std::fs::read_to_string(sb.work().join("env.txt")).unwrap();
+    assert!(!env.contains("Zq81") && !env.contains("PGPASSWORD"), "the step inherited PGPASSWORD:\n{env}");
+    assert!(env.lines().any(|l| l.starts_with("PGPASSFILE=")), "{env}");
+    let ledger = sb.program("wrkr-events").env("PGPASSWORD", "pw-Zq81:x").arg("q1").output().unwrap();
+    assert!(String::from_utf8_lossy(&ledger.stdout).contains("from-step"), "the step's emit reached the store");
+    assert!(!store_text(&database).contains("Zq81"), "the password is in the store");
 }

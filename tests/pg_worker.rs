@@ -283,3 +283,27 @@ fn seconds(time: &str) -> f64 {
     let parts: Vec<f64> = clock.split(':').map(|p| p.parse().unwrap()).collect();
     parts[0] * 3600.0 + parts[1] * 60.0 + parts[2]
 }
+
+/// `WRKR_WORKER_LISTEN=0`: an idle worker does not LISTEN, so a submit does not wake it; its poll
+/// (here 1.5 s after it last looked) finds the job. With LISTEN on, the same submit is claimed at
+/// once (`idle_worker_wakes_on_notify`).
+#[test]
+fn listen_off_worker_only_polls() {
+    let Some(sandbox) = Sandbox::postgres() else { return };
+    let mut idle = sandbox
+        .command("wrkr")
+        .arg("worker")
+        .env("WRKR_WORKER_POLL_MS", "4000")
+        .env("WRKR_WORKER_LISTEN", "0")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(500)); // idle: it looked and found nothing
+    queue(&sandbox, "polled", &support::side_effect_spec(1, "0"), &[]);
+    std::thread::sleep(Duration::from_millis(1000));
+    assert_eq!(status(&sandbox, "polled"), "queued", "no NOTIFY wake-up without LISTEN");
+    wait_for("the poll to claim the job", Duration::from_secs(30), || status(&sandbox, "polled") == "completed");
+    let (code, out) = terminate(&mut idle);
+    assert_eq!((code, out.lines().count()), (Some(0), 1));
+}

@@ -397,3 +397,19 @@ fn step_that_cannot_start_says_why() {
     assert!(message.contains("step work could not start") && message.contains("No such file"), "{message}");
     assert_eq!(status(&sb, "ns"), "blocked_error");
 }
+
+/// A lease the store refuses to release is not refused in silence: one warning line names the
+/// job, the worker and why (here the job's directory was moved away under the running step, so
+/// recording the step's end fails too, and that error is what the command exits with).
+#[test]
+fn a_refused_lease_release_is_a_warning() {
+    let sb = sandbox();
+    let steps = step("away", "mv \"$WRKR_HOME/jobs/$WRKR_JOB_ID\" \"$WRKR_HOME/moved\"");
+    fs::write(sb.work().join("spec.yaml"), spec(&steps, "")).unwrap();
+    let out = wrkr(&sb).args(["submit", "spec.yaml", "--job-id", "gone1"]).output().unwrap();
+    assert_ne!(out.status.code(), Some(0));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let warning = stderr.lines().find(|l| l.starts_with("warning: lease of job gone1 (worker "));
+    let warning = warning.unwrap_or_else(|| panic!("no warning line:\n{stderr}"));
+    assert!(warning.contains("not released: ") && warning.ends_with("it expires at its TTL"), "{warning}");
+}

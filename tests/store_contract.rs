@@ -355,20 +355,21 @@ mod postgres_only {
         sandbox.create_job("job_1");
     }
 
-    /// TLS is not built in: asking for it is refused before connecting, not sent in clear; a
-    /// command that does not run on PostgreSQL yet says so; the password never shows.
+    /// TLS that cannot be verified as asked (a verify mode without a CA file) is refused before
+    /// connecting, not sent unverified; a command that does not run on PostgreSQL yet says so;
+    /// the password never shows.
     #[test]
     fn refusals_are_clear() {
         let sandbox = Sandbox::new();
         let out = sandbox
             .wrkr()
-            .args(["--json", "status", "j", "--store", "postgres://u:secret@db.invalid/x?sslmode=require"])
+            .args(["--json", "status", "j", "--store", "postgres://u:secret@db.invalid/x?sslmode=verify-full"])
             .output()
             .unwrap();
         assert_eq!(out.status.code(), Some(6));
         let envelope = support::envelope(&out.stderr);
-        assert!(envelope["message"].as_str().unwrap().contains("sslmode=require"));
-        assert_eq!(envelope["details"]["store"], "postgres://u:***@db.invalid/x?sslmode=require");
+        assert!(envelope["message"].as_str().unwrap().contains("sslmode=verify-full"));
+        assert_eq!(envelope["details"]["store"], "postgres://u:***@db.invalid/x?sslmode=verify-full");
         let out = sandbox
             .wrkr()
             .args(["--json", "demo"])

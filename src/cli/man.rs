@@ -123,9 +123,9 @@ const ENVIRONMENT: &[(&str, &str)] = &[
     ),
     ("WRKR_STORE", "The store: a directory, or a postgres:// URL for the PostgreSQL store (before WRKR_HOME)."),
     (
-        "PGHOST, PGPORT, PGUSER, PGPASSWORD, PGPASSFILE, PGDATABASE, PGAPPNAME, PGCONNECT_TIMEOUT, PGSSLMODE",
+        "PGHOST, PGPORT, PGUSER, PGPASSWORD, PGPASSFILE, PGDATABASE, PGAPPNAME, PGCONNECT_TIMEOUT, PGSSLMODE, PGSSLROOTCERT",
         "libpq's variables: fill in what a postgres:// store URL leaves out. Steps get the store URL \
-         without its password and PGPASSFILE, a 0600 password file of the job's.",
+         without its password and PGPASSFILE, a 0600 password file of the job's, never PGPASSWORD.",
     ),
     (
         "WRKR_FOLLOW_POLL_MS",
@@ -134,6 +134,10 @@ const ENVIRONMENT: &[(&str, &str)] = &[
     (
         "WRKR_WORKER_POLL_MS",
         "wrkr worker: how often an idle worker looks for work when no NOTIFY arrives [default: 1000].",
+    ),
+    (
+        "WRKR_WORKER_LISTEN",
+        "wrkr worker: 0 (or off) polls only, without LISTEN: behind a pooler in transaction mode [default: on].",
     ),
     (
         "WRKR_STATEMENT_TIMEOUT_MS",

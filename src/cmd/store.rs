@@ -110,8 +110,8 @@ pub const COMMAND: Command = Command {
                  schema. `migrate` applies what is missing, under an advisory lock, so two hosts may run it at \
                  once; every other command refuses a store whose schema is older (E_INVALID_INPUT_SCHEMA, exit 6, \
                  naming this command). `version` prints the store's version and the one this wrkr needs. The PG* \
-                 variables of libpq (PGHOST, PGPORT, PGUSER, PGPASSWORD, PGDATABASE, PGSSLMODE) fill in what the \
-                 URL leaves out.",
+                 variables of libpq (PGHOST, PGPORT, PGUSER, PGPASSWORD, PGDATABASE, PGSSLMODE, PGSSLROOTCERT) fill \
+                 in what the URL leaves out.",
     flags: &[
         &JOB_MAX_AGE,
         &JOBPACK_MAX_AGE,

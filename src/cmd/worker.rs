@@ -7,7 +7,8 @@
 //! here), runs it with the existing runner under that lease, and claims again. An idle slot waits
 //! for news (`LISTEN wrkr_events` on PostgreSQL: every commit notifies, so a submit, approval or
 //! resume wakes it at once) or for the poll interval, `WRKR_WORKER_POLL_MS` (1000), whichever
-//! comes first. A store error (the server restarting) is retried with a fresh connection after a
+//! comes first. `WRKR_WORKER_LISTEN=0` makes it poll only: behind a pooler that cannot hold a
+//! `LISTEN` (PgBouncer in transaction mode), and to measure what NOTIFY saves. A store error (the server restarting) is retried with a fresh connection after a
 //! backoff that doubles from 100 ms to 5 s; a job the failure interrupted is continued later by
 //! whichever worker claims it once its lease expires.
 //!
@@ -118,6 +119,9 @@ struct Shared {
     /// Raised `--drain-timeout` after the drain began: running steps are stopped.
     drain_stop: Arc<AtomicBool>,
     poll: Duration,
+    /// False with `WRKR_WORKER_LISTEN=0`: an idle slot sleeps the poll interval instead of waiting
+    /// for a notification.
+    listen: bool,
     host: String,
 }
 
@@ -143,6 +147,7 @@ fn run(args: Args, io: &mut Io) -> Result<()> {
         draining: Arc::new(AtomicBool::new(false)),
         drain_stop: Arc::new(AtomicBool::new(false)),
         poll: poll_interval(),
+        listen: listen_enabled(),
         host: Some(crate::job::fingerprint::hostname()).filter(|h| !h.is_empty()).unwrap_or_else(|| "host".to_owned()),
     });
     drop(store);
@@ -242,7 +247,7 @@ fn work(shared: &Shared, slot: u64, lines: &std::sync::mpsc::Sender<serde_json::
             Ok(report) => line["status"] = json!(report.status.as_str()),
             Err(err) => {
                 // The runner releases its lease; a gate refusal happens before it runs.
-                let _ = handle.release_lease(&job, &worker, Some(epoch));
+                handle.release_lease_or_warn(&job, &worker, Some(epoch));
                 line["error"] = json!(err.code.as_str());
                 line["message"] = json!(err.message);
                 if let Ok(state) = handle.state(&job) {
@@ -267,6 +272,10 @@ fn idle(shared: &Shared, store: &dyn Store) -> Result<()> {
         if left.is_zero() || shared.draining.load(Ordering::SeqCst) {
             return Ok(());
         }
+        if !shared.listen {
+            std::thread::sleep(left.min(Duration::from_millis(250)));
+            continue;
+        }
         // Woken is what the store says, not how long the wait took: a wake-up at the end of a
         // slice would otherwise pass for a timeout and the news be lost until the next poll.
         if store.wait_for_news(left.min(Duration::from_millis(250)))? {
@@ -289,6 +298,12 @@ fn retry_later(shared: &Shared, worker: &str, err: &Error, backoff: &mut Duratio
         std::thread::sleep(Duration::from_millis(20));
     }
     *backoff = (*backoff * 2).min(Duration::from_secs(5));
+}
+
+/// `WRKR_WORKER_LISTEN`: anything but `0`, `false` or `off` (or unset) keeps `LISTEN` on.
+fn listen_enabled() -> bool {
+    let value = std::env::var("WRKR_WORKER_LISTEN").unwrap_or_default();
+    !matches!(value.trim().to_ascii_lowercase().as_str(), "0" | "false" | "off")
 }
 
 fn poll_interval() -> Duration {

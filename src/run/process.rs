@@ -179,6 +179,11 @@ pub fn run(cmd: &StepCommand, supervisor: &mut dyn Supervisor) -> Result<StepOut
         false => None,
     };
     command.current_dir(&cmd.cwd).envs(cmd.env.iter().map(|(k, v)| (k, v)));
+    if cmd.env.iter().any(|(k, v)| k == "WRKR_STORE" && crate::store::location::is_postgres_url(v)) {
+        crate::store::local::STRIPPED_FROM_STEPS.iter().for_each(|name| {
+            command.env_remove(name);
+        });
+    }
     if let Some(channel) = &channel {
         command.envs(channel.env.iter().map(|(k, v)| (k, v)));
     }

@@ -171,7 +171,7 @@ pub fn drive(store: &dyn Store, job: &JobId, opts: &Options) -> Result<Report> {
     // Before anything runs: a step a previous runner left running must not overlap its re-run.
     let stopped_previous = step_group::stop_previous(&job_dir, job.as_str(), lease.epoch, opts.grace);
     if let Some(stopped) = stopped_previous.as_ref().filter(|s| !s.gone) {
-        let _ = store.release_lease(job, &opts.worker, Some(lease.epoch));
+        store.release_lease_or_warn(job, &opts.worker, Some(lease.epoch));
         return Err(Error::generic(format!(
             "the previous runner's step (process group {}) did not stop; not running it a second time",
             stopped.group
@@ -220,7 +220,7 @@ pub fn drive(store: &dyn Store, job: &JobId, opts: &Options) -> Result<Report> {
     drop(heartbeat);
     if !lost {
         // Best effort: an unreleased lease only delays the next runner until it expires.
-        let _ = store.release_lease(job, &opts.worker, Some(lease.epoch));
+        store.release_lease_or_warn(job, &opts.worker, Some(lease.epoch));
     }
     result.map_err(|e| e.with("job_id", job.as_str()))
 }

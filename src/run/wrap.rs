@@ -176,7 +176,7 @@ pub fn wrap(location: &Location, opts: &WrapOptions) -> Result<WrapReport> {
     let lost = heartbeat.lost();
     drop(heartbeat);
     if !lost {
-        let _ = store.release_lease(&job, &worker, Some(epoch));
+        store.release_lease_or_warn(&job, &worker, Some(epoch));
     }
     let ended = result?;
     let exported = export_job(store, &job, &opts.out_dir, &ExportOptions { capture: opts.capture, sign: None })?;

@@ -40,19 +40,27 @@ fn local_root() -> Result<PathBuf> {
 }
 
 /// The variables that point a step's own `wrkr` calls at the store it runs in: `WRKR_HOME` for a
-/// file store; `WRKR_STORE` for PostgreSQL, never with a password in it: a URL's password goes
-/// into a 0600 password file in `dir` (the job's local directory, or wrap's private log
-/// directory), named by `PGPASSFILE` (`pg::passfile`), so a step's environment and anything that
-/// logs it hold no password.
+/// file store; `WRKR_STORE` for PostgreSQL, never with a password in it: the URL's password, else
+/// this process's `PGPASSWORD`, goes into a 0600 password file in `dir` (the job's local
+/// directory, or wrap's private log directory), named by `PGPASSFILE` (`pg::passfile`), so a
+/// step's environment and anything that logs it hold no password. The step does not inherit
+/// `PGPASSWORD` either ([`STRIPPED_FROM_STEPS`], removed by `run::process`).
 pub fn store_env(location: &Location, dir: &Path) -> Result<Vec<(String, String)>> {
-    Ok(match location {
-        Location::Dir(root) => vec![("WRKR_HOME".into(), root.display().to_string())],
-        Location::Postgres(url) => match pg::passfile::split(url) {
-            None => vec![("WRKR_STORE".into(), url.clone())],
-            Some((bare, password)) => {
-                let file = pg::passfile::write(dir, &password)?;
-                vec![("WRKR_STORE".into(), bare), ("PGPASSFILE".into(), file.display().to_string())]
-            }
-        },
-    })
+    let url = match location {
+        Location::Dir(root) => return Ok(vec![("WRKR_HOME".into(), root.display().to_string())]),
+        Location::Postgres(url) => url,
+    };
+    let (bare, password) = match pg::passfile::split(url) {
+        Some((bare, password)) => (bare, Some(password)),
+        None => (url.clone(), std::env::var("PGPASSWORD").ok().filter(|p| !p.is_empty()).map(String::into_bytes)),
+    };
+    let mut vars = vec![("WRKR_STORE".to_owned(), bare)];
+    if let Some(password) = password {
+        vars.push(("PGPASSFILE".into(), pg::passfile::write(dir, &password)?.display().to_string()));
+    }
+    Ok(vars)
 }
+
+/// What a step on a PostgreSQL store (its `WRKR_STORE` a `postgres://` URL) does not inherit from
+/// the process that runs it: the store's password, which it gets through `PGPASSFILE` instead.
+pub const STRIPPED_FROM_STEPS: [&str; 1] = ["PGPASSWORD"];

@@ -148,6 +148,20 @@ pub trait Store {
         Ok(LeaseView::of(job.as_str(), done.state.lease.as_ref(), done.state.lease_epoch, now))
     }
 
+    /// Release `worker`'s lease at the end of a run, best effort: when the store refuses (another
+    /// worker took the job over, the store is unreachable, the job is gone) one warning line on
+    /// stderr says so, and the lease expires at its TTL instead. Was: refused in silence.
+    fn release_lease_or_warn(&self, job: &JobId, worker: &str, epoch: Option<u64>) {
+        if let Err(err) = self.release_lease(job, worker, epoch) {
+            let epoch = epoch.map(|e| format!(" epoch {e}")).unwrap_or_default();
+            crate::cli::io::diag(&format!(
+                "warning: lease of job {job} (worker {worker}{epoch}) not released: {} ({}); it expires at its TTL",
+                err.message,
+                err.code.as_str()
+            ));
+        }
+    }
+
     /// Release `worker`'s lease; a no-op (state `none`) when no lease is held.
     fn release_lease(&self, job: &JobId, worker: &str, epoch: Option<u64>) -> Result<LeaseView> {
         let now = Timestamp::now();

@@ -23,6 +23,8 @@ pub struct Cluster {
     pub bin: PathBuf,
     /// The OS user the server runs as (`nobody` when we are root).
     user: Option<(u32, u32)>,
+    /// The server's port: it names the socket too (`.s.PGSQL.<port>`).
+    pub port: u16,
 }
 
 static CLUSTER: OnceLock<Result<Cluster, String>> = OnceLock::new();
@@ -47,7 +49,7 @@ impl Cluster {
     pub fn database(&self) -> String {
         let name = format!("t{}", DATABASES.fetch_add(1, Ordering::SeqCst));
         let out = Command::new(self.bin.join("psql"))
-            .args(["-X", "-q", "-h"])
+            .args(["-X", "-q", "-p", &self.port.to_string(), "-h"])
             .arg(&self.dir)
             .args(["-U", "wrkr", "-d", "postgres", "-c", &format!("CREATE DATABASE {name}")])
             .output()
@@ -69,13 +71,14 @@ impl Cluster {
     }
 
     pub fn url(&self, database: &str) -> String {
-        format!("postgres:///{database}?user=wrkr&host={}", self.dir.display())
+        let port = if self.port == 5432 { String::new() } else { format!("&port={}", self.port) };
+        format!("postgres:///{database}?user=wrkr&host={}{port}", self.dir.display())
     }
 
     /// Run SQL in `database` with psql; returns stdout (unaligned, tuples only).
     pub fn psql(&self, database: &str, sql: &str) -> String {
         let out = Command::new(self.bin.join("psql"))
-            .args(["-X", "-q", "-A", "-t", "-v", "ON_ERROR_STOP=1", "-h"])
+            .args(["-X", "-q", "-A", "-t", "-v", "ON_ERROR_STOP=1", "-p", &self.port.to_string(), "-h"])
             .arg(&self.dir)
             .args(["-U", "wrkr", "-d", database, "-c", sql])
             .output()
@@ -128,18 +131,57 @@ fn server_user() -> Result<Option<(u32, u32)>, String> {
     Ok(Some((uid, gid)))
 }
 
+/// What a cluster of its own differs in from the shared one (see [`own_cluster`]).
+#[derive(Default)]
+pub struct Setup {
+    /// Written into the data directory (owned by the server's user, mode 0600) before it starts:
+    /// certificates and keys, read with relative names (`-c ssl_cert_file=server.crt`).
+    pub files: Vec<(String, Vec<u8>)>,
+    /// Replaces `pg_hba.conf` when set.
+    pub hba: Option<String>,
+    /// More `-c name=value` server options (`-c ssl=on -c listen_addresses=127.0.0.1`).
+    pub options: String,
+    /// The port (TCP, and the socket's name) when not 5432: a cluster listening on TCP needs a
+    /// free one ([`free_port`]).
+    pub port: Option<u16>,
+}
+
+/// A cluster of this test's own with server settings the shared one must not have (TLS, TCP),
+/// stopped when the test process exits; `None` as [`cluster`] (skipped, or failed under CI).
+pub fn own_cluster(setup: &Setup) -> Option<Cluster> {
+    match start_with(setup) {
+        Ok(cluster) => Some(cluster),
+        Err(why) if std::env::var("CI").is_ok_and(|v| v == "true") => {
+            panic!("CI=true and the PostgreSQL test server cannot start: {why}")
+        }
+        Err(why) => {
+            eprintln!("SKIPPED (PostgreSQL): {why}");
+            None
+        }
+    }
+}
+
+/// A TCP port on 127.0.0.1 that was free a moment ago (the kernel's pick).
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map(|a| a.port()).expect("a free port")
+}
+
 fn start() -> Result<Cluster, String> {
+    start_with(&Setup::default())
+}
+
+fn start_with(setup: &Setup) -> Result<Cluster, String> {
     let bin = pg_bin()?;
     let user = server_user()?;
     let dir = tempfile::Builder::new().prefix("wrkr-pg-").tempdir().map_err(|e| e.to_string())?.keep();
-    let started = start_in(&dir, bin, user);
+    let started = start_in(&dir, bin, user, setup);
     if started.is_err() {
         let _ = std::fs::remove_dir_all(&dir);
     }
     started
 }
 
-fn start_in(dir: &Path, bin: PathBuf, user: Option<(u32, u32)>) -> Result<Cluster, String> {
+fn start_in(dir: &Path, bin: PathBuf, user: Option<(u32, u32)>, setup: &Setup) -> Result<Cluster, String> {
     let dir = dir.to_path_buf();
     if let Some((uid, gid)) = user {
         std::os::unix::fs::chown(&dir, Some(uid), Some(gid)).map_err(|e| format!("chown {}: {e}", dir.display()))?;
@@ -156,10 +198,25 @@ fn start_in(dir: &Path, bin: PathBuf, user: Option<(u32, u32)>) -> Result<Cluste
     run(as_server("initdb")
         .args(["-A", "trust", "-U", "wrkr", "-E", "UTF8", "--no-sync", "--no-instructions", "-D"])
         .arg(&data))?;
-    // Fast, not durable: no test here is about the server surviving a power cut.
+    let port = setup.port.unwrap_or(5432);
+    let mut files = setup.files.clone();
+    files.extend(setup.hba.iter().map(|hba| ("pg_hba.conf".to_owned(), hba.clone().into_bytes())));
+    for (name, bytes) in &files {
+        use std::os::unix::fs::PermissionsExt;
+        let path = data.join(name);
+        std::fs::write(&path, bytes).map_err(|e| format!("write {}: {e}", path.display()))?;
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).map_err(|e| e.to_string())?;
+        if let Some((uid, gid)) = user {
+            std::os::unix::fs::chown(&path, Some(uid), Some(gid))
+                .map_err(|e| format!("chown {}: {e}", path.display()))?;
+        }
+    }
+    // Fast, not durable: no test here is about the server surviving a power cut. A later
+    // `-c listen_addresses` (the setup's) wins over the first.
     let options = format!(
-        "-k {} -c listen_addresses='' -c fsync=off -c full_page_writes=off -c max_connections=200",
-        dir.display()
+        "-k {} -c listen_addresses='' -c fsync=off -c full_page_writes=off -c max_connections=200 -c port={port} {}",
+        dir.display(),
+        setup.options
     );
     run(as_server("pg_ctl")
         .args(["-w", "-s", "-t", "60", "-D"])
@@ -169,7 +226,7 @@ fn start_in(dir: &Path, bin: PathBuf, user: Option<(u32, u32)>) -> Result<Cluste
         .arg("start"))
     .map_err(|e| format!("{e}\n{}", std::fs::read_to_string(dir.join("log")).unwrap_or_default()))?;
     watchdog(&dir, &data);
-    Ok(Cluster { dir, bin, user })
+    Ok(Cluster { dir, bin, user, port })
 }
 
 /// Stop the server and remove its dir once this test process has exited.

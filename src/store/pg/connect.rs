@@ -18,24 +18,28 @@
 //! stuck longer; always above the lock timeout, which bounds a busy row on its own). A connection
 //! that failed is replaced by a fresh one at the next use (`PgStore::client`).
 //!
-//! TLS is not built in yet: `sslmode=require`, `verify-ca` and `verify-full` are refused before
-//! connecting rather than silently sent in clear; `prefer` (the default) connects without TLS.
+//! TLS: `sslmode` and `sslrootcert` (also `PGSSLMODE`, `PGSSLROOTCERT`) with libpq's meaning,
+//! resolved and checked before connecting; see `tls.rs`.
 
 use std::time::Duration;
 
-use postgres::config::SslMode;
-use postgres::{Client, Config, NoTls};
+use postgres::{Client, Config};
 
 use crate::contract::{Error, ReasonCode, Result};
 
 /// Connect to the store at `url`; errors name the store with its password hidden.
 pub fn connect(url: &str) -> Result<Client> {
-    let config = config(url, &|name| std::env::var(name).ok().filter(|v| !v.is_empty()))?;
-    let mut client = config.connect(NoTls).map_err(|e| {
-        Error::generic(format!("cannot connect to the PostgreSQL store: {}", describe(&e)))
-            .with("store", redact(url))
-            .with(CONNECTION, "unreachable")
-            .with_hint("check the URL and the PG* variables (PGHOST, PGPORT, PGUSER, PGPASSWORD, PGDATABASE)")
+    let env = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
+    let (config, tls) = settings(url, &env)?;
+    let mut client = super::tls::connect(&config, &tls).map_err(|failure| match failure {
+        super::tls::Failure::Setup(e) => e.with("store", redact(url)),
+        super::tls::Failure::Postgres(e) => match super::tls::tls_error(&e, &tls) {
+            Some(refused) => refused.with("store", redact(url)),
+            None => Error::generic(format!("cannot connect to the PostgreSQL store: {}", describe(&e)))
+                .with("store", redact(url))
+                .with(CONNECTION, "unreachable")
+                .with_hint("check the URL and the PG* variables (PGHOST, PGPORT, PGUSER, PGPASSWORD, PGDATABASE)"),
+        },
     })?;
     // A busy job row waits as long as a busy file lock would, then says so (E_LEASE_CONFLICT).
     let lock_timeout = crate::store::lock::timeout().as_millis();
@@ -81,7 +85,17 @@ fn network_defaults(url: &str, config: &mut Config) {
     }
 }
 
-/// The connection settings for `url`, with unset ones taken from `env` (libpq's variables).
+/// The connection settings for `url` and its TLS settings, with unset ones taken from `env`
+/// (libpq's variables).
+pub fn settings(url: &str, env: &dyn Fn(&str) -> Option<String>) -> Result<(Config, super::tls::TlsSettings)> {
+    let tls = super::tls::settings(url, env).map_err(|e| e.with("store", redact(url)))?;
+    let mut config = config(&super::tls::without_tls_parameters(url), env)?;
+    config.ssl_mode(tls.mode.for_crate());
+    Ok((config, tls))
+}
+
+/// The connection settings for `url` (without its TLS parameters, see [`settings`]), with unset
+/// ones taken from `env` (libpq's variables).
 pub fn config(url: &str, env: &dyn Fn(&str) -> Option<String>) -> Result<Config> {
     let mut config: Config = url.parse().map_err(|e: postgres::Error| {
         Error::invalid_input(format!("not a PostgreSQL URL: {e}"))
@@ -136,24 +150,10 @@ pub fn config(url: &str, env: &dyn Fn(&str) -> Option<String>) -> Result<Config>
         config.connect_timeout(Duration::from_secs(seconds.max(2)));
     }
     network_defaults(url, &mut config);
-    let sslmode = query_param(url, "sslmode").or_else(|| env("PGSSLMODE"));
-    match sslmode.as_deref() {
-        None | Some("prefer" | "allow") => {
-            config.ssl_mode(SslMode::Prefer);
-        }
-        Some("disable") => {
-            config.ssl_mode(SslMode::Disable);
-        }
-        Some(mode) => {
-            return Err(Error::invalid_input(format!("sslmode={mode}: TLS is not built into this wrkr yet"))
-                .with("store", redact(url))
-                .with_hint("use a unix socket or a trusted network with sslmode=disable|prefer, or a TLS proxy"));
-        }
-    }
     Ok(config)
 }
 
-fn query_param(url: &str, name: &str) -> Option<String> {
+pub(super) fn query_param(url: &str, name: &str) -> Option<String> {
     let query = url.split_once('?')?.1;
     query.split('&').find_map(|pair| pair.strip_prefix(name)?.strip_prefix('=').map(str::to_owned))
 }
@@ -248,9 +248,13 @@ mod tests {
         let c = config("postgres://h/db?keepalives_idle=30&tcp_user_timeout=2000", &env).unwrap();
         assert_eq!(c.get_keepalives_idle(), Duration::from_secs(30));
         assert_eq!(c.get_tcp_user_timeout(), Some(&Duration::from_millis(2000)));
-        let err = config("postgres://h/db?sslmode=verify-full", &env).unwrap_err();
+        let err = settings("postgres://h/db?sslmode=verify-full", &env).unwrap_err();
         assert_eq!(err.exit_code(), 6);
-        let err = config("postgres://h/db", &|n| (n == "PGSSLMODE").then(|| "require".to_owned())).unwrap_err();
-        assert!(err.message.contains("sslmode=require"));
+        let (c, tls) = settings("postgres://h/db?sslmode=require&connect_timeout=7", &env).unwrap();
+        assert_eq!(
+            (c.get_ssl_mode(), tls.mode),
+            (postgres::config::SslMode::Require, super::super::tls::SslMode::Require)
+        );
+        assert_eq!(c.get_connect_timeout(), Some(&Duration::from_secs(7)));
     }
 }

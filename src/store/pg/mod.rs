@@ -28,6 +28,7 @@ mod listing;
 pub mod passfile;
 pub mod retention;
 pub mod schema;
+pub mod tls;
 
 use std::cell::{RefCell, RefMut};
 use std::time::{Duration, Instant};

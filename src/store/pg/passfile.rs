@@ -24,7 +24,9 @@ pub const FILE: &str = "store.pgpass";
 /// The URL's password (from `user:PASSWORD@` or `?password=`), and the URL without it.
 /// `None` when the URL holds no password (or does not parse: `connect` reports that).
 pub fn split(url: &str) -> Option<(String, Vec<u8>)> {
-    let config: Config = url.parse().ok()?;
+    // The TLS parameters (verify-full, sslrootcert) are ours, not the postgres crate's: without
+    // them the URL parses, so a password next to them is found too.
+    let config: Config = super::tls::without_tls_parameters(url).parse().ok()?;
     let password = config.get_password()?.to_vec();
     Some((without_password(url), password))
 }
@@ -120,6 +122,12 @@ mod tests {
         assert_eq!((bare.as_str(), password.as_slice()), ("postgres:///x?user=u&host=/tmp/s", &b"pw"[..]));
         assert_eq!(split("postgres:///x?password=pw").unwrap().0, "postgres:///x");
         assert!(split("postgres://u@db/x").is_none());
+        // TLS parameters the postgres crate does not parse do not hide the password.
+        let (bare, password) = split("postgres://u:pw@db/x?sslmode=verify-full&sslrootcert=/ca.crt").unwrap();
+        assert_eq!(
+            (bare.as_str(), password.as_slice()),
+            ("postgres://u@db/x?sslmode=verify-full&sslrootcert=/ca.crt", &b"pw"[..])
+        );
     }
 
     #[test]
