@@ -130,8 +130,11 @@ man: ## Regenerate man/ and completions/ from the command table
 
 # Every bench script, then one table of each path against the floor measured in the same run, also
 # written to target/bench/results.json; scripts/check_perf_budgets compares it with perf/budgets.json.
+# The PostgreSQL figures (bench_pg.py) follow the file-store table on the same binary; they print
+# SKIPPED when Debian's postgresql is not installed.
 bench: build ## Benchmarks: every path against its floor, table and target/bench/results.json
 	@python3 scripts/bench_all.py
+	@WRKR_BENCH_BIN=$(abspath $(RELEASE)) python3 scripts/bench_pg.py
 
 # The PostgreSQL store's figures (issue 15) on a throwaway cluster the script starts itself (needs
 # Debian's postgresql, whose server package carries pgbench): one table, also target/bench/pg_results.json.

@@ -16,7 +16,8 @@ import subprocess
 import sys
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
-# bench_pg.py starts its own PostgreSQL cluster: `make bench-pg` runs it, not `make bench`.
+# bench_pg.py starts its own PostgreSQL cluster: `make bench` runs it after this table, on the same
+# binary (`make bench-pg` runs it alone).
 SCRIPTS = ["bench.py"] + sorted(p.name for p in (ROOT / "scripts").glob("bench_*.py")
                                 if p.name not in ("bench_all.py", "bench_pg.py"))
 
