@@ -172,10 +172,13 @@ fn run(args: Args, io: &mut Io) -> Result<()> {
         for key in ["wall_time_seconds", "step_count", "tool_call_count", "retry_count", "tokens", "estimated_cost"] {
             // No limit is `null` in JSON; people read `unlimited`.
             let shown = |v: &Value| if v.is_null() { "unlimited".to_owned() } else { v.to_string() };
+            // A retry limit of 0 is a real limit (the runner does not retry), unlike the others.
+            let no_retries = key == "retry_count" && view["limits"][key] == json!(0);
             io.line(&format!(
-                "{key}: used={} limit={} remaining={}",
+                "{key}: used={} limit={}{} remaining={}",
                 shown(&view["usage"][key]),
                 shown(&view["limits"][key]),
+                if no_retries { " (no retries)" } else { "" },
                 shown(&view["remaining"][key])
             ))?;
         }
@@ -218,7 +221,8 @@ fn number(text: &str, flag: &Flag) -> Result<f64> {
         .ok_or_else(|| Error::invalid_input(format!("--{}: expected a non-negative number, got {text:?}", flag.long)))
 }
 
-/// Limits, usage and remaining, keyed by usage name; a limit of 0 (or none) is unlimited (null).
+/// Limits, usage and remaining, keyed by usage name; a limit of 0 (or none) is unlimited (null),
+/// except `max_retries`, whose 0 (the default) means what the runner does: no retries.
 fn view(job: &JobId, history: &History) -> Value {
     let limits = history.limits().unwrap_or_default();
     let usage = history.usage(Timestamp::now());
@@ -247,7 +251,8 @@ fn rows(l: &Limits, u: &Usage) -> Vec<Row> {
         ("wall_time_seconds", u.wall_time_seconds as f64, limit(l.max_wall_time_seconds)),
         ("step_count", u.step_count as f64, limit(l.max_step_count)),
         ("tool_call_count", u.tool_call_count as f64, limit(l.max_tool_calls)),
-        ("retry_count", u.retry_count as f64, limit(l.max_retries)),
+        // The runner retries while retry_count < max_retries: 0 is "no retries", not "no limit".
+        ("retry_count", u.retry_count as f64, Some(l.max_retries as f64)),
         ("tokens", u.tokens as f64, l.max_tokens.and_then(limit)),
         ("estimated_cost", u.estimated_cost, l.max_estimated_cost.filter(|c| *c > 0.0)),
     ]

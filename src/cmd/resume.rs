@@ -111,7 +111,16 @@ fn run(args: Args, io: &mut Io) -> Result<()> {
         if let Some(warning) = report.warning(&job) {
             crate::cli::io::diag(&warning);
         }
-        io.line(&format!("job_id={} status={}", job.as_str(), report.status))
+        let mut line = format!("job_id={} status={}", job.as_str(), report.status);
+        if report.status.as_str() != "blocked_decision" {
+            return io.line(&line);
+        }
+        // As `submit` and `status` say it: which checkpoint waits, and the commands that continue.
+        if let Some(cp) = &report.checkpoint_id {
+            line.push_str(&format!(" checkpoint={cp}"));
+        }
+        io.line(&line)?;
+        crate::cmd::status::print_next_commands(io, &store, &job)
     }
 }
 

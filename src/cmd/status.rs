@@ -81,6 +81,12 @@ fn print_outlook(io: &mut Io, outlook: &Outlook, now: Timestamp) -> Result<()> {
     outlook.text_lines(now).iter().try_for_each(|line| io.line(line))
 }
 
+/// The `next:` lines `status` prints (stdout), for `submit` and `resume` that stop at a decision:
+/// the approve command with the checkpoint, then resume.
+pub fn print_next_commands(io: &mut Io, store: &dyn Store, job: &JobId) -> Result<()> {
+    Outlook::load(store, job)?.next_commands().iter().try_for_each(|command| io.line(&format!("next: {command}")))
+}
+
 /// The `wrkr.status_response` for a state, keys in Go's order.
 pub fn status_response(state: &JobState, now: Timestamp) -> Value {
     let mut summary = String::from("status materialized from durable store");

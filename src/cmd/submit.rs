@@ -176,7 +176,7 @@ fn run(args: Args, io: &mut Io) -> Result<()> {
         };
     }
     let report = drive_with_progress(&args, io, &store, &job, ttl)?;
-    print_report(io, &job, &report, &spec, path)
+    print_report(io, &store, &job, &report, &spec, path)
 }
 
 /// Run the job in the foreground, with the progress display `-q`/`-v` and the terminal ask for.
@@ -353,6 +353,7 @@ pub fn tell_how_to_watch(job: &JobId) {
 
 /// `submit --explain`: what would run, from the checked spec; nothing is written.
 fn explain(io: &mut Io, job: &JobId, spec: &JobSpec) -> Result<()> {
+    spec.warnings().iter().for_each(|w| crate::cli::io::diag(w));
     let workspace = workspace(spec)?;
     let steps: Vec<serde_json::Value> = spec
         .steps
@@ -396,7 +397,14 @@ fn explain(io: &mut Io, job: &JobId, spec: &JobSpec) -> Result<()> {
     io.line(&out.join("\n"))
 }
 
-fn print_report(io: &mut Io, job: &JobId, report: &Report, spec: &JobSpec, spec_path: &str) -> Result<()> {
+fn print_report(
+    io: &mut Io,
+    store: &dyn Store,
+    job: &JobId,
+    report: &Report,
+    spec: &JobSpec,
+    spec_path: &str,
+) -> Result<()> {
     if io.json {
         let mut out = json!({"job_id": job.as_str(), "status": report.status.as_str(), "adapter": spec.adapter.as_str(),
                              "spec_name": spec.name, "objective": spec.objective, "spec_path": spec_path});
@@ -412,6 +420,10 @@ fn print_report(io: &mut Io, job: &JobId, report: &Report, spec: &JobSpec, spec_
         {
             line.push_str(&format!(" checkpoint={cp}"));
         }
-        io.line(&line)
+        io.line(&line)?;
+        if report.status.as_str() == "blocked_decision" {
+            crate::cmd::status::print_next_commands(io, store, job)?;
+        }
+        Ok(())
     }
 }

@@ -25,7 +25,9 @@ pub const COMMAND: Command = Command {
                  schema violations, unsupported adapters, malformed steps, each with its field (a JSON \
                  Pointer), line and column. Findings go to stdout as `SPEC:LINE:COLUMN: POINTER: message`, \
                  or with --json one JSON object per line in the wrkr-schema finding shape. A valid spec prints \
-                 `SPEC: ok` (nothing with --json). Exit 6 when any spec has a finding; no job is created.",
+                 `SPEC: ok` (nothing with --json). Warnings (valid, but likely not meant: a decision on the last step \
+                 gates nothing) go to stderr as `SPEC: warning: ...` and do not change the exit code. Exit 6 \
+                 when any spec has a finding; no job is created.",
     flags: &[],
     examples: &[
         Example { command: "wrkr validate jobspec.yaml", what: "Check one spec." },
@@ -47,7 +49,13 @@ fn run(args: Args, io: &mut Io) -> Result<()> {
     let mut invalid = 0usize;
     for spec in &specs {
         let (label, findings) = match Source::read(Path::new(spec)) {
-            Ok(source) => (source.label.clone(), jobspec::check(&source.bytes, source.is_json).err()),
+            Ok(source) => match jobspec::check(&source.bytes, source.is_json) {
+                Ok(checked) => {
+                    checked.warnings().iter().for_each(|w| crate::cli::io::diag(&format!("{}: {w}", source.label)));
+                    (source.label.clone(), None)
+                }
+                Err(findings) => (source.label.clone(), Some(findings)),
+            },
             Err(err) if err.code == ReasonCode::InvalidInputSchema => {
                 (spec.clone(), Some(Findings(vec![Finding::at(None, None, unlabelled(&err, spec))])))
             }

@@ -87,6 +87,22 @@ pub struct JobSpec {
     pub document: Value,
 }
 
+impl JobSpec {
+    /// Things that are valid but almost certainly not meant (`validate` and `submit --explain` print
+    /// them on stderr; the exit code is unchanged). A decision on the last step that runs a command
+    /// gates nothing: its command runs before the approval is asked (Go's behaviour, kept).
+    pub fn warnings(&self) -> Vec<String> {
+        match self.steps.last() {
+            Some(last) if last.decision_needed && last.executed && !last.command.trim().is_empty() => vec![format!(
+                "warning: step {} is the last step: its decision gates nothing (its command runs before the \
+                 approval); put the decision on the step before, or add a gate step with executed: false",
+                last.id
+            )],
+            _ => Vec::new(),
+        }
+    }
+}
+
 /// Read and validate a JobSpec file (`.json` → JSON, anything else → YAML); `-` reads stdin (YAML).
 pub fn load(path: &Path) -> Result<JobSpec> {
     let source = Source::read(path)?;
