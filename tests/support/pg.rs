@@ -32,7 +32,13 @@ static DATABASES: AtomicUsize = AtomicUsize::new(0);
 
 /// The cluster of this test binary, or `None` (after printing why) when it cannot run here.
 pub fn cluster() -> Option<&'static Cluster> {
-    match CLUSTER.get_or_init(start) {
+    or_skip(CLUSTER.get_or_init(start).as_ref())
+}
+
+/// A started server, or `None` after printing why it could not start; under `CI=true` a server
+/// that cannot start fails the test instead of skipping it.
+fn or_skip<T, E: std::fmt::Display>(started: Result<T, E>) -> Option<T> {
+    match started {
         Ok(cluster) => Some(cluster),
         Err(why) if std::env::var("CI").is_ok_and(|v| v == "true") => {
             panic!("CI=true and the PostgreSQL test server cannot start: {why}")
@@ -149,16 +155,7 @@ pub struct Setup {
 /// A cluster of this test's own with server settings the shared one must not have (TLS, TCP),
 /// stopped when the test process exits; `None` as [`cluster`] (skipped, or failed under CI).
 pub fn own_cluster(setup: &Setup) -> Option<Cluster> {
-    match start_with(setup) {
-        Ok(cluster) => Some(cluster),
-        Err(why) if std::env::var("CI").is_ok_and(|v| v == "true") => {
-            panic!("CI=true and the PostgreSQL test server cannot start: {why}")
-        }
-        Err(why) => {
-            eprintln!("SKIPPED (PostgreSQL): {why}");
-            None
-        }
-    }
+    or_skip(start_with(setup))
 }
 
 /// A TCP port on 127.0.0.1 that was free a moment ago (the kernel's pick).
