@@ -20,7 +20,13 @@
 //!
 //! An injected error names its point (`injected EIO at ledger.append.before_write (op 3)`), so
 //! the suites can tell it from a real one. Every point is listed in [`POINTS`] (a test checks that
-//! each one is reachable).
+//! each one is reachable: tests/failpoints.rs on the file store, tests/pg_failpoints.rs the
+//! `pg.*` points on PostgreSQL).
+//!
+//! The PostgreSQL store's points sit on either side of an append's `COMMIT`: `pg.commit.before`
+//! (the transaction rolls back, nothing lands) and `pg.commit.after` (the server committed, the
+//! caller never hears it: the lost ack). Both fail as a connection broken at the commit does, so a
+//! caller cannot tell them apart, as it could not tell a real one.
 
 #[cfg(not(feature = "failpoints"))]
 use std::{fs::File, io};
@@ -31,6 +37,8 @@ pub const POINTS: &[&str] = &[
     "ledger.append.short_write",
     "ledger.append.before_fsync",
     "ledger.append.fsync",
+    "pg.commit.before",
+    "pg.commit.after",
     "atomic.write",
     "atomic.rename",
     "atomic.dir_fsync",

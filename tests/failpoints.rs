@@ -206,7 +206,8 @@ fn every_point_is_reached() {
     run(&["accept", "run", "job_t"]);
     run(&["store", "prune", "--job-max-age", "1ms"]);
     let reached = std::fs::read_to_string(&trace).unwrap();
-    for point in wrkr::failpoint::POINTS {
+    // The PostgreSQL store's points are reached, and armed, in tests/pg_failpoints.rs.
+    for point in wrkr::failpoint::POINTS.iter().filter(|p| !p.starts_with("pg.")) {
         assert!(reached.lines().any(|l| l.ends_with(&format!(" {point}"))), "{point} never reached");
     }
 }

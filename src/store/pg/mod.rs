@@ -267,16 +267,33 @@ impl PgStore {
     }
 }
 
+/// A failed commit, as the caller sees it: whether the server committed is unknown, so the
+/// caller reads the ledger before it appends again (the runner looks for its own records).
+/// An injected fault (no `sqlstate`) is marked as the broken connection it stands for.
+fn commit_error(job: &JobId, error: Error) -> Error {
+    let error = if error.details.contains_key("sqlstate") || error.details.contains_key(connect::CONNECTION) {
+        error
+    } else {
+        error.with(connect::CONNECTION, "lost")
+    };
+    error
+        .with("job_id", job.as_str())
+        .with_hint("the batch may or may not be committed; read the ledger before retrying")
+}
+
 impl Store for PgStore {
     fn append(&self, job: &JobId, options: AppendOptions, plan: Plan<'_>) -> Result<Appended> {
         let mut client = self.client()?;
         let mut tx = client.transaction().map_err(|e| sql_error("begin", &e))?;
         let appended = append_in(&mut tx, job, options, plan)?;
-        tx.commit().map_err(|e| {
-            sql_error("commit", &e)
-                .with("job_id", job.as_str())
-                .with_hint("the batch may or may not be committed; read the ledger before retrying")
-        })?;
+        // The two sides of the acknowledgement, for the crash suites: before COMMIT is sent (the
+        // dropped transaction rolls back) and after the server committed, before the caller knows
+        // (the lost ack). Either fails as a connection broken at the commit does.
+        crate::failpoint::check("pg.commit.before")
+            .map_err(|e| commit_error(job, Error::generic(format!("commit: {e}"))))?;
+        tx.commit().map_err(|e| commit_error(job, sql_error("commit", &e)))?;
+        crate::failpoint::check("pg.commit.after")
+            .map_err(|e| commit_error(job, Error::generic(format!("commit: {e}"))))?;
         Ok(appended)
     }
 
