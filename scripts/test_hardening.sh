@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # make test-hardening: the reliability suites, never part of `make test` (issue 14):
-#   1. failpoints: tests/failpoints.rs against a binary built with --features failpoints;
+#   1. failpoints: tests/failpoints.rs and tests/pg_failpoints.rs (the PostgreSQL commit's points,
+#      on a throwaway cluster) against a binary built with --features failpoints;
 #   2. crash: >= 1,000 SIGKILLs at random moments and N-th-point crashes through a journey;
 #   3. ioerr: fail the N-th failpoint for every N, transient and persistent; enospc: a full tmpfs;
 #   4. soak: one long job with decisions, takeovers and pauses; flat RSS and descriptors;
@@ -78,7 +79,7 @@ fi
 # debug info made no difference a clean clone on a busy machine could show, and would have made
 # every such tree compile all its dependencies once more.)
 export WRKR_COMMIT="${WRKR_COMMIT:-test-hardening}"
-(cd "$ROOT" && "$CARGO" test --locked --features failpoints --test failpoints --no-run -q)
+(cd "$ROOT" && "$CARGO" test --locked --features failpoints --test failpoints --test pg_failpoints --no-run -q)
 lap build
 cp "$TARGET/debug/wrkr" "$LOGS/wrkr"
 export WRKR_FAILPOINTS_BIN="$LOGS/wrkr"
@@ -99,13 +100,17 @@ suite() { # suite NAME COMMAND...: run it, record its seconds; its status is the
 
 failpoint_tests() {
     local log="$LOGS/tests.log" rc=0
-    (cd "$ROOT" && "$CARGO" test --locked --features failpoints --test failpoints -q >"$log" 2>&1) || rc=$?
-    local result cases failures
-    result="$(grep -E '^test result:' "$log" | tail -n 1)"
-    cases="$(echo "$result" | grep -oE '[0-9]+ passed' | grep -oE '[0-9]+' || echo 0)"
-    failures="$(echo "$result" | grep -oE '[0-9]+ failed' | grep -oE '[0-9]+' || echo 0)"
+    # CI=true: the PostgreSQL half must run there, never skip (tests/support/pg.rs).
+    (cd "$ROOT" && "$CARGO" test --locked --features failpoints --test failpoints --test pg_failpoints \
+        -q -- --nocapture >"$log" 2>&1) || rc=$?
+    local cases failures skipped
+    sum() { grep -E '^test result:' "$log" | grep -oE "[0-9]+ $1" | awk '{n += $1} END {print n + 0}'; }
+    cases="$(sum passed)"
+    failures="$(sum failed)"
+    skipped="$(grep -c '^SKIPPED (PostgreSQL)' "$log" || true)"
     if [ "$rc" != 0 ]; then tail -n 40 "$log"; fi
-    echo "failpoints: cases=$((cases + failures)) points=$(grep -c '^    "' "$ROOT/src/failpoint.rs") failures=$failures (tests/failpoints.rs: every point reached and armed)"
+    grep -E '^pg\.commit\.' "$log" | sed 's/^/  /' || true # each commit point's sweep, one line
+    echo "failpoints: cases=$((cases + failures)) points=$(grep -c '^    "' "$ROOT/src/failpoint.rs") failures=$failures pg_skipped=$skipped (tests/failpoints.rs, tests/pg_failpoints.rs: every point reached and armed)"
     return "$rc"
 }
 

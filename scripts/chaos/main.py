@@ -74,7 +74,7 @@ def main():
     elif args.suite == "soak":
         stats, failures, known = soak.run(args.bin, seed, args.seconds, args.root)
         line = (f"{args.seconds:.0f}s steps={stats['steps']} runners={stats['runners']} "
-                f"takeovers={stats['takeovers']} pauses={stats['pauses']} approvals={stats['approvals']} "
+                f"takeovers={stats['takeovers']} (kills {stats['kills']}, planned step {stats['planned']}) pauses={stats['pauses']} approvals={stats['approvals']} "
                 f"rss/fd samples={stats['samples']}")
         bad = report("soak", line, failures, known)
     else:

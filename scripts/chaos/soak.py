@@ -2,6 +2,14 @@
 periodic decisions approved by this script, heartbeats (a 1 s lease), forced takeovers (the
 runner SIGKILLed, a new one resumes after the lease lapses), pauses and resumes. At the end the
 invariants of the crash suite hold, and each runner's RSS and open descriptors stayed flat.
+
+One takeover is planned, so that every run has one whatever the dice say: the seed picks a slow
+step (it sleeps between its `start` and `end` lines), the first runner is SIGKILLed while that
+step runs, and the next runner takes the job over once the lease has lapsed. Afterwards: the
+ledger shows the takeover (a new epoch while the old lease was never released), the interrupted
+attempt never wrote its `end` (the step did not outlive its runner), the step started exactly
+twice (it re-ran once) and succeeded once in the ledger. The summary's `takeovers` counts the
+takeovers the ledger shows, planned or not.
 """
 
 import json
@@ -15,12 +23,17 @@ import journey as j
 STEPS = 4000
 DECISION_EVERY = 150
 WARM_UP_SECONDS = 3.0
+# The planned takeover's step sleeps this long mid-step: long enough to be caught running.
+SLOW_STEP_SECONDS = 2
 
 
-def spec():
+def spec(slow):
     lines = []
     for i in range(1, STEPS + 1):
-        if i % DECISION_EVERY == 0:
+        if i == slow:
+            lines.append(f"    - {{id: s{i}, summary: step {i}, command: \"echo start s{i} $$ >> side.log; "
+                         f"sleep {SLOW_STEP_SECONDS}; echo out {i}; echo end s{i} $$ >> side.log\"}}")
+        elif i % DECISION_EVERY == 0:
             lines.append(f"    - {{id: d{i}, summary: gate {i}, command: \"\", executed: false, "
                          f"decision_needed: true, required_action: approve}}")
         else:
@@ -86,12 +99,63 @@ def flat(samples):
     return problems
 
 
+def mid_step(side_log, step):
+    """The pid of an attempt of `step` that has started and not ended, or None."""
+    started = None
+    try:
+        with open(side_log) as f:
+            for words in (line.split() for line in f):
+                if len(words) == 3 and words[1] == step:
+                    started = words[2] if words[0] == "start" else None
+    except FileNotFoundError:
+        pass
+    return started
+
+
+def ledger_takeovers(records):
+    """Takeovers the ledger shows: a `lease_set` with a new epoch while the previous lease was
+    never released (a renewal keeps its epoch; a pause or completion releases first)."""
+    held, count = None, 0
+    for r in records or []:
+        if r["type"] == "lease_set":
+            epoch = (r.get("payload") or {}).get("epoch")
+            if held is not None and epoch != held:
+                count += 1
+            held = epoch
+        elif r["type"] == "lease_released":
+            held = None
+    return count
+
+
+def check_planned(sb, step, killed_pid, records):
+    """The invariants after the planned takeover of `step`, whose attempt `killed_pid` was running."""
+    lines = sb.side_log()
+    starts = [w[2] for w in lines if len(w) == 3 and w[0] == "start" and w[1] == step]
+    ends = [w[2] for w in lines if len(w) == 3 and w[0] == "end" and w[1] == step]
+    failures = []
+    if killed_pid in ends:
+        failures.append(f"planned takeover: the killed attempt of {step} (pid {killed_pid}) ran on to its end")
+    finished = [r for r in records or [] if r["type"] == "x-step_finished"
+                and r["payload"].get("step_id") == step and r["payload"].get("outcome") == "succeeded"]
+    # (A soak whose time ran out before the re-run ended only has the first two checks to make.)
+    done = bool(finished)
+    if len(starts) > 2 or (done and len(starts) != 2):
+        failures.append(f"planned takeover: {step} started {len(starts)} times, not twice (once killed, re-ran once)")
+    if len(finished) > 1:
+        failures.append(f"planned takeover: {step} succeeded {len(finished)} times in the ledger")
+    return failures
+
+
 def run(binary, seed, seconds, root):
     rng = random.Random(seed)
     sb = j.Sandbox(binary, root)
+    slow = rng.randint(20, DECISION_EVERY - 20)
+    planned = {"step": f"s{slow}", "killed_pid": None}
+    stats_planned = planned["step"]
     with open(os.path.join(sb.work, "spec.yaml"), "w") as f:
-        f.write(spec())
-    stats = {"runners": 0, "takeovers": 0, "pauses": 0, "approvals": 0, "samples": 0, "steps": 0}
+        f.write(spec(slow))
+    stats = {"runners": 0, "kills": 0, "takeovers": 0, "pauses": 0, "approvals": 0, "samples": 0, "steps": 0,
+             "planned": stats_planned}
     failures, known, marks = [], [], {}
     deadline = time.monotonic() + seconds
     first = True
@@ -103,6 +167,8 @@ def run(binary, seed, seconds, root):
         samples = []
         action_at = time.monotonic() + rng.uniform(1.0, 4.0)
         action = rng.choice(["kill", "pause", "none", "none"])
+        if planned["killed_pid"] is None:
+            action = "planned"  # until the planned takeover has happened: nothing else
         # Samples count from the runner's first step on (side.log grows): before it, the runner
         # parses the 4,000-step spec and replays, which on a busy machine outlasted the warm-up,
         # and its 3 descriptors then were compared with a running step's 14 as a "leak".
@@ -114,10 +180,17 @@ def run(binary, seed, seconds, root):
             s = sample(proc.pid) if stepping else None
             if s:
                 samples.append(s)
-            if time.monotonic() >= action_at and action != "none":
+            if action == "planned":
+                pid = mid_step(side_log, planned["step"])
+                if pid:
+                    os.killpg(proc.pid, signal.SIGKILL)
+                    stats["kills"] += 1
+                    planned["killed_pid"] = pid
+                    action = "none"
+            elif time.monotonic() >= action_at and action != "none":
                 if action == "kill":
                     os.killpg(proc.pid, signal.SIGKILL)
-                    stats["takeovers"] += 1
+                    stats["kills"] += 1
                 else:
                     sb.run("pause", j.JOB)
                     stats["pauses"] += 1
@@ -156,7 +229,14 @@ def run(binary, seed, seconds, root):
     if why:
         failures.append(why)
     stats["steps"] = len(j.succeeded_steps(records or []))
+    stats["takeovers"] = ledger_takeovers(records)
     failures += j.check_steps(sb, marks, known)
+    if planned["killed_pid"] is None:
+        failures.append(f"the planned takeover never happened: step {planned['step']} was never seen running")
+    else:
+        failures += check_planned(sb, planned["step"], planned["killed_pid"], records)
+    if stats["takeovers"] < 1:
+        failures.append("no lease takeover in the ledger")
     if failures:
         print(f"kept sandbox: {sb.dir}")
     else:
