@@ -1,11 +1,13 @@
 """Crash-consistency suite: SIGKILL the process group at random moments through the journey, and
-crash at the N-th failpoint (WRKR_FAIL_IO_MODE=crash); after each kill, recover and check.
+crash at the N-th failpoint (WRKR_FAIL_IO_MODE=crash) or at a named one (a lease renewal, prune's
+removal); after each kill, recover and check.
 
 A case is one sandbox walked through the journey; each stage is killed once at a random moment
 (a kill that lands after the command finished is not counted as a kill point), some stages also
 get a deterministic crash at a random N-th failpoint. Seeded: case i uses seed*100003+i.
 """
 
+import os
 import random
 import threading
 import time
@@ -15,7 +17,8 @@ import journey as j
 # How long each stage runs on a loaded 2-core machine: kill moments are drawn uniformly up to
 # 1.2 times this. Fixed, not learned, so that a seed and case number give the same kill moments
 # (the timing of the machine still varies: a reproduction is likely, not certain).
-STAGE_SECONDS = {"submit": 0.8, "resume": 0.6, "append": 0.08, "wrap": 0.3, "export": 0.25, "accept": 0.5}
+STAGE_SECONDS = {"submit": 0.8, "resume": 0.6, "append": 0.08, "wrap": 0.3, "export": 0.25, "accept": 0.5,
+                 "prune": 0.15}
 
 
 class Estimates:
@@ -33,6 +36,7 @@ class Case:
         self.estimates = estimates
         self.kills = 0
         self.nth_crashes = 0
+        self.named = {}  # point -> crashes there (counted in nth_crashes too)
         self.failures = []
         self.known = set()  # distinct findings of the rel branch's bugs
         self.marks = {}
@@ -69,6 +73,18 @@ class Case:
             return True
         return False
 
+    def named_crash(self, args, point, n=1):
+        """Crash (SIGKILL itself) the n-th time `point` is reached; True when it did. A named
+        point lands where a random moment rarely does: a lease renewal mid-run, between prune's
+        selection and its removal."""
+        armed = f"{point}=1*return(crash)" if n == 1 else f"{point}={n - 1}*off->1*return(crash)"
+        code, _, _ = self.sb.run(*args, env={"FAILPOINTS": armed})
+        if code == -9:
+            self.nth_crashes += 1
+            self.named[point] = self.named.get(point, 0) + 1
+            return True
+        return False
+
     def after_kill(self, job=j.JOB, what=""):
         found = []
         records, failures = j.check_store(self.sb, job, found)
@@ -84,7 +100,11 @@ class Case:
         sb.run("accept", "init")
         # 1. The job: submit and resumes, each killed; sometimes an N-th-point crash; then
         # sometimes several resumes at once (exactly one may run).
-        killed, code, _ = self.killed_run("submit", sb.submit_args())
+        if self.rng.random() < 0.2 and self.named_crash(sb.submit_args(), "lease.heartbeat"):
+            # The runner died at its first lease renewal, a third of the 1 s TTL into the run.
+            killed = True
+        else:
+            killed, code, _ = self.killed_run("submit", sb.submit_args())
         if killed and not j.job_exists(sb):
             # Killed before the job's first batch was durable: there is no job; submit again.
             killed, code, _ = self.killed_run("submit", sb.submit_args())
@@ -100,8 +120,13 @@ class Case:
             if st is None or st.get("status") == "completed":
                 break
             j.wait_lease(sb)
-            if self.rng.random() < 0.3 and self.nth_crash(sb.resume_args(), limit=60):
+            dice = self.rng.random()
+            if dice < 0.3 and self.nth_crash(sb.resume_args(), limit=60):
                 self.after_kill(what=f"resume nth-crash {round_no}")
+                continue
+            # The runner dies at its first lease renewal (a third of the 1 s TTL into the run).
+            if 0.3 <= dice < 0.45 and self.named_crash(sb.resume_args(), "lease.heartbeat"):
+                self.after_kill(what=f"resume heartbeat-crash {round_no}")
                 continue
             killed, _, _ = self.killed_run("resume", sb.resume_args())
             if killed:
@@ -162,6 +187,36 @@ class Case:
         for temp in j.stale_temp_files(sb, older_than=3.0):
             if "jobpacks" in temp:
                 self.failures.append(f"temp file not removed by later exports: {temp}")
+        # 6. Retention, last (it removes the job): prune killed at a random moment or crashed at
+        # `retention.remove` before its first or second job; every job stays whole or goes whole.
+        self.prune()
+
+    def prune(self):
+        sb = self.sb
+        args = ["store", "prune", "--job-max-age", "1ms"]
+        if self.rng.random() < 0.4:
+            killed = self.named_crash(args, "retention.remove", n=self.rng.randint(1, 2))
+        else:
+            killed, _, _ = self.killed_run("prune", args)
+        if killed:
+            for job in (j.JOB, j.WRAP_JOB):
+                # Whole or gone: a job directory that is there reads as a ledger and a status.
+                if os.path.isdir(sb.job_dir(job)):
+                    _, why = sb.ledger(job)
+                    _, why2 = sb.status(job)
+                    self.failures += [f"prune killed: {job}: {w}" for w in (why, why2) if w]
+        code, _, err = sb.run(*args)
+        if code != 0:
+            self.failures.append(f"prune after a killed prune: exit {code}: {j.oneline(err)}")
+        if os.path.isdir(sb.job_dir(j.JOB)):
+            self.failures.append("prune left the completed job in place")
+        trash = os.path.join(sb.home, ".trash")
+        if os.path.isdir(trash) and os.listdir(trash):
+            self.failures.append(f"prune left its trash behind: {os.listdir(trash)}")
+        if os.path.isdir(sb.job_dir(j.WRAP_JOB)):  # (an interrupted wrap stays: it is running)
+            _, why = sb.ledger(j.WRAP_JOB)
+            if why:
+                self.failures.append(f"after prune: {why}")
 
     def concurrent_resumes(self):
         sb = self.sb
@@ -183,7 +238,7 @@ class Case:
 def run(binary, seed, min_kills, workers, keep, root):
     estimates = Estimates()
     lock = threading.Lock()
-    totals = {"cases": 0, "kills": 0, "nth": 0, "failures": [], "known": []}
+    totals = {"cases": 0, "kills": 0, "nth": 0, "named": {}, "failures": [], "known": []}
     next_case = [0]
 
     def worker():
@@ -202,6 +257,8 @@ def run(binary, seed, min_kills, workers, keep, root):
                 totals["cases"] += 1
                 totals["kills"] += case.kills
                 totals["nth"] += case.nth_crashes
+                for point, n in case.named.items():
+                    totals["named"][point] = totals["named"].get(point, 0) + n
                 for f in case.failures:
                     totals["failures"].append(f"case {case_no} (WRKR_CHAOS_SEED={seed} WRKR_CHAOS_CASE={case_no}): {f}")
                 for k in case.known:

@@ -63,8 +63,9 @@ def main():
             bad = report("crash", f"cases=1 kill_points={case.kills + case.nth_crashes}", case.failures, case.known)
         else:
             t = crash.run(args.bin, seed, args.min_kills, args.workers, keep=True, root=args.root)
+            named = ", ".join(f"{p} {n}" for p, n in sorted(t["named"].items()))
             line = (f"cases={t['cases']} kill_points={t['kills'] + t['nth']} "
-                    f"(random-moment {t['kills']}, nth-point {t['nth']})")
+                    f"(random-moment {t['kills']}, nth-point {t['nth']}; of those at a named point: {named or 'none'})")
             bad = report("crash", line, t["failures"], t["known"])
     elif args.suite == "ioerr":
         t = ioerr.run(args.bin, args.root)
