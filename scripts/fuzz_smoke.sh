@@ -2,7 +2,7 @@
 # make fuzz-smoke: every cargo-fuzz target under fuzz/ for FUZZ_SECONDS (default 60) each, one at
 # a time, on corpora seeded from the test fixtures (nightly lane, never `make test`). Needs the
 # nightly toolchain and cargo-fuzz (`cargo install cargo-fuzz --locked`, done here when missing).
-# Prints one line per target: executions, corpus size, and whether it found a crash or a hang
+# Prints one line per target: executions, coverage (edges, features), corpus size, and whether it found a crash or a hang
 # (an input slower than FUZZ_TIMEOUT, default 10 s); it leaves its input under
 # fuzz/artifacts/<target>/ and fails the run. FUZZ_TARGETS="a b" runs only those targets.
 # Runs under `nice -n 10` (shared machines). The corpora live in fuzz/corpus/ (ignored by git)
@@ -53,7 +53,10 @@ for target in ${FUZZ_TARGETS:-$(cargo +nightly fuzz list)}; do
     execs="$(grep -o 'stat::number_of_executed_units: *[0-9]*' "$log" | grep -o '[0-9]*$' || true)"
     [ -n "$execs" ] || execs="$(grep -oE '^#[0-9]+' "$log" | tail -n 1 | tr -d '#')"
     rate="$(grep -o 'stat::average_exec_per_sec: *[0-9]*' "$log" | grep -o '[0-9]*$' || true)"
-    echo "fuzz $target: ${SECONDS_EACH}s executions=${execs:-?} exec/s=${rate:-?} corpus=$(ls "corpus/$target" | wc -l) $verdict"
+    # Coverage as libFuzzer counts it at the end: `cov` edges, `ft` features.
+    cov="$(grep -oE 'cov: [0-9]+' "$log" | tail -n 1 | grep -oE '[0-9]+' || true)"
+    ft="$(grep -oE 'ft: [0-9]+' "$log" | tail -n 1 | grep -oE '[0-9]+' || true)"
+    echo "fuzz $target: ${SECONDS_EACH}s executions=${execs:-?} exec/s=${rate:-?} cov=${cov:-?} ft=${ft:-?} corpus=$(ls "corpus/$target" | wc -l) $verdict"
     rm -f "$log"
 done
 exit $status
