@@ -20,6 +20,10 @@ import journey as j
 STAGE_SECONDS = {"submit": 0.8, "resume": 0.6, "append": 0.08, "wrap": 0.3, "export": 0.25, "accept": 0.5,
                  "prune": 0.15}
 
+# For the crashes at a lease renewal: step s2 runs across the first one (a third of the 1 s TTL
+# after the lease is taken), so the runner dies mid-step.
+MID_STEP = {"CHAOS_S2_SLEEP": "0.7"}
+
 
 class Estimates:
     def get(self, stage):
@@ -73,12 +77,12 @@ class Case:
             return True
         return False
 
-    def named_crash(self, args, point, n=1):
+    def named_crash(self, args, point, n=1, env=None):
         """Crash (SIGKILL itself) the n-th time `point` is reached; True when it did. A named
-        point lands where a random moment rarely does: a lease renewal mid-run, between prune's
+        point lands where a random moment rarely does: a lease renewal mid-step, between prune's
         selection and its removal."""
         armed = f"{point}=1*return(crash)" if n == 1 else f"{point}={n - 1}*off->1*return(crash)"
-        code, _, _ = self.sb.run(*args, env={"FAILPOINTS": armed})
+        code, _, _ = self.sb.run(*args, env={"FAILPOINTS": armed, **(env or {})})
         if code == -9:
             self.nth_crashes += 1
             self.named[point] = self.named.get(point, 0) + 1
@@ -100,8 +104,8 @@ class Case:
         sb.run("accept", "init")
         # 1. The job: submit and resumes, each killed; sometimes an N-th-point crash; then
         # sometimes several resumes at once (exactly one may run).
-        if self.rng.random() < 0.2 and self.named_crash(sb.submit_args(), "lease.heartbeat"):
-            # The runner died at its first lease renewal, a third of the 1 s TTL into the run.
+        if self.rng.random() < 0.2 and self.named_crash(sb.submit_args(), "lease.heartbeat", env=MID_STEP):
+            # The runner died at its first lease renewal, while step s2 ran: resume re-runs it once.
             killed = True
         else:
             killed, code, _ = self.killed_run("submit", sb.submit_args())
@@ -125,7 +129,7 @@ class Case:
                 self.after_kill(what=f"resume nth-crash {round_no}")
                 continue
             # The runner dies at its first lease renewal (a third of the 1 s TTL into the run).
-            if 0.3 <= dice < 0.45 and self.named_crash(sb.resume_args(), "lease.heartbeat"):
+            if 0.3 <= dice < 0.45 and self.named_crash(sb.resume_args(), "lease.heartbeat", env=MID_STEP):
                 self.after_kill(what=f"resume heartbeat-crash {round_no}")
                 continue
             killed, _, _ = self.killed_run("resume", sb.resume_args())

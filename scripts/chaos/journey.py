@@ -2,7 +2,8 @@
 
 A sandbox is a temp directory holding the store (WRKR_HOME), the workspace and wrkr-out/. The
 journey: submit a job whose steps have side effects outside the store (each step appends
-`start <step> <pid>` and `end <step> <pid>` to side.log), resume it until it completes, an append
+`start <step> <pid>` and `end <step> <pid>` to side.log; step s2 sleeps `CHAOS_S2_SLEEP` seconds,
+0.05 unless a suite wants a step caught running), resume it until it completes, an append
 workload (batches through `wrkr-events --append`, each acknowledged batch remembered), a wrap, an
 export, an accept run. The suites interrupt these commands and then call `check_*` here.
 
@@ -32,7 +33,7 @@ inputs:
   references: []
   steps:
     - {id: s1, summary: one, command: "flock -n .lock-s1 sh -c 'echo start s1 $$ >> side.log; echo end s1 $$ >> side.log' || echo overlap s1 >> side.log"}
-    - {id: s2, summary: two, command: "flock -n .lock-s2 sh -c 'echo start s2 $$ >> side.log; sleep 0.05; echo end s2 $$ >> side.log' || echo overlap s2 >> side.log"}
+    - {id: s2, summary: two, command: "flock -n .lock-s2 sh -c 'echo start s2 $$ >> side.log; sleep ${CHAOS_S2_SLEEP:-0.05}; echo end s2 $$ >> side.log' || echo overlap s2 >> side.log"}
     - {id: s3, summary: three, command: "flock -n .lock-s3 sh -c 'echo start s3 $$ >> side.log; sleep 0.02; echo end s3 $$ >> side.log' || echo overlap s3 >> side.log"}
     - {id: s4, summary: four, command: "flock -n .lock-s4 sh -c 'echo start s4 $$ >> side.log; mkdir -p reports && echo done > reports/result.md; echo end s4 $$ >> side.log' || echo overlap s4 >> side.log", artifacts: [reports/result.md]}
 expected_artifacts: [reports/result.md]
