@@ -74,8 +74,8 @@ def main():
         bad = report("ioerr", line, t.failures, t.known)
     elif args.suite == "soak":
         stats, failures, known = soak.run(args.bin, seed, args.seconds, args.root)
-        line = (f"{args.seconds:.0f}s steps={stats['steps']} runners={stats['runners']} "
-                f"takeovers={stats['takeovers']} (kills {stats['kills']}, planned step {stats['planned']}) pauses={stats['pauses']} approvals={stats['approvals']} "
+        line = (f"{args.seconds:.0f}s cases=1 steps={stats['steps']} runners={stats['runners']} "
+                f"kill_points={stats['kills']} takeovers={stats['takeovers']} (planned at step {stats['planned']}) pauses={stats['pauses']} approvals={stats['approvals']} "
                 f"rss/fd samples={stats['samples']}")
         bad = report("soak", line, failures, known)
     else:
