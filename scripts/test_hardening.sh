@@ -135,7 +135,10 @@ schemathesis() {
         "$bin" submit jobspec.yaml --job-id job_1 >/dev/null
         "$bin" accept init >/dev/null
     )
-    WRKR_HOME="$work/home" HOME="$work" "$bin" serve --listen 127.0.0.1:0 --json >"$work/serve.json" 2>"$work/serve.log" &
+    # From inside $work: a request's relative output path (`out_dir: "0"`) resolves against the
+    # server's directory, which was the caller's (the repository) before.
+    (cd "$work" && WRKR_HOME="$work/home" HOME="$work" exec "$bin" serve --listen 127.0.0.1:0 --json \
+        >"$work/serve.json" 2>"$work/serve.log") &
     pid=$!
     for _ in $(seq 50); do grep -q '^}' "$work/serve.json" 2>/dev/null && break; sleep 0.1; done
     addr="$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["listen"])' "$work/serve.json")"
