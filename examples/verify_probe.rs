@@ -10,7 +10,7 @@ fn main() {
     let vals: Vec<serde_json::Value> = lines.iter().map(|l| wrkr::json::parse(l).expect("json")).collect();
     println!("{} lines: strict parse {:?}", lines.len(), t.elapsed());
     let t = std::time::Instant::now();
-    let valid = vals.iter().filter(|v| schema.validator().is_valid(v)).count();
+    let valid = vals.iter().filter(|v| schema.validator().is_valid(*v)).count();
     println!("is_valid {:?} ({valid} valid)", t.elapsed());
     let mut tape = wrkr::json::tape::Tape::new();
     let t = std::time::Instant::now();

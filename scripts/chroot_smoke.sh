@@ -40,8 +40,7 @@ make_root() {
     mkdir -p "$root/usr/local/bin" "$root/dev" "$root/data" "$root/tmp"
     install -m 0755 "$BIN" "$root/usr/local/bin/wrkr"
     for tool in $("$BIN" --list); do ln -s wrkr "$root/usr/local/bin/$tool"; done
-    # The devices every container runtime provides. /dev/urandom matters: without it getrandom
-    # fails in ahash (jsonschema's hasher) and every schema check stops with an internal error.
+    # The devices every container runtime provides (`wrkr keygen` reads /dev/urandom).
     local dev
     for dev in null:1:3 zero:1:5 urandom:1:9 random:1:8; do
         IFS=: read -r name major minor <<<"$dev"

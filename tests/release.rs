@@ -349,8 +349,8 @@ fn verify_release_assets_checks_checksums_contents_sbom_and_runs_the_binary() {
         .unwrap();
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stderr).contains("the binary is not an ELF file (not-elf)"));
-    assert!(stdout.contains("under the 12058624 budget"), "{stdout}");
-    // A binary at or over the size budget (11.5 MiB unless MAX_BINARY_BYTES says otherwise) fails.
+    assert!(stdout.contains("under the 8388608 budget"), "{stdout}");
+    // A binary at or over the size budget (8 MiB unless MAX_BINARY_BYTES says otherwise) fails.
     let wrapper_bytes = std::fs::metadata(good.path().join("stage/wrkr-x86_64-unknown-linux-gnu/wrkr")).unwrap().len();
     let out = script("scripts/verify_release_assets.sh")
         .arg(good.path().join("out"))

@@ -9,6 +9,7 @@ pub mod error;
 pub mod reason;
 pub mod schema;
 pub mod time;
+pub mod validate;
 
 pub use error::{Error, Result};
 pub use reason::ReasonCode;

@@ -1,17 +1,18 @@
 //! The v1 JSON Schemas, embedded in the binary and compiled once each, on first use.
 //!
 //! The schema files under `schemas/v1/` are the source; `include_str!` bakes them in, so the binary
-//! never reads schemas from disk or the network (no `$ref` leaves its own file). Validation follows
-//! draft 2020-12 with `format` as an annotation only, as the Go implementation does: a pack that Go
-//! accepts must not fail here on a format check.
+//! never reads schemas from disk or the network. Validation follows draft 2020-12 with `format` as
+//! an annotation only, as the Go implementation does: a pack that Go accepts must not fail here on
+//! a format check. The validator is wrkr's own ([`crate::contract::validate`]), for the keywords
+//! these schemas use.
 
 use std::sync::OnceLock;
 
-use jsonschema::Validator;
 use serde_json::Value;
 
+use crate::contract::validate::{Finding, Validator};
 use crate::contract::{Error, Result};
-use crate::json::tape::{TapeJson, TapeNode};
+use crate::json::tape::TapeNode;
 
 /// One embedded schema.
 pub struct Schema {
@@ -36,33 +37,25 @@ impl Schema {
             // failure here can only be a broken build.
             let doc: Value =
                 serde_json::from_str(self.text).unwrap_or_else(|e| panic!("embedded schema {}: {e}", self.path));
-            jsonschema::draft202012::new(&doc).unwrap_or_else(|e| panic!("embedded schema {}: {e}", self.path))
+            Validator::compile(&doc).unwrap_or_else(|e| panic!("embedded schema {}: {e}", self.path))
         })
     }
 
-    /// Whether a [`crate::json::tape::Tape`] document is valid: the same schema and draft as
-    /// [`Schema::validator`], compiled for the tape representation (on first use, then shared).
-    /// Only a yes is used; findings are always reported by the `Value` validator.
+    /// Whether a [`crate::json::tape::Tape`] document is valid: the same validator, reading the
+    /// tape directly. Only a yes is used; findings are always reported from a `Value`.
     pub fn is_valid_tape(&self, instance: TapeNode<'_>) -> bool {
-        let index = SCHEMAS.iter().position(|s| s.id == self.id).unwrap_or(0);
-        COMPILED_TAPE[index]
-            .get_or_init(|| {
-                let doc: Value =
-                    serde_json::from_str(self.text).unwrap_or_else(|e| panic!("embedded schema {}: {e}", self.path));
-                jsonschema::options_for::<TapeJson>()
-                    .with_draft(jsonschema::Draft::Draft202012)
-                    .build(&doc)
-                    .unwrap_or_else(|e| panic!("embedded schema {}: {e}", self.path))
-            })
-            .is_valid(instance)
+        self.validator().is_valid(instance)
+    }
+
+    /// Every violation of `instance`, with what each keyword found (for [`crate::job::jobspec`]'s
+    /// plain words), in the validator's stable order.
+    pub fn findings<'v>(&self, instance: &'v Value) -> Vec<Finding<'static, 'v>> {
+        self.validator().findings(instance)
     }
 
     /// Every violation of `instance`, in the validator's (deterministic) order.
     pub fn violations(&self, instance: &Value) -> Vec<Violation> {
-        self.validator()
-            .iter_errors(instance)
-            .map(|e| Violation { pointer: e.instance_path().as_str().to_owned(), message: e.to_string() })
-            .collect()
+        self.findings(instance).into_iter().map(|f| Violation { message: f.to_string(), pointer: f.pointer }).collect()
     }
 
     /// `Ok` when valid; otherwise `E_INVALID_INPUT_SCHEMA` naming the first violation.
@@ -104,8 +97,6 @@ macro_rules! schemas {
             $(Schema { id: $id, path: $path, text: include_str!(concat!("../../schemas/v1/", $path)) },)*
         ];
         static COMPILED: [OnceLock<Validator>; [$($id),*].len()] = [const { OnceLock::new() }; [$($id),*].len()];
-        static COMPILED_TAPE: [OnceLock<Validator<TapeJson>>; [$($id),*].len()] =
-            [const { OnceLock::new() }; [$($id),*].len()];
     };
 }
 

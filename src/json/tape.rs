@@ -5,7 +5,7 @@
 //! time allocating (every key and string, an index map per object) and freeing, not parsing or
 //! validating. A [`Tape`] holds one document as a flat list of slots plus one text buffer, both
 //! kept from record to record, so a record costs no allocation once the buffers have grown.
-//! `jsonschema` validates it directly through its public representation API ([`TapeJson`]).
+//! The schema validator reads it directly (`contract::validate::Instance`), without a `Value`.
 //!
 //! It is built by the same tokenizer as [`crate::json::parse`] (serde_json's, with the same
 //! recursion limit, number handling and duplicate-key rule), so it accepts exactly the documents
@@ -15,11 +15,8 @@
 
 mod canonical;
 
-use std::borrow::Cow;
 use std::fmt;
 
-use jsonschema::JsonType;
-use jsonschema::json::{Array, Json, Node, NodeIdentity, Object, cmp};
 use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde_json::{Map, Number, Value};
 
@@ -52,9 +49,8 @@ enum Slot {
         at: usize,
         len: usize,
     },
-    /// `len` elements; `end` is the index of the first slot after the array's content.
+    /// `end` is the index of the first slot after the array's content.
     Array {
-        len: usize,
         end: usize,
     },
     /// `len` members (key slot, then value slots); `end` as for arrays.
@@ -157,12 +153,9 @@ impl<'de> Visitor<'de> for Build<'_> {
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
         let tape = self.0;
         let at = tape.slots.len();
-        tape.slots.push(Slot::Array { len: 0, end: 0 });
-        let mut len = 0;
-        while seq.next_element_seed(Build(&mut *tape))?.is_some() {
-            len += 1;
-        }
-        tape.slots[at] = Slot::Array { len, end: tape.slots.len() };
+        tape.slots.push(Slot::Array { end: 0 });
+        while seq.next_element_seed(Build(&mut *tape))?.is_some() {}
+        tape.slots[at] = Slot::Array { end: tape.slots.len() };
         Ok(())
     }
     fn visit_map<A: MapAccess<'de>>(self, mut access: A) -> Result<(), A::Error> {
@@ -243,31 +236,6 @@ impl<'de> Visitor<'de> for Key<'_> {
     }
 }
 
-/// The [`Tape`] representation for `jsonschema`: `jsonschema::options_for::<TapeJson>()`.
-pub struct TapeJson;
-
-impl Json for TapeJson {
-    type Node<'a> = TapeNode<'a>;
-    type PreparedKey = String;
-    type StringBuffer = Tape;
-
-    // A lookup is a scan of the members, as for serde_json's insertion-ordered map.
-    const KEYS_PER_LOOKUP: usize = 2;
-    const ACYCLIC: bool = true;
-
-    fn prepare_key(key: &str) -> String {
-        key.to_owned()
-    }
-
-    fn with_string_node<T>(buffer: &mut Tape, string: &str, f: impl FnOnce(TapeNode<'_>) -> T) -> T {
-        buffer.slots.clear();
-        buffer.text.clear();
-        let slot = buffer.push_str(string);
-        buffer.slots.push(slot);
-        f(TapeNode { tape: buffer, at: 0 })
-    }
-}
-
 /// One value of a [`Tape`].
 #[derive(Clone, Copy)]
 pub struct TapeNode<'a> {
@@ -289,95 +257,52 @@ impl<'a> TapeNode<'a> {
     }
 }
 
-impl<'a> Node<'a, TapeJson> for TapeNode<'a> {
-    type Object = TapeNode<'a>;
-    type Array = TapeNode<'a>;
-    type Number = &'a Number;
-
-    fn as_object(&self) -> Option<TapeNode<'a>> {
-        matches!(self.slot(), Slot::Object { .. }).then_some(*self)
+/// Plain reading: what the schema validator and callers that want a few fields of a record use.
+impl<'a> TapeNode<'a> {
+    pub fn is_null(&self) -> bool {
+        matches!(self.slot(), Slot::Null)
     }
 
-    fn as_array(&self) -> Option<TapeNode<'a>> {
-        matches!(self.slot(), Slot::Array { .. }).then_some(*self)
-    }
-
-    fn as_string(&self) -> Option<Cow<'a, str>> {
-        self.str().map(Cow::Borrowed)
-    }
-
-    fn as_number(&self) -> Option<&'a Number> {
-        match self.slot() {
-            Slot::Number(n) => Some(n),
-            _ => None,
-        }
-    }
-
-    fn as_boolean(&self) -> Option<bool> {
+    /// The value, when this is `true` or `false`.
+    pub fn boolean(&self) -> Option<bool> {
         match self.slot() {
             Slot::Bool(b) => Some(*b),
             _ => None,
         }
     }
 
-    fn is_null(&self) -> bool {
-        matches!(self.slot(), Slot::Null)
-    }
-
-    fn json_type(&self) -> JsonType {
+    /// The number, when this is one.
+    pub fn number(&self) -> Option<&'a Number> {
         match self.slot() {
-            Slot::Null => JsonType::Null,
-            Slot::Bool(_) => JsonType::Boolean,
-            Slot::Number(_) => JsonType::Number,
-            Slot::String { .. } => JsonType::String,
-            Slot::Array { .. } => JsonType::Array,
-            Slot::Object { .. } => JsonType::Object,
+            Slot::Number(n) => Some(n),
+            _ => None,
         }
     }
 
-    fn string_length_within(&self, min: u64, max: u64) -> Option<bool> {
-        let s = self.str()?;
-        // A code point takes one to four bytes, so the count lies in `ceil(bytes / 4)..=bytes`.
-        let bytes = s.len() as u64;
-        if bytes < min || bytes.div_ceil(4) > max {
-            return Some(false);
-        }
-        if min <= bytes.div_ceil(4) && bytes <= max {
-            return Some(true);
-        }
-        Some((min..=max).contains(&(s.chars().count() as u64)))
-    }
-
-    fn equals_value(&self, expected: &Value) -> bool {
-        match (self.slot(), expected) {
-            (Slot::String { .. }, Value::String(e)) => self.str() == Some(e.as_str()),
-            (Slot::Bool(b), Value::Bool(e)) => b == e,
-            (Slot::Null, Value::Null) => true,
-            (Slot::Number(n), Value::Number(e)) => cmp::equal_numbers(&n, e),
-            (Slot::Array { .. } | Slot::Object { .. }, _) => cmp::equal(&self.to_value(), expected),
-            _ => false,
+    /// The members in document order, when this is an object.
+    pub fn members(&self) -> Option<Members<'a>> {
+        match self.slot() {
+            Slot::Object { end, .. } => Some(Members { tape: self.tape, next: self.at + 1, end: *end }),
+            _ => None,
         }
     }
 
-    fn to_value(&self) -> Cow<'a, Value> {
-        Cow::Owned(match self.slot() {
+    /// This value as a `serde_json::Value` (tests, and messages about a value).
+    pub fn to_value(&self) -> Value {
+        match self.slot() {
             Slot::Null => Value::Null,
             Slot::Bool(b) => Value::Bool(*b),
             Slot::Number(n) => Value::Number(n.clone()),
             Slot::String { .. } => Value::String(self.str().unwrap_or_default().to_owned()),
-            Slot::Array { .. } => Value::Array(self.elements().map(|e| e.to_value().into_owned()).collect()),
+            Slot::Array { .. } => Value::Array(self.items().into_iter().flatten().map(|e| e.to_value()).collect()),
             Slot::Object { len, .. } => {
                 let mut map = Map::with_capacity(*len);
-                for (k, v) in self.members() {
-                    map.insert(k.to_owned(), v.to_value().into_owned());
+                for (k, v) in self.members().into_iter().flatten() {
+                    map.insert(k.to_owned(), v.to_value());
                 }
                 Value::Object(map)
             }
-        })
-    }
-
-    fn identity(&self) -> Option<NodeIdentity> {
-        Some(NodeIdentity::new(std::ptr::from_ref::<Slot>(self.slot()) as usize))
+        }
     }
 }
 
@@ -422,11 +347,10 @@ impl<'a> Iterator for Elements<'a> {
     }
 }
 
-/// Plain reading, for callers that want a few fields of a record rather than a validation.
 impl<'a> TapeNode<'a> {
     /// The value of member `key`, when this is an object that has it.
     pub fn member(&self, key: &str) -> Option<TapeNode<'a>> {
-        self.as_object()?.members().find(|(name, _)| *name == key).map(|(_, value)| value)
+        self.members()?.find(|(name, _)| *name == key).map(|(_, value)| value)
     }
 
     /// The text, when this is a string.
@@ -436,45 +360,10 @@ impl<'a> TapeNode<'a> {
 
     /// The elements, when this is an array.
     pub fn items(&self) -> Option<Elements<'a>> {
-        self.as_array().map(|array| array.elements())
-    }
-
-    fn container(&self) -> (usize, usize) {
         match self.slot() {
-            Slot::Array { len, end } | Slot::Object { len, end } => (*len, *end),
-            _ => (0, self.at + 1),
+            Slot::Array { end, .. } => Some(Elements { tape: self.tape, next: self.at + 1, end: *end }),
+            _ => None,
         }
-    }
-}
-
-impl<'a> Object<'a, TapeJson> for TapeNode<'a> {
-    type Node = TapeNode<'a>;
-    type MemberName = &'a str;
-    type MembersIter = Members<'a>;
-
-    fn len(&self) -> usize {
-        self.container().0
-    }
-
-    fn get(&self, key: &String) -> Option<TapeNode<'a>> {
-        self.members().find(|(name, _)| *name == key).map(|(_, value)| value)
-    }
-
-    fn members(&self) -> Members<'a> {
-        Members { tape: self.tape, next: self.at + 1, end: self.container().1 }
-    }
-}
-
-impl<'a> Array<'a, TapeJson> for TapeNode<'a> {
-    type Node = TapeNode<'a>;
-    type ElementsIter = Elements<'a>;
-
-    fn len(&self) -> usize {
-        self.container().0
-    }
-
-    fn elements(&self) -> Elements<'a> {
-        Elements { tape: self.tape, next: self.at + 1, end: self.container().1 }
     }
 }
 
@@ -485,7 +374,7 @@ mod tests {
     fn value(text: &str) -> Option<Value> {
         let mut tape = Tape::new();
         tape.parse(text.as_bytes()).ok()?;
-        tape.root().map(|r| r.to_value().into_owned())
+        tape.root().map(|r| r.to_value())
     }
 
     #[test]
@@ -546,105 +435,8 @@ mod tests {
         let mut tape = Tape::new();
         tape.parse(br#"{"a":"long string value"}"#).unwrap();
         tape.parse(b"[1]").unwrap();
-        assert_eq!(tape.root().map(|r| r.to_value().into_owned()), Some(serde_json::json!([1])));
+        assert_eq!(tape.root().map(|r| r.to_value()), Some(serde_json::json!([1])));
         assert!(tape.parse(b"[1").is_err());
         assert!(tape.root().is_none());
-    }
-
-    /// jsonschema's own checks of the accessor contract a representation must keep.
-    #[test]
-    fn conforms_to_the_jsonschema_representation_contract() {
-        let mut tape = Tape::new();
-        tape.parse(jsonschema::json::conformance::document().to_string().as_bytes()).unwrap();
-        jsonschema::json::conformance::assert_conformance::<TapeJson>(&tape.root().unwrap());
-    }
-
-    /// Every schema fixture, and variants of each valid one with one value replaced, dropped or
-    /// added at any depth: the tape and the `Value` validator must give the same verdict, so the
-    /// fast path never says yes where the findings path would say no.
-    #[test]
-    fn tape_and_value_validators_agree() {
-        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/schemas");
-        let replacements = [
-            Value::Null,
-            Value::Bool(true),
-            Value::from(0),
-            Value::from(-1),
-            Value::from(1.5),
-            Value::from(2.0),
-            Value::from(u64::MAX),
-            Value::from(1e300),
-            Value::from(""),
-            Value::from("x"),
-            Value::from("é".repeat(2001)),
-            Value::Array(vec![]),
-            Value::Array(vec![Value::from("a"), Value::from("a")]),
-            Value::Object(Map::new()),
-        ];
-        let (mut tape, mut compared, mut valid) = (Tape::new(), 0, 0);
-        let mut check = |schema: &crate::contract::schema::Schema, doc: &Value| {
-            let text = doc.to_string();
-            tape.parse(text.as_bytes()).unwrap();
-            let fast = schema.is_valid_tape(tape.root().unwrap());
-            let slow = schema.validator().is_valid(doc);
-            assert_eq!(fast, slow, "{}: {text}", schema.id);
-            compared += 1;
-            valid += usize::from(slow);
-        };
-        for schema in crate::contract::schema::SCHEMAS {
-            for kind in ["valid", "invalid"] {
-                let Ok(dir) = std::fs::read_dir(root.join(schema.id).join(kind)) else { continue };
-                for file in dir.flatten().filter(|f| f.path().extension().is_some_and(|e| e == "json")) {
-                    let doc = crate::json::parse(&std::fs::read(file.path()).unwrap()).unwrap();
-                    check(schema, &doc);
-                    if kind == "invalid" {
-                        continue;
-                    }
-                    for path in paths(&doc, String::new()) {
-                        for new in &replacements {
-                            let mut variant = doc.clone();
-                            *variant.pointer_mut(&path).unwrap() = new.clone();
-                            check(schema, &variant);
-                        }
-                        let (parent, last) = path.rsplit_once('/').unwrap();
-                        let mut variant = doc.clone();
-                        match variant.pointer_mut(parent).unwrap() {
-                            Value::Object(map) => {
-                                map.shift_remove(last);
-                            }
-                            Value::Array(items) => {
-                                items.pop();
-                            }
-                            _ => {}
-                        }
-                        check(schema, &variant);
-                    }
-                    for path in std::iter::once(String::new()).chain(paths(&doc, String::new())) {
-                        let mut variant = doc.clone();
-                        match variant.pointer_mut(&path).unwrap() {
-                            Value::Object(map) => {
-                                map.insert("x_unknown".into(), Value::from(1));
-                            }
-                            Value::Array(items) => items.push(Value::from("extra")),
-                            _ => continue,
-                        }
-                        check(schema, &variant);
-                    }
-                }
-            }
-        }
-        assert!(compared > 5000 && valid > 500, "{compared} compared, {valid} valid");
-    }
-
-    /// The JSON Pointer of every value below `doc`'s root.
-    fn paths(doc: &Value, prefix: String) -> Vec<String> {
-        let children: Vec<(String, &Value)> = match doc {
-            Value::Object(map) => {
-                map.iter().map(|(k, v)| (format!("{prefix}/{}", k.replace('~', "~0").replace('/', "~1")), v)).collect()
-            }
-            Value::Array(items) => items.iter().enumerate().map(|(i, v)| (format!("{prefix}/{i}"), v)).collect(),
-            _ => vec![],
-        };
-        children.into_iter().flat_map(|(p, v)| std::iter::once(p.clone()).chain(paths(v, p))).collect()
     }
 }

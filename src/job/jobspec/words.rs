@@ -10,53 +10,45 @@
 //! was left out is filled with `""`, and the schema then sees an empty string; the person left a
 //! key out, and is told so ("missing required key `name`"), not that it is too short.
 
-use jsonschema::error::{TypeKind, ValidationErrorKind};
 use serde_json::Value;
 
 use crate::contract::schema::Violation;
+use crate::contract::validate::Kind;
 
 /// Every violation of `document` against `schema`, said plainly. A missing key is reported at the
 /// key itself (`/budgets/max_tokens`), so that every missing key of a mapping is its own finding
 /// and is located at the mapping that lacks it.
 pub fn violations(schema: &crate::contract::schema::Schema, document: &Value, raw: Option<&Value>) -> Vec<Violation> {
     schema
-        .validator()
-        .iter_errors(document)
+        .findings(document)
+        .into_iter()
         .map(|e| {
-            let at = e.instance_path().as_str().to_owned();
+            let message = e.to_string();
+            let (at, instance) = (e.pointer, e.instance);
             let written = |pointer: &str| raw.is_none_or(|raw| raw.pointer(pointer).is_some());
-            let (pointer, message) = match e.kind() {
-                ValidationErrorKind::Required { property } => {
-                    let key = property.as_str().map_or_else(|| property.to_string(), str::to_owned);
-                    (format!("{at}/{}", key.replace('~', "~0").replace('/', "~1")), missing(&key))
-                }
-                ValidationErrorKind::MinLength { limit: 1 } if !written(&at) => {
+            let (pointer, message) = match e.kind {
+                Kind::Required(key) => (format!("{at}/{}", key.replace('~', "~0").replace('/', "~1")), missing(key)),
+                Kind::MinLength(1) if !written(&at) => {
                     let key = at.rsplit('/').next().unwrap_or_default().replace("~1", "/").replace("~0", "~");
                     (at, missing(&key))
                 }
-                ValidationErrorKind::MinLength { limit: 1 } => (at, "must not be empty".to_owned()),
-                ValidationErrorKind::MinLength { limit } => (at, format!("must be at least {limit} characters long")),
-                ValidationErrorKind::Type { kind: TypeKind::Single(want) } => {
-                    (at, format!("expected {}, found {}", a_type(want.as_str()), found(e.instance())))
-                }
-                ValidationErrorKind::AdditionalProperties { unexpected } => {
+                Kind::MinLength(1) => (at, "must not be empty".to_owned()),
+                Kind::MinLength(limit) => (at, format!("must be at least {limit} characters long")),
+                Kind::Type(want) => (at, format!("expected {}, found {}", a_type(want.as_str()), found(instance))),
+                Kind::AdditionalProperties(unexpected) => {
                     let keys: Vec<String> = unexpected.iter().map(|k| format!("`{k}`")).collect();
                     (at, format!("unknown key {}", keys.join(", ")))
                 }
-                ValidationErrorKind::Enum { options } => {
+                Kind::Enum(options) => {
                     let words: Vec<String> = options.as_array().into_iter().flatten().map(plain).collect();
-                    (at, format!("must be one of {}, found {}", words.join(", "), plain(e.instance())))
+                    (at, format!("must be one of {}, found {}", words.join(", "), plain(instance)))
                 }
-                ValidationErrorKind::Constant { expected_value } => {
-                    (at, format!("must be {}, found {}", plain(expected_value), plain(e.instance())))
+                Kind::Const(expected) => (at, format!("must be {}, found {}", plain(expected), plain(instance))),
+                Kind::Minimum(limit) => (at, format!("must be at least {limit}, found {}", plain(instance))),
+                Kind::Pattern(_) if at == "/schema_version" => {
+                    (at, format!("must be v1 (or v1.N), found {}", plain(instance)))
                 }
-                ValidationErrorKind::Minimum { limit } => {
-                    (at, format!("must be at least {limit}, found {}", plain(e.instance())))
-                }
-                ValidationErrorKind::Pattern { .. } if at == "/schema_version" => {
-                    (at, format!("must be v1 (or v1.N), found {}", plain(e.instance())))
-                }
-                _ => (at, e.to_string()),
+                _ => (at, message),
             };
             Violation { pointer, message }
         })
