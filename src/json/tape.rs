@@ -439,6 +439,16 @@ impl<'a> TapeNode<'a> {
         self.as_array().map(|array| array.elements())
     }
 
+    /// The members (key, value) in document order, when this is an object.
+    pub fn entries(&self) -> Option<Members<'a>> {
+        self.as_object().map(|object| object.members())
+    }
+
+    /// This value as a `serde_json::Value` (a copy: for the small parts of a big document).
+    pub fn to_owned_value(&self) -> Value {
+        self.to_value().into_owned()
+    }
+
     fn container(&self) -> (usize, usize) {
         match self.slot() {
             Slot::Array { len, end } | Slot::Object { len, end } => (*len, *end),
