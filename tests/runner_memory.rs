@@ -42,6 +42,7 @@ fn big_spec() -> String {
 
 /// Run `cmd` to its end: its exit status, its stdout (small: it waits in the pipe) and its own
 /// peak RSS in KiB.
+#[allow(clippy::zombie_processes)] // reaped by `wait4`, which `Child::wait` cannot replace: it has no rusage
 fn run_measured(mut cmd: Command) -> (ExitStatus, String, i64) {
     let mut child = cmd.stdout(Stdio::piped()).stderr(Stdio::null()).spawn().unwrap();
     let pid = i32::try_from(child.id()).unwrap();

@@ -213,18 +213,16 @@ impl History {
                     self.raised.extend(limits.clone());
                 }
             }
-            JOBSPEC_EVENT => {
-                // A lean read leaves the payload out: `apply_line` has recorded the spec already.
-                if record.payload.is_some() {
-                    let document = p.get("jobspec").cloned().unwrap_or(Value::Null);
-                    self.spec = Some(RecordedSpec {
-                        budgets: document.get("budgets").cloned().unwrap_or(Value::Null),
-                        step_total: document.pointer("/inputs/steps").and_then(Value::as_array).map_or(0, Vec::len),
-                        source: Some(SpecSource::Document(document)),
-                        spec_path: text("spec_path"),
-                        workspace: text("workspace"),
-                    });
-                }
+            // A lean read leaves the payload out: `apply_line` has recorded the spec already.
+            JOBSPEC_EVENT if record.payload.is_some() => {
+                let document = p.get("jobspec").cloned().unwrap_or(Value::Null);
+                self.spec = Some(RecordedSpec {
+                    budgets: document.get("budgets").cloned().unwrap_or(Value::Null),
+                    step_total: document.pointer("/inputs/steps").and_then(Value::as_array).map_or(0, Vec::len),
+                    source: Some(SpecSource::Document(document)),
+                    spec_path: text("spec_path"),
+                    workspace: text("workspace"),
+                });
             }
             "adapter_step" => {
                 let Some(step) = self.step_mut(u("step_index")) else { return };
