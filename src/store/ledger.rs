@@ -280,6 +280,29 @@ mod tests {
     }
 
     #[test]
+    fn a_lean_record_is_the_record_without_its_payload_and_as_strict() {
+        let spec = EventRecord {
+            seq: 1,
+            created_at: "2026-02-13T18:00:00Z".into(),
+            event_type: "x-jobspec_recorded".into(),
+            payload: Some(json!({"jobspec": {"inputs": {"steps": [{"id": "a"}, {"id": "b"}]}}})),
+        };
+        let line = spec.to_line();
+        let line = &line[..line.len() - 1];
+        let mut tape = Tape::new();
+        let lean = EventRecord::parse_lean(line, &["x-jobspec_recorded"], &mut tape).unwrap();
+        assert_eq!(lean, EventRecord { payload: None, ..spec.clone() });
+        assert_eq!(EventRecord::parse_lean(line, &["status_changed"], &mut tape).unwrap(), spec);
+        assert_eq!(EventRecord::parse_lean(line, &[], &mut tape).unwrap(), spec);
+        // A duplicate key deep in the payload is refused on the lean path too.
+        let twice = br#"{"seq":1,"created_at":"2026-02-13T18:00:00Z","type":"x-jobspec_recorded","payload":{"a":{"b":1,"b":2}}}"#;
+        let err = EventRecord::parse_lean(twice, &["x-jobspec_recorded"], &mut tape).unwrap_err();
+        assert!(err.contains("duplicate object key"), "{err}");
+        let no_seq = br#"{"seq":0,"created_at":"2026-02-13T18:00:00Z","type":"x-jobspec_recorded","payload":{}}"#;
+        assert!(EventRecord::parse_lean(no_seq, &["x-jobspec_recorded"], &mut tape).is_err());
+    }
+
+    #[test]
     fn bad_records() {
         for bad in [
             &b"{}"[..],
