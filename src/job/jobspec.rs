@@ -34,6 +34,7 @@ mod words;
 
 pub use finding::{Finding, Findings};
 pub use steps::{Step, Steps};
+use steps::{no_steps, step_list, steps_of_document};
 
 /// The largest JobSpec file we read (16 MiB): room for tens of thousands of steps; a bigger file is
 /// a mistake or hostile.
@@ -450,72 +451,6 @@ fn interpret(
         workspace: document.pointer("/inputs/workspace").and_then(Value::as_str).map(str::to_owned),
         steps,
         document,
-    })
-}
-
-/// The reference adapter's steps (digest 7.7) of a document: a non-empty list of mappings.
-fn steps_of_document(document: &Value) -> Result<Steps> {
-    match document.pointer("/inputs/steps") {
-        Some(Value::Array(items)) => step_list(items.iter().map(Cow::Borrowed)),
-        _ => Err(no_steps()),
-    }
-}
-
-fn no_steps() -> Error {
-    Error::invalid_input("the reference adapter needs inputs.steps: a list of steps").with("pointer", "/inputs/steps")
-}
-
-/// Each step read from its own small document (borrowed from a spec's, or made from a tape one at a
-/// time, so that a recorded spec is never a whole document).
-fn step_list<'v>(items: impl Iterator<Item = Cow<'v, Value>>) -> Result<Steps> {
-    let mut steps = Steps::with_capacity(items.size_hint().0);
-    for (index, item) in items.enumerate() {
-        steps.push(&step_at(index, &item)?)?;
-    }
-    match steps.is_empty() {
-        true => Err(Error::invalid_input("inputs.steps is empty").with("pointer", "/inputs/steps")),
-        false => Ok(steps),
-    }
-}
-
-/// Step `index` of `inputs.steps`, as the reference adapter reads it.
-fn step_at(index: usize, item: &Value) -> Result<Step> {
-    let Value::Object(map) = item else {
-        return Err(Error::invalid_input(format!("inputs.steps[{index}] is not a mapping"))
-            .with("index", index)
-            .with("pointer", format!("/inputs/steps/{index}")));
-    };
-    let string = |key: &str| map.get(key).and_then(Value::as_str).map(|s| s.trim().to_owned()).unwrap_or_default();
-    let mut id = string("id");
-    if id.is_empty() {
-        id = "step".to_owned();
-    }
-    let mut summary = string("summary");
-    if summary.is_empty() {
-        summary = format!("reference adapter step {id}");
-    }
-    if summary.len() > MAX_SUMMARY_BYTES {
-        return Err(Error::invalid_input(format!(
-            "inputs.steps[{index}].summary is longer than {MAX_SUMMARY_BYTES} bytes"
-        ))
-        .with("pointer", format!("/inputs/steps/{index}/summary")));
-    }
-    let mut artifacts: Vec<String> = map
-        .get("artifacts")
-        .and_then(Value::as_array)
-        .map(|a| a.iter().filter_map(Value::as_str).map(|s| s.trim().to_owned()).filter(|s| !s.is_empty()).collect())
-        .unwrap_or_default();
-    artifacts.sort();
-    artifacts.dedup();
-    let required_action = Some(string("required_action")).filter(|s| !s.is_empty());
-    Ok(Step {
-        command: map.get("command").and_then(Value::as_str).unwrap_or_default().to_owned(),
-        executed: map.get("executed").and_then(Value::as_bool).unwrap_or(true),
-        decision_needed: map.get("decision_needed").and_then(Value::as_bool).unwrap_or(false),
-        required_action,
-        artifacts,
-        id,
-        summary,
     })
 }
 

@@ -6,7 +6,14 @@
 //! text itself plus 40 bytes a step. A step is handed out as an owned [`Step`], made when asked
 //! for: the runner asks a few times per step, next to a process spawn that costs a thousand times
 //! more. The default summary (`reference adapter step ID`) is not stored but made on the way out.
+//!
+//! Also here: reading the steps of `inputs.steps` (digest 7.7), one small document at a time.
 
+use std::borrow::Cow;
+
+use serde_json::Value;
+
+use super::MAX_SUMMARY_BYTES;
 use crate::contract::{Error, Result};
 
 /// One step of the reference adapter.
@@ -136,6 +143,72 @@ impl FromIterator<Step> for Steps {
         }
         steps
     }
+}
+
+/// The reference adapter's steps (digest 7.7) of a document: a non-empty list of mappings.
+pub(super) fn steps_of_document(document: &Value) -> Result<Steps> {
+    match document.pointer("/inputs/steps") {
+        Some(Value::Array(items)) => step_list(items.iter().map(Cow::Borrowed)),
+        _ => Err(no_steps()),
+    }
+}
+
+pub(super) fn no_steps() -> Error {
+    Error::invalid_input("the reference adapter needs inputs.steps: a list of steps").with("pointer", "/inputs/steps")
+}
+
+/// Each step read from its own small document (borrowed from a spec's, or made from a tape one at a
+/// time, so that a recorded spec is never a whole document).
+pub(super) fn step_list<'v>(items: impl Iterator<Item = Cow<'v, Value>>) -> Result<Steps> {
+    let mut steps = Steps::with_capacity(items.size_hint().0);
+    for (index, item) in items.enumerate() {
+        steps.push(&step_at(index, &item)?)?;
+    }
+    match steps.is_empty() {
+        true => Err(Error::invalid_input("inputs.steps is empty").with("pointer", "/inputs/steps")),
+        false => Ok(steps),
+    }
+}
+
+/// Step `index` of `inputs.steps`, as the reference adapter reads it.
+fn step_at(index: usize, item: &Value) -> Result<Step> {
+    let Value::Object(map) = item else {
+        return Err(Error::invalid_input(format!("inputs.steps[{index}] is not a mapping"))
+            .with("index", index)
+            .with("pointer", format!("/inputs/steps/{index}")));
+    };
+    let string = |key: &str| map.get(key).and_then(Value::as_str).map(|s| s.trim().to_owned()).unwrap_or_default();
+    let mut id = string("id");
+    if id.is_empty() {
+        id = "step".to_owned();
+    }
+    let mut summary = string("summary");
+    if summary.is_empty() {
+        summary = format!("reference adapter step {id}");
+    }
+    if summary.len() > MAX_SUMMARY_BYTES {
+        return Err(Error::invalid_input(format!(
+            "inputs.steps[{index}].summary is longer than {MAX_SUMMARY_BYTES} bytes"
+        ))
+        .with("pointer", format!("/inputs/steps/{index}/summary")));
+    }
+    let mut artifacts: Vec<String> = map
+        .get("artifacts")
+        .and_then(Value::as_array)
+        .map(|a| a.iter().filter_map(Value::as_str).map(|s| s.trim().to_owned()).filter(|s| !s.is_empty()).collect())
+        .unwrap_or_default();
+    artifacts.sort();
+    artifacts.dedup();
+    let required_action = Some(string("required_action")).filter(|s| !s.is_empty());
+    Ok(Step {
+        command: map.get("command").and_then(Value::as_str).unwrap_or_default().to_owned(),
+        executed: map.get("executed").and_then(Value::as_bool).unwrap_or(true),
+        decision_needed: map.get("decision_needed").and_then(Value::as_bool).unwrap_or(false),
+        required_action,
+        artifacts,
+        id,
+        summary,
+    })
 }
 
 fn default_summary(id: &str) -> String {
