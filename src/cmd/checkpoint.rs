@@ -16,7 +16,7 @@ use crate::contract::{Error, Result};
 use crate::job::checkpoint::{self, Checkpoint};
 use crate::job::projection::render_checkpoint;
 use crate::run::history::History;
-use crate::store::{AppendOptions, JobId, Store};
+use crate::store::{AppendOptions, JOBSPEC_EVENT, JobId, Store};
 
 const TYPE: Flag = Flag {
     long: "type",
@@ -111,20 +111,27 @@ fn run(args: Args, io: &mut Io) -> Result<()> {
     let store = args.store()?;
     match words.iter().map(String::as_str).collect::<Vec<_>>().as_slice() {
         ["list", job] => {
-            let list = checkpoints(&store, &JobId::parse(job)?)?;
+            let job = JobId::parse(job)?;
             if io.json {
-                return io.pretty(&list);
+                return list_json(io, &store, &job);
             }
-            job_header(io, job)?;
-            for cp in &list {
-                let text = |k: &str| cp.get(k).and_then(Value::as_str).unwrap_or_default().to_owned();
+            // The header only once the job is known to exist (a missing job prints nothing).
+            let mut first = true;
+            for_each_checkpoint(&store, &job, &mut |cp| {
+                if std::mem::take(&mut first) {
+                    job_header(io, job.as_str())?;
+                }
+                let text = |k: &str| cp.get(k).and_then(Value::as_str).unwrap_or_default();
                 let summary: String = text("summary").chars().take(160).collect();
                 io.line(&format!(
                     "checkpoint={} type={} status={} summary={summary}",
                     text("checkpoint_id"),
                     text("type"),
                     text("status")
-                ))?;
+                ))
+            })?;
+            if first {
+                job_header(io, job.as_str())?;
             }
             Ok(())
         }
@@ -195,21 +202,55 @@ fn show_action_and_artifacts(io: &mut Io, cp: &Value) -> Result<()> {
 /// Every checkpoint of a job, rendered as `wrkr.checkpoint`.
 pub fn checkpoints(store: &dyn Store, job: &JobId) -> Result<Vec<Value>> {
     let mut out = Vec::new();
-    store.read_events(job, 1, &mut |record, _| {
-        if record.event_type == "checkpoint_emitted" {
-            let payload = record.payload.clone().unwrap_or(Value::Null);
-            let delta = ["added", "changed", "removed"].map(|k| {
-                payload
-                    .pointer(&format!("/artifacts_delta/{k}"))
-                    .and_then(Value::as_array)
-                    .map(|a| a.iter().filter_map(Value::as_str).map(str::to_owned).collect())
-                    .unwrap_or_default()
-            });
-            out.push(render_checkpoint(job.as_str(), record.seq, &record.created_at, &payload, delta));
-        }
+    for_each_checkpoint(store, job, &mut |cp| {
+        out.push(cp);
         Ok(())
     })?;
     Ok(out)
+}
+
+/// Each checkpoint of a job, rendered, in ledger order, as it is read: a listing holds one at a
+/// time, and the recorded JobSpec (megabytes as a document) is never parsed whole (issue 16).
+pub fn for_each_checkpoint(store: &dyn Store, job: &JobId, visit: &mut dyn FnMut(Value) -> Result<()>) -> Result<()> {
+    store.read_events_lean(job, 1, &[JOBSPEC_EVENT], &mut |record, _| {
+        if record.event_type != "checkpoint_emitted" {
+            return Ok(());
+        }
+        let payload = record.payload.as_ref().unwrap_or(&Value::Null);
+        let delta = ["added", "changed", "removed"].map(|k| {
+            payload
+                .get("artifacts_delta")
+                .and_then(|d| d.get(k))
+                .and_then(Value::as_array)
+                .map(|a| a.iter().filter_map(Value::as_str).map(str::to_owned).collect())
+                .unwrap_or_default()
+        });
+        visit(render_checkpoint(job.as_str(), record.seq, &record.created_at, payload, delta))
+    })?;
+    Ok(())
+}
+
+/// `checkpoint list --json`: the pretty array `io.pretty` would print, written one checkpoint at
+/// a time (each element is its pretty form indented one level: JSON strings hold no raw newline).
+fn list_json(io: &mut Io, store: &dyn Store, job: &JobId) -> Result<()> {
+    let mut count = 0usize;
+    let (mut element, mut indented) = (Vec::new(), Vec::new());
+    for_each_checkpoint(store, job, &mut |cp| {
+        element.clear();
+        serde_json::to_writer_pretty(&mut element, &cp)
+            .map_err(|e| Error::generic(format!("render a checkpoint: {e}")))?;
+        indented.clear();
+        indented.extend_from_slice(if count == 0 { b"[\n  " } else { b",\n  " });
+        for &byte in &element {
+            indented.push(byte);
+            if byte == b'\n' {
+                indented.extend_from_slice(b"  ");
+            }
+        }
+        count += 1;
+        io.write(&indented)
+    })?;
+    io.write(if count == 0 { b"[]\n" } else { b"\n]\n" })
 }
 
 /// One checkpoint by id (`cp_<positive integer>`).

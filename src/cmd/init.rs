@@ -97,6 +97,6 @@ mod tests {
     fn template_loads() {
         let spec = crate::job::jobspec::parse(super::TEMPLATE.as_bytes(), false).unwrap();
         assert_eq!(spec.steps.len(), 3);
-        assert!(spec.steps[1].decision_needed);
+        assert!(spec.steps.get(1).unwrap().decision_needed);
     }
 }

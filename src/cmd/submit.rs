@@ -153,7 +153,7 @@ fn run(args: Args, io: &mut Io) -> Result<()> {
     };
     // The runner reads its steps from the ledger: this process keeps only what the report names,
     // so a 25,000-step spec is not held twice while it runs (peak RSS, issue 16).
-    spec.steps = Vec::new();
+    spec.steps = jobspec::Steps::default();
     if let Some(queued) = &queue {
         let labels = queued.payload.get("labels").cloned().unwrap_or_default();
         return if io.json {

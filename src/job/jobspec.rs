@@ -14,6 +14,7 @@
 //! exists, and every finding of a spec is reported at once, each with its field (a JSON Pointer),
 //! line and column.
 
+use std::borrow::Cow;
 use std::path::Path;
 
 use serde_json::{Map, Value, json};
@@ -23,13 +24,17 @@ use crate::contract::time::Timestamp;
 use crate::contract::{Error, Result};
 use crate::job::budget::Limits;
 use crate::job::fingerprint;
+use crate::json::tape::TapeNode;
 
 mod finding;
 mod locate;
+mod steps;
 mod strict;
 mod words;
 
 pub use finding::{Finding, Findings};
+pub use steps::{Step, Steps};
+use steps::{no_steps, step_list, steps_of_document};
 
 /// The largest JobSpec file we read (16 MiB): room for tens of thousands of steps; a bigger file is
 /// a mistake or hostile.
@@ -56,21 +61,6 @@ impl AdapterKind {
     }
 }
 
-/// One step of the reference adapter.
-#[derive(Clone, Debug, PartialEq)]
-pub struct Step {
-    pub id: String,
-    pub summary: String,
-    /// Run with `sh -c` when non-empty and `executed`.
-    pub command: String,
-    /// `false`: recorded, not run.
-    pub executed: bool,
-    pub decision_needed: bool,
-    pub required_action: Option<String>,
-    /// Trimmed, deduplicated, sorted.
-    pub artifacts: Vec<String>,
-}
-
 #[derive(Clone, Debug, PartialEq)]
 pub struct JobSpec {
     pub name: String,
@@ -82,7 +72,7 @@ pub struct JobSpec {
     pub expected_artifacts: Vec<String>,
     pub environment_rules: Vec<String>,
     pub workspace: Option<String>,
-    pub steps: Vec<Step>,
+    pub steps: Steps,
     /// The normalised, schema-valid document: what the ledger records and the jobpack carries.
     pub document: Value,
 }
@@ -175,7 +165,7 @@ pub fn check(bytes: &[u8], is_json: bool) -> std::result::Result<JobSpec, Findin
     let text =
         std::str::from_utf8(bytes).map_err(|e| fatal(Finding::at(None, None, format!("not UTF-8 text: {e}"))))?;
     let raw = if is_json { parse_json(text) } else { parse_yaml(text) }.map_err(fatal)?;
-    let Value::Object(raw) = raw else {
+    let Value::Object(mut raw) = raw else {
         let found = crate::json::kind(&raw);
         return Err(fatal(Finding::at(
             Some(1),
@@ -185,16 +175,27 @@ pub fn check(bytes: &[u8], is_json: bool) -> std::result::Result<JobSpec, Findin
     };
     let mut findings = Findings::default();
     strict::check(&raw, &mut findings);
-    let document = normalize(&raw, &mut findings);
-    let raw = Value::Object(raw);
-    if let Some(schema) = schema::find("wrkr.jobspec") {
+    // `inputs` (the steps: nearly all of a big spec) moves into the document rather than being
+    // copied, so a spec is held once, not twice (peak RSS, issue 16).
+    let inputs = raw.remove("inputs");
+    let written_inputs = inputs.as_ref().map(Value::is_null);
+    let document = normalize(&raw, inputs, &mut findings);
+    let schema = schema::find("wrkr.jobspec").filter(|schema| !schema.validator().is_valid(&document));
+    if let Some(schema) = schema {
+        // Only a refused spec is worded, and the words need the spec as written, inputs included.
+        match written_inputs {
+            Some(true) => drop(raw.insert("inputs".to_owned(), Value::Null)),
+            Some(false) => drop(raw.insert("inputs".to_owned(), document["inputs"].clone())),
+            None => {}
+        }
+        let raw = Value::Object(raw);
         for v in words::violations(schema, &document, Some(&raw)) {
             if !strict::misspelt(&findings, &v.pointer, &v.message) && !findings.touches(&v.pointer) {
                 findings.push(Finding::new(v.pointer, v.message));
             }
         }
     }
-    let spec = interpret(document, &mut findings);
+    let spec = interpret(document, &mut findings, steps_of_document);
     match spec {
         Some(spec) if findings.is_empty() => Ok(spec),
         _ => {
@@ -213,8 +214,53 @@ pub fn from_document(document: Value) -> Result<JobSpec> {
             findings.push(Finding::new(v.pointer, v.message));
         }
     }
-    match interpret(document, &mut findings) {
+    match interpret(document, &mut findings, steps_of_document) {
         Some(spec) if findings.is_empty() => Ok(spec),
+        _ => Err(findings.into_error("recorded jobspec")),
+    }
+}
+
+/// The spec recorded in a job's ledger, read from the recorded line's tape rather than from a
+/// document: a 25,000-step spec is about 1 MB of JSON, 19 MB as a `serde_json::Value`, and a
+/// runner needs only its typed steps (issue 16). Checked as [`from_document`] checks it (the same
+/// schema, on the tape; a spec it refuses is re-read as a document for the findings' words), then
+/// everything but the steps is read as a small document and each step is read on its own.
+/// `JobSpec::document` is `null`.
+pub fn from_recorded(spec: TapeNode<'_>) -> Result<JobSpec> {
+    let valid = schema::find("wrkr.jobspec").is_none_or(|schema| schema.is_valid_tape(spec));
+    let Some(members) = spec.members().filter(|_| valid) else {
+        let mut refused = from_document(spec.to_value())?;
+        refused.document = Value::Null;
+        return Ok(refused);
+    };
+    let mut document = Map::new();
+    let mut recorded_steps = None;
+    for (key, value) in members {
+        let value = match (key, value.members()) {
+            ("inputs", Some(inputs)) => {
+                let mut small = Map::new();
+                for (key, value) in inputs {
+                    match key {
+                        "steps" => recorded_steps = Some(value),
+                        _ => drop(small.insert(key.to_owned(), value.to_value())),
+                    }
+                }
+                Value::Object(small)
+            }
+            _ => value.to_value(),
+        };
+        document.insert(key.to_owned(), value);
+    }
+    let mut findings = Findings::default();
+    let read_steps = |_: &Value| match recorded_steps.and_then(|s| s.items()) {
+        Some(items) => step_list(items.map(|item| Cow::Owned(item.to_value()))),
+        None => Err(no_steps()),
+    };
+    match interpret(Value::Object(document), &mut findings, read_steps) {
+        Some(mut spec) if findings.is_empty() => {
+            spec.document = Value::Null;
+            Ok(spec)
+        }
         _ => Err(findings.into_error("recorded jobspec")),
     }
 }
@@ -256,7 +302,7 @@ fn first_line(s: &str) -> &str {
 
 /// Fill Go's defaults, normalise `created_at`, and keep only the fields Go's JobSpec type has
 /// (unknown keys are findings already; `x-` keys are not recorded).
-fn normalize(raw: &Map<String, Value>, findings: &mut Findings) -> Value {
+fn normalize(raw: &Map<String, Value>, inputs: Option<Value>, findings: &mut Findings) -> Value {
     let field = |key: &str| raw.get(key);
     let mut doc = Map::new();
     for key in ["schema_id", "schema_version"] {
@@ -278,7 +324,7 @@ fn normalize(raw: &Map<String, Value>, findings: &mut Findings) -> Value {
     for key in ["producer_version", "name", "objective"] {
         doc.insert(key.to_owned(), field(key).cloned().unwrap_or(Value::String(String::new())));
     }
-    doc.insert("inputs".to_owned(), non_null(field("inputs")).cloned().unwrap_or_else(|| json!({})));
+    doc.insert("inputs".to_owned(), inputs.filter(|v| !v.is_null()).unwrap_or_else(|| json!({})));
     doc.insert(
         "expected_artifacts".to_owned(),
         non_null(field("expected_artifacts")).cloned().unwrap_or_else(|| json!([])),
@@ -333,7 +379,11 @@ fn pick(value: &Value, known: &[&str], defaults: &[(&str, Value)]) -> Value {
 /// Turn the normalised document into the typed spec, with the checks the schema cannot express.
 /// A check whose field already has a finding is skipped, so one mistake is reported once. `None`
 /// when the spec cannot be built; the caller also treats any finding as a rejection.
-fn interpret(document: Value, findings: &mut Findings) -> Option<JobSpec> {
+fn interpret(
+    document: Value,
+    findings: &mut Findings,
+    read_steps: impl FnOnce(&Value) -> Result<Steps>,
+) -> Option<JobSpec> {
     let text = |ptr: &str| document.pointer(ptr).and_then(Value::as_str).unwrap_or_default().to_owned();
     let objective = text("/objective");
     if objective.trim().len() > MAX_SUMMARY_BYTES && !findings.touches("/objective") {
@@ -378,13 +428,13 @@ fn interpret(document: Value, findings: &mut Findings) -> Option<JobSpec> {
         findings.push(Finding::new("/environment_fingerprint/rules", e.message.clone()));
     }
     let steps = match adapter {
-        Some(AdapterKind::Reference) if !findings.touches("/inputs/steps") => steps(document.pointer("/inputs/steps"))
+        Some(AdapterKind::Reference) if !findings.touches("/inputs/steps") => read_steps(&document)
             .map_err(|e| {
                 let pointer = e.details.get("pointer").and_then(Value::as_str).unwrap_or("/inputs/steps");
                 findings.push(Finding::new(pointer, e.message.clone()));
             })
             .ok()?,
-        _ => Vec::new(),
+        _ => Steps::default(),
     };
     Some(JobSpec {
         name: text("/name"),
@@ -402,63 +452,6 @@ fn interpret(document: Value, findings: &mut Findings) -> Option<JobSpec> {
         steps,
         document,
     })
-}
-
-/// The reference adapter's steps (digest 7.7): a non-empty list of mappings.
-fn steps(value: Option<&Value>) -> Result<Vec<Step>> {
-    let Some(Value::Array(items)) = value else {
-        return Err(Error::invalid_input("the reference adapter needs inputs.steps: a list of steps")
-            .with("pointer", "/inputs/steps"));
-    };
-    if items.is_empty() {
-        return Err(Error::invalid_input("inputs.steps is empty").with("pointer", "/inputs/steps"));
-    }
-    items
-        .iter()
-        .enumerate()
-        .map(|(index, item)| {
-            let Value::Object(map) = item else {
-                return Err(Error::invalid_input(format!("inputs.steps[{index}] is not a mapping"))
-                    .with("index", index)
-                    .with("pointer", format!("/inputs/steps/{index}")));
-            };
-            let string =
-                |key: &str| map.get(key).and_then(Value::as_str).map(|s| s.trim().to_owned()).unwrap_or_default();
-            let mut id = string("id");
-            if id.is_empty() {
-                id = "step".to_owned();
-            }
-            let mut summary = string("summary");
-            if summary.is_empty() {
-                summary = format!("reference adapter step {id}");
-            }
-            if summary.len() > MAX_SUMMARY_BYTES {
-                return Err(Error::invalid_input(format!(
-                    "inputs.steps[{index}].summary is longer than {MAX_SUMMARY_BYTES} bytes"
-                ))
-                .with("pointer", format!("/inputs/steps/{index}/summary")));
-            }
-            let mut artifacts: Vec<String> = map
-                .get("artifacts")
-                .and_then(Value::as_array)
-                .map(|a| {
-                    a.iter().filter_map(Value::as_str).map(|s| s.trim().to_owned()).filter(|s| !s.is_empty()).collect()
-                })
-                .unwrap_or_default();
-            artifacts.sort();
-            artifacts.dedup();
-            let required_action = Some(string("required_action")).filter(|s| !s.is_empty());
-            Ok(Step {
-                command: map.get("command").and_then(Value::as_str).unwrap_or_default().to_owned(),
-                executed: map.get("executed").and_then(Value::as_bool).unwrap_or(true),
-                decision_needed: map.get("decision_needed").and_then(Value::as_bool).unwrap_or(false),
-                required_action,
-                artifacts,
-                id,
-                summary,
-            })
-        })
-        .collect()
 }
 
 /// A job id made safe the way Go makes it: lowercase, trimmed, spaces and runs of other characters

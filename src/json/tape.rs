@@ -287,7 +287,7 @@ impl<'a> TapeNode<'a> {
         }
     }
 
-    /// This value as a `serde_json::Value` (tests, and messages about a value).
+    /// This value as a `serde_json::Value` (a copy: for small parts of a big document, tests, messages).
     pub fn to_value(&self) -> Value {
         match self.slot() {
             Slot::Null => Value::Null,

@@ -21,7 +21,12 @@ use crate::contract::Result;
 use crate::contract::time::Timestamp;
 use crate::job::Status;
 use crate::job::budget::{ActiveTime, Limits, Usage};
-use crate::store::{EventRecord, JobId, Store};
+use crate::job::jobspec::{self, JobSpec};
+use crate::json::tape::Tape;
+use crate::store::{EventRecord, JOBSPEC_EVENT, JobId, Store};
+
+/// The record types a history reads leanly (`Store::read_events_lean`): only the spec.
+pub const LEAN: &[&str] = &[JOBSPEC_EVENT];
 
 /// More steps than a JobSpec can hold (16 MiB of YAML cannot describe more).
 const MAX_STEPS: usize = 4_000_000;
@@ -49,16 +54,27 @@ impl CheckpointInfo {
     }
 }
 
-/// The `x-jobspec_recorded` payload.
+/// The `x-jobspec_recorded` payload, without the spec itself until it is asked for.
 #[derive(Clone, Debug, PartialEq)]
 pub struct RecordedSpec {
-    /// The whole normalised JobSpec, until the runner takes it ([`History::take_spec_document`]):
-    /// a 25,000-step spec is megabytes, and keeping copies makes every step's fork slower.
-    pub document: Option<Value>,
+    /// Where the spec is read from, until the runner takes it ([`History::take_spec`]).
+    source: Option<SpecSource>,
     /// The spec's `budgets` block, kept for [`History::limits`].
     pub budgets: Value,
+    /// How many steps the spec lists (for progress displays).
+    pub step_total: usize,
     pub spec_path: String,
     pub workspace: String,
+}
+
+/// A 25,000-step spec is about 1 MB as its ledger line and 19 MB as a `serde_json::Value` (an
+/// index map per object): the line is what is kept, and the typed steps are read from it once.
+#[derive(Clone, Debug, PartialEq)]
+enum SpecSource {
+    /// The raw ledger line (a lean read: `Store::read_events_lean`).
+    Line(Vec<u8>),
+    /// The `jobspec` document (a store that hands over full records).
+    Document(Value),
 }
 
 #[derive(Clone, Debug)]
@@ -131,11 +147,36 @@ impl History {
 
     /// Apply the records appended since the last one seen.
     pub fn catch_up(&mut self, store: &dyn Store, job: &JobId) -> Result<()> {
-        store.read_events(job, self.last_seq + 1, &mut |record, _| {
-            self.apply(record);
+        // Once the spec is known, a later spec record is rare enough to parse whole (and the
+        // runner's per-step reads skip the type check of every line).
+        let lean = if self.spec.is_some() { &[][..] } else { LEAN };
+        store.read_events_lean(job, self.last_seq + 1, lean, &mut |record, line| {
+            self.apply_line(record, line);
             Ok(())
         })?;
         Ok(())
+    }
+
+    /// Apply a record from a lean read ([`LEAN`]): a spec record without its payload is read from
+    /// its line; only the small parts are taken now (see [`SpecSource`]).
+    pub fn apply_line(&mut self, record: &EventRecord, line: &[u8]) {
+        if record.seq > self.last_seq && record.event_type == JOBSPEC_EVENT && record.payload.is_none() {
+            let mut tape = Tape::new();
+            // The store checked the line with the same parser; a failure here leaves no spec.
+            let payload = tape.parse(line).ok().and_then(|()| tape.root()).and_then(|r| r.member("payload"));
+            let text =
+                |key: &str| payload.and_then(|p| p.member(key)).and_then(|v| v.string()).unwrap_or_default().to_owned();
+            let spec = payload.and_then(|p| p.member("jobspec"));
+            let steps = spec.and_then(|s| s.member("inputs")).and_then(|i| i.member("steps"));
+            self.spec = Some(RecordedSpec {
+                budgets: spec.and_then(|s| s.member("budgets")).map_or(Value::Null, |b| b.to_value()),
+                step_total: steps.and_then(|s| s.items()).map_or(0, Iterator::count),
+                source: Some(SpecSource::Line(line.to_vec())),
+                spec_path: text("spec_path"),
+                workspace: text("workspace"),
+            });
+        }
+        self.apply(record);
     }
 
     pub fn apply(&mut self, record: &EventRecord) {
@@ -172,11 +213,13 @@ impl History {
                     self.raised.extend(limits.clone());
                 }
             }
-            "x-jobspec_recorded" => {
+            // A lean read leaves the payload out: `apply_line` has recorded the spec already.
+            JOBSPEC_EVENT if record.payload.is_some() => {
                 let document = p.get("jobspec").cloned().unwrap_or(Value::Null);
                 self.spec = Some(RecordedSpec {
                     budgets: document.get("budgets").cloned().unwrap_or(Value::Null),
-                    document: Some(document),
+                    step_total: document.pointer("/inputs/steps").and_then(Value::as_array).map_or(0, Vec::len),
+                    source: Some(SpecSource::Document(document)),
                     spec_path: text("spec_path"),
                     workspace: text("workspace"),
                 });
@@ -270,9 +313,30 @@ impl History {
         }
     }
 
-    /// The recorded JobSpec document, moved out (later calls get `None`).
-    pub fn take_spec_document(&mut self) -> Option<Value> {
-        self.spec.as_mut()?.document.take()
+    /// The recorded JobSpec, typed (its `document` is `null`) and checked as `wrkr submit` checked
+    /// it; read once: later calls get `None`. `None` also when the ledger records no spec.
+    pub fn take_spec(&mut self) -> Option<Result<JobSpec>> {
+        Some(match self.spec.as_mut()?.source.take()? {
+            SpecSource::Document(document) => jobspec::from_document(document).map(|mut spec| {
+                spec.document = Value::Null;
+                spec
+            }),
+            SpecSource::Line(line) => {
+                let mut tape = Tape::new();
+                let recorded = tape.parse(&line).ok().and_then(|()| tape.root()).and_then(|r| r.member("payload"));
+                match recorded.and_then(|p| p.member("jobspec")) {
+                    Some(spec) => jobspec::from_recorded(spec),
+                    None => jobspec::from_document(Value::Null),
+                }
+            }
+        })
+    }
+
+    /// Drop the recorded spec's text (a display keeps only the budgets and the step count).
+    pub fn forget_spec(&mut self) {
+        if let Some(spec) = self.spec.as_mut() {
+            spec.source = None;
+        }
     }
 
     /// Append `plan`'s events, each stamped with `epoch`, as one batch fenced by it, and apply them

@@ -229,13 +229,17 @@ impl Tracker {
     /// must never be the reason a job fails.
     fn poll(&mut self) {
         let (history, attempts) = (&mut self.history, &mut self.attempts);
-        let _ = self.store.read_events(&self.job, history.last_seq + 1, &mut |record, _| {
-            history.apply(record);
+        let lean = if history.spec.is_some() { &[][..] } else { crate::run::history::LEAN };
+        let _ = self.store.read_events_lean(&self.job, history.last_seq + 1, lean, &mut |record, line| {
+            history.apply_line(record, line);
             attempts.observe(record);
+            if let Some(spec) = history.spec.as_ref().filter(|_| record.event_type == crate::store::JOBSPEC_EVENT) {
+                attempts.step_total = spec.step_total;
+            }
             Ok(())
         });
-        // Only the budgets are needed from the spec; a big spec is not kept twice.
-        self.history.take_spec_document();
+        // Only the budgets and the step count are needed from the spec; a big spec is not kept twice.
+        self.history.forget_spec();
         if self.display.verbosity == Verbosity::Verbose {
             self.report_finished();
         }

@@ -26,7 +26,7 @@ use crate::contract::time::Timestamp;
 use crate::contract::{Error, ReasonCode, Result};
 use crate::job::budget::{Limits, Usage};
 use crate::job::checkpoint::Checkpoint;
-use crate::job::jobspec::{self, AdapterKind, JobSpec};
+use crate::job::jobspec::{self, AdapterKind, JobSpec, Step};
 use crate::job::{JobState, NewEvent, Status, lease};
 use crate::run::heartbeat::Heartbeat;
 use crate::run::history::History;
@@ -149,14 +149,13 @@ pub fn drive(store: &dyn Store, job: &JobId, opts: &Options) -> Result<Report> {
         false => None,
     };
     let mut history = History::load(store, job)?;
-    let document = history.take_spec_document();
+    // The typed steps, read from the recorded line; never the whole document (issue 16).
+    let taken = history.take_spec();
     let recorded = history.spec.clone().ok_or_else(|| {
         Error::invalid_input("this job was not submitted from a JobSpec; there is nothing to run")
             .with("job_id", job.as_str())
     })?;
-    let mut spec = jobspec::from_document(document.unwrap_or(Value::Null))?;
-    // The runner needs the typed steps, not the document (see `RecordedSpec::document`).
-    spec.document = Value::Null;
+    let spec = taken.unwrap_or_else(|| jobspec::from_document(Value::Null))?;
     release_freed_memory();
     let location = store.location();
     // Logs, the step group record, the watchdog: on this host's disk (`store::local`).
@@ -311,7 +310,7 @@ impl Runner<'_> {
                 self.withdraw_prestart()?;
                 return Ok(report);
             }
-            let step = &self.spec.steps[index];
+            let step = &self.step(index);
             let ran = u64::from(step.executed && !step.command.trim().is_empty());
             let mut next = self.usage();
             next.step_count += 1;
@@ -324,6 +323,12 @@ impl Runner<'_> {
                 return Ok(report);
             }
         }
+    }
+
+    /// Step `index`, made from the packed list (`jobspec::Steps`). Every index asked for comes
+    /// from the cursor and is below the step count; past it, an empty step would do nothing.
+    fn step(&self, index: usize) -> Step {
+        self.spec.steps.get(index).unwrap_or_default()
     }
 
     fn limits(&self) -> Limits {
@@ -459,7 +464,7 @@ impl Runner<'_> {
 
     /// The `adapter_step` that makes attempt `attempt` of step `index` durable before it runs.
     fn start_event(&self, index: usize, attempt: u64) -> NewEvent {
-        let step = &self.spec.steps[index];
+        let step = &self.step(index);
         let key = format!("{}:{}:{attempt}", self.job.as_str(), step.id);
         NewEvent::new(
             "adapter_step",
@@ -470,7 +475,7 @@ impl Runner<'_> {
     }
 
     fn run_step(&mut self, index: usize) -> Result<Option<Report>> {
-        let step = self.spec.steps[index].clone();
+        let step = self.step(index);
         let progress = self.history.step(index);
         let attempt;
         if self.prestarted.take() == Some(index) && progress.open_attempt == Some(progress.attempts) {
@@ -624,7 +629,7 @@ impl Runner<'_> {
         tools: u64,
         reported: Reported,
     ) -> Result<Option<Report>> {
-        let step = &self.spec.steps[index];
+        let step = &self.step(index);
         let mut usage = self.usage();
         usage.step_count += 1;
         usage.tool_call_count += tools;
@@ -688,7 +693,7 @@ impl Runner<'_> {
     /// A step started in advance that will not run now (a pause or cancel came first): say so.
     fn withdraw_prestart(&mut self) -> Result<()> {
         let Some(index) = self.prestarted.take() else { return Ok(()) };
-        let step = &self.spec.steps[index];
+        let step = &self.step(index);
         let attempt = self.history.step(index).attempts;
         let event = NewEvent::new(
             "x-step_finished",
@@ -703,7 +708,7 @@ impl Runner<'_> {
     /// decision, not over budget, and not when that step has an interrupted attempt to record.
     fn next_start(&self, index: usize, usage_after: &Usage, decision: bool) -> Option<(usize, NewEvent)> {
         let next = index + 1;
-        let step = self.spec.steps.get(next)?;
+        let step = &self.spec.steps.get(next)?;
         let progress = self.history.step(next);
         if decision || progress.done || progress.open_attempt.is_some() {
             return None;

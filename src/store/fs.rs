@@ -302,6 +302,10 @@ impl Store for FsStore {
     }
 
     fn read_events(&self, job: &JobId, from_seq: u64, sink: Sink<'_>) -> Result<u64> {
+        self.read_events_lean(job, from_seq, &[], sink)
+    }
+
+    fn read_events_lean(&self, job: &JobId, from_seq: u64, lean: &[&str], sink: Sink<'_>) -> Result<u64> {
         let (dir, file, tail) = self.open_for_read(job)?;
         let remembered = self.read_positions.borrow().get(job).copied();
         let start = remembered
@@ -313,7 +317,7 @@ impl Store for FsStore {
             })
             .unwrap_or_default();
         let mut reader = LedgerReader::new(file, start, tail.complete_end).map_err(|e| Error::io("read ledger", e))?;
-        while let Some((record, line)) = reader.next_record()? {
+        while let Some((record, line)) = reader.next_record_lean(lean)? {
             if record.seq >= from_seq {
                 sink(&record, line)?;
             }

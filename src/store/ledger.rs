@@ -20,6 +20,7 @@ use std::os::unix::fs::FileExt;
 use serde_json::Value;
 
 use crate::contract::{Error, ReasonCode, Result};
+use crate::json::tape::Tape;
 
 pub const LEDGER_FILE: &str = "events.jsonl";
 /// Longest ledger line a reader accepts (a longer one is corruption, not an allocation).
@@ -51,6 +52,41 @@ impl EventRecord {
         Ok(EventRecord { seq, created_at, event_type, payload: object.remove("payload") })
     }
 
+    /// Parse one line as [`EventRecord::parse`] does, except that a record whose type is in `lean`
+    /// comes without its payload (`None`): the line is checked on `tape` (the same strict parser,
+    /// no allocation per value), so a megabyte JobSpec is never built into a document that the
+    /// reader does not want. Its raw line still carries everything.
+    pub fn parse_lean(line: &[u8], lean: &[&str], tape: &mut Tape) -> std::result::Result<EventRecord, String> {
+        // Our writer puts `type` third (see `to_line`), so the prefix names it; any other order
+        // takes the ordinary path, which is only less lean, never wrong.
+        if lean.is_empty() || !declared_type(line).is_some_and(|t| lean.contains(&t)) {
+            return EventRecord::parse(line);
+        }
+        if tape.parse(line).is_err() {
+            // The strict parser says why, in the words `parse` would use.
+            return EventRecord::parse(line);
+        }
+        let Some(root) = tape.root().filter(|r| r.members().is_some()) else { return EventRecord::parse(line) };
+        let seq = root
+            .member("seq")
+            .and_then(|s| s.number().and_then(|n| n.as_u64()))
+            .filter(|s| *s >= 1)
+            .ok_or("seq is not a positive integer")?;
+        let created_at = match root.member("created_at").and_then(|c| c.string()) {
+            Some(s) if crate::contract::time::Timestamp::parse(s).is_some() => s.to_owned(),
+            _ => return Err("created_at is not an RFC 3339 timestamp".into()),
+        };
+        let event_type = match root.member("type").and_then(|t| t.string()) {
+            Some(s) if !s.is_empty() => s.to_owned(),
+            _ => return Err("type is not a non-empty string".into()),
+        };
+        let payload = match lean.contains(&event_type.as_str()) {
+            true => None,
+            false => root.member("payload").map(|p| p.to_value()),
+        };
+        Ok(EventRecord { seq, created_at, event_type, payload })
+    }
+
     /// The line as stored, `\n` included.
     pub fn to_line(&self) -> Vec<u8> {
         let mut line = format!("{{\"seq\":{},\"created_at\":", self.seq).into_bytes();
@@ -65,6 +101,17 @@ impl EventRecord {
         line.extend_from_slice(b"}\n");
         line
     }
+}
+
+/// The type a line written by [`EventRecord::to_line`] names, read from its prefix without parsing
+/// it: `{"seq":N,"created_at":"...","type":"T",...`. `None` for anything else.
+fn declared_type(line: &[u8]) -> Option<&str> {
+    const KEY: &[u8] = b"\",\"type\":\"";
+    // seq, a timestamp and the key fit in the first 96 bytes; a type name is short.
+    let head = line.get(..line.len().min(192))?;
+    let start = head.windows(KEY.len()).position(|w| w == KEY)? + KEY.len();
+    let len = head.get(start..)?.iter().position(|b| *b == b'"')?;
+    std::str::from_utf8(head.get(start..start + len)?).ok()
 }
 
 /// The end of a ledger, found by reading backwards.
@@ -142,6 +189,8 @@ pub struct LedgerReader {
     input: BufReader<std::io::Take<File>>,
     position: Position,
     buf: Vec<u8>,
+    /// For [`LedgerReader::next_record_lean`]; grown on the first lean record only.
+    tape: Tape,
 }
 
 impl LedgerReader {
@@ -153,7 +202,7 @@ impl LedgerReader {
         let span = end.saturating_sub(from.offset);
         let capacity = span.clamp(8 * 1024, 256 * 1024) as usize;
         let input = BufReader::with_capacity(capacity, file.take(span));
-        Ok(LedgerReader { input, position: from, buf: Vec::new() })
+        Ok(LedgerReader { input, position: from, buf: Vec::new(), tape: Tape::new() })
     }
 
     pub fn position(&self) -> Position {
@@ -163,6 +212,12 @@ impl LedgerReader {
     /// The next record and its raw line (without `\n`), `None` at the end. A final line without
     /// `\n` is not returned.
     pub fn next_record(&mut self) -> Result<Option<(EventRecord, &[u8])>> {
+        self.next_record_lean(&[])
+    }
+
+    /// As [`LedgerReader::next_record`], with the payloads of the `lean` types left unparsed
+    /// ([`EventRecord::parse_lean`]); every line is still checked as strictly.
+    pub fn next_record_lean(&mut self, lean: &[&str]) -> Result<Option<(EventRecord, &[u8])>> {
         loop {
             self.buf.clear();
             let read = (&mut self.input)
@@ -182,7 +237,8 @@ impl LedgerReader {
             if crate::jsonl::is_blank(&self.buf) {
                 continue;
             }
-            let record = EventRecord::parse(&self.buf).map_err(|why| corrupt(line_no, why))?;
+            let record =
+                EventRecord::parse_lean(&self.buf, lean, &mut self.tape).map_err(|why| corrupt(line_no, why))?;
             let expected = self.position.seq + 1;
             if record.seq != expected {
                 let what = if record.seq <= self.position.seq { "duplicate or out-of-order" } else { "gap before" };
@@ -221,6 +277,29 @@ mod tests {
             "{\"seq\":3,\"created_at\":\"2026-02-13T18:00:00.12Z\",\"type\":\"status_changed\",\"payload\":{\"from\":\"queued\",\"to\":\"running\"}}\n"
         );
         assert_eq!(EventRecord::parse(&line[..line.len() - 1]).unwrap(), r);
+    }
+
+    #[test]
+    fn a_lean_record_is_the_record_without_its_payload_and_as_strict() {
+        let spec = EventRecord {
+            seq: 1,
+            created_at: "2026-02-13T18:00:00Z".into(),
+            event_type: "x-jobspec_recorded".into(),
+            payload: Some(json!({"jobspec": {"inputs": {"steps": [{"id": "a"}, {"id": "b"}]}}})),
+        };
+        let line = spec.to_line();
+        let line = &line[..line.len() - 1];
+        let mut tape = Tape::new();
+        let lean = EventRecord::parse_lean(line, &["x-jobspec_recorded"], &mut tape).unwrap();
+        assert_eq!(lean, EventRecord { payload: None, ..spec.clone() });
+        assert_eq!(EventRecord::parse_lean(line, &["status_changed"], &mut tape).unwrap(), spec);
+        assert_eq!(EventRecord::parse_lean(line, &[], &mut tape).unwrap(), spec);
+        // A duplicate key deep in the payload is refused on the lean path too.
+        let twice = br#"{"seq":1,"created_at":"2026-02-13T18:00:00Z","type":"x-jobspec_recorded","payload":{"a":{"b":1,"b":2}}}"#;
+        let err = EventRecord::parse_lean(twice, &["x-jobspec_recorded"], &mut tape).unwrap_err();
+        assert!(err.contains("duplicate object key"), "{err}");
+        let no_seq = br#"{"seq":0,"created_at":"2026-02-13T18:00:00Z","type":"x-jobspec_recorded","payload":{}}"#;
+        assert!(EventRecord::parse_lean(no_seq, &["x-jobspec_recorded"], &mut tape).is_err());
     }
 
     #[test]

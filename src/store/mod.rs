@@ -65,6 +65,10 @@ pub struct Appended {
 /// Decides, from the job's current state and under its lock, which events to append.
 pub type Plan<'a> = &'a mut dyn FnMut(&JobState) -> Result<Vec<NewEvent>>;
 
+/// The event that records a job's JobSpec at submit: the one ledger line that can be megabytes
+/// (a 25,000-step spec is about 1 MB of JSON and 19 MB as a `serde_json::Value`).
+pub const JOBSPEC_EVENT: &str = "x-jobspec_recorded";
+
 /// Receives ledger records in seq order, with the raw line as stored (no `\n`).
 pub type Sink<'a> = &'a mut dyn FnMut(&EventRecord, &[u8]) -> Result<()>;
 
@@ -81,6 +85,15 @@ pub trait Store {
     /// Stream the records with `seq >= from_seq` that are complete now. Returns the last seq
     /// seen (or `from_seq - 1` when none), so that a follower can call again from there.
     fn read_events(&self, job: &JobId, from_seq: u64, sink: Sink<'_>) -> Result<u64>;
+
+    /// As [`Store::read_events`], except that records of the `lean` types may come with
+    /// `payload: None`: the reader takes what it needs from the raw line, and a megabyte JobSpec
+    /// ([`JOBSPEC_EVENT`]) is not built into a document nobody keeps. Every line is still checked.
+    /// The default hands over full records, which is correct, only not lean.
+    fn read_events_lean(&self, job: &JobId, from_seq: u64, lean: &[&str], sink: Sink<'_>) -> Result<u64> {
+        let _ = lean;
+        self.read_events(job, from_seq, sink)
+    }
 
     /// Every job in the store, with its state or the error that prevented reading it.
     fn list_jobs(&self) -> Result<Vec<(JobId, Result<JobState>)>>;
@@ -249,6 +262,9 @@ impl<S: Store + ?Sized> Store for Box<S> {
     }
     fn read_events(&self, job: &JobId, from_seq: u64, sink: Sink<'_>) -> Result<u64> {
         (**self).read_events(job, from_seq, sink)
+    }
+    fn read_events_lean(&self, job: &JobId, from_seq: u64, lean: &[&str], sink: Sink<'_>) -> Result<u64> {
+        (**self).read_events_lean(job, from_seq, lean, sink)
     }
     fn list_jobs(&self) -> Result<Vec<(JobId, Result<JobState>)>> {
         (**self).list_jobs()

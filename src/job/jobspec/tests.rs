@@ -22,9 +22,9 @@ fn go_journey_fixture_loads() {
     assert_eq!(spec.name, "journey");
     assert_eq!(spec.adapter, AdapterKind::Reference);
     assert_eq!(spec.steps.len(), 3);
-    assert_eq!(spec.steps[0].artifacts, ["reports/plan.md"]);
-    assert!(spec.steps[1].decision_needed && !spec.steps[1].executed);
-    assert_eq!(spec.steps[1].required_action.as_deref(), Some("approve"));
+    assert_eq!(spec.steps.get(0).unwrap().artifacts, ["reports/plan.md"]);
+    assert!(spec.steps.get(1).unwrap().decision_needed && !spec.steps.get(1).unwrap().executed);
+    assert_eq!(spec.steps.get(1).unwrap().required_action.as_deref(), Some("approve"));
     assert_eq!(spec.budgets.max_step_count, 20);
     assert_eq!(spec.environment_rules, ["os", "arch"]);
     assert_eq!(spec.document["created_at"], "2026-02-13T00:00:00Z");
@@ -173,11 +173,11 @@ fn step_defaults_follow_go() {
     let text =
         minimal("inputs: {steps: [{}, {id: b, artifacts: [' z ', y, y]}]}\n").replace("name: noop", "name: reference");
     let spec = yaml(&text).unwrap();
-    assert_eq!(spec.steps[0].id, "step");
-    assert_eq!(spec.steps[0].summary, "reference adapter step step");
-    assert!(spec.steps[0].executed && !spec.steps[0].decision_needed);
-    assert_eq!(spec.steps[1].command, "");
-    assert_eq!(spec.steps[1].artifacts, ["y", "z"]);
+    assert_eq!(spec.steps.get(0).unwrap().id, "step");
+    assert_eq!(spec.steps.get(0).unwrap().summary, "reference adapter step step");
+    assert!(spec.steps.get(0).unwrap().executed && !spec.steps.get(0).unwrap().decision_needed);
+    assert_eq!(spec.steps.get(1).unwrap().command, "");
+    assert_eq!(spec.steps.get(1).unwrap().artifacts, ["y", "z"]);
 }
 
 /// Go coerced these silently (`command: 3` ran nothing, `executed: maybe` meant true).
