@@ -40,6 +40,7 @@ use crate::contract::time::Timestamp;
 use crate::contract::{Error, Result};
 use crate::job::lease::{self, LeaseView};
 use crate::job::{JobState, NewEvent, Status};
+use crate::json::scan::Scan;
 pub use fs::FsStore;
 pub use job_id::JobId;
 pub use ledger::EventRecord;
@@ -68,6 +69,10 @@ pub type Plan<'a> = &'a mut dyn FnMut(&JobState) -> Result<Vec<NewEvent>>;
 /// Receives ledger records in seq order, with the raw line as stored (no `\n`).
 pub type Sink<'a> = &'a mut dyn FnMut(&EventRecord, &[u8]) -> Result<()>;
 
+/// Receives ledger lines in seq order: the seq, the line as stored (no `\n`), and the line's
+/// index (`json::scan`) when the fast check took it; an empty scan means "parse the line".
+pub type LineSink<'a> = &'a mut dyn FnMut(u64, &[u8], &Scan) -> Result<()>;
+
 /// The store interface. A backend implements the six required methods; the lease and status
 /// operations are built on `append` and may be overridden.
 pub trait Store {
@@ -81,6 +86,18 @@ pub trait Store {
     /// Stream the records with `seq >= from_seq` that are complete now. Returns the last seq
     /// seen (or `from_seq - 1` when none), so that a follower can call again from there.
     fn read_events(&self, job: &JobId, from_seq: u64, sink: Sink<'_>) -> Result<u64>;
+
+    /// [`Store::read_events`] without building each record's `Value` (export's hot path): the
+    /// same lines, checks and errors. The default scans what `read_events` read.
+    fn read_lines(&self, job: &JobId, from_seq: u64, sink: LineSink<'_>) -> Result<u64> {
+        let mut scan = Scan::new();
+        self.read_events(job, from_seq, &mut |record, line| {
+            if scan.parse(line).is_err() || ledger::scanned_seq(&scan, line) != Some(record.seq) {
+                scan.clear();
+            }
+            sink(record.seq, line, &scan)
+        })
+    }
 
     /// Every job in the store, with its state or the error that prevented reading it.
     fn list_jobs(&self) -> Result<Vec<(JobId, Result<JobState>)>>;
@@ -249,6 +266,9 @@ impl<S: Store + ?Sized> Store for Box<S> {
     }
     fn read_events(&self, job: &JobId, from_seq: u64, sink: Sink<'_>) -> Result<u64> {
         (**self).read_events(job, from_seq, sink)
+    }
+    fn read_lines(&self, job: &JobId, from_seq: u64, sink: LineSink<'_>) -> Result<u64> {
+        (**self).read_lines(job, from_seq, sink)
     }
     fn list_jobs(&self) -> Result<Vec<(JobId, Result<JobState>)>> {
         (**self).list_jobs()
