@@ -6,6 +6,7 @@
 //! Numbers are parsed with `float_roundtrip`, so a decimal round-trips to the same f64 that
 //! JavaScript (and JCS) would produce.
 
+pub mod scan;
 pub mod tape;
 
 use std::fmt;

@@ -289,3 +289,52 @@ fn a_job_without_a_workspace_lists_every_artifact_as_missing() {
     let e: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(e["missing_artifacts"], json!(["a.txt", "b.txt"]));
 }
+
+/// Export reads ledger lines on a zero-copy scan and copies payloads that are already canonical;
+/// every line it is unsure of (a `\u` escape, `-0`, an integer beyond 2^53, ...) takes the strict
+/// parser. Either way the pack must be the bytes the `Value` path made before the scan existed:
+/// `odd_ledger.zip` was exported from `odd_ledger.jsonl` by the build before it (unsorted keys,
+/// escapes, odd numbers, whitespace, null / missing / non-object payloads, non-ASCII key order,
+/// a blank line, an extra top-level key), and the pipeline must agree with it too.
+#[test]
+fn odd_ledger_lines_export_the_bytes_the_value_path_made() {
+    let s = Sandbox::new();
+    let dir = s.home().join("jobs").join("job_odd");
+    fs::create_dir_all(&dir).unwrap();
+    fs::copy(support::fixture("export/odd_ledger.jsonl"), dir.join("events.jsonl")).unwrap();
+    let golden = fs::read(support::fixture("export/odd_ledger.zip")).unwrap();
+    let (code, _, stderr) = export(&s, &["job_odd"]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(fs::read(pack_path(&s, "wrkr-out", "job_odd")).unwrap() == golden, "export differs from the golden pack");
+    let (stream, _) = records(&s, "job_odd", &[]);
+    let piped = pack_stdin(&s, stream, &[]);
+    assert!(piped.stdout == golden, "wrkr-events --records | wrkr-pack differs from the golden pack");
+}
+
+/// A damaged ledger line is the store's corruption error naming the line, on the scan's path
+/// (`wrkr-events --records` reads the ledger only through it) as from `wrkr export`, and no pack
+/// is written.
+#[test]
+fn a_corrupt_ledger_line_fails_export_naming_it() {
+    let s = Sandbox::new();
+    let dir = s.home().join("jobs").join("job_bad");
+    fs::create_dir_all(&dir).unwrap();
+    let good = r#"{"seq":1,"created_at":"2026-02-13T18:00:00Z","type":"x","payload":{}}"#;
+    for (bad, why) in [
+        (r#"{"seq":2,"created_at":"2026-02-13T18:00:01Z","type":"x","payload":{"a":1,"a":2}}"#, "duplicate"),
+        (r#"{"seq":3,"created_at":"2026-02-13T18:00:01Z","type":"x","payload":{}}"#, "gap before"),
+        (r#"{"seq":2,"created_at":"yesterday","type":"x"}"#, "created_at"),
+        (r#"{"seq":2,"created_at":"2026-02-13T18:00:01Z","type":"x","payload":{"a":tru}}"#, "expected"),
+    ] {
+        fs::write(dir.join("events.jsonl"), format!("{good}\n{bad}\n")).unwrap();
+        for argv in [&["--json", "export", "job_bad"][..], &["--json", "events", "--records", "job_bad"]] {
+            let out = s.wrkr().args(argv).output().unwrap();
+            assert_eq!(out.status.code(), Some(1), "{argv:?} {bad}");
+            let env = envelope(&out.stderr);
+            assert_eq!(env["code"], "E_STORE_CORRUPT", "{argv:?} {bad}: {env}");
+            let message = env["message"].as_str().unwrap();
+            assert!(message.starts_with("ledger line 2: ") && message.contains(why), "{argv:?} {bad}: {message}");
+        }
+        assert!(!pack_path(&s, "wrkr-out", "job_bad").exists(), "no pack from a corrupt ledger");
+    }
+}

@@ -85,27 +85,52 @@ impl EventView<'_> {
         })
     }
 
-    /// Append the JCS bytes of [`EventView::to_value`] to `out` without building it: the keys are
-    /// ASCII and fixed, so their canonical (code-unit) order is written out here once, and only the
-    /// payload goes through the general writer.
+    /// Append the JCS bytes of [`EventView::to_value`] to `out` without building it (see
+    /// [`write_event_canonical`]).
     pub fn write_canonical(&self, job_id: &str, out: &mut Vec<u8>) {
-        out.extend_from_slice(b"{\"created_at\":");
-        jcs::write_string(out, self.created_at);
-        out.extend_from_slice(b",\"event_id\":\"evt_");
-        out.extend_from_slice(itoa::Buffer::new().format(self.seq).as_bytes());
-        out.extend_from_slice(if self.executed { b"\",\"executed\":true" } else { b"\",\"executed\":false" });
-        out.extend_from_slice(b",\"job_id\":");
-        jcs::write_string(out, job_id);
-        out.extend_from_slice(b",\"payload\":");
-        jcs::write_value(out, &self.payload);
-        out.extend_from_slice(b",\"producer_version\":");
-        jcs::write_string(out, PRODUCER_VERSION);
-        out.extend_from_slice(b",\"schema_id\":\"wrkr.event\",\"schema_version\":");
-        jcs::write_string(out, SCHEMA_VERSION);
-        out.extend_from_slice(b",\"type\":");
-        jcs::write_string(out, self.event_type);
-        out.push(b'}');
+        let event = EventHead {
+            seq: self.seq,
+            created_at: self.created_at,
+            event_type: self.event_type,
+            executed: self.executed,
+        };
+        write_event_canonical(&event, job_id, out, |out| jcs::write_value(out, &self.payload));
     }
+}
+
+/// A `wrkr.event` record without its payload.
+pub struct EventHead<'a> {
+    pub seq: u64,
+    pub created_at: &'a str,
+    pub event_type: &'a str,
+    pub executed: bool,
+}
+
+/// Append the JCS bytes of a `wrkr.event` record to `out`, `payload` writing the canonical
+/// payload object: the keys are ASCII and fixed, so their canonical (code-unit) order is written
+/// out here once, and only the payload goes through a general writer.
+pub fn write_event_canonical(
+    event: &EventHead<'_>,
+    job_id: &str,
+    out: &mut Vec<u8>,
+    payload: impl FnOnce(&mut Vec<u8>),
+) {
+    out.extend_from_slice(b"{\"created_at\":");
+    jcs::write_string(out, event.created_at);
+    out.extend_from_slice(b",\"event_id\":\"evt_");
+    out.extend_from_slice(itoa::Buffer::new().format(event.seq).as_bytes());
+    out.extend_from_slice(if event.executed { b"\",\"executed\":true" } else { b"\",\"executed\":false" });
+    out.extend_from_slice(b",\"job_id\":");
+    jcs::write_string(out, job_id);
+    out.extend_from_slice(b",\"payload\":");
+    payload(out);
+    out.extend_from_slice(b",\"producer_version\":");
+    jcs::write_string(out, PRODUCER_VERSION);
+    out.extend_from_slice(b",\"schema_id\":\"wrkr.event\",\"schema_version\":");
+    jcs::write_string(out, SCHEMA_VERSION);
+    out.extend_from_slice(b",\"type\":");
+    jcs::write_string(out, event.event_type);
+    out.push(b'}');
 }
 
 #[derive(Default)]
@@ -162,6 +187,28 @@ impl Projection {
     pub fn event(&mut self, e: &LedgerEvent<'_>) -> Projected {
         let view = self.project(e);
         Projected { event: view.event.to_value(&self.job_id), checkpoint: view.checkpoint, approval: view.approval }
+    }
+
+    /// Whether [`Projection::project`] reads the payload of events of this type (their state,
+    /// counters, artifact hashes, checkpoints, approvals). Events of any other type change only
+    /// the last `created_at`, which [`Projection::pass`] records without a payload.
+    pub fn reads_payload(event_type: &str) -> bool {
+        matches!(
+            event_type,
+            "status_changed"
+                | "job_initialized"
+                | "counters_updated"
+                | "checkpoint_emitted"
+                | "approval_recorded"
+                | STEP_FINISHED
+                | WRAP_FINISHED
+        )
+    }
+
+    /// Take in an event whose type [`Projection::reads_payload`] says no to.
+    pub fn pass(&mut self, created_at: &str) {
+        self.last_created_at.clear();
+        self.last_created_at.push_str(created_at);
     }
 
     /// [`Projection::event`] without building the `wrkr.event` record: export writes its canonical

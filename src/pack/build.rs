@@ -37,9 +37,11 @@ use crate::digest::Hasher;
 use crate::jcs;
 use crate::job::projection::EventView;
 use crate::json;
+use crate::json::scan::Scratch;
 use crate::jsonl::{JsonlReader, is_blank};
 use crate::pack::manifest::{FileDigest, Manifest};
 use crate::pack::raw;
+use crate::pack::records::LineEvent;
 use crate::pack::zipread::name_problem;
 use crate::pack::zipwrite::ZipWriter;
 use crate::pack::{ACCEPT_RESULT, APPROVALS, ARTIFACTS_MANIFEST, CHECKPOINTS, EVENTS, JOB, MANIFEST};
@@ -301,6 +303,28 @@ impl Packer {
         self.check_job_id("event", job_id)?;
         line.clear();
         event.write_canonical(job_id, line);
+        self.push_event(event.seq, line)?;
+        self.job_id.get_or_insert_with(|| job_id.to_owned());
+        self.latest = Some(self.latest.map_or(at, |l| l.max(at)));
+        Ok(())
+    }
+
+    /// [`Packer::add_event`] for an event still as its scanned ledger line ([`LineEvent`]): the
+    /// same bytes and errors, the payload copied from the line where it is already canonical.
+    pub fn add_line_event(
+        &mut self,
+        event: &LineEvent<'_>,
+        job_id: &str,
+        line: &mut Vec<u8>,
+        scratch: &mut Scratch,
+    ) -> Result<()> {
+        let at = Timestamp::parse(event.created_at);
+        let Some(at) = at.filter(|_| !event.event_type.is_empty() && !job_id.is_empty()) else {
+            return self.add_record(&event.to_value(job_id)?);
+        };
+        self.check_job_id("event", job_id)?;
+        line.clear();
+        event.write_canonical(job_id, line, scratch);
         self.push_event(event.seq, line)?;
         self.job_id.get_or_insert_with(|| job_id.to_owned());
         self.latest = Some(self.latest.map_or(at, |l| l.max(at)));

@@ -24,6 +24,7 @@ use crate::contract::{Error, Result};
 use crate::digest;
 use crate::jcs;
 use crate::job::projection::Capture;
+use crate::json::scan::Scratch;
 use crate::jsonl::{DEFAULT_MAX_LINE_BYTES, JsonlReader, is_blank};
 use crate::pack::build::{PackSummary, Packer};
 use crate::pack::records::{self, Record, Streamed};
@@ -77,9 +78,11 @@ pub fn pack_job<W: Write>(store: &dyn Store, job: &JobId, capture: Capture, out:
         packer.allow_raw_artifacts();
     }
     let mut line = Vec::with_capacity(1024);
+    let mut scratch = Scratch::default();
     let streamed = records::stream(store, job, capture, &mut |record| match record {
         Record::Value(value) => packer.add_record(value),
         Record::Event { event, job_id } => packer.add_event(event, job_id, &mut line),
+        Record::Line { event, job_id } => packer.add_line_event(event, job_id, &mut line, &mut scratch),
         Record::Raw(file) => {
             let mut reader = BufReader::with_capacity(256 * 1024, records::open_artifact(file)?);
             packer.add_file(&raw::entry_name(&file.path), &mut reader)

@@ -26,13 +26,14 @@ use std::path::{Path, PathBuf};
 use crate::contract::{Error, ReasonCode, Result};
 use crate::failpoint;
 use crate::job::{JobState, lease};
+use crate::json::scan::Scan;
 use crate::store::atomic::{self, Durability, sync_dir};
 use crate::store::derived::{self, Derived, Fit};
 use crate::store::import::{ImportedLedger, job_exists};
 use crate::store::ledger::{EventRecord, LEDGER_FILE, LedgerReader, Position, Tail, previous_newline};
 use crate::store::lock::{JobLock, LOCK_FILE, PendingBatch};
 use crate::store::snapshot::Snapshot;
-use crate::store::{AppendOptions, Appended, JobId, Plan, Sink, Store, batch, job_not_found};
+use crate::store::{AppendOptions, Appended, JobId, LineSink, Plan, Sink, Store, batch, job_not_found};
 
 /// A reader never replays more than this many records past the snapshot.
 pub const SNAPSHOT_EVERY: u64 = 128;
@@ -81,6 +82,33 @@ impl FsStore {
             _ => tail,
         };
         Ok((dir, file, tail))
+    }
+
+    /// A reader of `job`'s complete records from the latest known position before `from_seq`
+    /// (remembered from the last read, or the snapshot's), and the tail it stops at.
+    fn reader_from(&self, job: &JobId, from_seq: u64) -> Result<(LedgerReader, Tail)> {
+        let (dir, file, tail) = self.open_for_read(job)?;
+        let remembered = self.read_positions.borrow().get(job).copied();
+        let start = remembered
+            .filter(|p| p.seq < from_seq && p.offset <= tail.complete_end && proves_position(&file, *p))
+            .or_else(|| {
+                Snapshot::load(&dir, job.as_str())
+                    .map(|s| s.position())
+                    .filter(|p| p.seq < from_seq && p.offset <= tail.complete_end && proves_position(&file, *p))
+            })
+            .unwrap_or_default();
+        let reader = LedgerReader::new(file, start, tail.complete_end).map_err(|e| Error::io("read ledger", e))?;
+        Ok((reader, tail))
+    }
+
+    /// After a read: remember where it ended; the last seq seen (a job without records is not found).
+    fn reader_done(&self, job: &JobId, from_seq: u64, reader: &LedgerReader, tail: &Tail) -> Result<u64> {
+        let end = reader.position();
+        if end.seq == 0 && tail.last.is_none() {
+            return Err(self.not_found(job));
+        }
+        self.read_positions.borrow_mut().insert(job.clone(), end);
+        Ok(end.seq.max(from_seq.saturating_sub(1)))
     }
 
     /// The state at `tail`, the position it ends at, and the seq of the snapshot it started from.
@@ -306,28 +334,24 @@ impl Store for FsStore {
     }
 
     fn read_events_lean(&self, job: &JobId, from_seq: u64, lean: &[&str], sink: Sink<'_>) -> Result<u64> {
-        let (dir, file, tail) = self.open_for_read(job)?;
-        let remembered = self.read_positions.borrow().get(job).copied();
-        let start = remembered
-            .filter(|p| p.seq < from_seq && p.offset <= tail.complete_end && proves_position(&file, *p))
-            .or_else(|| {
-                Snapshot::load(&dir, job.as_str())
-                    .map(|s| s.position())
-                    .filter(|p| p.seq < from_seq && p.offset <= tail.complete_end && proves_position(&file, *p))
-            })
-            .unwrap_or_default();
-        let mut reader = LedgerReader::new(file, start, tail.complete_end).map_err(|e| Error::io("read ledger", e))?;
+        let (mut reader, tail) = self.reader_from(job, from_seq)?;
         while let Some((record, line)) = reader.next_record_lean(lean)? {
             if record.seq >= from_seq {
                 sink(&record, line)?;
             }
         }
-        let end = reader.position();
-        if end.seq == 0 && tail.last.is_none() {
-            return Err(self.not_found(job));
+        self.reader_done(job, from_seq, &reader, &tail)
+    }
+
+    fn read_lines(&self, job: &JobId, from_seq: u64, sink: LineSink<'_>) -> Result<u64> {
+        let (mut reader, tail) = self.reader_from(job, from_seq)?;
+        let mut scan = Scan::new();
+        while let Some((seq, line)) = reader.next_line(&mut scan)? {
+            if seq >= from_seq {
+                sink(seq, line, &scan)?;
+            }
         }
-        self.read_positions.borrow_mut().insert(job.clone(), end);
-        Ok(end.seq.max(from_seq.saturating_sub(1)))
+        self.reader_done(job, from_seq, &reader, &tail)
     }
 
     fn list_jobs(&self) -> Result<Vec<(JobId, Result<JobState>)>> {

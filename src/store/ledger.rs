@@ -21,6 +21,7 @@ use serde_json::Value;
 
 use crate::contract::{Error, ReasonCode, Result};
 use crate::json::tape::Tape;
+use crate::json::scan::Scan;
 
 pub const LEDGER_FILE: &str = "events.jsonl";
 /// Longest ledger line a reader accepts (a longer one is corruption, not an allocation).
@@ -209,6 +210,62 @@ impl LedgerReader {
         self.position
     }
 
+    /// [`LedgerReader::next_record`] without building the record: the line is checked on `scan`
+    /// (`json::scan`, no allocation) and parsed as an [`EventRecord`] only when the scan is unsure
+    /// of it, which accepts it after all or makes it the same corruption error. Returns the seq
+    /// and the line; `scan` holds the line's index, or is empty when the strict parse was needed.
+    pub fn next_line(&mut self, scan: &mut Scan) -> Result<Option<(u64, &[u8])>> {
+        loop {
+            let Some(line_no) = self.read_line()? else { return Ok(None) };
+            if crate::jsonl::is_blank(&self.buf) {
+                continue;
+            }
+            let fast = scan.parse(&self.buf).ok().and_then(|()| scanned_seq(scan, &self.buf));
+            let seq = match fast {
+                Some(seq) => seq,
+                None => {
+                    scan.clear();
+                    EventRecord::parse(&self.buf).map_err(|why| corrupt(line_no, why))?.seq
+                }
+            };
+            self.check_seq(line_no, seq)?;
+            return Ok(Some((seq, &self.buf)));
+        }
+    }
+
+    /// Read the next complete line into `buf` (without `\n`); its line number, `None` at the end.
+    fn read_line(&mut self) -> Result<Option<u64>> {
+        self.buf.clear();
+        let read = (&mut self.input)
+            .take(MAX_RECORD_BYTES + 1)
+            .read_until(b'\n', &mut self.buf)
+            .map_err(|e| Error::io("read ledger", e))?;
+        let line_no = self.position.lines + 1;
+        if read == 0 || self.buf.last() != Some(&b'\n') {
+            if self.buf.len() as u64 > MAX_RECORD_BYTES {
+                return Err(corrupt(line_no, format!("line longer than {MAX_RECORD_BYTES} bytes")));
+            }
+            return Ok(None);
+        }
+        self.position.lines = line_no;
+        self.position.offset += read as u64;
+        self.buf.pop();
+        Ok(Some(line_no))
+    }
+
+    /// Seqs start at 1 and rise by exactly 1.
+    fn check_seq(&mut self, line_no: u64, seq: u64) -> Result<()> {
+        let expected = self.position.seq + 1;
+        if seq != expected {
+            let what = if seq <= self.position.seq { "duplicate or out-of-order" } else { "gap before" };
+            return Err(corrupt(line_no, format!("seq {seq} ({what}; expected {expected})"))
+                .with("seq", seq)
+                .with("expected_seq", expected));
+        }
+        self.position.seq = seq;
+        Ok(())
+    }
+
     /// The next record and its raw line (without `\n`), `None` at the end. A final line without
     /// `\n` is not returned.
     pub fn next_record(&mut self) -> Result<Option<(EventRecord, &[u8])>> {
@@ -219,37 +276,28 @@ impl LedgerReader {
     /// ([`EventRecord::parse_lean`]); every line is still checked as strictly.
     pub fn next_record_lean(&mut self, lean: &[&str]) -> Result<Option<(EventRecord, &[u8])>> {
         loop {
-            self.buf.clear();
-            let read = (&mut self.input)
-                .take(MAX_RECORD_BYTES + 1)
-                .read_until(b'\n', &mut self.buf)
-                .map_err(|e| Error::io("read ledger", e))?;
-            let line_no = self.position.lines + 1;
-            if read == 0 || self.buf.last() != Some(&b'\n') {
-                if self.buf.len() as u64 > MAX_RECORD_BYTES {
-                    return Err(corrupt(line_no, format!("line longer than {MAX_RECORD_BYTES} bytes")));
-                }
-                return Ok(None);
-            }
-            self.position.lines = line_no;
-            self.position.offset += read as u64;
-            self.buf.pop();
+            let Some(line_no) = self.read_line()? else { return Ok(None) };
             if crate::jsonl::is_blank(&self.buf) {
                 continue;
             }
             let record =
                 EventRecord::parse_lean(&self.buf, lean, &mut self.tape).map_err(|why| corrupt(line_no, why))?;
-            let expected = self.position.seq + 1;
-            if record.seq != expected {
-                let what = if record.seq <= self.position.seq { "duplicate or out-of-order" } else { "gap before" };
-                return Err(corrupt(line_no, format!("seq {} ({what}; expected {expected})", record.seq))
-                    .with("seq", record.seq)
-                    .with("expected_seq", expected));
-            }
-            self.position.seq = record.seq;
+            self.check_seq(line_no, record.seq)?;
             return Ok(Some((record, &self.buf)));
         }
     }
+}
+
+/// Whether a scanned line is a ledger record as [`EventRecord::parse`] reads one (an object with a
+/// positive integer `seq`, an RFC 3339 `created_at`, a non-empty `type`): its seq when it is,
+/// `None` when the line needs the strict parse (to be accepted after all, or to say why not).
+pub fn scanned_seq(scan: &Scan, line: &[u8]) -> Option<u64> {
+    let root = scan.root(line)?;
+    let seq = root.member("seq")?.as_u64().filter(|s| *s >= 1)?;
+    let created_at = root.member("created_at")?.str()?;
+    crate::contract::time::Timestamp::parse(&created_at)?;
+    root.member("type")?.str().filter(|t| !t.is_empty())?;
+    Some(seq)
 }
 
 pub fn corrupt(line: u64, why: impl std::fmt::Display) -> Error {

@@ -40,6 +40,7 @@ use crate::contract::time::Timestamp;
 use crate::contract::{Error, Result};
 use crate::job::lease::{self, LeaseView};
 use crate::job::{JobState, NewEvent, Status};
+use crate::json::scan::Scan;
 pub use fs::FsStore;
 pub use job_id::JobId;
 pub use ledger::EventRecord;
@@ -72,6 +73,10 @@ pub const JOBSPEC_EVENT: &str = "x-jobspec_recorded";
 /// Receives ledger records in seq order, with the raw line as stored (no `\n`).
 pub type Sink<'a> = &'a mut dyn FnMut(&EventRecord, &[u8]) -> Result<()>;
 
+/// Receives ledger lines in seq order: the seq, the line as stored (no `\n`), and the line's
+/// index (`json::scan`) when the fast check took it; an empty scan means "parse the line".
+pub type LineSink<'a> = &'a mut dyn FnMut(u64, &[u8], &Scan) -> Result<()>;
+
 /// The store interface. A backend implements the six required methods; the lease and status
 /// operations are built on `append` and may be overridden.
 pub trait Store {
@@ -93,6 +98,18 @@ pub trait Store {
     fn read_events_lean(&self, job: &JobId, from_seq: u64, lean: &[&str], sink: Sink<'_>) -> Result<u64> {
         let _ = lean;
         self.read_events(job, from_seq, sink)
+    }
+
+    /// [`Store::read_events`] without building each record's `Value` (export's hot path): the
+    /// same lines, checks and errors. The default scans what `read_events` read.
+    fn read_lines(&self, job: &JobId, from_seq: u64, sink: LineSink<'_>) -> Result<u64> {
+        let mut scan = Scan::new();
+        self.read_events(job, from_seq, &mut |record, line| {
+            if scan.parse(line).is_err() || ledger::scanned_seq(&scan, line) != Some(record.seq) {
+                scan.clear();
+            }
+            sink(record.seq, line, &scan)
+        })
     }
 
     /// Every job in the store, with its state or the error that prevented reading it.
@@ -265,6 +282,9 @@ impl<S: Store + ?Sized> Store for Box<S> {
     }
     fn read_events_lean(&self, job: &JobId, from_seq: u64, lean: &[&str], sink: Sink<'_>) -> Result<u64> {
         (**self).read_events_lean(job, from_seq, lean, sink)
+    }
+    fn read_lines(&self, job: &JobId, from_seq: u64, sink: LineSink<'_>) -> Result<u64> {
+        (**self).read_lines(job, from_seq, sink)
     }
     fn list_jobs(&self) -> Result<Vec<(JobId, Result<JobState>)>> {
         (**self).list_jobs()

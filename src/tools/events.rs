@@ -279,6 +279,7 @@ fn write_records(args: &Args, io: &mut Io, job: &JobId) -> Result<()> {
     let streamed = records::stream(&store, job, capture, &mut |record| match record {
         Record::Value(value) => io.record(value),
         Record::Event { event, job_id } => io.record(&event.to_value(job_id)),
+        Record::Line { event, job_id } => io.record(&event.to_value(job_id)?),
         Record::Raw(file) => {
             let mut content = Vec::new();
             records::open_artifact(file)?
