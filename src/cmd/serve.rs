@@ -51,7 +51,7 @@ fn run(args: Args, io: &mut Io) -> Result<()> {
     // Open it once now, so that a store that cannot be used (no server, an old schema) is an
     // error at start, not on every request.
     crate::store::open_at(&store)?;
-    let ctx = Ctx { store, cwd, lease_ttl: crate::job::lease::DEFAULT_TTL };
+    let ctx = Ctx { store, cwd, lease_ttl: crate::job::lease::DEFAULT_TTL, status_cache: Default::default() };
     server::run(&config, ctx, &mut |addr| {
         if io.json {
             io.pretty(&json!({

@@ -2,11 +2,13 @@
 //!
 //! A handler is a plain synchronous function over the core (the same library calls the CLI
 //! commands make); the server runs it on tokio's blocking pool so that a slow store read never
-//! stalls the accept loop. Handlers see ids only after validation ([`Call::job`]), paths only after
+//! stalls the accept loop. A route may also have an inline answer ([`Inline`]): bounded work from
+//! memory, tried on the runtime thread first (`GET status` from `serve::status_cache`). Handlers see ids only after validation ([`Call::job`]), paths only after
 //! confinement (`serve::confine`), and bodies only after the size limit. The state-changing
 //! endpoints live in `serve::actions`.
 
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Duration;
 
 use serde_json::{Value, json};
@@ -18,6 +20,7 @@ use crate::job::projection::Capture;
 use crate::pack::export::pack_job;
 use crate::serve::reply::{self, Reply};
 use crate::serve::routes::{Body, Captures, percent_decode};
+use crate::serve::status_cache::StatusCache;
 use crate::store::{FsStore, JobId, Location, Store};
 
 pub use crate::serve::actions::{accept, approve, cancel, emit, export, pause, report_github, resume, submit, verify};
@@ -30,6 +33,8 @@ pub struct Ctx {
     /// The canonical working directory every path parameter is confined to.
     pub cwd: PathBuf,
     pub lease_ttl: Duration,
+    /// Status answers kept while their job's ledger is unchanged (file store only).
+    pub status_cache: Arc<StatusCache>,
 }
 
 /// One request, as a handler sees it.
@@ -43,6 +48,10 @@ pub struct Call<'a> {
 }
 
 pub type Handler = fn(&Call<'_>) -> Result<Reply>;
+
+/// An answer from memory on the runtime thread, or `None` to run the route's [`Handler`] on the
+/// pool. It must be bounded: no path look-up, no read, no work that grows with the job.
+pub type Inline = fn(&Call<'_>) -> Option<Reply>;
 
 impl Call<'_> {
     pub fn store(&self) -> Result<Box<dyn Store + Send>> {
@@ -103,8 +112,19 @@ pub fn list(call: &Call<'_>) -> Result<Reply> {
 
 pub fn status(call: &Call<'_>) -> Result<Reply> {
     let job = call.job()?;
-    let state = call.store()?.state(&job)?;
-    Ok(Reply::json(200, &status::status_response(&state, Timestamp::now())))
+    let Location::Dir(root) = &call.ctx.store else {
+        let state = call.store()?.state(&job)?;
+        return Ok(Reply::json(200, &status::status_response(&state, Timestamp::now())));
+    };
+    let body = call.ctx.status_cache.status(&FsStore::new(root.clone()), &job, Timestamp::now())?;
+    Ok(Reply::bytes(reply::JSON, body))
+}
+
+/// `GET status` from the status cache, when it holds the job and its ledger is unchanged.
+pub fn status_inline(call: &Call<'_>) -> Option<Reply> {
+    let job = call.job().ok()?;
+    let body = call.ctx.status_cache.answer(&job, Timestamp::now())?;
+    Some(Reply::bytes(reply::JSON, body))
 }
 
 pub fn checkpoints(call: &Call<'_>) -> Result<Reply> {

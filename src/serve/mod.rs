@@ -11,7 +11,8 @@
 //! Parts: [`config`] (flags, environment, the safety rule), [`routes`] (the route table the
 //! OpenAPI document is tested against), [`server`] (hyper, limits, auth, logging), [`reply`]
 //! (envelopes and the status table), [`stream`] (bodies sent as they are produced: a job's
-//! ledger and pack), [`endpoints`] and [`actions`] (the handlers).
+//! ledger and pack), [`endpoints`] and [`actions`] (the handlers), [`status_cache`] (status
+//! answered from memory while the job's ledger is unchanged).
 
 pub mod actions;
 pub mod config;
@@ -20,4 +21,5 @@ pub mod endpoints;
 pub mod reply;
 pub mod routes;
 pub mod server;
+pub mod status_cache;
 pub mod stream;

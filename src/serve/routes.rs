@@ -9,7 +9,7 @@
 //! validated (`JobId::parse`) before any file system access.
 
 use crate::contract::{Error, ReasonCode, Result};
-use crate::serve::endpoints::{self as ep, Handler};
+use crate::serve::endpoints::{self as ep, Handler, Inline};
 
 /// Does a route read a request body?
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -27,10 +27,12 @@ pub struct Route {
     pub template: &'static str,
     pub body: Body,
     pub handler: Handler,
+    /// Tried first, on the runtime thread (`endpoints::Inline`).
+    pub inline: Option<Inline>,
 }
 
 const fn route(method: &'static str, template: &'static str, body: Body, handler: Handler) -> Route {
-    Route { method, template, body, handler }
+    Route { method, template, body, handler, inline: None }
 }
 
 pub static ROUTES: &[Route] = &[
@@ -38,7 +40,7 @@ pub static ROUTES: &[Route] = &[
     route("GET", "/v1/openapi.json", Body::None, ep::openapi),
     route("GET", "/v1/jobs", Body::None, ep::list),
     route("POST", "/v1/jobs:submit", Body::Required, ep::submit),
-    route("GET", "/v1/jobs/{job_id}:status", Body::None, ep::status),
+    Route { inline: Some(ep::status_inline), ..route("GET", "/v1/jobs/{job_id}:status", Body::None, ep::status) },
     route("GET", "/v1/jobs/{job_id}/checkpoints", Body::None, ep::checkpoints),
     route("POST", "/v1/jobs/{job_id}/checkpoints", Body::Required, ep::emit),
     route("GET", "/v1/jobs/{job_id}/checkpoints/{checkpoint_id}", Body::None, ep::checkpoint),

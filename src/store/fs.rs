@@ -64,7 +64,7 @@ impl FsStore {
         job_not_found(job).with("store", self.root.display().to_string())
     }
 
-    fn open_for_read(&self, job: &JobId) -> Result<(PathBuf, File, Tail)> {
+    pub(super) fn open_for_read(&self, job: &JobId) -> Result<(PathBuf, File, Tail)> {
         let dir = self.job_dir(job);
         let file = match File::open(dir.join(LEDGER_FILE)) {
             Ok(f) => f,
@@ -109,6 +109,20 @@ impl FsStore {
         }
         self.read_positions.borrow_mut().insert(job.clone(), end);
         Ok(end.seq.max(from_seq.saturating_sub(1)))
+    }
+
+    /// The state at `tail` of the open ledger `file` of `job` (in `dir`); fills the snapshot
+    /// cache when it was far behind.
+    pub(super) fn state_of(&self, job: &JobId, dir: &Path, file: &File, tail: &Tail) -> Result<JobState> {
+        let (state, position, snapshot_seq) = self.derive(job, dir, file, tail)?;
+        if position.seq == 0 {
+            return Err(self.not_found(job));
+        }
+        if position.seq - snapshot_seq >= SNAPSHOT_EVERY {
+            // Fill the cache for the next reader; a consistent snapshot is valid whoever writes it.
+            Snapshot::of(&state, position).save(dir);
+        }
+        Ok(state)
     }
 
     /// The state at `tail`, the position it ends at, and the seq of the snapshot it started from.
@@ -318,15 +332,7 @@ impl Store for FsStore {
 
     fn state(&self, job: &JobId) -> Result<JobState> {
         let (dir, file, tail) = self.open_for_read(job)?;
-        let (state, position, snapshot_seq) = self.derive(job, &dir, &file, &tail)?;
-        if position.seq == 0 {
-            return Err(self.not_found(job));
-        }
-        if position.seq - snapshot_seq >= SNAPSHOT_EVERY {
-            // Fill the cache for the next reader; a consistent snapshot is valid whoever writes it.
-            Snapshot::of(&state, position).save(&dir);
-        }
-        Ok(state)
+        self.state_of(job, &dir, &file, &tail)
     }
 
     fn read_events(&self, job: &JobId, from_seq: u64, sink: Sink<'_>) -> Result<u64> {

@@ -18,6 +18,7 @@
 //! The second backend, [`PgStore`], keeps the same contract in PostgreSQL (`--store postgres://...`
 //! or `$WRKR_STORE`; see `location.rs` and `pg/`). [`open`] picks the backend.
 
+pub mod at_rest;
 pub mod atomic;
 pub mod batch;
 pub mod derived;
