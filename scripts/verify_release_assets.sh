@@ -6,6 +6,7 @@
 #   - every archive holds wrkr-<target>/wrkr, README.md, LICENSE, man/ and completions/, except
 #     dist's source.tar.gz, which holds the crate's source (Cargo.toml at its top);
 #   - the shell installer (wrkr-installer.sh), when there, parses and offers every archive beside it;
+#   - the installer and the formula link every pipe tool (`wrkr --list`) to the binary;
 #   - the Homebrew formula (wrkr.rb), when there, pins every archive it names by the archive's sha256
 #     (scripts/publish_homebrew_formula.py --check; the version is the one in Cargo.toml or $TAG);
 #   - a CycloneDX SBOM (*.cdx.json or *.cdx.xml) is present and parses, and names its components;
@@ -106,6 +107,15 @@ case "$hosted" in *.zip) python3 -m zipfile -e "$DIR/$hosted" "$WORK" ;; *) tar 
 bin="$WORK/wrkr-$host/wrkr"
 chmod +x "$bin"
 version="$("$bin" --json version)" || fail "$hosted: wrkr version failed"
+# The installer and the formula link every pipe tool to the binary, as make install does.
+tools="$("$bin" --list)" || fail "$hosted: wrkr --list failed"
+for installs in wrkr-installer.sh wrkr.rb; do
+    [ -f "$DIR/$installs" ] || continue
+    for tool in $tools; do
+        grep -qF "\"$tool\"" "$DIR/$installs" || fail "$installs does not link $tool (dist-workspace.toml: bin-aliases)"
+    done
+    say "$installs: links the $(wc -w <<<"$tools") pipe tools"
+done
 if [ -f "$DIR/wrkr.rb" ]; then
     released="$(python3 -c 'import json, sys; print(json.load(sys.stdin)["version"])' <<<"$version")"
     python3 "$HERE/publish_homebrew_formula.py" --check --version "${TAG:-$released}" "$DIR/wrkr.rb" ||

@@ -45,8 +45,30 @@ fn formula(version: &str, archives: &[(&str, Option<&str>)]) -> String {
         }
         text.push_str("  end\n");
     }
-    text.push_str("  license \"MIT\"\nend\n");
+    text.push_str("  license \"MIT\"\n  BINARY_ALIASES = {\n    \"x86_64-unknown-linux-gnu\": {\n      \"wrkr\": [\n");
+    let tools: Vec<String> = pipe_tools().iter().map(|tool| format!("        \"{tool}\"")).collect();
+    text.push_str(&tools.join(",\n"));
+    text.push_str("\n      ]\n    }\n  }\nend\n");
     text
+}
+
+/// `wrkr --list`: the pipe tools, each a link to the binary.
+fn pipe_tools() -> &'static [String] {
+    static TOOLS: std::sync::OnceLock<Vec<String>> = std::sync::OnceLock::new();
+    TOOLS.get_or_init(|| {
+        let out = Command::new(support::bin()).arg("--list").output().unwrap();
+        String::from_utf8(out.stdout).unwrap().lines().map(str::to_owned).collect()
+    })
+}
+
+/// The installer and the formula make the same tool links as `make install`: dist-workspace.toml's
+/// bin-aliases names exactly the tools `wrkr --list` prints.
+#[test]
+fn dist_bin_aliases_are_the_pipe_tools() {
+    let config = std::fs::read_to_string(repo().join("dist-workspace.toml")).unwrap();
+    let line = config.lines().find(|l| l.starts_with("bin-aliases = { wrkr = [")).expect("bin-aliases for wrkr");
+    let aliases: Vec<String> = line.split('"').skip(1).step_by(2).map(str::to_owned).collect();
+    assert_eq!(aliases, pipe_tools());
 }
 
 /// A dist output directory in miniature, as `make release-check` leaves it: the host archive (a
@@ -81,8 +103,10 @@ fn fake_distrib(dir: &Path, with_license: bool) {
     std::fs::write(out.join("source.tar.gz.sha256"), format!("{source_sha} *source.tar.gz\n")).unwrap();
     std::fs::write(out.join("sha256.sum"), format!("{source_sha} *source.tar.gz\n{archive_sha} *{HOST}.tar.xz\n"))
         .unwrap();
-    let installer =
-        format!("#!/bin/sh\ncase \"$1\" in\n  \"{HOST}.tar.xz\")\n    _arch=x86_64-unknown-linux-gnu\n    ;;\nesac\n");
+    let installer = format!(
+        "#!/bin/sh\ncase \"$1\" in\n  \"{HOST}.tar.xz\")\n    _arch=x86_64-unknown-linux-gnu\n    ;;\nesac\necho '{{\"wrkr\":[\"{}\"]}}'\n",
+        pipe_tools().join("\",\"")
+    );
     write_executable(&out.join("wrkr-installer.sh"), &installer);
     let archive_name = format!("{HOST}.tar.xz");
     std::fs::write(out.join("wrkr.rb"), formula("0.1.0", &[(&archive_name, Some(&archive_sha))])).unwrap();
@@ -109,6 +133,7 @@ fn verify_release_assets_passes_a_good_directory_and_runs_the_binary() {
     assert!(stdout.contains("source.tar.gz: sha256 ok, the crate's source"), "{stdout}");
     assert!(stdout.contains("wrkr-installer.sh: parses, offers every archive"), "{stdout}");
     assert!(stdout.contains("wrkr.rb: version 0.1.0, 1 archives, each sha256 matches"), "{stdout}");
+    assert!(stdout.contains("wrkr.rb: links the 7 pipe tools"), "{stdout}");
     assert!(stdout.contains("ok: 2 archives, 1 SBOM, installer, Homebrew formula"), "{stdout}");
     // A release build must carry cargo auditable's dependency list; the fake's binary is a script.
     let out = script("scripts/verify_release_assets.sh")
@@ -163,6 +188,12 @@ fn verify_release_assets_names_what_is_wrong() {
     break_file("wrkr.rb", &formula("0.1.0", &[(&archive_name, Some(&zeros))]), "wrkr.rb does not match the archives");
     break_file("wrkr.rb", &formula("0.1.0", &[(&archive_name, None)]), "wrkr.rb does not match the archives");
     break_file("wrkr-installer.sh", "#!/bin/sh\necho none\n", &format!("does not offer {HOST}.tar.xz"));
+    let installer = std::fs::read_to_string(good.path().join("out/wrkr-installer.sh")).unwrap();
+    break_file(
+        "wrkr-installer.sh",
+        &installer.replace("\"wrkr-pack\",", ""),
+        "wrkr-installer.sh does not link wrkr-pack",
+    );
     break_file("wrkr-installer.sh", "#!/bin/sh\ncase x in\n", "wrkr-installer.sh does not parse");
     break_file("wrkr.cdx.json", "{not json", "does not parse as a CycloneDX SBOM");
     std::fs::remove_file(good.path().join("out/wrkr.cdx.json")).unwrap();
