@@ -159,7 +159,7 @@ license-check: ## Licences of the Rust and Python dependencies against the allow
 coverage: ## Line coverage (cargo-tarpaulin, llvm engine) against perf/coverage_thresholds.json
 	@scripts/coverage.sh
 
-release-check: ## dist build --artifacts=local, then scripts/verify_release_assets.sh on its output
+release-check: ## cargo publish --dry-run, dist build (local and global artifacts for this host), then scripts/verify_release_assets.sh
 	@scripts/release_check.sh
 
 clean:

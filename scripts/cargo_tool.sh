@@ -19,19 +19,19 @@ pin() {
 
 bindir="${CARGO_HOME:-$HOME/.cargo}/bin"
 
-# The installed version, or nothing. The tools disagree on where --version goes: cargo-deny only
-# answers it without its subcommand name, cargo-cyclonedx only with it; the version is the last word.
+# The installed version, or nothing: cargo's own record of `cargo install` (CARGO_HOME/.crates.toml),
+# because the tools do not agree on --version (cargo-auditable passes it to cargo and prints
+# cargo's version, so asking it made every run reinstall it).
 installed_version() {
-    local out
-    out="$("$bindir/$bin" --version 2>/dev/null)" || out="$("$bindir/$bin" "${bin#cargo-}" --version 2>/dev/null)" || out=""
-    awk 'NR == 1 {print $NF}' <<<"$out"
+    [ -x "$bindir/$bin" ] || return 0
+    cargo install --list 2>/dev/null | awk -v crate="$crate" '$1 == crate {sub(/^v/, "", $2); sub(/:$/, "", $2); print $2}'
 }
 
 ensure() {
     pin "$1"
     if [ "$(installed_version)" != "$version" ]; then
         echo "cargo_tool: installing $crate $version (once; it compiles for a few minutes)" >&2
-        cargo install --locked --quiet "$crate" --version "$version" >&2
+        cargo install --locked --force --quiet "$crate" --version "$version" >&2
     fi
 }
 

@@ -2,7 +2,13 @@
 # Check a release artifact directory (dist's target/distrib, or a downloaded GitHub release):
 #   - every archive (.tar.xz, .tar.gz, .zip) has a sha256 that matches (its .sha256 file, or a line
 #     of sha256.sum), and every .sha256 file matches its archive;
-#   - every archive holds wrkr-<target>/wrkr, README.md, LICENSE, man/ and completions/;
+#   - when sha256.sum is there (dist's checksum of the lot), it lists every archive;
+#   - every archive holds wrkr-<target>/wrkr, README.md, LICENSE, man/ and completions/, except
+#     dist's source.tar.gz, which holds the crate's source (Cargo.toml at its top);
+#   - the shell installer (wrkr-installer.sh), when there, parses and offers every archive beside it;
+#   - the installer and the formula link every pipe tool (`wrkr --list`) to the binary;
+#   - the Homebrew formula (wrkr.rb), when there, pins every archive it names by the archive's sha256
+#     (scripts/publish_homebrew_formula.py --check; the version is the one in Cargo.toml or $TAG);
 #   - a CycloneDX SBOM (*.cdx.json or *.cdx.xml) is present and parses, and names its components;
 #   - the host's archive's binary runs `version` and `demo` in a scratch store;
 #   - with REQUIRE_AUDITABLE=1 (release-check, release.yml: dist-workspace.toml asks for
@@ -34,7 +40,8 @@ for archive in "${archives[@]}"; do
     fi
     [ -n "$expected" ] || fail "$archive has no checksum (.sha256 or sha256.sum)"
     [ "$expected" = "$actual" ] || fail "$archive: sha256 $actual, checksum file says $expected"
-    if [ -f "$DIR/sha256.sum" ] && grep -q " \*\{0,1\}$archive\$" "$DIR/sha256.sum"; then
+    if [ -f "$DIR/sha256.sum" ]; then
+        grep -q " \*\{0,1\}$archive\$" "$DIR/sha256.sum" || fail "$archive is not in sha256.sum"
         grep " \*\{0,1\}$archive\$" "$DIR/sha256.sum" | grep -q "^$actual " || fail "$archive: sha256.sum disagrees"
     fi
 
@@ -43,6 +50,11 @@ for archive in "${archives[@]}"; do
         *.zip) listing="$(python3 -c 'import sys, zipfile; print("\n".join(zipfile.ZipFile(sys.argv[1]).namelist()))' "$DIR/$archive")" ;;
         *) listing="$(tar -tf "$DIR/$archive")" ;;
     esac
+    if [ "$archive" = source.tar.gz ]; then
+        grep -qx '[^/]*/Cargo.toml' <<<"$listing" || fail "source.tar.gz does not hold the crate (no Cargo.toml at its top)"
+        say "$archive: sha256 ok, the crate's source ($(grep -c . <<<"$listing") entries)"
+        continue
+    fi
     for want in "$name/wrkr" "$name/README.md" "$name/LICENSE" "$name/man/" "$name/completions/"; do
         grep -qx "$want\(\.exe\)\{0,1\}\|$want.*" <<<"$listing" || fail "$archive does not hold $want"
     done
@@ -72,6 +84,15 @@ PY
     say "$sbom: CycloneDX, $count components"
 done
 
+installer="$DIR/wrkr-installer.sh"
+if [ -f "$installer" ]; then
+    sh -n "$installer" || fail "wrkr-installer.sh does not parse"
+    for archive in "${archives[@]}"; do
+        [ "$archive" = source.tar.gz ] || grep -qF "\"$archive\"" "$installer" || fail "wrkr-installer.sh does not offer $archive"
+    done
+    say "wrkr-installer.sh: parses, offers every archive"
+fi
+
 case "$(uname -s)-$(uname -m)" in
     Linux-x86_64) host=x86_64-unknown-linux-gnu ;;
     Linux-aarch64) host=aarch64-unknown-linux-gnu ;;
@@ -86,6 +107,20 @@ case "$hosted" in *.zip) python3 -m zipfile -e "$DIR/$hosted" "$WORK" ;; *) tar 
 bin="$WORK/wrkr-$host/wrkr"
 chmod +x "$bin"
 version="$("$bin" --json version)" || fail "$hosted: wrkr version failed"
+# The installer and the formula link every pipe tool to the binary, as make install does.
+tools="$("$bin" --list)" || fail "$hosted: wrkr --list failed"
+for installs in wrkr-installer.sh wrkr.rb; do
+    [ -f "$DIR/$installs" ] || continue
+    for tool in $tools; do
+        grep -qF "\"$tool\"" "$DIR/$installs" || fail "$installs does not link $tool (dist-workspace.toml: bin-aliases)"
+    done
+    say "$installs: links the $(wc -w <<<"$tools") pipe tools"
+done
+if [ -f "$DIR/wrkr.rb" ]; then
+    released="$(python3 -c 'import json, sys; print(json.load(sys.stdin)["version"])' <<<"$version")"
+    python3 "$HERE/publish_homebrew_formula.py" --check --version "${TAG:-$released}" "$DIR/wrkr.rb" ||
+        fail "wrkr.rb does not match the archives"
+fi
 mkdir -p "$WORK/run"
 (cd "$WORK/run" && WRKR_HOME="$WORK/run/store" "$bin" demo > demo.txt) || fail "$hosted: wrkr demo failed"
 grep -q '^footer=' "$WORK/run/demo.txt" || fail "$hosted: wrkr demo printed no footer"
@@ -103,4 +138,5 @@ bytes="$(stat -c %s "$bin" 2>/dev/null || stat -f %z "$bin")"
 budget="${MAX_BINARY_BYTES:-8388608}"
 [ "$bytes" -lt "$budget" ] || fail "$hosted: the binary is $bytes bytes, over the size budget of $budget (MAX_BINARY_BYTES)"
 say "$hosted: wrkr version $version; wrkr demo ok; binary $bytes bytes ($((budget - bytes)) under the $budget budget)"
-say "ok: ${#archives[@]} archives, ${#sboms[@]} SBOM"
+
+say "ok: ${#archives[@]} archives, ${#sboms[@]} SBOM$([ -f "$installer" ] && echo ", installer")$([ -f "$DIR/wrkr.rb" ] && echo ", Homebrew formula")"
