@@ -20,8 +20,8 @@ use std::os::unix::fs::FileExt;
 use serde_json::Value;
 
 use crate::contract::{Error, ReasonCode, Result};
-use crate::json::tape::Tape;
 use crate::json::scan::Scan;
+use crate::json::tape::Tape;
 
 pub const LEDGER_FILE: &str = "events.jsonl";
 /// Longest ledger line a reader accepts (a longer one is corruption, not an allocation).
