@@ -45,6 +45,7 @@ pub const POINTS: &[&str] = &[
     "snapshot.write",
     "lease.heartbeat",
     "step.spawn",
+    "step.started",
     "log.write",
     "pack.write",
     "pack.rename",

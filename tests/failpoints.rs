@@ -171,6 +171,102 @@ fn heartbeat_spawn_and_log_faults() {
     assert_eq!(seqs, (1..=seqs.len() as u64).collect::<Vec<_>>());
 }
 
+/// A step spec whose one step runs `body` (a long step, to be stopped).
+fn one_step_spec(body: &str) -> String {
+    support::jobspec(&support::step("slow", body), "", "os")
+}
+
+/// The pids of live processes whose environment carries `WRKR_JOB_ID=job` (a step's processes).
+fn processes_of_job(job: &str) -> Vec<i32> {
+    let var = format!("WRKR_JOB_ID={job}");
+    std::fs::read_dir("/proc")
+        .unwrap()
+        .flatten()
+        .filter_map(|e| e.file_name().to_str()?.parse::<i32>().ok())
+        .filter(|pid| {
+            let live = std::fs::read_to_string(format!("/proc/{pid}/stat"))
+                .is_ok_and(|st| st.rsplit_once(')').is_some_and(|(_, rest)| !rest.trim_start().starts_with('Z')));
+            live && std::fs::read(format!("/proc/{pid}/environ"))
+                .is_ok_and(|env| env.split(|&b| b == 0).any(|v| v == var.as_bytes()))
+        })
+        .collect()
+}
+
+/// Waits up to `within` for no process to carry the job's id; returns those still there.
+fn survivors_of_job(job: &str, within: std::time::Duration) -> Vec<i32> {
+    let until = std::time::Instant::now() + within;
+    loop {
+        let left = processes_of_job(job);
+        if left.is_empty() || std::time::Instant::now() >= until {
+            return left;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+}
+
+/// Regression (issue 14; CI caught it under load in `runner_crash`): a runner that died after a
+/// step's spawn but before it recorded the step's process group left nothing to stop, so the step
+/// ran on. Now a pending record, written before the spawn, lets the runner's watchdog find the step
+/// by its environment. `step.started` sits in exactly that window.
+#[test]
+fn a_runner_killed_between_spawn_and_record_leaves_no_step_running() {
+    let sb = Sandbox::new();
+    let job = "job_window_watchdog";
+    std::fs::write(sb.work().join("spec.yaml"), one_step_spec("sleep 30 & wait")).unwrap();
+    let out = armed(&sb, "step.started=return(crash)").args(["submit", "spec.yaml", "--job-id", job]).output().unwrap();
+    assert_eq!(out.status.code(), None, "the runner crashed at step.started: {}", stderr(&out));
+    let left = survivors_of_job(job, std::time::Duration::from_secs(10));
+    for pid in &left {
+        let _ =
+            rustix::process::kill_process(rustix::process::Pid::from_raw(*pid).unwrap(), rustix::process::Signal::KILL);
+    }
+    assert!(left.is_empty(), "the step outlived its runner: {left:?}");
+}
+
+/// The same window on the takeover path (no watchdog, as on a platform without one): the runner
+/// stalls at `step.started` and is SIGKILLed there with its watchdog; `resume` takes the expired
+/// lease over and must stop the first attempt before it runs the step again.
+#[test]
+fn a_takeover_stops_a_step_whose_group_was_never_recorded() {
+    let sb = Sandbox::new();
+    let job = "job_window_takeover";
+    let body = "echo \"start $WRKR_STEP_ATTEMPT\" >> marks; sleep 4; echo \"end $WRKR_STEP_ATTEMPT\" >> marks";
+    std::fs::write(sb.work().join("spec.yaml"), one_step_spec(body)).unwrap();
+    let mut runner = std::process::Command::new(support::bin())
+        .args(["submit", "spec.yaml", "--job-id", job, "--lease-ttl", "1"])
+        .current_dir(sb.work())
+        .env("WRKR_HOME", sb.home())
+        .env("FAILPOINTS", "step.started=sleep(5000)")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let marks = sb.work().join("marks");
+    let started = std::time::Instant::now();
+    while !std::fs::read_to_string(&marks).is_ok_and(|m| m.contains("start 1")) {
+        assert!(started.elapsed() < std::time::Duration::from_secs(30), "attempt 1 never started");
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    // The watchdog first (the runner's child running this binary), then the stalled runner.
+    let children = std::fs::read_to_string(format!("/proc/{0}/task/{0}/children", runner.id())).unwrap();
+    for pid in children.split_whitespace().filter_map(|p| p.parse::<i32>().ok()) {
+        if std::fs::read_link(format!("/proc/{pid}/exe")).is_ok_and(|exe| exe == support::bin()) {
+            rustix::process::kill_process(rustix::process::Pid::from_raw(pid).unwrap(), rustix::process::Signal::KILL)
+                .unwrap();
+        }
+    }
+    runner.kill().unwrap();
+    runner.wait().unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while !sb.wrkr().args(["resume", job, "--lease-ttl", "1"]).output().unwrap().status.success() {
+        assert!(std::time::Instant::now() < deadline, "resume never took the lease over");
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    std::thread::sleep(std::time::Duration::from_millis(4500)); // a surviving first attempt would end now
+    let marks = std::fs::read_to_string(&marks).unwrap();
+    assert_eq!(marks, "start 1\nstart 2\nend 2\n", "attempt 1 ran on beside attempt 2");
+}
+
 /// The jobpack: a fault while writing or renaming leaves no file at the final path and no temp
 /// file; after the rename, a failed directory fsync is reported and the pack there verifies.
 #[test]

@@ -109,6 +109,10 @@ impl<S: crate::run::process::Supervisor> crate::run::process::Supervisor for For
         self.inner.record(line);
     }
 
+    fn spawning(&mut self) {
+        self.inner.spawning();
+    }
+
     fn started(&mut self, group: rustix::process::Pid) {
         self.group = Some(group);
         self.inner.started(group);

@@ -86,6 +86,8 @@ pub trait Supervisor {
     fn record(&mut self, line: ProtocolLine);
     /// Asked at least every poll interval: `Some(reason)` stops the step.
     fn should_stop(&mut self) -> Option<String>;
+    /// The step is about to be spawned (for a record that must exist before the step can run).
+    fn spawning(&mut self) {}
     /// The step started as the process group `group` (for a supervisor that signals it itself,
     /// such as `wrkr wrap` forwarding a Ctrl-C).
     fn started(&mut self, _group: Pid) {}
@@ -204,6 +206,7 @@ pub fn run(cmd: &StepCommand, supervisor: &mut dyn Supervisor) -> Result<StepOut
     }
     std::os::unix::process::CommandExt::process_group(&mut command, 0);
 
+    supervisor.spawning();
     let spawned = match channel.as_mut() {
         Some(channel) => channel.spawn(&mut command),
         None => crate::run::channel::spawn(&mut command, None),
@@ -223,6 +226,9 @@ pub fn run(cmd: &StepCommand, supervisor: &mut dyn Supervisor) -> Result<StepOut
         }
     };
     let group = Pid::from_child(&child);
+    // Between the spawn and the group's record (a crash or a stall here: the step already runs).
+    // Nothing here can fail the step, so an injected error is ignored.
+    let _ = crate::failpoint::check("step.started");
     supervisor.started(group);
     let tee = |to_stderr: bool| cmd.tee.then(|| Tee::start(to_stderr));
     let [stdout_pipe, stderr_pipe] = match terminals {

@@ -19,8 +19,14 @@
 //! - The runner's watchdog (`run::watchdog`) uses the same record to stop the step the moment its
 //!   runner dies; the takeover is the guarantee where there is no watchdog.
 //!
-//! Not covered: a runner killed between the step's spawn and the record (a few microseconds), and
-//! a step that moves its processes into another process group or session on purpose.
+//! - Before the spawn, the runner writes a *pending* record (group 0) under its epoch, so the window
+//!   between the spawn and the group's record is covered too: a runner that dies there (a busy
+//!   machine can stall it for many milliseconds after the step has started; issue 14's overlap
+//!   test caught it under load) leaves "pending", and the stopper finds the step's processes by
+//!   the job id and epoch in their environment.
+//!
+//! Not covered: a step that moves its processes into another process group or session on purpose,
+//! or clears its environment before the runner's record of its group exists.
 
 use std::fs::{File, OpenOptions};
 use std::os::unix::fs::{FileExt, OpenOptionsExt};
@@ -33,6 +39,8 @@ use crate::run::channel::ProtocolLine;
 use crate::run::process::Supervisor;
 
 pub const STEP_GROUP_FILE: &str = "step_group";
+/// The group of a pending record: the step is being spawned (no real group is 0).
+const PENDING: i32 = 0;
 /// How long to wait for a stopped group to disappear after SIGKILL.
 const GONE_WAIT: Duration = Duration::from_secs(5);
 
@@ -78,11 +86,20 @@ impl StepGroupRecord {
         Ok(StepGroupRecord { file, boot_id: boot_id().unwrap_or_else(|| "-".to_owned()) })
     }
 
+    /// Record that a step of lease `epoch` is about to start, its group not yet known (best
+    /// effort, as [`StepGroupRecord::record`]).
+    pub fn pending(&self, epoch: u64) {
+        self.write(StepGroup { group: PENDING, start_time: 0, epoch, boot_id: self.boot_id.clone() });
+    }
+
     /// Record that the step of lease `epoch` runs as process group `group` (best effort: a step
     /// whose record cannot be written still runs, as it did before records existed).
     pub fn record(&self, group: Pid, epoch: u64) {
         let Some(start_time) = process_stat(group.as_raw_nonzero().get()).map(|s| s.start_time) else { return };
-        let entry = StepGroup { group: group.as_raw_nonzero().get(), start_time, epoch, boot_id: self.boot_id.clone() };
+        self.write(StepGroup { group: group.as_raw_nonzero().get(), start_time, epoch, boot_id: self.boot_id.clone() });
+    }
+
+    fn write(&self, entry: StepGroup) {
         let _ = self.file.write_all_at(entry.to_line().as_bytes(), 0);
     }
 }
@@ -101,6 +118,13 @@ impl Supervisor for Recording<'_> {
 
     fn should_stop(&mut self) -> Option<String> {
         self.inner.should_stop()
+    }
+
+    fn spawning(&mut self) {
+        if let Some(groups) = self.groups {
+            groups.pending(self.epoch);
+        }
+        self.inner.spawning();
     }
 
     fn started(&mut self, group: Pid) {
@@ -136,22 +160,29 @@ pub fn stop_recorded(
 ) -> Option<Stopped> {
     let text = std::fs::read_to_string(job_dir.join(STEP_GROUP_FILE)).ok()?;
     let entry = StepGroup::parse(&text)?;
-    if !epoch_matches(entry.epoch) || entry.group <= 1 || boot_id().as_deref() != Some(entry.boot_id.as_str()) {
+    if !epoch_matches(entry.epoch) || boot_id().as_deref() != Some(entry.boot_id.as_str()) {
         return None;
     }
-    if !belongs_to_step(&entry, job_id) {
-        return None;
-    }
-    let group = Pid::from_raw(entry.group)?;
-    if group == rustix::process::getpgrp() {
-        return None; // never our own group
-    }
-    let _ = kill_process_group(group, Signal::TERM);
-    let gone = wait_gone(group, grace) || {
-        let _ = kill_process_group(group, Signal::KILL);
-        wait_gone(group, GONE_WAIT)
+    let own = rustix::process::getpgrp().as_raw_nonzero().get();
+    let groups: Vec<i32> = if entry.group == PENDING {
+        groups_carrying(job_id, entry.epoch, |_| true)
+    } else if entry.group > 1 && belongs_to_step(&entry, job_id) {
+        vec![entry.group]
+    } else {
+        Vec::new()
     };
-    Some(Stopped { group: entry.group, epoch: entry.epoch, gone })
+    let groups: Vec<Pid> = groups.into_iter().filter(|&g| g > 1 && g != own).filter_map(Pid::from_raw).collect();
+    let first = groups.first()?.as_raw_nonzero().get();
+    groups.iter().for_each(|&group| {
+        let _ = kill_process_group(group, Signal::TERM);
+    });
+    let gone = groups.iter().all(|&group| wait_gone(group, grace)) || {
+        groups.iter().for_each(|&group| {
+            let _ = kill_process_group(group, Signal::KILL);
+        });
+        groups.iter().all(|&group| wait_gone(group, GONE_WAIT))
+    };
+    Some(Stopped { group: first, epoch: entry.epoch, gone })
 }
 
 /// The recorded leader is the same process (same start time), or it is gone and a member of its
@@ -160,21 +191,32 @@ fn belongs_to_step(entry: &StepGroup, job_id: &str) -> bool {
     if let Some(stat) = process_stat(entry.group) {
         return stat.start_time == entry.start_time && stat.group == entry.group && stat.state != 'Z';
     }
-    let Ok(procs) = std::fs::read_dir("/proc") else { return false };
+    !groups_carrying(job_id, entry.epoch, |s| s.group == entry.group && s.start_time >= entry.start_time).is_empty()
+}
+
+/// The process groups of the live processes that pass `admit` and carry `WRKR_JOB_ID=job_id` and
+/// `WRKR_LEASE_EPOCH=epoch` in their environment (a step's processes), each group once.
+fn groups_carrying(job_id: &str, epoch: u64, admit: impl Fn(&ProcessStat) -> bool) -> Vec<i32> {
+    let Ok(procs) = std::fs::read_dir("/proc") else { return Vec::new() };
     let job_var = format!("WRKR_JOB_ID={job_id}");
-    let epoch_var = format!("WRKR_LEASE_EPOCH={}", entry.epoch);
-    procs.flatten().filter_map(|e| e.file_name().to_str()?.parse::<i32>().ok()).any(|pid| {
-        process_stat(pid).is_some_and(|s| s.group == entry.group && s.start_time >= entry.start_time)
-            && std::fs::read(format!("/proc/{pid}/environ")).is_ok_and(|env| {
-                let mut vars = env.split(|&b| b == 0);
-                let (mut job, mut epoch) = (false, false);
-                for var in &mut vars {
-                    job |= var == job_var.as_bytes();
-                    epoch |= var == epoch_var.as_bytes();
-                }
-                job && epoch
-            })
-    })
+    let epoch_var = format!("WRKR_LEASE_EPOCH={epoch}");
+    let mut groups: Vec<i32> = procs
+        .flatten()
+        .filter_map(|e| e.file_name().to_str()?.parse::<i32>().ok())
+        .filter_map(|pid| {
+            let stat = process_stat(pid).filter(|s| s.state != 'Z' && admit(s))?;
+            let env = std::fs::read(format!("/proc/{pid}/environ")).ok()?;
+            let (mut job, mut epoch) = (false, false);
+            for var in env.split(|&b| b == 0) {
+                job |= var == job_var.as_bytes();
+                epoch |= var == epoch_var.as_bytes();
+            }
+            (job && epoch).then_some(stat.group)
+        })
+        .collect();
+    groups.sort_unstable();
+    groups.dedup();
+    groups
 }
 
 /// Whether every process of `group` has ended within `within`. A zombie counts as ended: it runs
