@@ -377,16 +377,7 @@ impl Runner<'_> {
 
     /// The seqs after `before` of records this runner wrote (its epoch, not a lease renewal).
     fn ours_since(&mut self, before: u64) -> Result<Vec<u64>> {
-        let mut seqs = Vec::new();
-        let epoch = self.epoch;
-        self.store.read_events(self.job, before + 1, &mut |record, _| {
-            let by_us =
-                record.payload.as_ref().and_then(|p| p.get("epoch")).and_then(serde_json::Value::as_u64) == Some(epoch);
-            if by_us && !record.event_type.starts_with("lease_") {
-                seqs.push(record.seq);
-            }
-            Ok(())
-        })?;
+        let seqs = outage::landed(self.store, self.job, self.epoch, before)?;
         self.history.catch_up(self.store, self.job)?;
         Ok(seqs)
     }
