@@ -251,22 +251,6 @@ fn a_runner_survives_a_fault_at_every_commit() {
 // records, each once. The lease TTL is long so that no heartbeat commits in between and moves the
 // count.
 
-/// s0 reports while it runs (a poll of the step watch appends it); s1 reports as it ends (appended
-/// after its end: `flush_held_back`). Both print, so each has a log tail to write as evidence.
-fn reporting_spec() -> String {
-    let steps = [
-        support::step(
-            "s0",
-            r#"echo out-s0; echo '{"type":"progress","note":"s0"}' >&"$WRKR_EVENTS_FD"; sleep 0.3; echo $WRKR_JOB_ID:s0 >> ../runs.txt"#,
-        ),
-        support::step(
-            "s1",
-            r#"echo out-s1; echo $WRKR_JOB_ID:s1 >> ../runs.txt; echo '{"type":"tool_call","name":"t"}' >&"$WRKR_EVENTS_FD""#,
-        ),
-    ];
-    support::jobspec(&steps.concat(), "", "os").replace("  workspace: .\n", "  workspace: ws\n")
-}
-
 /// The clean run of the reporting job, and what its failpoint trace says about its writes.
 struct Clean {
     types: Vec<String>,
@@ -280,7 +264,7 @@ struct Clean {
 
 fn clean_reporting_run(sb: &Sandbox) -> Clean {
     std::fs::create_dir_all(sb.work().join("ws")).unwrap();
-    std::fs::write(sb.work().join("spec.yaml"), reporting_spec()).unwrap();
+    std::fs::write(sb.work().join("spec.yaml"), support::reporting_spec()).unwrap();
     let trace = sb.work().join("trace");
     sb.wrkr()
         .env("WRKR_FAIL_IO_TRACE", &trace)
