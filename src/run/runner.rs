@@ -814,11 +814,17 @@ impl Runner<'_> {
             events
         })?;
         let resume = format!("wrkr resume {}", self.job.as_str());
-        Err(Error::generic(format!("interrupted by {name}: job {} is paused", self.job.as_str()))
-            .with("signal", name)
-            .with("status", self.history.status.as_str())
-            .with("resume_command", resume.as_str())
-            .with_hint(format!("`{resume}` continues it; an interrupted step runs again")))
+        // One line for whoever pressed Ctrl-C, and a shell's exit for a death by that signal (128
+        // + its number: 130 for SIGINT), so a script sees an interruption, not a failure.
+        let exit = u8::try_from(128 + signal).unwrap_or(1);
+        Err(Error::generic(format!(
+            "interrupted by {name}: job {} is paused; `{resume}` continues it (an interrupted step runs again)",
+            self.job.as_str()
+        ))
+        .with("signal", name)
+        .with("status", self.history.status.as_str())
+        .with("resume_command", resume.as_str())
+        .with_exit_code(exit))
     }
 
     fn block_budget(&mut self, violations: Vec<String>) -> Result<Report> {
