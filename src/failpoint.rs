@@ -25,8 +25,10 @@
 //!
 //! The PostgreSQL store's points sit on either side of an append's `COMMIT`: `pg.commit.before`
 //! (the transaction rolls back, nothing lands) and `pg.commit.after` (the server committed, the
-//! caller never hears it: the lost ack). Both fail as a connection broken at the commit does, so a
-//! caller cannot tell them apart, as it could not tell a real one.
+//! caller never hears it: the lost ack); a claim's commit has them too. `pg.job_file.before` and
+//! `pg.job_file.after` do the same around a job file's write (an upsert: step evidence). All fail
+//! as a connection broken at that moment does, so a caller cannot tell them apart, as it could not
+//! tell a real one.
 
 #[cfg(not(feature = "failpoints"))]
 use std::{fs::File, io};
@@ -39,6 +41,8 @@ pub const POINTS: &[&str] = &[
     "ledger.append.fsync",
     "pg.commit.before",
     "pg.commit.after",
+    "pg.job_file.before",
+    "pg.job_file.after",
     "atomic.write",
     "atomic.rename",
     "atomic.dir_fsync",

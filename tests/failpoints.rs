@@ -389,3 +389,90 @@ fn failed_first_submit_leaves_an_empty_job_that_fsck_removes() {
     sb.wrkr().args(["submit", "spec.yaml", "--job-id", "job_e"]).assert().success();
     sb.wrkr().args(["fsck"]).assert().success();
 }
+
+/// The file store's lost acknowledgement is a crash between the batch's fsync and the answer: it
+/// reports no error once the batch is durable, so no writer retries a batch that landed. A crash
+/// at the step watch's batch of each step (found in a clean run's trace) leaves the batch in the
+/// ledger once; the resumed run completes, each step succeeds once, and no runner's report is
+/// there twice (each runner reports under its own lease epoch; a re-run step reports again).
+#[test]
+fn a_crash_after_the_watchs_fsync_leaves_its_records_once() {
+    let sb = Sandbox::new();
+    std::fs::create_dir_all(sb.work().join("ws")).unwrap();
+    std::fs::write(sb.work().join("spec.yaml"), support::reporting_spec()).unwrap();
+    let submit = |job: &str| ["submit", "spec.yaml", "--job-id", job, "--lease-ttl", "3"].map(str::to_owned);
+    let trace = sb.work().join("trace");
+    sb.wrkr().env("WRKR_FAIL_IO_TRACE", &trace).args(submit("clean")).assert().success();
+    let (mut fsyncs, mut in_step, mut watch_fsyncs) = (0, false, Vec::new());
+    for point in std::fs::read_to_string(&trace).unwrap().lines().filter_map(|l| l.rsplit(' ').next()) {
+        match point {
+            "step.spawn" => in_step = true,
+            "ledger.append.fsync" => {
+                if std::mem::take(&mut in_step) {
+                    watch_fsyncs.push(fsyncs);
+                }
+                fsyncs += 1;
+            }
+            _ => {}
+        }
+    }
+    assert_eq!(watch_fsyncs.len(), 2, "{watch_fsyncs:?}");
+    let reports = ["x-progress", "x-usage_reported"];
+    for (step, k) in watch_fsyncs.into_iter().enumerate() {
+        // A heartbeat (every TTL/3) may move the count on a slow machine: try again, a few times.
+        let hit = (0..3).any(|attempt| {
+            let job = format!("crash_s{step}_{attempt}");
+            let skip = if k == 0 { String::new() } else { format!("{k}*off->") };
+            let out = armed(&sb, &format!("ledger.append.fsync={skip}1*return(crash)->off"))
+                .args(submit(&job))
+                .output()
+                .unwrap();
+            assert_eq!(out.status.code(), None, "{job}: killed at the fsync: {}", stderr(&out));
+            let last = events(&sb, &job).into_iter().rev().find(|r| !r["type"].as_str().unwrap().starts_with("lease_"));
+            if last.as_ref().map(|r| &r["type"]) != Some(&Value::from(reports[step])) {
+                return false;
+            }
+            for _ in 0..60 {
+                let out = sb.wrkr().args(["status", &job, "--json"]).output().unwrap();
+                if serde_json::from_slice::<Value>(&out.stdout).unwrap()["status"] == "completed" {
+                    break;
+                }
+                if !sb.wrkr().args(["resume", &job, "--lease-ttl", "3"]).output().unwrap().status.success() {
+                    std::thread::sleep(std::time::Duration::from_millis(300)); // the dead runner's lease
+                }
+            }
+            let records = events(&sb, &job);
+            let succeeded = |s: &str| {
+                records
+                    .iter()
+                    .filter(|r| r["type"] == "x-step_finished" && r["payload"]["step_id"] == s)
+                    .filter(|r| r["payload"]["outcome"] == "succeeded")
+                    .count()
+            };
+            assert_eq!((succeeded("s0"), succeeded("s1")), (1, 1), "{job}: completed, each step succeeded once");
+            for report in reports {
+                let mut epochs: Vec<u64> = records
+                    .iter()
+                    .filter(|r| r["type"] == report)
+                    .map(|r| r["payload"]["epoch"].as_u64().unwrap())
+                    .collect();
+                let all = epochs.len();
+                epochs.dedup();
+                assert_eq!(epochs.len(), all, "{job}: {report} once per runner");
+            }
+            true
+        });
+        assert!(hit, "the crash never hit step s{step}'s batch");
+    }
+    let out = sb.wrkr().args(["fsck", "--json"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "fsck: {}", String::from_utf8_lossy(&out.stdout));
+}
+
+/// The job's ledger through the checked reader (`wrkr events`), contiguous from seq 1.
+fn events(sb: &Sandbox, job: &str) -> Vec<Value> {
+    let out = sb.wrkr().args(["events", job]).output().unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    let records = support::json_lines(&out.stdout);
+    assert!(records.iter().enumerate().all(|(i, r)| r["seq"] == i as u64 + 1), "{job}: seqs contiguous");
+    records
+}

@@ -213,7 +213,8 @@ fn a_runner_survives_a_fault_at_every_commit() {
     let reached = std::fs::read_to_string(&trace).unwrap();
     let commits = reached.lines().filter(|l| l.ends_with(" pg.commit.before")).count();
     assert!(commits >= 4, "a two-step job commits more often: {commits}");
-    for point in wrkr::failpoint::POINTS.iter().filter(|p| p.starts_with("pg.")) {
+    // (The job file points: `a_lost_ack_of_a_step_evidence_write_is_written_once`.)
+    for point in wrkr::failpoint::POINTS.iter().filter(|p| p.starts_with("pg.commit.")) {
         assert!(reached.lines().any(|l| l.ends_with(&format!(" {point}"))), "{point} never reached");
     }
 
@@ -242,4 +243,184 @@ fn a_runner_survives_a_fault_at_every_commit() {
             });
         }
     });
+}
+
+// The retried writes besides the runner's `commit` (issue 14 follow-up): a lost acknowledgement
+// there must not land a record twice. Each case fails one write of a clean journey, found in the
+// clean run's failpoint trace, and needs the runner to ride it out (exit 0) with the clean run's
+// records, each once. The lease TTL is long so that no heartbeat commits in between and moves the
+// count.
+
+/// The clean run of the reporting job, and what its failpoint trace says about its writes.
+struct Clean {
+    types: Vec<String>,
+    /// For each step, the index (among all `pg.commit.before`) of the first commit after its
+    /// spawn: the step watch's batch of its records.
+    watch_commits: Vec<usize>,
+    /// How many job files (log tails: step evidence) were written.
+    job_file_writes: usize,
+    job_files: String,
+}
+
+fn clean_reporting_run(sb: &Sandbox) -> Clean {
+    std::fs::create_dir_all(sb.work().join("ws")).unwrap();
+    std::fs::write(sb.work().join("spec.yaml"), support::reporting_spec()).unwrap();
+    let trace = sb.work().join("trace");
+    sb.wrkr()
+        .env("WRKR_FAIL_IO_TRACE", &trace)
+        .args(["submit", "spec.yaml", "--job-id", "clean", "--lease-ttl", "30"])
+        .assert()
+        .success();
+    let (mut commits, mut in_step, mut watch_commits) = (0, false, Vec::new());
+    let (mut job_file_writes, mut job_files_written) = (0, 0);
+    for point in std::fs::read_to_string(&trace).unwrap().lines().filter_map(|l| l.rsplit(' ').next()) {
+        match point {
+            "step.spawn" => in_step = true,
+            "pg.job_file.before" => job_file_writes += 1,
+            "pg.job_file.after" => job_files_written += 1,
+            "pg.commit.before" => {
+                if std::mem::take(&mut in_step) {
+                    watch_commits.push(commits);
+                }
+                commits += 1;
+            }
+            _ => {}
+        }
+    }
+    let clean = Clean { types: types(sb, "clean"), watch_commits, job_file_writes, job_files: job_files(sb, "clean") };
+    let reports = clean.types.iter().filter(|t| *t == "x-progress" || *t == "x-usage_reported").count();
+    assert_eq!(
+        (clean.watch_commits.len(), reports),
+        (2, 2),
+        "each step's report in a batch of its own: {:?}",
+        clean.types
+    );
+    assert!(clean.job_file_writes >= 2, "a log tail per step: {}", clean.job_file_writes);
+    assert_eq!(job_files_written, clean.job_file_writes, "both job file points are reached");
+    clean
+}
+
+/// The names of `job`'s job files.
+fn job_files(sb: &Sandbox, job: &str) -> String {
+    let cluster = support::pg::cluster().unwrap();
+    let database = support::pg::database_of(sb.store.as_deref().unwrap());
+    let sql = format!("SELECT name FROM wrkr_job_files WHERE job_id = '{job}' ORDER BY name");
+    cluster.psql(database, &sql).replace(job, "JOB")
+}
+
+/// Run the reporting job with `points` armed: the runner rides the fault out and the job ends as
+/// the clean run did: completed, each step succeeded and ran once, the same records, each once.
+fn rides_out(sb: &Sandbox, job: &str, points: &str, clean: &Clean) {
+    let out = armed(sb, points).args(["submit", "spec.yaml", "--job-id", job, "--lease-ttl", "30"]).output().unwrap();
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(0), "{job} ({points}) rides the fault out: {err}");
+    let point = points.split('=').next().unwrap_or_default();
+    assert!(
+        err.contains("injected") && err.contains(&format!(" at {point} ")),
+        "{job} ({points}): the fault was reached: {err}"
+    );
+    assert_eq!(status(sb, job).unwrap()["status"], "completed", "{job} ({points})");
+    assert_eq!(types(sb, job), clean.types, "{job} ({points}): the records of a clean run, each once");
+    let (steps, runs) = (steps(sb, job), runs(sb, job));
+    for step in ["s0", "s1"] {
+        assert_eq!(steps.succeeded.get(step), Some(&1), "{job} ({points}): {step} succeeded once: {steps:?}");
+        assert_eq!(runs.get(step), Some(&1), "{job} ({points}): {step} ran once: {runs:?}");
+    }
+    assert_eq!(job_files(sb, job), clean.job_files, "{job} ({points}): the step evidence");
+}
+
+/// [`rides_out`] for each `(job, points)`; every case runs, and the failed ones are listed.
+fn ride_out_each(sb: &Sandbox, cases: Vec<(String, String)>, clean: &Clean) {
+    let failed: Vec<String> = cases
+        .into_iter()
+        .filter(|(job, points)| {
+            std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| rides_out(sb, job, points, clean))).is_err()
+        })
+        .map(|(job, points)| format!("{job} ({points})"))
+        .collect();
+    assert!(failed.is_empty(), "failed (see each one's panic above): {failed:#?}");
+    fsck_is_clean(sb);
+}
+
+fn fsck_is_clean(sb: &Sandbox) {
+    let out = sb.wrkr().args(["fsck", "--json"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "fsck: {}", String::from_utf8_lossy(&out.stdout));
+}
+
+/// `k*off->` (the k-th time the point is reached is the one that fails: 0-based).
+fn skip(k: usize) -> String {
+    if k == 0 { String::new() } else { format!("{k}*off->") }
+}
+
+/// Regression: the step watch appended its held-back records again after a commit whose answer
+/// was lost, so they landed twice (and a reported tool call counted twice against its budget).
+#[test]
+fn a_lost_ack_of_the_step_watchs_records_lands_them_once() {
+    let Some(sb) = Sandbox::postgres() else { return };
+    let clean = clean_reporting_run(&sb);
+    let mut cases = Vec::new();
+    for point in ["pg.commit.before", "pg.commit.after"] {
+        for (step, k) in clean.watch_commits.iter().enumerate() {
+            let job = format!("watch_{}_s{step}", point.rsplit('.').next().unwrap());
+            cases.push((job, format!("{point}={}1*return->off", skip(*k))));
+        }
+    }
+    ride_out_each(&sb, cases, &clean);
+}
+
+/// A step's evidence (its log tails, job files) written again after a lost answer replaces itself:
+/// the write is an upsert of the same bytes, and the runner retries it (`run::outage`).
+#[test]
+fn a_lost_ack_of_a_step_evidence_write_is_written_once() {
+    let Some(sb) = Sandbox::postgres() else { return };
+    let clean = clean_reporting_run(&sb);
+    let mut cases = Vec::new();
+    for point in ["pg.job_file.before", "pg.job_file.after"] {
+        for k in 0..clean.job_file_writes {
+            let job = format!("evidence_{}_{k}", point.rsplit('.').next().unwrap());
+            cases.push((job, format!("{point}={}1*return->off", skip(k))));
+        }
+    }
+    ride_out_each(&sb, cases, &clean);
+}
+
+/// Regression: a worker whose claim committed but lost its answer claimed again, found the job
+/// leased (to itself) and went on without it: the job waited out the lease, then was leased a
+/// second time. The worker now looks for its own live lease first and runs the job under it.
+#[test]
+fn a_lost_ack_of_a_claim_runs_the_job_once_under_that_lease() {
+    let Some(sb) = Sandbox::postgres() else { return };
+    std::fs::create_dir_all(sb.work().join("ws")).unwrap();
+    std::fs::write(sb.work().join("spec.yaml"), support::side_effect_spec(2, "0")).unwrap();
+    for point in ["pg.commit.before", "pg.commit.after"] {
+        let job = format!("claim_{}", point.rsplit('.').next().unwrap());
+        sb.wrkr().args(["submit", "spec.yaml", "--queue", "--job-id", &job]).assert().success();
+        // The worker's first commit is its claim.
+        let out = armed(&sb, &format!("{point}=1*return->off"))
+            .args(["worker", "--once", "--lease-ttl", "30"])
+            .output()
+            .unwrap();
+        let err = stderr(&out);
+        assert_eq!(out.status.code(), Some(0), "{job}: {err}");
+        assert!(
+            err.contains("injected") && err.contains(&format!(" at {point} ")),
+            "{job}: the claim's commit failed: {err}"
+        );
+        let line = support::json_lines(&out.stdout);
+        assert_eq!(line.len(), 1, "{job}: one job run: {}", String::from_utf8_lossy(&out.stdout));
+        assert_eq!((line[0]["job_id"].as_str(), line[0]["status"].as_str()), (Some(job.as_str()), Some("completed")));
+        let epochs: std::collections::BTreeSet<u64> = sb
+            .ledger(&job)
+            .iter()
+            .filter(|r| r["type"] == "lease_set")
+            .filter_map(|r| r["payload"]["epoch"].as_u64())
+            .collect();
+        assert_eq!(epochs, [1].into(), "{job}: leased once");
+        let (steps, runs) = (steps(&sb, &job), runs(&sb, &job));
+        for step in ["s0", "s1"] {
+            assert_eq!(steps.succeeded.get(step), Some(&1), "{job}: {step} succeeded once: {steps:?}");
+            assert_eq!(runs.get(step), Some(&1), "{job}: {step} ran once: {runs:?}");
+        }
+    }
+    fsck_is_clean(&sb);
 }

@@ -199,19 +199,32 @@ fn ctrl_c_during_submit_and_sigterm_during_resume_pause_the_job() {
     let body = "echo \"$WRKR_STEP_ATTEMPT\" >> attempts; if [ \"$WRKR_STEP_ATTEMPT\" -le 2 ]; then sleep 30 & echo $! > sleep.pid; wait; fi";
     fs::write(sb.work().join("spec.yaml"), spec(&[step("first", "true"), step("slow", body)].concat())).unwrap();
 
-    for (args, sig, name) in [
-        (vec!["submit", "spec.yaml", "--job-id", "i", "--json"], rustix::process::Signal::INT, "SIGINT"),
-        (vec!["resume", "i", "--json"], rustix::process::Signal::TERM, "SIGTERM"),
+    // Exit 128 + the signal, as a shell reports a death by it (it was exit 1, a failure, and two
+    // lines); for a person one line, for `--json` the envelope.
+    for (args, sig, name, exit) in [
+        (vec!["submit", "spec.yaml", "--job-id", "i"], rustix::process::Signal::INT, "SIGINT", 130),
+        (vec!["resume", "i", "--json"], rustix::process::Signal::TERM, "SIGTERM", 143),
     ] {
         let _ = fs::remove_file(sb.work().join("sleep.pid"));
         let runner = spawn_wrkr(&sb, &args);
         let sleep_pid = wait_for_pid(&sb, "sleep.pid");
         signal(&runner, sig); // as a terminal's Ctrl-C: to wrkr only, not to the step's own group
         let out = finish(runner);
-        assert_eq!(out.status.code(), Some(1), "{}", String::from_utf8_lossy(&out.stderr));
-        let envelope = support::envelope(&out.stderr);
-        assert_eq!(envelope["details"]["signal"], name);
-        assert_eq!(envelope["details"]["resume_command"], "wrkr resume i");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(exit), "{err}");
+        if args.contains(&"--json") {
+            let envelope = support::envelope(&out.stderr);
+            assert_eq!(envelope["details"]["signal"], name);
+            assert_eq!(envelope["details"]["resume_command"], "wrkr resume i");
+            assert_eq!(envelope["exit_code"], exit);
+        } else {
+            let last = err.lines().last().unwrap_or_default();
+            assert!(
+                last.contains(&format!("interrupted by {name}: job i is paused; `wrkr resume i` continues it")),
+                "one line says what happened and what next: {err}"
+            );
+            assert_eq!(err.lines().filter(|l| l.contains("wrkr resume i")).count(), 1, "{err}");
+        }
         assert!(!alive(sleep_pid), "the step's process group was stopped");
 
         let status: Value =

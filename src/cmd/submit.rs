@@ -92,7 +92,8 @@ pub const COMMAND: Command = Command {
                  (exit 0, status blocked_decision: `wrkr approve`, then `wrkr resume`), on a budget \
                  (E_BUDGET_EXCEEDED) or a failing step (E_ADAPTER_FAIL), both exit 1 and recorded. Ctrl-C \
                  (SIGINT) or SIGTERM stops the running step's process group, records the interruption, \
-                 pauses the job and releases its lease (exit 1; `wrkr resume JOB` continues it).\n\n\
+                 pauses the job and releases its lease (exit 128 + the signal, as a shell reports it: 130 \
+                 for SIGINT, 143 for SIGTERM; `wrkr resume JOB` continues it).\n\n\
                  On a terminal, one line on stderr shows the current step (i/N, id, elapsed), its latest \
                  progress note and usage against the budgets, and a failing step's last lines of output are \
                  shown before the error. When stderr is not a terminal (or with --json) nothing extra is \

@@ -30,10 +30,11 @@ use crate::cli::args::Args;
 use crate::cli::io::Io;
 use crate::cli::spec::{Command, Example, Flag, Kind};
 use crate::cmd::submit::{LEASE_TTL, lease_ttl};
+use crate::contract::time::Timestamp;
 use crate::contract::{Error, Result};
 use crate::run::interrupt::Interrupts;
 use crate::run::runner::{self, Options};
-use crate::store::{Location, Store, open_at, queue};
+use crate::store::{JobId, Location, Store, open_at, queue};
 
 const CONCURRENCY: Flag = Flag {
     long: "concurrency",
@@ -197,6 +198,8 @@ fn work(shared: &Shared, slot: u64, lines: &std::sync::mpsc::Sender<serde_json::
     let worker = format!("worker-{}-{}-{slot}", shared.host, std::process::id());
     let mut store: Option<Box<dyn Store + Send>> = None;
     let mut backoff = Duration::from_millis(100);
+    // The last claim broke with the connection: it may have taken a lease (`queue::claimed_by`).
+    let mut claim_unknown = false;
     while !shared.draining.load(Ordering::SeqCst) {
         let handle = match store.as_ref() {
             Some(handle) => handle,
@@ -211,7 +214,7 @@ fn work(shared: &Shared, slot: u64, lines: &std::sync::mpsc::Sender<serde_json::
         if !take_a_claim(shared) {
             return Ok(());
         }
-        let claimed = handle.claim(&worker, &shared.labels, shared.ttl);
+        let claimed = claim(handle.as_dyn(), shared, &worker, &mut claim_unknown);
         let (job, epoch) = match claimed {
             Ok(Some(claimed)) => claimed,
             Ok(None) => {
@@ -262,6 +265,21 @@ fn work(shared: &Shared, slot: u64, lines: &std::sync::mpsc::Sender<serde_json::
         }
     }
     Ok(())
+}
+
+/// Claim a job, looking first for the lease of a claim whose answer was lost (`unknown`), so that
+/// a lost acknowledgement neither strands the job until its lease runs out nor leases it twice.
+fn claim(store: &dyn Store, shared: &Shared, worker: &str, unknown: &mut bool) -> Result<Option<(JobId, u64)>> {
+    if *unknown {
+        let held = queue::claimed_by(store, worker, Timestamp::now())?;
+        *unknown = false;
+        if held.is_some() {
+            return Ok(held);
+        }
+    }
+    let claimed = store.claim(worker, &shared.labels, shared.ttl);
+    *unknown = claimed.as_ref().is_err_and(crate::run::outage::is_outage);
+    claimed
 }
 
 /// Wait for news or the poll interval, in slices short enough that a drain is seen within 250 ms.

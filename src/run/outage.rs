@@ -17,11 +17,20 @@
 //!
 //! An error that is not the connection's (a refused transition, a corrupt ledger, any file store
 //! I/O error) is never retried here.
+//!
+//! A connection that broke at the commit leaves the batch's fate unknown: the server may have
+//! committed it and the answer been lost. Every write retried here is therefore idempotent: an
+//! append looks for its batch first ([`landed`]: the lease holder's own records after the seq it
+//! last saw; the runner's `commit` and the step watch), a claim for its lease
+//! (`store::queue::claimed_by`), and a job file (step evidence) is an upsert of the same bytes.
+//! The file store has no such window: it acknowledges once the batch is fsynced, and reports no
+//! error after that (a failed fsync removes the batch); a crash between fsync and answer ends the
+//! writer, whose successor reads the ledger as it starts.
 
 use std::time::{Duration, Instant};
 
 use crate::contract::{Error, ReasonCode};
-use crate::store::JobId;
+use crate::store::{JobId, Store};
 
 /// How long a runner keeps retrying a write the store does not answer before it gives up.
 pub const RIDE_OUT: Duration = Duration::from_secs(120);
@@ -34,6 +43,24 @@ pub fn is_outage(err: &Error) -> bool {
 /// Whether `err` is the fence refusing an append (not a busy lock, which is retried elsewhere).
 pub fn is_fenced(err: &Error) -> bool {
     err.code == ReasonCode::LeaseConflict && !err.details.contains_key("busy")
+}
+
+/// The seqs after `after` of records written under lease `epoch` by its holder (its records carry
+/// the epoch in their payload; the heartbeat's `lease_*` records are left out): a batch whose
+/// acknowledgement was lost, if it landed. Only one thread of a runner appends such records at a
+/// time (the runner between steps, its step watch during one), and a batch lands whole or not at
+/// all, so any seq here means the whole unacknowledged batch is in.
+pub fn landed(store: &dyn Store, job: &JobId, epoch: u64, after: u64) -> Result<Vec<u64>, Error> {
+    let mut seqs = Vec::new();
+    store.read_events(job, after + 1, &mut |record, _| {
+        let by_holder =
+            record.payload.as_ref().and_then(|p| p.get("epoch")).and_then(serde_json::Value::as_u64) == Some(epoch);
+        if by_holder && !record.event_type.starts_with("lease_") {
+            seqs.push(record.seq);
+        }
+        Ok(())
+    })?;
+    Ok(seqs)
 }
 
 /// Report a late append the fence refused: the lease was taken over while this runner was away.

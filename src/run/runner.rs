@@ -377,16 +377,7 @@ impl Runner<'_> {
 
     /// The seqs after `before` of records this runner wrote (its epoch, not a lease renewal).
     fn ours_since(&mut self, before: u64) -> Result<Vec<u64>> {
-        let mut seqs = Vec::new();
-        let epoch = self.epoch;
-        self.store.read_events(self.job, before + 1, &mut |record, _| {
-            let by_us =
-                record.payload.as_ref().and_then(|p| p.get("epoch")).and_then(serde_json::Value::as_u64) == Some(epoch);
-            if by_us && !record.event_type.starts_with("lease_") {
-                seqs.push(record.seq);
-            }
-            Ok(())
-        })?;
+        let seqs = outage::landed(self.store, self.job, self.epoch, before)?;
         self.history.catch_up(self.store, self.job)?;
         Ok(seqs)
     }
@@ -823,11 +814,17 @@ impl Runner<'_> {
             events
         })?;
         let resume = format!("wrkr resume {}", self.job.as_str());
-        Err(Error::generic(format!("interrupted by {name}: job {} is paused", self.job.as_str()))
-            .with("signal", name)
-            .with("status", self.history.status.as_str())
-            .with("resume_command", resume.as_str())
-            .with_hint(format!("`{resume}` continues it; an interrupted step runs again")))
+        // One line for whoever pressed Ctrl-C, and a shell's exit for a death by that signal (128
+        // + its number: 130 for SIGINT), so a script sees an interruption, not a failure.
+        let exit = u8::try_from(128 + signal).unwrap_or(1);
+        Err(Error::generic(format!(
+            "interrupted by {name}: job {} is paused; `{resume}` continues it (an interrupted step runs again)",
+            self.job.as_str()
+        ))
+        .with("signal", name)
+        .with("status", self.history.status.as_str())
+        .with("resume_command", resume.as_str())
+        .with_exit_code(exit))
     }
 
     fn block_budget(&mut self, violations: Vec<String>) -> Result<Report> {

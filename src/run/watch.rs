@@ -11,7 +11,9 @@
 //! step at once: the records wait and the next poll tries again, until the store has been
 //! unreachable for `self_fence_after` (half the lease TTL), when the step is stopped before
 //! another worker may take the job over. A draining worker past its grace deadline raises
-//! `drain_stop`, which stops the step too.
+//! `drain_stop`, which stops the step too. A batch whose commit lost its answer may have landed:
+//! before appending again the watch looks for it (`outage::landed`, as the runner's `commit`
+//! does), so no protocol record lands twice (nor a tool call count twice against its budget).
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -61,7 +63,12 @@ pub struct StepWatch<'a> {
     pub drain_stop: Option<Arc<AtomicBool>>,
     /// When the store last answered a poll.
     last_contact: Instant,
+    /// The outage the store is in now was reported on stderr (once per outage).
+    outage_reported: bool,
     pending: Vec<NewEvent>,
+    /// The last append broke with the connection, its fate unknown: the seq it followed, and how
+    /// many of `pending` (the first ones) it carried.
+    unacknowledged: Option<(u64, usize)>,
     seen_decisions: usize,
     /// Records rejected so far (the first few are also reported on stderr).
     rejected: u64,
@@ -92,7 +99,9 @@ impl<'a> StepWatch<'a> {
             self_fence_after: None,
             drain_stop: None,
             last_contact: Instant::now(),
+            outage_reported: false,
             pending: Vec::new(),
+            unacknowledged: None,
             seen_decisions,
             rejected: 0,
         }
@@ -106,11 +115,19 @@ impl<'a> StepWatch<'a> {
 
     /// Append what is pending (one fenced batch) and read what others appended.
     fn flush(&mut self) -> Result<(), Error> {
+        if let Some((before, count)) = self.unacknowledged {
+            if !crate::run::outage::landed(self.store, self.job, self.epoch, before)?.is_empty() {
+                self.pending.drain(..count.min(self.pending.len()));
+                // Applied in seq order, before any later batch of ours is.
+                self.history.catch_up(self.store, self.job)?;
+            }
+            self.unacknowledged = None;
+        }
         if !self.pending.is_empty() {
             // Kept pending until appended: an outage must not lose them.
             let batch = self.pending.clone();
-            let epoch = self.epoch;
-            let done =
+            let (epoch, before) = (self.epoch, self.history.last_seq);
+            let appended =
                 self.store.append(self.job, AppendOptions { create: false, fence: Some(epoch) }, &mut |state| {
                     // Tool-call counts are absolute in the ledger: add to the count under the lock.
                     let mut batch = batch.clone();
@@ -122,7 +139,12 @@ impl<'a> StepWatch<'a> {
                         event.payload.insert("tool_call_count".into(), json!(tool_calls));
                     }
                     Ok(batch)
-                })?;
+                });
+            let done = appended.inspect_err(|err| {
+                if crate::run::outage::is_outage(err) {
+                    self.unacknowledged = Some((before, self.pending.len()));
+                }
+            })?;
             self.pending.clear();
             for record in &done.records {
                 self.history.apply(record);
@@ -130,6 +152,7 @@ impl<'a> StepWatch<'a> {
         }
         self.history.catch_up(self.store, self.job)?;
         self.last_contact = Instant::now();
+        self.outage_reported = false;
         Ok(())
     }
 
@@ -243,6 +266,15 @@ impl Supervisor for StepWatch<'_> {
         }
         if let Err(err) = self.flush() {
             if let Some(after) = self.self_fence_after.filter(|_| crate::run::outage::is_outage(&err)) {
+                // Said once, as the runner's own retries say it (`run::outage`): the step runs on.
+                if !std::mem::replace(&mut self.outage_reported, true) {
+                    crate::cli::io::diag(&format!(
+                        "wrkr: job {}: append the step's records: {}; retrying (the step is stopped after {} ms without an answer)",
+                        self.job,
+                        err.message,
+                        after.as_millis()
+                    ));
+                }
                 let away = self.last_contact.elapsed();
                 return (away >= after).then(|| format!("{UNREACHABLE} for {} ms", away.as_millis()));
             }

@@ -15,6 +15,10 @@
 //! workers never both win; on PostgreSQL the candidate row is locked `FOR UPDATE SKIP LOCKED`, so
 //! they do not even wait for each other. The rule is written twice, here for the file store and as
 //! SQL in `pg/claim.rs`; both are exercised by tests/pg_worker.rs and tests/worker.rs.
+//!
+//! A claim whose answer was lost (the connection broke at its commit) may have taken the lease.
+//! Claiming again would skip that job (its lease is live) until the lease ran out, then lease it a
+//! second time; so a worker first looks for a live lease in its own name ([`claimed_by`]).
 
 use std::time::Duration;
 
@@ -113,6 +117,20 @@ pub fn claim_by_scan(
         }
     }
     Ok(None)
+}
+
+/// The job (and epoch) whose live lease `worker` holds while still claimable by status: the claim
+/// whose acknowledgement was lost, if it committed. A worker id names one slot of one process, and
+/// a slot runs one job at a time, so the only such lease it does not know of is that claim.
+/// Asked only after a claim failed with the connection (it reads every job's state).
+pub fn claimed_by(store: &dyn Store, worker: &str, now: Timestamp) -> Result<Option<(JobId, u64)>> {
+    let held = store.list_jobs()?.into_iter().find_map(|(job, state)| {
+        let state = state.ok()?;
+        let lease = state.lease.as_ref().filter(|l| l.worker_id == worker && !is_expired(l, now))?;
+        let by_status = matches!(state.status, Status::Queued | Status::Running | Status::BlockedDecision);
+        by_status.then_some((job, lease.epoch))
+    });
+    Ok(held)
 }
 
 /// Take the lease of `job` for `worker` if, under the job's lock, it is still claimable (`approved`:

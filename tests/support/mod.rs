@@ -166,6 +166,24 @@ pub fn side_effect_spec(steps: usize, sleep: &str) -> String {
     jobspec(&steps, "", "os").replace("  workspace: .\n", "  workspace: ws\n")
 }
 
+/// A JobSpec for the lost-acknowledgement tests, in workspace `ws/` (the caller creates it): s0
+/// reports while it runs (a poll of the step watch appends it); s1 reports as it ends (appended
+/// after its end: `flush_held_back`). Both print, so each has a log tail to write as evidence,
+/// and both append `JOB:STEP` to `../runs.txt`.
+pub fn reporting_spec() -> String {
+    let steps = [
+        step(
+            "s0",
+            r#"echo out-s0; echo '{"type":"progress","note":"s0"}' >&"$WRKR_EVENTS_FD"; sleep 0.3; echo $WRKR_JOB_ID:s0 >> ../runs.txt"#,
+        ),
+        step(
+            "s1",
+            r#"echo out-s1; echo $WRKR_JOB_ID:s1 >> ../runs.txt; echo '{"type":"tool_call","name":"t"}' >&"$WRKR_EVENTS_FD""#,
+        ),
+    ];
+    jobspec(&steps.concat(), "", "os").replace("  workspace: .\n", "  workspace: ws\n")
+}
+
 /// One JobSpec step (a YAML list item under `steps:`) running `command` with `sh -c`.
 pub fn step(id: &str, command: &str) -> String {
     format!("    - {{id: {id}, summary: step {id}, command: {command:?}}}\n")

@@ -16,7 +16,7 @@ use crate::contract::time::Timestamp;
 use crate::contract::{Error, Result};
 use crate::job::lease;
 use crate::store::ledger::EventRecord;
-use crate::store::pg::{PgStore, append_in, connect::sql_error};
+use crate::store::pg::{PgStore, append_in, commit, connect::sql_error};
 use crate::store::{AppendOptions, JobId, queue};
 
 /// Claimable rows, oldest first: the SQL form of the rule in `store::queue`. An approval follows
@@ -71,7 +71,9 @@ impl PgStore {
                 false => Ok(Vec::new()),
             }
         })?;
-        tx.commit().map_err(|e| sql_error("commit the claim", &e).with("job_id", job.as_str()))?;
+        // A lost acknowledgement here leaves the lease taken: the worker looks for it before it
+        // claims again (`queue::claimed_by`).
+        commit(tx, &job)?;
         Ok(claimable.then_some((job, done.state.lease_epoch)))
     }
 }

@@ -281,19 +281,29 @@ fn commit_error(job: &JobId, error: Error) -> Error {
         .with_hint("the batch may or may not be committed; read the ledger before retrying")
 }
 
+/// Commit an append's transaction (`append`, and `claim`'s): the acknowledgement. The failpoints
+/// on its two sides are for the crash suites: before COMMIT is sent (the dropped transaction rolls
+/// back) and after the server committed, before the caller knows (the lost ack). Either fails as a
+/// connection broken at the commit does.
+pub(crate) fn commit(tx: postgres::Transaction<'_>, job: &JobId) -> Result<()> {
+    crate::failpoint::check("pg.commit.before")
+        .map_err(|e| commit_error(job, Error::generic(format!("commit: {e}"))))?;
+    tx.commit().map_err(|e| commit_error(job, sql_error("commit", &e)))?;
+    crate::failpoint::check("pg.commit.after").map_err(|e| commit_error(job, Error::generic(format!("commit: {e}"))))
+}
+
+/// A fault injected at a job file's write (`pg.job_file.*`), marked as the broken connection it
+/// stands for: the write may or may not have happened, and writing again replaces the file.
+fn job_file_fault(job: &JobId, name: &str, fault: std::io::Error) -> Error {
+    Error::generic(format!("write {name}: {fault}")).with(connect::CONNECTION, "lost").with("job_id", job.as_str())
+}
+
 impl Store for PgStore {
     fn append(&self, job: &JobId, options: AppendOptions, plan: Plan<'_>) -> Result<Appended> {
         let mut client = self.client()?;
         let mut tx = client.transaction().map_err(|e| sql_error("begin", &e))?;
         let appended = append_in(&mut tx, job, options, plan)?;
-        // The two sides of the acknowledgement, for the crash suites: before COMMIT is sent (the
-        // dropped transaction rolls back) and after the server committed, before the caller knows
-        // (the lost ack). Either fails as a connection broken at the commit does.
-        crate::failpoint::check("pg.commit.before")
-            .map_err(|e| commit_error(job, Error::generic(format!("commit: {e}"))))?;
-        tx.commit().map_err(|e| commit_error(job, sql_error("commit", &e)))?;
-        crate::failpoint::check("pg.commit.after")
-            .map_err(|e| commit_error(job, Error::generic(format!("commit: {e}"))))?;
+        commit(tx, job)?;
         Ok(appended)
     }
 
@@ -339,6 +349,7 @@ impl Store for PgStore {
 
     fn write_job_file(&self, job: &JobId, name: &str, bytes: &[u8]) -> Result<()> {
         check_job_file_name(name)?;
+        crate::failpoint::check("pg.job_file.before").map_err(|e| job_file_fault(job, name, e))?;
         let written = self
             .client()?
             .execute(
@@ -348,7 +359,11 @@ impl Store for PgStore {
                 &[&job.as_str(), &name, &bytes],
             )
             .map_err(|e| sql_error(&format!("write {name}"), &e))?;
-        if written == 0 { Err(job_not_found(job)) } else { Ok(()) }
+        if written == 0 {
+            return Err(job_not_found(job));
+        }
+        // The upsert is its own acknowledgement: a retry after a lost one writes the same bytes.
+        crate::failpoint::check("pg.job_file.after").map_err(|e| job_file_fault(job, name, e))
     }
 
     fn import_ledger(&self, job: &JobId, ledger: &ImportedLedger) -> Result<()> {
