@@ -21,6 +21,11 @@ use crate::job::status::{Status, invalid_transition};
 pub struct NewEvent {
     pub event_type: String,
     pub payload: Map<String, Value>,
+    /// The payload already written as compact JSON (serde_json's bytes for it), for a payload too
+    /// big to hold as a `Value`: a long job's recorded JobSpec (issue 16). When set, the ledger
+    /// line carries these bytes, `payload` is empty, and the batch's record has no payload. Only
+    /// wrkr's own extension events (`x-...`) are written this way: no state check reads them.
+    pub written: Option<Vec<u8>>,
 }
 
 impl NewEvent {
@@ -29,7 +34,13 @@ impl NewEvent {
             Value::Object(map) => map,
             _ => Map::new(),
         };
-        NewEvent { event_type: event_type.to_owned(), payload }
+        NewEvent { event_type: event_type.to_owned(), payload, written: None }
+    }
+
+    /// An extension event whose payload is written already: `payload` must be one compact JSON
+    /// object, as serde_json writes it (the ledger's line format).
+    pub fn written(event_type: &str, payload: Vec<u8>) -> NewEvent {
+        NewEvent { event_type: event_type.to_owned(), payload: Map::new(), written: Some(payload) }
     }
 
     pub fn status_changed(from: Status, to: Status) -> NewEvent {
@@ -71,11 +82,11 @@ pub fn parse_request(value: Value, line: u64) -> Result<NewEvent> {
         if !ok {
             return Err(bad(format!("extension type {event_type:?} must match x-[A-Za-z0-9._-]+")));
         }
-        return Ok(NewEvent { event_type, payload });
+        return Ok(NewEvent { event_type, payload, written: None });
     }
     check_payload(&event_type, &payload)
         .map_err(|msg| bad(format!("{event_type}: {msg}")).with("type", event_type.as_str()))?;
-    Ok(NewEvent { event_type, payload })
+    Ok(NewEvent { event_type, payload, written: None })
 }
 
 /// The payload shape of each known type (the fields Go writes and replays).

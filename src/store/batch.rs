@@ -57,14 +57,18 @@ pub fn build(state: JobState, last_seq: u64, mut events: Vec<NewEvent>) -> Resul
     for (i, event) in events.into_iter().enumerate() {
         let seq = last_seq + 1 + i as u64;
         check_against_state(&working, &event, seq)?;
-        let record = EventRecord {
-            seq,
-            created_at: now.clone(),
-            event_type: event.event_type,
-            payload: Some(Value::Object(event.payload)),
+        // A payload written already goes into the line as it is, and not into the record: it
+        // is kept once (it is the recorded JobSpec, megabytes for a long job).
+        let payload = match event.written {
+            Some(_) => None,
+            None => Some(Value::Object(event.payload)),
         };
+        let record = EventRecord { seq, created_at: now.clone(), event_type: event.event_type, payload };
         working.apply(&record)?;
-        bytes.extend_from_slice(&record.to_line());
+        match &event.written {
+            Some(written) => record.write_line(&mut bytes, Some(written)),
+            None => bytes.extend_from_slice(&record.to_line()),
+        }
         line_ends.push(bytes.len());
         records.push(record);
     }
