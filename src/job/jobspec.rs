@@ -13,6 +13,12 @@
 //! objective too long to become the plan checkpoint. All of it is found before any job directory
 //! exists, and every finding of a spec is reported at once, each with its field (a JSON Pointer),
 //! line and column.
+//!
+//! Two paths read the text. A clean spec is read once, streaming (`stream`): its steps go one at
+//! a time into the packed `Steps` and into the bytes the ledger records, so a 25,000-step spec is
+//! never one document (issue 16). Anything else falls to the document path, which parses the
+//! spec whole and finds and words every finding; the two accept the same specs with the same
+//! fields and recorded bytes (`stream`'s tests).
 
 use std::borrow::Cow;
 use std::path::Path;
