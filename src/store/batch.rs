@@ -60,6 +60,13 @@ pub fn build(state: JobState, last_seq: u64, mut events: Vec<NewEvent>) -> Resul
         // A payload written already goes into the line as it is, and not into the record: it
         // is kept once (it is the recorded JobSpec, megabytes for a long job).
         let payload = match event.written {
+            // State checks and `apply` read the payloads of Go's types: those must be built.
+            Some(_) if !event.event_type.starts_with("x-") => {
+                return Err(crate::contract::Error::generic(format!(
+                    "a written payload is for extension events only, not {}",
+                    event.event_type
+                )));
+            }
             Some(_) => None,
             None => Some(Value::Object(event.payload)),
         };
