@@ -276,7 +276,7 @@ fn creation_batch(spec: &mut JobSpec, spec_path: &Path, queued: Option<&NewEvent
     // (a long job's steps are never one `Value`, issue 16). The bytes are serde_json's for
     // {"jobspec", "spec_path", "workspace", "adapter"}, in that order.
     let mut recorded = b"{\"jobspec\":".to_vec();
-    spec.write_document(&mut recorded);
+    let step_count = spec.write_document(&mut recorded);
     for (key, value) in [
         ("spec_path", spec_path.display().to_string()),
         ("workspace", workspace.display().to_string()),
@@ -287,7 +287,9 @@ fn creation_batch(spec: &mut JobSpec, spec_path: &Path, queued: Option<&NewEvent
         let _ = serde_json::to_writer(&mut recorded, &value);
     }
     recorded.push(b'}');
-    let recorded = NewEvent::written("x-jobspec_recorded", recorded);
+    // What the job's state reads of this record (the number of steps), as a stand-in payload.
+    let read_by_state = json!({"jobspec": {"inputs": {"steps": vec![serde_json::Value::Null; step_count]}}});
+    let recorded = NewEvent::written("x-jobspec_recorded", recorded, read_by_state);
     let fingerprint = NewEvent::new("env_fingerprint_set", fp.to_json());
     Ok([recorded, fingerprint].into_iter().chain(queued.cloned()).collect())
 }

@@ -23,8 +23,9 @@ pub struct NewEvent {
     pub payload: Map<String, Value>,
     /// The payload already written as compact JSON (serde_json's bytes for it), for a payload too
     /// big to hold as a `Value`: a long job's recorded JobSpec (issue 16). When set, the ledger
-    /// line carries these bytes, `payload` is empty, and the batch's record has no payload. Only
-    /// wrkr's own extension events (`x-...`) are written this way: no state check reads them.
+    /// line carries these bytes and `payload` is only a stand-in holding what the job's state
+    /// reads of them (`JobState::apply` is given a record with the stand-in). Only wrkr's own
+    /// extension events (`x-...`) are written this way.
     pub written: Option<Vec<u8>>,
 }
 
@@ -38,9 +39,11 @@ impl NewEvent {
     }
 
     /// An extension event whose payload is written already: `payload` must be one compact JSON
-    /// object, as serde_json writes it (the ledger's line format).
-    pub fn written(event_type: &str, payload: Vec<u8>) -> NewEvent {
-        NewEvent { event_type: event_type.to_owned(), payload: Map::new(), written: Some(payload) }
+    /// object, as serde_json writes it (the ledger's line format); `read_by_state` holds what
+    /// `JobState::apply` reads of it.
+    pub fn written(event_type: &str, payload: Vec<u8>, read_by_state: Value) -> NewEvent {
+        let Value::Object(stand_in) = read_by_state else { return NewEvent::new(event_type, Value::Null) };
+        NewEvent { event_type: event_type.to_owned(), payload: stand_in, written: Some(payload) }
     }
 
     pub fn status_changed(from: Status, to: Status) -> NewEvent {

@@ -84,9 +84,9 @@ pub struct JobSpec {
     /// For a spec read by streaming, `/inputs/steps` here is `null`, standing in for
     /// `steps_json`; [`JobSpec::write_document`] writes the two as one.
     pub document: Value,
-    /// `inputs.steps` as the ledger records it (compact JSON), for a spec read by streaming
-    /// (`stream`): a big spec's steps are never one document (issue 16).
-    pub steps_json: Option<Vec<u8>>,
+    /// `inputs.steps` as the ledger records it (compact JSON) and its number of items, for a spec
+    /// read by streaming (`stream`): a big spec's steps are never one document (issue 16).
+    pub steps_json: Option<(Vec<u8>, usize)>,
 }
 
 impl JobSpec {
@@ -107,21 +107,30 @@ impl JobSpec {
     /// Write the document as the ledger records it: the bytes serde_json writes for the whole
     /// normalised document, the streamed steps' text where `document` holds their `null`. The
     /// document moves out (`null` afterwards): a long job's spec is megabytes, one copy is enough.
-    pub fn write_document(&mut self, out: &mut Vec<u8>) {
+    /// Returns the number of items of `/inputs/steps` (0 when it is not a list): what the job's
+    /// state reads of the recorded spec (`OutlookFacts::step_total`).
+    pub fn write_document(&mut self, out: &mut Vec<u8>) -> usize {
         let document = std::mem::take(&mut self.document);
         let steps = self.steps_json.take();
+        let count = match &steps {
+            Some((_, count)) => *count,
+            None => document.pointer("/inputs/steps").and_then(Value::as_array).map_or(0, Vec::len),
+        };
         match (&document, steps) {
-            (Value::Object(members), Some(steps)) => write_object(out, members, &mut |out, key, value| match value {
-                Value::Object(inputs) if key == "inputs" => {
-                    write_object(out, inputs, &mut |out, key, value| match key {
-                        "steps" => out.extend_from_slice(&steps),
-                        _ => write_json(out, value),
-                    });
-                }
-                _ => write_json(out, value),
-            }),
+            (Value::Object(members), Some((steps, _))) => {
+                write_object(out, members, &mut |out, key, value| match value {
+                    Value::Object(inputs) if key == "inputs" => {
+                        write_object(out, inputs, &mut |out, key, value| match key {
+                            "steps" => out.extend_from_slice(&steps),
+                            _ => write_json(out, value),
+                        });
+                    }
+                    _ => write_json(out, value),
+                })
+            }
             _ => write_json(out, &document),
         }
+        count
     }
 }
 
@@ -280,13 +289,13 @@ fn streamed(text: &str, is_json: bool) -> Option<JobSpec> {
     if !findings.is_empty() || !valid {
         return None;
     }
-    let streamed_steps = steps.is_some();
+    let streamed_steps = steps.as_ref().map(Steps::len);
     let read_steps = |_: &Value| match steps {
         Some(steps) if !steps.is_empty() => Ok(steps),
         _ => Err(no_steps()),
     };
     let mut spec = interpret(document, &mut findings, read_steps).filter(|_| findings.is_empty())?;
-    spec.steps_json = streamed_steps.then_some(steps_json);
+    spec.steps_json = streamed_steps.map(|count| (steps_json, count));
     Some(spec)
 }
 

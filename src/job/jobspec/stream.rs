@@ -314,10 +314,10 @@ mod tests {
             let mut document = check_document(&text, is_json).unwrap_or_else(|f| panic!("{f:?}\n{text}"));
             let recorded = serde_json::to_vec(&document.document).unwrap();
             let mut written = Vec::new();
-            streamed.write_document(&mut written);
+            let count = streamed.write_document(&mut written);
             assert_eq!(String::from_utf8_lossy(&written), String::from_utf8_lossy(&recorded), "{text}");
             let mut again = Vec::new();
-            document.write_document(&mut again);
+            assert_eq!(document.write_document(&mut again), count, "the step count the state reads");
             assert_eq!(again, recorded, "the document path writes what it wrote before");
             (streamed.document, document.document) = (Value::Null, Value::Null);
             assert_eq!(streamed, document, "{text}");
