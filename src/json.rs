@@ -53,7 +53,9 @@ pub fn kind(value: &Value) -> &'static str {
     }
 }
 
-struct StrictValue;
+/// A `Value` read strictly (duplicate keys refused), for callers that read a document piece by
+/// piece with their own seeds (`job::jobspec::stream`).
+pub(crate) struct StrictValue;
 
 impl<'de> DeserializeSeed<'de> for StrictValue {
     type Value = Value;

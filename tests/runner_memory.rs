@@ -1,13 +1,14 @@
 //! Peak memory of the runner on a big JobSpec, measured on the real binary (issue 16).
 //!
 //! A 25,000-step spec is about 1 MB of JSON but 19 MB as a `serde_json::Value` (an index map per
-//! step), and the runner used to build that document twice over: at submit (the spec as written
-//! and its normalised copy) and at every resume (the recorded spec, parsed whole from the ledger).
-//! Now a spec is held once at submit and a resume reads only the typed steps from the recorded
-//! line. The spec here stops at its first step (a decision), so a run costs a few appends, not
-//! 25,000 processes; what is measured is the child's own peak RSS (`wait4`'s `ru_maxrss`, the
-//! kernel's high-water mark of that one process), with a bound well above the figure now and well
-//! below the figure before (see the bounds).
+//! step). The runner used to build that document twice over: at submit (the spec as written and
+//! its normalised copy) and at every resume (the recorded spec, parsed whole from the ledger).
+//! Now a resume reads only the typed steps from the recorded line, and submit (and validate)
+//! stream the file's steps one at a time into the packed steps and the recorded bytes, so the
+//! spec is never one document. The spec here stops at its first step (a decision), so a run
+//! costs a few appends, not 25,000 processes; what is measured is the child's own peak RSS
+//! (`wait4`'s `ru_maxrss`, the kernel's high-water mark of that one process), with a bound above
+//! the figure now and well below the figure before (see the bounds).
 
 mod support;
 
@@ -20,10 +21,14 @@ use support::Sandbox;
 const STEPS: usize = 25_000;
 
 /// In a debug build, submit (parse, check, record, run to the first decision) peaked at 60 MiB
-/// and resume (replay, read the spec, run to the next decision) at 57 MiB before the fix; about
-/// 41 MiB and 34 MiB after it (14 MiB of each is the debug binary's own pages).
-const SUBMIT_BOUND_KIB: i64 = 52 * 1024;
-const RESUME_BOUND_KIB: i64 = 40 * 1024;
+/// and resume (replay, read the spec, run to the next decision) at 57 MiB when both built the
+/// whole document; 41 MiB and 34 MiB once resume read the recorded line lean (31 and 24 MiB on
+/// the main of session 24); submit 25 MiB once it streamed the file. `validate` of the same spec
+/// streams too: 29-30 MiB before, 15-17 MiB after (JSON, YAML). Some of each figure is this test
+/// process's own high-water mark: a child spawned with vfork starts its ru_maxrss there.
+const SUBMIT_BOUND_KIB: i64 = 28 * 1024;
+const RESUME_BOUND_KIB: i64 = 28 * 1024;
+const VALIDATE_BOUND_KIB: i64 = 22 * 1024;
 
 /// A spec whose first two steps ask for a decision without running anything, then `true` steps.
 fn big_spec() -> String {
@@ -62,6 +67,16 @@ fn run_measured(mut cmd: Command) -> (ExitStatus, String, i64) {
 fn big_spec_submit_and_resume_stay_small() {
     let sb = Sandbox::new();
     std::fs::write(sb.work().join("big.json"), big_spec()).unwrap();
+    // The same text read as YAML (JSON is YAML's flow style): the YAML parser's path.
+    std::fs::write(sb.work().join("big.yaml"), big_spec()).unwrap();
+    let mut validate_kib = Vec::new();
+    for spec in ["big.json", "big.yaml"] {
+        let mut validate = sb.command("wrkr");
+        validate.args(["validate", spec]);
+        let (status, out, kib) = run_measured(validate);
+        assert_eq!(status.code(), Some(0), "{spec}: {out}");
+        validate_kib.push(kib);
+    }
 
     let mut submit = sb.command("wrkr");
     submit.args(["submit", "big.json", "--job-id", "big", "--json"]);
@@ -81,7 +96,10 @@ fn big_spec_submit_and_resume_stay_small() {
     assert_eq!(result["status"], "blocked_decision");
     assert_eq!(result["next_step_index"], 2, "{result}");
 
-    eprintln!("peak RSS: submit {submit_kib} KiB, resume {resume_kib} KiB");
+    eprintln!("peak RSS: submit {submit_kib} KiB, resume {resume_kib} KiB, validate (json, yaml) {validate_kib:?} KiB");
+    for kib in validate_kib {
+        assert!(kib < VALIDATE_BOUND_KIB, "validate peaked at {kib} KiB (bound {VALIDATE_BOUND_KIB})");
+    }
     assert!(submit_kib < SUBMIT_BOUND_KIB, "submit peaked at {submit_kib} KiB (bound {SUBMIT_BOUND_KIB})");
     assert!(resume_kib < RESUME_BOUND_KIB, "resume peaked at {resume_kib} KiB (bound {RESUME_BOUND_KIB})");
 }

@@ -273,13 +273,24 @@ fn creation_batch(spec: &mut JobSpec, spec_path: &Path, queued: Option<&NewEvent
     } else {
         std::path::absolute(spec_path).unwrap_or_else(|_| spec_path.to_path_buf())
     };
-    // Moved, not cloned (json! would clone it): the key order is that of the literal it replaces.
-    let mut recorded = serde_json::Map::new();
-    recorded.insert("jobspec".to_owned(), std::mem::take(&mut spec.document));
-    recorded.insert("spec_path".to_owned(), json!(spec_path.display().to_string()));
-    recorded.insert("workspace".to_owned(), json!(workspace.display().to_string()));
-    recorded.insert("adapter".to_owned(), json!(spec.adapter.as_str()));
-    let recorded = NewEvent::new("x-jobspec_recorded", serde_json::Value::Object(recorded));
+    // Written, not built: the spec's document moves out of `spec` straight into the line's bytes
+    // (a long job's steps are never one `Value`, issue 16). The bytes are serde_json's for
+    // {"jobspec", "spec_path", "workspace", "adapter"}, in that order.
+    let mut recorded = b"{\"jobspec\":".to_vec();
+    let step_count = spec.write_document(&mut recorded);
+    for (key, value) in [
+        ("spec_path", spec_path.display().to_string()),
+        ("workspace", workspace.display().to_string()),
+        ("adapter", spec.adapter.as_str().to_owned()),
+    ] {
+        recorded.extend_from_slice(format!(",\"{key}\":").as_bytes());
+        // A string into a Vec: cannot fail.
+        let _ = serde_json::to_writer(&mut recorded, &value);
+    }
+    recorded.push(b'}');
+    // What the job's state reads of this record (the number of steps), as a stand-in payload.
+    let read_by_state = json!({"jobspec": {"inputs": {"steps": vec![serde_json::Value::Null; step_count]}}});
+    let recorded = NewEvent::written("x-jobspec_recorded", recorded, read_by_state);
     let fingerprint = NewEvent::new("env_fingerprint_set", fp.to_json());
     Ok([recorded, fingerprint].into_iter().chain(queued.cloned()).collect())
 }

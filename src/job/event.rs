@@ -21,6 +21,12 @@ use crate::job::status::{Status, invalid_transition};
 pub struct NewEvent {
     pub event_type: String,
     pub payload: Map<String, Value>,
+    /// The payload already written as compact JSON (serde_json's bytes for it), for a payload too
+    /// big to hold as a `Value`: a long job's recorded JobSpec (issue 16). When set, the ledger
+    /// line carries these bytes and `payload` is only a stand-in holding what the job's state
+    /// reads of them (`JobState::apply` is given a record with the stand-in). Only wrkr's own
+    /// extension events (`x-...`) are written this way.
+    pub written: Option<Vec<u8>>,
 }
 
 impl NewEvent {
@@ -29,7 +35,15 @@ impl NewEvent {
             Value::Object(map) => map,
             _ => Map::new(),
         };
-        NewEvent { event_type: event_type.to_owned(), payload }
+        NewEvent { event_type: event_type.to_owned(), payload, written: None }
+    }
+
+    /// An extension event whose payload is written already: `payload` must be one compact JSON
+    /// object, as serde_json writes it (the ledger's line format); `read_by_state` holds what
+    /// `JobState::apply` reads of it.
+    pub fn written(event_type: &str, payload: Vec<u8>, read_by_state: Value) -> NewEvent {
+        let Value::Object(stand_in) = read_by_state else { return NewEvent::new(event_type, Value::Null) };
+        NewEvent { event_type: event_type.to_owned(), payload: stand_in, written: Some(payload) }
     }
 
     pub fn status_changed(from: Status, to: Status) -> NewEvent {
@@ -71,11 +85,11 @@ pub fn parse_request(value: Value, line: u64) -> Result<NewEvent> {
         if !ok {
             return Err(bad(format!("extension type {event_type:?} must match x-[A-Za-z0-9._-]+")));
         }
-        return Ok(NewEvent { event_type, payload });
+        return Ok(NewEvent { event_type, payload, written: None });
     }
     check_payload(&event_type, &payload)
         .map_err(|msg| bad(format!("{event_type}: {msg}")).with("type", event_type.as_str()))?;
-    Ok(NewEvent { event_type, payload })
+    Ok(NewEvent { event_type, payload, written: None })
 }
 
 /// The payload shape of each known type (the fields Go writes and replays).

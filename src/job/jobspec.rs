@@ -13,6 +13,12 @@
 //! objective too long to become the plan checkpoint. All of it is found before any job directory
 //! exists, and every finding of a spec is reported at once, each with its field (a JSON Pointer),
 //! line and column.
+//!
+//! Two paths read the text. A clean spec is read once, streaming (`stream`): its steps go one at
+//! a time into the packed `Steps` and into the bytes the ledger records, so a 25,000-step spec is
+//! never one document (issue 16). Anything else falls to the document path, which parses the
+//! spec whole and finds and words every finding; the two accept the same specs with the same
+//! fields and recorded bytes (`stream`'s tests).
 
 use std::borrow::Cow;
 use std::path::Path;
@@ -29,6 +35,7 @@ use crate::json::tape::TapeNode;
 mod finding;
 mod locate;
 mod steps;
+mod stream;
 mod strict;
 mod words;
 
@@ -74,7 +81,12 @@ pub struct JobSpec {
     pub workspace: Option<String>,
     pub steps: Steps,
     /// The normalised, schema-valid document: what the ledger records and the jobpack carries.
+    /// For a spec read by streaming, `/inputs/steps` here is `null`, standing in for
+    /// `steps_json`; [`JobSpec::write_document`] writes the two as one.
     pub document: Value,
+    /// `inputs.steps` as the ledger records it (compact JSON) and its number of items, for a spec
+    /// read by streaming (`stream`): a big spec's steps are never one document (issue 16).
+    pub steps_json: Option<(Vec<u8>, usize)>,
 }
 
 impl JobSpec {
@@ -91,6 +103,54 @@ impl JobSpec {
             _ => Vec::new(),
         }
     }
+
+    /// Write the document as the ledger records it: the bytes serde_json writes for the whole
+    /// normalised document, the streamed steps' text where `document` holds their `null`. The
+    /// document moves out (`null` afterwards): a long job's spec is megabytes, one copy is enough.
+    /// Returns the number of items of `/inputs/steps` (0 when it is not a list): what the job's
+    /// state reads of the recorded spec (`OutlookFacts::step_total`).
+    pub fn write_document(&mut self, out: &mut Vec<u8>) -> usize {
+        let document = std::mem::take(&mut self.document);
+        let steps = self.steps_json.take();
+        let count = match &steps {
+            Some((_, count)) => *count,
+            None => document.pointer("/inputs/steps").and_then(Value::as_array).map_or(0, Vec::len),
+        };
+        match (&document, steps) {
+            (Value::Object(members), Some((steps, _))) => {
+                write_object(out, members, &mut |out, key, value| match value {
+                    Value::Object(inputs) if key == "inputs" => {
+                        write_object(out, inputs, &mut |out, key, value| match key {
+                            "steps" => out.extend_from_slice(&steps),
+                            _ => write_json(out, value),
+                        });
+                    }
+                    _ => write_json(out, value),
+                })
+            }
+            _ => write_json(out, &document),
+        }
+        count
+    }
+}
+
+/// `{"key":value,...}` as serde_json writes a map, each value written by `value`.
+fn write_object(out: &mut Vec<u8>, members: &Map<String, Value>, value: &mut dyn FnMut(&mut Vec<u8>, &str, &Value)) {
+    out.push(b'{');
+    for (index, (key, member)) in members.iter().enumerate() {
+        if index > 0 {
+            out.push(b',');
+        }
+        write_json(out, key);
+        out.push(b':');
+        value(out, key, member);
+    }
+    out.push(b'}');
+}
+
+/// Compact JSON, serde_json's bytes; writing to a `Vec` cannot fail, nor can a `Value` or `str`.
+fn write_json(out: &mut Vec<u8>, value: &(impl serde::Serialize + ?Sized)) {
+    let _ = serde_json::to_writer(out, value);
 }
 
 /// Read and validate a JobSpec file (`.json` → JSON, anything else → YAML); `-` reads stdin (YAML).
@@ -164,6 +224,17 @@ pub fn check(bytes: &[u8], is_json: bool) -> std::result::Result<JobSpec, Findin
     }
     let text =
         std::str::from_utf8(bytes).map_err(|e| fatal(Finding::at(None, None, format!("not UTF-8 text: {e}"))))?;
+    // A clean spec is read once, streaming; any other is read as a document, for its findings.
+    match streamed(text, is_json) {
+        Some(spec) => Ok(spec),
+        None => check_document(text, is_json),
+    }
+}
+
+/// The document path: the spec parsed whole into a `Value`, then checked; every finding is found
+/// and worded here.
+fn check_document(text: &str, is_json: bool) -> std::result::Result<JobSpec, Findings> {
+    let fatal = |f: Finding| Findings(vec![f]);
     let raw = if is_json { parse_json(text) } else { parse_yaml(text) }.map_err(fatal)?;
     let Value::Object(mut raw) = raw else {
         let found = crate::json::kind(&raw);
@@ -203,6 +274,29 @@ pub fn check(bytes: &[u8], is_json: bool) -> std::result::Result<JobSpec, Findin
             Err(findings)
         }
     }
+}
+
+/// A clean spec read by streaming (see `stream`), its steps never one document; `None` for any
+/// other, which the document path then reads and words the findings of. The checks are the
+/// document path's, in its order, on the same values: only the steps were checked as they came.
+fn streamed(text: &str, is_json: bool) -> Option<JobSpec> {
+    let stream::Streamed { mut raw, steps, steps_json } = stream::read(text, is_json)?;
+    let mut findings = Findings::default();
+    strict::check(&raw, &mut findings);
+    let inputs = raw.remove("inputs");
+    let document = normalize(&raw, inputs, &mut findings);
+    let valid = schema::find("wrkr.jobspec").is_none_or(|schema| schema.validator().is_valid(&document));
+    if !findings.is_empty() || !valid {
+        return None;
+    }
+    let streamed_steps = steps.as_ref().map(Steps::len);
+    let read_steps = |_: &Value| match steps {
+        Some(steps) if !steps.is_empty() => Ok(steps),
+        _ => Err(no_steps()),
+    };
+    let mut spec = interpret(document, &mut findings, read_steps).filter(|_| findings.is_empty())?;
+    spec.steps_json = streamed_steps.map(|count| (steps_json, count));
+    Some(spec)
 }
 
 /// The spec of a normalised document (as recorded in a job's ledger): validated again, so a ledger
@@ -270,6 +364,18 @@ fn parse_json(text: &str) -> std::result::Result<Value, Finding> {
 }
 
 fn parse_yaml(text: &str) -> std::result::Result<Value, Finding> {
+    serde_saphyr::from_str_with_options::<Value>(text, yaml_options()).map_err(|e| {
+        let at = e.location();
+        Finding::at(
+            at.map(|l| l.line() as usize),
+            at.map(|l| l.column() as usize),
+            format!("invalid YAML: {}", first_line(&e.to_string())),
+        )
+    })
+}
+
+/// The strict YAML options every reading of a spec uses (the document path and `stream`).
+fn yaml_options() -> serde_saphyr::Options {
     let mut budget = serde_saphyr::budget::Budget::default();
     budget.max_depth = 64;
     budget.max_aliases = 100;
@@ -286,14 +392,7 @@ fn parse_yaml(text: &str) -> std::result::Result<Value, Finding> {
     options.duplicate_keys = serde_saphyr::DuplicateKeyPolicy::Error;
     options.strict_booleans = true;
     options.with_snippet = false;
-    serde_saphyr::from_str_with_options::<Value>(text, options).map_err(|e| {
-        let at = e.location();
-        Finding::at(
-            at.map(|l| l.line() as usize),
-            at.map(|l| l.column() as usize),
-            format!("invalid YAML: {}", first_line(&e.to_string())),
-        )
-    })
+    options
 }
 
 fn first_line(s: &str) -> &str {
@@ -451,6 +550,7 @@ fn interpret(
         workspace: document.pointer("/inputs/workspace").and_then(Value::as_str).map(str::to_owned),
         steps,
         document,
+        steps_json: None,
     })
 }
 

@@ -57,14 +57,25 @@ pub fn build(state: JobState, last_seq: u64, mut events: Vec<NewEvent>) -> Resul
     for (i, event) in events.into_iter().enumerate() {
         let seq = last_seq + 1 + i as u64;
         check_against_state(&working, &event, seq)?;
-        let record = EventRecord {
-            seq,
-            created_at: now.clone(),
-            event_type: event.event_type,
-            payload: Some(Value::Object(event.payload)),
+        // A payload written already goes into the line as it is; the record (what the state
+        // applies and the caller gets back) holds the stand-in, so it is kept once (it is the
+        // recorded JobSpec, megabytes for a long job).
+        let payload = match event.written {
+            // State checks and `apply` read the payloads of Go's types: those must be built.
+            Some(_) if !event.event_type.starts_with("x-") => {
+                return Err(crate::contract::Error::generic(format!(
+                    "a written payload is for extension events only, not {}",
+                    event.event_type
+                )));
+            }
+            _ => Some(Value::Object(event.payload)),
         };
+        let record = EventRecord { seq, created_at: now.clone(), event_type: event.event_type, payload };
         working.apply(&record)?;
-        bytes.extend_from_slice(&record.to_line());
+        match &event.written {
+            Some(written) => record.write_line(&mut bytes, Some(written)),
+            None => bytes.extend_from_slice(&record.to_line()),
+        }
         line_ends.push(bytes.len());
         records.push(record);
     }

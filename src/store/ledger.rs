@@ -90,17 +90,27 @@ impl EventRecord {
 
     /// The line as stored, `\n` included.
     pub fn to_line(&self) -> Vec<u8> {
-        let mut line = format!("{{\"seq\":{},\"created_at\":", self.seq).into_bytes();
-        // Serializing strings and JSON values into a Vec cannot fail.
-        let _ = serde_json::to_writer(&mut line, &self.created_at);
-        line.extend_from_slice(b",\"type\":");
-        let _ = serde_json::to_writer(&mut line, &self.event_type);
-        if let Some(payload) = &self.payload {
-            line.extend_from_slice(b",\"payload\":");
-            let _ = serde_json::to_writer(&mut line, payload);
-        }
-        line.extend_from_slice(b"}\n");
+        let mut line = Vec::new();
+        self.write_line(&mut line, None);
         line
+    }
+
+    /// Append the line to `out`; with `written`, those bytes are the payload (a payload written
+    /// already: `job::NewEvent::written`) in place of `self.payload`.
+    pub fn write_line(&self, out: &mut Vec<u8>, written: Option<&[u8]>) {
+        out.extend_from_slice(format!("{{\"seq\":{},\"created_at\":", self.seq).as_bytes());
+        // Serializing strings and JSON values into a Vec cannot fail.
+        let _ = serde_json::to_writer(&mut *out, &self.created_at);
+        out.extend_from_slice(b",\"type\":");
+        let _ = serde_json::to_writer(&mut *out, &self.event_type);
+        if let Some(written) = written {
+            out.extend_from_slice(b",\"payload\":");
+            out.extend_from_slice(written);
+        } else if let Some(payload) = &self.payload {
+            out.extend_from_slice(b",\"payload\":");
+            let _ = serde_json::to_writer(&mut *out, payload);
+        }
+        out.extend_from_slice(b"}\n");
     }
 }
 

@@ -171,7 +171,7 @@ pub(super) fn step_list<'v>(items: impl Iterator<Item = Cow<'v, Value>>) -> Resu
 }
 
 /// Step `index` of `inputs.steps`, as the reference adapter reads it.
-fn step_at(index: usize, item: &Value) -> Result<Step> {
+pub(super) fn step_at(index: usize, item: &Value) -> Result<Step> {
     let Value::Object(map) = item else {
         return Err(Error::invalid_input(format!("inputs.steps[{index}] is not a mapping"))
             .with("index", index)

@@ -94,7 +94,8 @@ fn keys(map: &Map<String, Value>, base: &dyn Fn() -> String, known: &[&str], fin
     }
 }
 
-fn step(map: &Map<String, Value>, index: usize, findings: &mut Findings) {
+/// The checks of one step (`index` of `inputs.steps`): its keys and the types of its fields.
+pub(super) fn step(map: &Map<String, Value>, index: usize, findings: &mut Findings) {
     let base = || format!("/inputs/steps/{index}");
     keys(map, &base, STEP, findings);
     let wrong = |key: &str, want: &str, findings: &mut Findings| {
