@@ -146,8 +146,14 @@ impl FsStore {
             self.derived.borrow_mut().insert(job.clone(), entry);
         }
         // A proven position: the next read of records after this batch starts here, and finds
-        // nothing to read at all while nobody else appended (`store::held`).
-        self.read_positions.borrow_mut().insert(job.clone(), after);
+        // nothing to read at all while nobody else appended (`store::held`). Only when this store
+        // had read up to the batch's start: records another writer appended before it (a lease
+        // renewal) are still to be read from where the last read ended, not replayed from the
+        // start of the ledger (a runner's every heartbeat replayed the whole ledger: O(n)).
+        let mut positions = self.read_positions.borrow_mut();
+        if positions.get(job).is_some_and(|p| p.seq == position.seq) {
+            positions.insert(job.clone(), after);
+        }
         Ok(Appended { records: batch.records, state: batch.state })
     }
 }
