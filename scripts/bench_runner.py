@@ -15,7 +15,8 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from benchlib import record  # noqa: E402
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-WRKR = os.path.join(ROOT, "bin", "wrkr")
+# WRKR_BENCH_BIN measures another build (a before/after comparison) with the same floors.
+WRKR = os.environ.get("WRKR_BENCH_BIN") or os.path.join(ROOT, "bin", "wrkr")
 SIZES = [int(n) for n in os.environ.get("WRKR_BENCH_STEPS", "2500,25000").split(",")]
 # Peak RSS comes from GNU time, not from wait4 here: Python spawns with vfork, and a child's
 # ru_maxrss then starts at this interpreter's own high-water mark (14 MiB at 250 steps, 24 MiB

@@ -358,10 +358,22 @@ impl History {
                 })
                 .collect())
         })?;
-        for record in &done.records {
+        self.apply_appended(store, job, &done.records);
+        Ok(done.records.iter().map(|r| r.seq).collect())
+    }
+
+    /// Apply `records`, just appended by this process. Records another writer appended since this
+    /// history last looked (a `wrkr pause`, a lease renewal) come before them: they are read
+    /// first, or applying ours would move `last_seq` past them and no later read would return
+    /// them (a pause that landed between a step's end and its end batch went unseen). Best effort:
+    /// when that read fails, ours are applied alone, as before, and the batch stays acknowledged.
+    pub fn apply_appended(&mut self, store: &dyn Store, job: &JobId, records: &[EventRecord]) {
+        if records.first().is_some_and(|r| r.seq > self.last_seq + 1) {
+            let _ = self.catch_up(store, job);
+        }
+        for record in records {
             self.apply(record);
         }
-        Ok(done.records.iter().map(|r| r.seq).collect())
     }
 
     /// The JobSpec's budgets with every `wrkr budget raise` applied.
@@ -379,5 +391,38 @@ impl History {
 
     pub fn is_approved(&self, checkpoint_id: &str) -> bool {
         self.approvals.get(checkpoint_id).is_some_and(|n| *n > 0)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use serde_json::json;
+
+    use super::*;
+    use crate::job::NewEvent;
+    use crate::store::{AppendOptions, FsStore};
+
+    // A pause that another process appended between the runner's last read and its next append
+    // was skipped for good: applying the runner's own records moved `last_seq` past it, so the
+    // runner went on starting the steps of a paused job.
+    #[test]
+    fn a_record_another_writer_appended_before_ours_is_not_skipped() {
+        let dir = tempfile::TempDir::new().unwrap();
+        let (runner, other) = (FsStore::new(dir.path().into()), FsStore::new(dir.path().into()));
+        let job = JobId::parse("job_gap").unwrap();
+        runner.append(&job, AppendOptions { create: true, fence: None }, &mut |_| Ok(vec![])).unwrap();
+        runner.change_status(&job, Status::Running, None).unwrap();
+        let epoch = runner.acquire_lease(&job, "runner", Duration::from_secs(60)).unwrap().epoch;
+        let mut history = History::load(&runner, &job).unwrap();
+        assert_eq!(history.status, Status::Running);
+        other.change_status(&job, Status::Paused, None).unwrap();
+        let note = NewEvent::new("x-note", json!({}));
+        let seqs = history.append_fenced(&runner, &job, epoch, &|_| vec![note.clone()]).unwrap();
+        assert_eq!(history.last_seq, seqs[0]);
+        assert_eq!(history.status, Status::Paused, "the pause before our record was applied");
+        history.catch_up(&runner, &job).unwrap();
+        assert_eq!(history.status, Status::Paused);
     }
 }

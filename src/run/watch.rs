@@ -146,9 +146,7 @@ impl<'a> StepWatch<'a> {
                 }
             })?;
             self.pending.clear();
-            for record in &done.records {
-                self.history.apply(record);
-            }
+            self.history.apply_appended(self.store, self.job, &done.records);
         }
         self.history.catch_up(self.store, self.job)?;
         self.last_contact = Instant::now();

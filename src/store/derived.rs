@@ -56,6 +56,17 @@ impl Derived {
         self.line_still_there(file).then_some(Fit::Behind)
     }
 
+    /// The tail of `file`, whose length is `file_len`, when the ledger still ends with the last
+    /// line this cache covers: one read of that line instead of the backwards search of
+    /// [`Tail::read`]. `None` when the file is longer or shorter, or the line is not there.
+    pub fn tail_when_current(&self, file: &File, file_len: u64) -> Option<Tail> {
+        if file_len != self.position.offset || !self.line_still_there(file) {
+            return None;
+        }
+        let start = self.position.offset - self.line.len() as u64 - 1;
+        Some(Tail { file_len, complete_end: file_len, last: Some((start, self.line.clone())) })
+    }
+
     /// Whether `line` is still a whole line of `file`, ending just before `position.offset`.
     fn line_still_there(&self, file: &File) -> bool {
         let Some(start) = self.position.offset.checked_sub(self.line.len() as u64 + 1) else { return false };

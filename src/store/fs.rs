@@ -24,16 +24,18 @@ use std::os::unix::fs::{DirBuilderExt, FileExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 
 use crate::contract::{Error, ReasonCode, Result};
-use crate::failpoint;
-use crate::job::{JobState, lease};
+use crate::job::JobState;
 use crate::json::scan::Scan;
 use crate::store::atomic::{self, Durability, sync_dir};
-use crate::store::derived::{self, Derived, Fit};
+use crate::store::derived::Derived;
+use crate::store::held::HeldLedger;
 use crate::store::import::{ImportedLedger, job_exists};
 use crate::store::ledger::{EventRecord, LEDGER_FILE, LedgerReader, Position, Tail, previous_newline};
 use crate::store::lock::{JobLock, LOCK_FILE, PendingBatch};
 use crate::store::snapshot::Snapshot;
-use crate::store::{AppendOptions, Appended, JobId, LineSink, Plan, Sink, Store, batch, job_not_found};
+use crate::store::{AppendOptions, Appended, JobId, LineSink, Plan, Sink, Store, job_not_found};
+
+mod append;
 
 /// A reader never replays more than this many records past the snapshot.
 pub const SNAPSHOT_EVERY: u64 = 128;
@@ -44,11 +46,18 @@ pub struct FsStore {
     read_positions: RefCell<HashMap<JobId, Position>>,
     /// The state derived at this store's last append to each job (see `derived.rs`).
     derived: RefCell<HashMap<JobId, Derived>>,
+    /// The ledger of the job this store last appended to, kept open (see `held.rs`).
+    held: RefCell<Option<HeldLedger>>,
 }
 
 impl FsStore {
     pub fn new(root: PathBuf) -> FsStore {
-        FsStore { root, read_positions: RefCell::new(HashMap::new()), derived: RefCell::new(HashMap::new()) }
+        FsStore {
+            root,
+            read_positions: RefCell::new(HashMap::new()),
+            derived: RefCell::new(HashMap::new()),
+            held: RefCell::new(None),
+        }
     }
 
     pub fn root(&self) -> &Path {
@@ -99,6 +108,18 @@ impl FsStore {
             .unwrap_or_default();
         let reader = LedgerReader::new(file, start, tail.complete_end).map_err(|e| Error::io("read ledger", e))?;
         Ok((reader, tail))
+    }
+
+    /// A read from `from_seq` that has nothing to return, answered without opening the ledger: the
+    /// held ledger (`held.rs`) is still the job's and ends exactly where this store's last read or
+    /// append of it ended, before `from_seq`. What such a read returns (the last seq before
+    /// `from_seq`); `None` when the ordinary read must answer.
+    fn nothing_new(&self, job: &JobId, from_seq: u64) -> Option<u64> {
+        let held = self.held.borrow();
+        let held = held.as_ref().filter(|h| &h.job == job)?;
+        let end = self.read_positions.borrow().get(job).copied().filter(|p| p.seq >= 1 && p.seq < from_seq)?;
+        let len = held.len_if_at(&self.job_dir(job).join(LEDGER_FILE))?;
+        (len == end.offset).then(|| end.seq.max(from_seq - 1))
     }
 
     /// After a read: remember where it ended; the last seq seen (a job without records is not found).
@@ -226,108 +247,26 @@ impl Store for FsStore {
 
     fn append(&self, job: &JobId, options: AppendOptions, plan: Plan<'_>) -> Result<Appended> {
         let dir = self.job_dir(job);
-        if !dir.is_dir() {
-            if !options.create {
-                return Err(self.not_found(job));
-            }
-            private_dir_all(&self.root).map_err(|e| Error::io(format!("create {}", self.root.display()), e))?;
-            create_dir_synced(&self.root.join("jobs"))?;
-            create_dir_synced(&dir)?;
-        }
-        let ledger_path = dir.join(LEDGER_FILE);
-        if !options.create && !ledger_path.exists() {
-            return Err(self.not_found(job));
-        }
-        let (file, ledger_created) =
-            match OpenOptions::new().read(true).write(true).create_new(true).mode(0o600).open(&ledger_path) {
-                Ok(f) => (f, true),
-                Err(e) if e.kind() == ErrorKind::AlreadyExists => {
-                    let f = OpenOptions::new().read(true).write(true).open(&ledger_path);
-                    (f.map_err(|e| Error::io("open ledger", e))?, false)
-                }
-                Err(e) => return Err(Error::io("create ledger", e)),
-            };
-        // The lock is on the ledger's own inode (see lock.rs): held until `file` is closed.
-        let (lock, lock_created) = JobLock::acquire(&dir, job.as_str(), &file)?;
-        if lock_created || ledger_created {
+        // The ledger this store appended to last time, when it is this job's and still its ledger.
+        let held = self.held.borrow_mut().take().filter(|h| &h.job == job);
+        let relocked = match held {
+            Some(held) => JobLock::acquire_held(&dir, job.as_str(), &held.file, held.record)?
+                .map(|(lock, created)| (held.file, lock, created)),
+            None => None,
+        };
+        let (file, lock, new_entry) = match relocked {
+            Some(locked) => locked,
+            None => self.open_and_lock(job, &dir, options)?,
+        };
+        if new_entry {
             sync_dir(&dir).map_err(|e| Error::io(format!("fsync {}", dir.display()), e))?;
         }
-
-        // 1. Recovery: a half-written batch of a killed writer, or a torn last line.
-        let mut tail = Tail::read(&file).map_err(|e| Error::io("read ledger tail", e))?;
-        let cut = match lock.pending() {
-            Some(p) if p.start < tail.file_len && tail.file_len < p.end && p.start <= tail.complete_end => {
-                Some(p.start)
-            }
-            _ if tail.file_len > tail.complete_end => Some(tail.complete_end),
-            _ => None,
-        };
-        if let Some(cut) = cut {
-            file.set_len(cut).map_err(|e| Error::io("truncate torn ledger tail", e))?;
-            tail = Tail::read(&file).map_err(|e| Error::io("read ledger tail", e))?;
+        let appended = self.append_locked(job, &dir, &file, &lock, options, plan);
+        // Kept open for the next append, unlocked; after an error, closing it releases the lock.
+        if appended.is_ok() && file.unlock().is_ok() {
+            *self.held.borrow_mut() = HeldLedger::new(job.clone(), file, lock.into_record());
         }
-
-        // 2-3. State (from this store's previous append when the ledger proves it), fence, plan, checks.
-        let cached = self.derived.borrow_mut().remove(job);
-        let (state, position, snapshot_seq) = match cached.and_then(|c| Some((c.fit(&file, &tail)?, c))) {
-            Some((Fit::Current, c)) => (c.state, c.position, c.snapshot_seq),
-            Some((Fit::Behind, c)) => {
-                let (state, position, _) = self.replay(job, &file, c.state, c.position, &tail)?;
-                (state, position, c.snapshot_seq)
-            }
-            None => self.derive(job, &dir, &file, &tail)?,
-        };
-        if position.seq == 0 && !options.create {
-            return Err(self.not_found(job));
-        }
-        if let Some(epoch) = options.fence {
-            lease::check_fence(&state, epoch)?;
-        }
-        let events = plan(&state)?;
-        let batch = match batch::build(state, position.seq, events)? {
-            Ok(batch) => batch,
-            Err(state) => return Ok(Appended { records: Vec::new(), state }),
-        };
-
-        // 4. One write, one fdatasync.
-        let start = tail.complete_end;
-        let end = start + batch.bytes.len() as u64;
-        lock.set_pending(PendingBatch { start, end })?;
-        let written = (|| {
-            failpoint::check("ledger.append.before_write").map_err(|e| fatal("write", job, e))?;
-            failpoint::write_all_at("ledger.append.short_write", &file, &batch.bytes, start)
-                .map_err(|e| fatal("write", job, e))?;
-            failpoint::check("ledger.append.before_fsync").map_err(|e| fatal("fdatasync", job, e))?;
-            file.sync_data().map_err(|e| fatal("fdatasync", job, e))?;
-            // An fsync that reports failure after the data reached the disk.
-            failpoint::check("ledger.append.fsync").map_err(|e| fatal("fdatasync", job, e))
-        })();
-        if let Err(err) = written {
-            // Not acknowledged, so not in the ledger: a caller that retries must not find the batch
-            // there twice. Best effort: if this fails too, the pending record lets the next writer
-            // cut a partial batch, and a whole one stays (as after a crash before the answer).
-            let _ = file.set_len(start);
-            return Err(err);
-        }
-
-        // 5. Snapshot (cache).
-        let after = Position {
-            offset: end,
-            lines: position.lines + batch.records.len() as u64,
-            seq: batch.state.last_applied_seq,
-        };
-        let mut snapshot_seq = snapshot_seq;
-        if batch.changes_state() || after.seq - snapshot_seq >= SNAPSHOT_EVERY {
-            Snapshot::of(&batch.state, after).save(&dir);
-            snapshot_seq = after.seq;
-        }
-        let last_line = derived::last_line(&batch.bytes);
-        if let Some(entry) = Derived::new(&file, batch.state.clone(), after, snapshot_seq, last_line) {
-            self.derived.borrow_mut().insert(job.clone(), entry);
-        }
-        drop(lock);
-        drop(file); // releases the ledger lock
-        Ok(Appended { records: batch.records, state: batch.state })
+        appended
     }
 
     fn state(&self, job: &JobId) -> Result<JobState> {
@@ -340,6 +279,9 @@ impl Store for FsStore {
     }
 
     fn read_events_lean(&self, job: &JobId, from_seq: u64, lean: &[&str], sink: Sink<'_>) -> Result<u64> {
+        if let Some(last) = self.nothing_new(job, from_seq) {
+            return Ok(last);
+        }
         let (mut reader, tail) = self.reader_from(job, from_seq)?;
         while let Some((record, line)) = reader.next_record_lean(lean)? {
             if record.seq >= from_seq {
@@ -350,6 +292,9 @@ impl Store for FsStore {
     }
 
     fn read_lines(&self, job: &JobId, from_seq: u64, sink: LineSink<'_>) -> Result<u64> {
+        if let Some(last) = self.nothing_new(job, from_seq) {
+            return Ok(last);
+        }
         let (mut reader, tail) = self.reader_from(job, from_seq)?;
         let mut scan = Scan::new();
         while let Some((seq, line)) = reader.next_line(&mut scan)? {

@@ -26,6 +26,10 @@
 //! path after the ledger lock is held (and recreated if it was deleted). The record is not
 //! fsynced: after a power loss, or if the file is deleted while a writer is killed mid-batch, it
 //! may be missing while part of an unacknowledged batch survived as complete lines.
+//!
+//! A store that appended to a job before keeps its ledger and record file open for the next
+//! append (`store::held`); [`JobLock::acquire_held`] locks the kept ledger and makes the same
+//! checks as `acquire` (the path still names it; a deleted record file is opened again by path).
 
 use std::fs::{File, OpenOptions, TryLockError};
 use std::os::unix::fs::{FileExt, MetadataExt, OpenOptionsExt};
@@ -62,21 +66,35 @@ impl JobLock {
                 .with("job_id", job_id)
                 .with("store_dir", dir.display().to_string()));
         }
-        // One open that creates the file if it is missing: an operator may delete it at any moment,
-        // and a look-then-open pair (`create_new`, then a plain open on "exists") failed when the
-        // delete fell between the two. A record file that holds nothing yet counts as created, so
-        // its directory entry is synced (at worst once more than needed, after a crash).
-        let path = dir.join(LOCK_FILE);
-        let record = OpenOptions::new()
-            .read(true)
-            .write(true)
-            .create(true)
-            .truncate(false)
-            .mode(0o600)
-            .open(&path)
-            .map_err(|e| Error::io(format!("open {}", path.display()), e))?;
-        let created = record.metadata().map_err(|e| Error::io(format!("stat {}", path.display()), e))?.len() == 0;
+        let (record, created) = open_record(dir)?;
         Ok((JobLock { record }, created))
+    }
+
+    /// As [`JobLock::acquire`], for a ledger this process kept open since its previous append,
+    /// with that append's record file (`store::held`). `Ok(None)`, with the ledger unlocked, when
+    /// the path no longer names the held ledger: the caller opens it afresh. A record file that
+    /// was deleted meanwhile is opened (and created) by path again, as `acquire` would.
+    pub fn acquire_held(dir: &Path, job_id: &str, ledger: &File, record: File) -> Result<Option<(JobLock, bool)>> {
+        lock_ledger(ledger, dir, job_id)?;
+        if !still_at(ledger, &dir.join(LEDGER_FILE)) {
+            let _ = ledger.unlock();
+            return Ok(None);
+        }
+        if record.metadata().is_ok_and(|m| m.nlink() > 0) {
+            return Ok(Some((JobLock { record }, false)));
+        }
+        match open_record(dir) {
+            Ok((record, created)) => Ok(Some((JobLock { record }, created))),
+            Err(err) => {
+                let _ = ledger.unlock();
+                Err(err)
+            }
+        }
+    }
+
+    /// The record file, to keep open for the next append (`store::held`).
+    pub fn into_record(self) -> File {
+        self.record
     }
 
     pub fn pending(&self) -> Option<PendingBatch> {
@@ -94,6 +112,26 @@ impl JobLock {
         let text = format!("{:020} {:020}\n", batch.start, batch.end);
         self.record.write_all_at(text.as_bytes(), 0).map_err(|e| Error::io("write ledger.lock", e))
     }
+}
+
+/// Open `dir/ledger.lock`, creating it if it is missing; whether it holds nothing yet.
+///
+/// One open that creates the file if it is missing: an operator may delete it at any moment, and
+/// a look-then-open pair (`create_new`, then a plain open on "exists") failed when the delete fell
+/// between the two. A record file that holds nothing yet counts as created, so its directory entry
+/// is synced (at worst once more than needed, after a crash).
+fn open_record(dir: &Path) -> Result<(File, bool)> {
+    let path = dir.join(LOCK_FILE);
+    let record = OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .mode(0o600)
+        .open(&path)
+        .map_err(|e| Error::io(format!("open {}", path.display()), e))?;
+    let created = record.metadata().map_err(|e| Error::io(format!("stat {}", path.display()), e))?.len() == 0;
+    Ok((record, created))
 }
 
 /// Whether `path` names the open `ledger` (same device and inode). Stat errors count as moved.

@@ -23,6 +23,7 @@ pub mod atomic;
 pub mod batch;
 pub mod derived;
 pub mod fs;
+pub mod held;
 pub mod import;
 pub mod job_id;
 pub mod ledger;
