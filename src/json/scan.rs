@@ -487,6 +487,42 @@ impl<'a> ScanNode<'a> {
         None
     }
 
+    /// The items, in document order, when this is an array.
+    pub fn items(&self) -> Option<impl Iterator<Item = ScanNode<'a>> + use<'a>> {
+        let node = self.node();
+        if node.kind != Kind::Array {
+            return None;
+        }
+        let (first, end, this) = (self.at + 1, node.next, *self);
+        Some(std::iter::successors((first < end).then_some(first), move |&at| {
+            let next = this.scan.nodes[at].next;
+            (next < end).then_some(next)
+        })
+        .map(move |at| ScanNode { at, ..this }))
+    }
+
+    /// The members (key, value), in document order, when this is an object. Keys are never
+    /// escaped (the scan is unsure of those), so a key's bytes between its quotes are its text.
+    pub fn members(&self) -> Option<impl Iterator<Item = (&'a str, ScanNode<'a>)> + use<'a>> {
+        let node = self.node();
+        if node.kind != Kind::Object {
+            return None;
+        }
+        let (first, end, this) = (self.at + 1, node.next, *self);
+        Some(
+            std::iter::successors((first < end).then_some(first), move |&key| {
+                let next = this.scan.nodes[key + 1].next;
+                (next < end).then_some(next)
+            })
+            .map(move |key| {
+                let key_node = &this.scan.nodes[key];
+                // Checked to be UTF-8 when scanned.
+                let text = std::str::from_utf8(&this.src[key_node.start + 1..key_node.end - 1]).unwrap_or_default();
+                (text, ScanNode { at: key + 1, ..this })
+            }),
+        )
+    }
+
     /// The text, when this is a string.
     pub fn str(&self) -> Option<Cow<'a, str>> {
         let node = self.node();

@@ -83,6 +83,9 @@ pub fn pack_job<W: Write>(store: &dyn Store, job: &JobId, capture: Capture, out:
         Record::Value(value) => packer.add_record(value),
         Record::Event { event, job_id } => packer.add_event(event, job_id, &mut line),
         Record::Line { event, job_id } => packer.add_line_event(event, job_id, &mut line, &mut scratch),
+        Record::LineCheckpoint { checkpoint, job_id } => {
+            packer.add_line_checkpoint(checkpoint, job_id, &mut line, &mut scratch)
+        }
         Record::Raw(file) => {
             let mut reader = BufReader::with_capacity(256 * 1024, records::open_artifact(file)?);
             packer.add_file(&raw::entry_name(&file.path), &mut reader)
