@@ -26,7 +26,8 @@ from benchlib import build_release, record  # noqa: E402
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 TARGET = os.environ.get("CARGO_TARGET_DIR", os.path.join(ROOT, "target"))
-BIN = os.path.join(TARGET, "release", "wrkr")
+# WRKR_BIN measures another build (e.g. main's, for a before/after); the job is built with it too.
+BIN = os.environ.get("WRKR_BIN") or os.path.join(TARGET, "release", "wrkr")
 GNU_TIME = "/usr/bin/time" if os.path.exists("/usr/bin/time") else None
 BATCH_STEPS = 5_000  # 20,000 events, ~5 MiB: one append, one fdatasync
 
