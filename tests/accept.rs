@@ -287,7 +287,8 @@ fn without_times(mut v: Value) -> Value {
 #[test]
 fn accept_run_job_gives_the_verdict_of_a_full_verify_of_its_pack() {
     let s = setup();
-    let failing = PASSING.replace("required_checkpoint_types: [plan, completed]", "required_checkpoint_types: [blocked]");
+    let failing =
+        PASSING.replace("required_checkpoint_types: [plan, completed]", "required_checkpoint_types: [blocked]");
     for config in [PASSING, failing.as_str()] {
         let (code, by_job) = s.accept_run(config);
         let pack = s.sb.work().join("judged.zip");

@@ -275,7 +275,10 @@ mod tests {
             .as_array()
             .unwrap()
             .iter()
-            .map(|f| FileDigest { path: f["path"].as_str().unwrap().into(), sha256: f["sha256"].as_str().unwrap().into() })
+            .map(|f| FileDigest {
+                path: f["path"].as_str().unwrap().into(),
+                sha256: f["sha256"].as_str().unwrap().into(),
+            })
             .collect();
         (File::open(path).unwrap(), files)
     }

@@ -494,11 +494,13 @@ impl<'a> ScanNode<'a> {
             return None;
         }
         let (first, end, this) = (self.at + 1, node.next, *self);
-        Some(std::iter::successors((first < end).then_some(first), move |&at| {
-            let next = this.scan.nodes[at].next;
-            (next < end).then_some(next)
-        })
-        .map(move |at| ScanNode { at, ..this }))
+        Some(
+            std::iter::successors((first < end).then_some(first), move |&at| {
+                let next = this.scan.nodes[at].next;
+                (next < end).then_some(next)
+            })
+            .map(move |at| ScanNode { at, ..this }),
+        )
     }
 
     /// The members (key, value), in document order, when this is an object. Keys are never

@@ -170,8 +170,14 @@ fn line_projection_is_the_value_projection() {
         ("job_initialized", r#"{"status":"queued"}"#.into()),
         ("status_changed", r#"{"to":"running"}"#.into()),
         ("counters_updated", r#"{"retry_count":1,"step_count":2.0,"tool_call_count":-3}"#.into()),
-        (STEP_FINISHED, format!(r#"{{"artifact_hashes":{{"a.md":"{hash}","b.md":"nope","c.md":null,"d/e.md":"{hash}"}}}}"#)),
-        ("checkpoint_emitted", r#"{"artifacts_delta":{"added":["a.md","b.md",3," ",""],"changed":["d\/e.md"],"removed":["z.md"]}}"#.into()),
+        (
+            STEP_FINISHED,
+            format!(r#"{{"artifact_hashes":{{"a.md":"{hash}","b.md":"nope","c.md":null,"d/e.md":"{hash}"}}}}"#),
+        ),
+        (
+            "checkpoint_emitted",
+            r#"{"artifacts_delta":{"added":["a.md","b.md",3," ",""],"changed":["d\/e.md"],"removed":["z.md"]}}"#.into(),
+        ),
         ("checkpoint_emitted", r#"{"artifacts_delta":{"added":"x.md","changed":["f.md"]}}"#.into()),
         ("checkpoint_emitted", r#"{"artifacts_delta":["y.md"]}"#.into()),
         (WRAP_FINISHED, format!(r#"{{"artifact_hashes":{{"f.md":"{hash}"}}}}"#)),

@@ -193,7 +193,11 @@ mod tests {
             let mut fast = Vec::new();
             checkpoint.write_canonical("job_x", &mut fast, &mut scratch);
             let value = checkpoint.to_value("job_x").unwrap();
-            assert_eq!(String::from_utf8(fast).unwrap(), String::from_utf8(jcs::value_to_vec(&value)).unwrap(), "{text:?}");
+            assert_eq!(
+                String::from_utf8(fast).unwrap(),
+                String::from_utf8(jcs::value_to_vec(&value)).unwrap(),
+                "{text:?}"
+            );
             // `to_value` is the projection's own record of the same event.
             let parsed = text.map(|t| crate::json::parse(t.as_bytes()).unwrap());
             let event = LedgerEvent {
