@@ -26,7 +26,8 @@ from benchlib import build_release, record  # noqa: E402
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 TARGET = os.environ.get("CARGO_TARGET_DIR", os.path.join(ROOT, "target"))
-BIN = os.path.join(TARGET, "release", "wrkr")
+# WRKR_BIN measures another build (e.g. main's, for a before/after); the job is built with it too.
+BIN = os.environ.get("WRKR_BIN") or os.path.join(TARGET, "release", "wrkr")
 GNU_TIME = "/usr/bin/time" if os.path.exists("/usr/bin/time") else None
 BATCH_STEPS = 5_000  # 20,000 events, ~5 MiB: one append, one fdatasync
 
@@ -119,6 +120,16 @@ def main():
             sw, _, _ = best(3, lambda: run(["sha256sum", ledger], env))
             record(f"export_{steps}", f"wrkr export, {steps:,} steps ({nevents:,} events)", ew, "s", sw,
                    "sha256sum of the ledger", erss)
+            # The pack must be fsynced (every export is durable): writing and fdatasyncing a file of
+            # the pack's size is a floor export cannot go under on this disk, measured here too.
+            pack_mib = -(-os.path.getsize(pack) // (1 << 20))
+            dd_out = os.path.join(tmp, "fsync_floor")
+            dw, _, _ = best(3, lambda: run(["dd", "if=/dev/zero", f"of={dd_out}", "bs=1M", f"count={pack_mib}",
+                                            "conv=fdatasync", "status=none"], env))
+            os.unlink(dd_out)
+            record(f"export_{steps}_vs_fsync", f"wrkr export, {steps:,} steps, vs fsync of its pack", ew, "s", dw,
+                   f"dd + fdatasync of {pack_mib} MiB", erss)
+            print(f"        floor: dd + fdatasync of {pack_mib} MiB (the pack's size) {dw:.3f} s; export is {ew / dw:.2f}x it")
             print(f"{steps:>7} {nevents:>8} {build_s:>8.2f} {ew:>9.3f} {erss:>9.1f}Mi {os.path.getsize(pack) / (1 << 20):>9.1f} "
                   f"{rw:>10.3f} {rrss:>6.1f}Mi {nrec / rw:>10.0f} {rec_mib / rw:>7.1f} {pipe_s:>7.3f}")
         print("export = store -> records -> pack -> atomic write; pipe = wrkr-events --records | wrkr-pack (same bytes, checked)")

@@ -18,8 +18,9 @@ ROOT = pathlib.Path(__file__).resolve().parents[1]
 
 def build_release() -> None:
     """`cargo build --release`, unless the driver already built it (`make bench` builds once, then
-    sets WRKR_BENCH_BUILT, so no script rebuilds the binary the others measured)."""
-    if not os.environ.get("WRKR_BENCH_BUILT"):
+    sets WRKR_BENCH_BUILT, so no script rebuilds the binary the others measured), and unless
+    WRKR_BIN names the binary to measure (another build, e.g. main's for a before/after)."""
+    if not os.environ.get("WRKR_BENCH_BUILT") and not os.environ.get("WRKR_BIN"):
         subprocess.run(["cargo", "build", "--release", "-q", "--locked"], cwd=ROOT, check=True)
 
 

@@ -264,3 +264,41 @@ fn config_errors() {
         std::fs::read(s.sb.work().join("other.yaml")).unwrap()
     );
 }
+
+/// Drop what differs between two runs of the same checks: times.
+fn without_times(mut v: Value) -> Value {
+    match &mut v {
+        Value::Object(map) => {
+            map.remove("seconds");
+            map.remove("created_at");
+            for item in map.values_mut() {
+                *item = without_times(item.take());
+            }
+        }
+        Value::Array(items) => items.iter_mut().for_each(|item| *item = without_times(item.take())),
+        _ => {}
+    }
+    v
+}
+
+/// `accept run JOB` judges the pack it has just exported without verifying it again (it reuses
+/// the entry hashes export computed); its verdict must be the one a full verify of that pack gives
+/// (`accept run PACK`), check for check and word for word, passing and failing alike.
+#[test]
+fn accept_run_job_gives_the_verdict_of_a_full_verify_of_its_pack() {
+    let s = setup();
+    let failing =
+        PASSING.replace("required_checkpoint_types: [plan, completed]", "required_checkpoint_types: [blocked]");
+    for config in [PASSING, failing.as_str()] {
+        let (code, by_job) = s.accept_run(config);
+        let pack = s.sb.work().join("judged.zip");
+        std::fs::copy(s.sb.work().join("wrkr-out/jobpacks/jobpack_job_a.zip"), &pack).unwrap();
+        let out = s.sb.wrkr().args(["--json", "accept", "run"]).arg(&pack).output().unwrap();
+        let by_pack: Value = serde_json::from_slice(&out.stdout).unwrap();
+        assert_eq!(out.status.code(), Some(code), "{by_pack:#}");
+        assert_eq!(without_times(by_job["checks"].clone()), without_times(by_pack["checks"].clone()));
+        assert_eq!(without_times(by_job["accept_result"].clone()), without_times(by_pack["accept_result"].clone()));
+        let message = by_job["checks"][0]["message"].as_str().unwrap();
+        assert!(message.ends_with(" files verified; every record matches its schema"), "{message}");
+    }
+}

@@ -293,22 +293,50 @@ fn a_job_without_a_workspace_lists_every_artifact_as_missing() {
 /// Export reads ledger lines on a zero-copy scan and copies payloads that are already canonical;
 /// every line it is unsure of (a `\u` escape, `-0`, an integer beyond 2^53, ...) takes the strict
 /// parser. Either way the pack must be the bytes the `Value` path made before the scan existed:
-/// `odd_ledger.zip` was exported from `odd_ledger.jsonl` by the build before it (unsorted keys,
-/// escapes, odd numbers, whitespace, null / missing / non-object payloads, non-ASCII key order,
-/// a blank line, an extra top-level key), and the pipeline must agree with it too.
+/// each golden `<name>.zip` was exported from `<name>.jsonl` by the build before the fast path
+/// for its events, and the pipeline must agree with it too.
+/// - `odd_ledger` (events the projection does not read): unsorted keys, escapes, odd numbers,
+///   whitespace, null / missing / non-object payloads, non-ASCII key order, a blank line, an extra
+///   top-level key;
+/// - `odd_checkpoints` (events it reads, now also from the scan: checkpoints, status, counters,
+///   step ends): mistyped, missing and non-string members, non-object deltas and budgets, an
+///   empty `producer_version`, `required_action` of each shape, escaped keys and paths.
 #[test]
 fn odd_ledger_lines_export_the_bytes_the_value_path_made() {
+    for (name, job) in [("odd_ledger", "job_odd"), ("odd_checkpoints", "job_oddcp")] {
+        let s = Sandbox::new();
+        let dir = s.home().join("jobs").join(job);
+        fs::create_dir_all(&dir).unwrap();
+        fs::copy(support::fixture(&format!("export/{name}.jsonl")), dir.join("events.jsonl")).unwrap();
+        let golden = fs::read(support::fixture(&format!("export/{name}.zip"))).unwrap();
+        let (code, _, stderr) = export(&s, &[job]);
+        assert_eq!(code, 0, "{name}: {stderr}");
+        let pack = fs::read(pack_path(&s, "wrkr-out", job)).unwrap();
+        assert!(pack == golden, "{name}: export differs from the golden pack");
+        let (stream, _) = records(&s, job, &[]);
+        let piped = pack_stdin(&s, stream, &[]);
+        assert!(piped.stdout == golden, "{name}: wrkr-events --records | wrkr-pack differs from the golden pack");
+    }
+}
+
+/// A checkpoint that fails its schema fails the export with the error the `Value` path gave
+/// (the line path hands such a record back to it), and no pack is written.
+#[test]
+fn an_invalid_checkpoint_fails_export_as_before() {
     let s = Sandbox::new();
-    let dir = s.home().join("jobs").join("job_odd");
+    let dir = s.home().join("jobs").join("job_badcp");
     fs::create_dir_all(&dir).unwrap();
-    fs::copy(support::fixture("export/odd_ledger.jsonl"), dir.join("events.jsonl")).unwrap();
-    let golden = fs::read(support::fixture("export/odd_ledger.zip")).unwrap();
-    let (code, _, stderr) = export(&s, &["job_odd"]);
-    assert_eq!(code, 0, "{stderr}");
-    assert!(fs::read(pack_path(&s, "wrkr-out", "job_odd")).unwrap() == golden, "export differs from the golden pack");
-    let (stream, _) = records(&s, "job_odd", &[]);
-    let piped = pack_stdin(&s, stream, &[]);
-    assert!(piped.stdout == golden, "wrkr-events --records | wrkr-pack differs from the golden pack");
+    let first = r#"{"seq":1,"created_at":"2026-02-13T18:00:00Z","type":"x","payload":{}}"#;
+    let bad = r#"{"seq":2,"created_at":"2026-02-13T18:00:01Z","type":"checkpoint_emitted","payload":{"type":"bogus","summary":"s","status":"running"}}"#;
+    fs::write(dir.join("events.jsonl"), format!("{first}\n{bad}\n")).unwrap();
+    let out = s.wrkr().args(["--json", "export", "job_badcp"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(6));
+    let env = envelope(&out.stderr);
+    assert_eq!(env["code"], "E_INVALID_INPUT_SCHEMA", "{env}");
+    let why = r#""bogus" is not one of "plan", "progress" or 3 other candidates"#;
+    assert_eq!(env["message"], format!("checkpoint schema invalid: /type: {why}"), "{env}");
+    assert_eq!(env["details"], json!({"schema_id": "wrkr.checkpoint", "pointer": "/type", "error": why}), "{env}");
+    assert!(!pack_path(&s, "wrkr-out", "job_badcp").exists(), "no pack from an invalid checkpoint");
 }
 
 /// A damaged ledger line is the store's corruption error naming the line, on the scan's path

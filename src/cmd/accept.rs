@@ -92,15 +92,18 @@ pub fn execute(store: Option<&dyn Store>, request: &RunRequest) -> Result<(Value
         Some(_) => Some(store.ok_or_else(|| Error::generic("accept run on a job needs a store"))?),
         None => None,
     };
-    let pack = match (&job, store) {
-        (Some(job), Some(store)) => export_job(store, job, &out_dir, &ExportOptions::default())?.path,
-        _ => PathBuf::from(target),
+    let (pack, written) = match (&job, store) {
+        (Some(job), Some(store)) => {
+            let exported = export_job(store, job, &out_dir, &ExportOptions::default())?;
+            (exported.path, Some(exported.files))
+        }
+        _ => (PathBuf::from(target), None),
     };
     let log_dir = match &job {
         Some(job) => Some(publish::reports_dir(&out_dir)?.join(format!("accept_{job}_logs"))),
         None => None,
     };
-    let opts = accept::Options { workspace: request.workspace.clone(), log_dir };
+    let opts = accept::Options { workspace: request.workspace.clone(), log_dir, written };
     let outcome = accept::run(&source::open(&pack.to_string_lossy())?, &config, &opts)?;
     let now = Timestamp::now();
     let result = outcome.accept_result(now);

@@ -30,6 +30,7 @@ use serde_json::{Map, Value, json};
 use crate::contract::{PRODUCER_VERSION, SCHEMA_VERSION};
 use crate::digest::{self, Hasher};
 use crate::jcs;
+use crate::json::scan::ScanNode;
 
 /// The step-end events that may carry recorded artifact hashes, and the payload key that holds them.
 pub const STEP_FINISHED: &str = "x-step_finished";
@@ -211,6 +212,55 @@ impl Projection {
         self.last_created_at.push_str(created_at);
     }
 
+    /// Whether [`Projection::project_line`] can take events of this type: all but approvals,
+    /// whose record is the payload itself (rare; they take the `Value` path).
+    pub fn takes_line(event_type: &str) -> bool {
+        event_type != "approval_recorded"
+    }
+
+    /// [`Projection::project`] for an event still as its scanned ledger line: the same changes to
+    /// the projection, read from the scan (a payload that is not an object reads as `{}`, as
+    /// `project` reads `{"value": ...}`). The records are the caller's to write from the line
+    /// (`pack::records::LineEvent`, `LineCheckpoint`).
+    pub fn project_line(&mut self, created_at: &str, event_type: &str, payload: Option<ScanNode<'_>>) {
+        self.pass(created_at);
+        if !Projection::reads_payload(event_type) {
+            return;
+        }
+        let payload = payload.filter(ScanNode::is_object);
+        let member = |key: &str| payload.and_then(|p| p.member(key));
+        match event_type {
+            "status_changed" | "job_initialized" => {
+                let key = if event_type == "status_changed" { "to" } else { "status" };
+                if let Some(status) = member(key).and_then(|s| s.str()) {
+                    self.status = status.into_owned();
+                }
+            }
+            "counters_updated" => {
+                let n = |k: &str| member(k).and_then(|n| n.as_u64()).unwrap_or(0);
+                self.counters = (n("retry_count"), n("step_count"), n("tool_call_count"));
+            }
+            STEP_FINISHED | WRAP_FINISHED => {
+                for (path, hash) in member(ARTIFACT_HASHES).and_then(|h| h.members()).into_iter().flatten() {
+                    let hash = hash.str().filter(|h| digest::is_sha256_hex(h)).map(Cow::into_owned);
+                    self.recorded.insert(path.to_owned(), hash);
+                }
+            }
+            "checkpoint_emitted" => {
+                let delta = member("artifacts_delta");
+                for kind in ["added", "changed"] {
+                    let paths = delta.and_then(|d| d.member(kind)).and_then(|p| p.items());
+                    for path in paths.into_iter().flatten().filter_map(|p| p.str()) {
+                        if !path.trim().is_empty() {
+                            self.artifacts.insert(path.into_owned());
+                        }
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+
     /// [`Projection::event`] without building the `wrkr.event` record: export writes its canonical
     /// bytes straight from the ledger's payload ([`EventView::write_canonical`]), which spares a
     /// copy of every payload and a map per event on the hottest path of `wrkr export`.
@@ -257,20 +307,14 @@ impl Projection {
     }
 
     fn checkpoint(&mut self, e: &LedgerEvent<'_>, payload: &Value) -> Value {
-        let delta = |k: &str| -> Vec<String> {
-            payload
-                .pointer(&format!("/artifacts_delta/{k}"))
-                .and_then(Value::as_array)
-                .map(|a| a.iter().filter_map(Value::as_str).map(str::to_owned).collect())
-                .unwrap_or_default()
-        };
-        let (added, changed, removed) = (delta("added"), delta("changed"), delta("removed"));
-        for path in added.iter().chain(&changed) {
+        let delta = checkpoint_delta(payload);
+        let [added, changed, _] = &delta;
+        for path in added.iter().chain(changed) {
             if !path.trim().is_empty() {
                 self.artifacts.insert(path.clone());
             }
         }
-        render_checkpoint(&self.job_id, e.seq, e.created_at, payload, [added, changed, removed])
+        render_checkpoint(&self.job_id, e.seq, e.created_at, payload, delta)
     }
 
     /// The records that need the whole ledger. `workspace` is where artifact paths are resolved.
@@ -331,6 +375,17 @@ impl Projection {
         });
         Finished { job, artifacts_manifest, missing, files }
     }
+}
+
+/// The `added`, `changed` and `removed` paths of a `checkpoint_emitted` payload (strings only).
+pub fn checkpoint_delta(payload: &Value) -> [Vec<String>; 3] {
+    ["added", "changed", "removed"].map(|k| {
+        payload
+            .pointer(&format!("/artifacts_delta/{k}"))
+            .and_then(Value::as_array)
+            .map(|a| a.iter().filter_map(Value::as_str).map(str::to_owned).collect())
+            .unwrap_or_default()
+    })
 }
 
 /// A `checkpoint_emitted` payload rendered as `wrkr.checkpoint` (digest 7.3 key order).

@@ -15,9 +15,6 @@
 //! double, a duplicate key, nesting deeper than [`MAX_DEPTH`]. The caller then takes the strict
 //! path (`json::parse`), which accepts the document with the same bytes or words the error, so
 //! being unsure costs time, never a different answer.
-
-use std::borrow::Cow;
-
 use crate::jcs;
 
 /// Deeper documents are left to the strict parser (serde_json stops at 128).
@@ -437,85 +434,8 @@ fn has_duplicate_key(scan: &mut Scan, src: &[u8], at: usize, next: usize) -> boo
     twice
 }
 
-/// One value of a scanned document.
-#[derive(Clone, Copy)]
-pub struct ScanNode<'a> {
-    scan: &'a Scan,
-    src: &'a [u8],
-    at: usize,
-}
-
-impl<'a> ScanNode<'a> {
-    fn node(&self) -> &'a Node {
-        &self.scan.nodes[self.at]
-    }
-
-    /// Append the value's canonical form (RFC 8785) to `out`.
-    pub fn write_canonical(&self, out: &mut Vec<u8>, scratch: &mut Scratch) {
-        scratch.members.clear();
-        self.scan.write(self.src, self.at, out, scratch);
-    }
-
-    /// The value's bytes as they stand in the document.
-    pub fn bytes(&self) -> &'a [u8] {
-        let node = self.node();
-        &self.src[node.start..node.end]
-    }
-
-    pub fn is_object(&self) -> bool {
-        self.node().kind == Kind::Object
-    }
-
-    pub fn is_null(&self) -> bool {
-        self.node().kind == Kind::Null
-    }
-
-    /// The value of member `key`, when this is an object that has it.
-    pub fn member(&self, key: &str) -> Option<ScanNode<'a>> {
-        let node = self.node();
-        if node.kind != Kind::Object {
-            return None;
-        }
-        let mut k = self.at + 1;
-        while k < node.next {
-            let key_node = &self.scan.nodes[k];
-            if &self.src[key_node.start + 1..key_node.end - 1] == key.as_bytes() {
-                return Some(ScanNode { at: k + 1, ..*self });
-            }
-            k = self.scan.nodes[k + 1].next;
-        }
-        None
-    }
-
-    /// The text, when this is a string.
-    pub fn str(&self) -> Option<Cow<'a, str>> {
-        let node = self.node();
-        let Kind::Str { escaped } = node.kind else { return None };
-        let raw = &self.src[node.start + 1..node.end - 1];
-        if escaped {
-            let mut text = String::new();
-            unescape_into(raw, &mut text);
-            return Some(Cow::Owned(text));
-        }
-        std::str::from_utf8(raw).ok().map(Cow::Borrowed)
-    }
-
-    /// The value, when this is an integer that fits a `u64` (as `Value::as_u64`).
-    pub fn as_u64(&self) -> Option<u64> {
-        match self.node().kind {
-            Kind::Int => std::str::from_utf8(self.bytes()).ok()?.parse().ok(),
-            _ => None,
-        }
-    }
-
-    /// The value, when this is a boolean.
-    pub fn as_bool(&self) -> Option<bool> {
-        match self.node().kind {
-            Kind::Bool(b) => Some(b),
-            _ => None,
-        }
-    }
-}
+mod node;
+pub use node::ScanNode;
 
 #[cfg(test)]
 mod tests;

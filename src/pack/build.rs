@@ -38,10 +38,11 @@ use crate::jcs;
 use crate::job::projection::EventView;
 use crate::json;
 use crate::json::scan::Scratch;
+use crate::json::tape::Tape;
 use crate::jsonl::{JsonlReader, is_blank};
 use crate::pack::manifest::{FileDigest, Manifest};
 use crate::pack::raw;
-use crate::pack::records::LineEvent;
+use crate::pack::records::{LineCheckpoint, LineEvent};
 use crate::pack::zipread::name_problem;
 use crate::pack::zipwrite::ZipWriter;
 use crate::pack::{ACCEPT_RESULT, APPROVALS, ARTIFACTS_MANIFEST, CHECKPOINTS, EVENTS, JOB, MANIFEST};
@@ -166,6 +167,8 @@ pub struct Packer {
     approvals: Vec<(Timestamp, String, Vec<u8>)>,
     extra: Vec<ExtraFile>,
     raw_allowed: bool,
+    /// Reused to check line-path checkpoints against their schema without a `Value`.
+    tape: Tape,
 }
 
 /// `evt_12` → 12 (the prefix and the digits must be exact: no sign, no leading zeros).
@@ -195,6 +198,7 @@ impl Packer {
             approvals: Vec::new(),
             extra: Vec::new(),
             raw_allowed: false,
+            tape: Tape::new(),
         })
     }
 
@@ -326,6 +330,42 @@ impl Packer {
         line.clear();
         event.write_canonical(job_id, line, scratch);
         self.push_event(event.seq, line)?;
+        self.job_id.get_or_insert_with(|| job_id.to_owned());
+        self.latest = Some(self.latest.map_or(at, |l| l.max(at)));
+        Ok(())
+    }
+
+    /// Add the `wrkr.checkpoint` record of a `checkpoint_emitted` ledger line ([`LineCheckpoint`])
+    /// of job `job_id`, as [`Packer::add_record`] would add `checkpoint.to_value(job_id)`: the same
+    /// bytes and errors. The record is written into `line` from the scan, then checked against
+    /// its schema on a tape (the same validator, no allocation per record); a record that is not
+    /// plainly valid is built as a `Value` and added by `add_record`, which words its error.
+    pub fn add_line_checkpoint(
+        &mut self,
+        checkpoint: &LineCheckpoint<'_>,
+        job_id: &str,
+        line: &mut Vec<u8>,
+        scratch: &mut Scratch,
+    ) -> Result<()> {
+        let at = Timestamp::parse(checkpoint.created_at);
+        let Some(at) = at.filter(|_| !job_id.is_empty()) else {
+            return self.add_record(&checkpoint.to_value(job_id)?);
+        };
+        line.clear();
+        checkpoint.write_canonical(job_id, line, scratch);
+        let schema = schema::find("wrkr.checkpoint");
+        let valid = self.tape.parse(line).is_ok()
+            && self.tape.root().zip(schema).is_some_and(|(root, schema)| schema.is_valid_tape(root));
+        if !valid {
+            return self.add_record(&checkpoint.to_value(job_id)?);
+        }
+        self.check_job_id("checkpoint", job_id)?;
+        let seq = checkpoint.seq;
+        if self.checkpoints.in_order && self.checkpoints.index.last().is_some_and(|&(k, _, _)| k == seq) {
+            let id = format!("cp_{seq}");
+            return Err(Error::invalid_input(format!("duplicate checkpoint id {id}")).with("id", id));
+        }
+        self.checkpoints.push(seq, line)?;
         self.job_id.get_or_insert_with(|| job_id.to_owned());
         self.latest = Some(self.latest.map_or(at, |l| l.max(at)));
         Ok(())

@@ -27,6 +27,7 @@ use crate::job::projection::Capture;
 use crate::json::scan::Scratch;
 use crate::jsonl::{DEFAULT_MAX_LINE_BYTES, JsonlReader, is_blank};
 use crate::pack::build::{PackSummary, Packer};
+use crate::pack::manifest::FileDigest;
 use crate::pack::records::{self, Record, Streamed};
 use crate::pack::zipread::{DEFAULT_MAX_ENTRY_BYTES, ZipReader};
 use crate::pack::{ACCEPT_RESULT, ARTIFACTS_MANIFEST, EVENTS, file_name, footer, raw, signature, source, verify};
@@ -55,6 +56,11 @@ pub struct Exported {
     pub signature: Option<PathBuf>,
     /// `true` when [`receipt`] found the pack up to date and did not rewrite it.
     pub reused: bool,
+    /// The entries this export wrote and the sha256 it computed of each as it wrote it (the
+    /// manifest's `files`); empty for a reused pack. `wrkr accept run JOB` checks what it reads
+    /// of the pack against these instead of verifying it again.
+    #[serde(skip)]
+    pub files: Vec<FileDigest>,
 }
 
 /// How `receipt`, `job inspect` and `verify` read an argument: an existing file (or `-`, or a name
@@ -83,6 +89,9 @@ pub fn pack_job<W: Write>(store: &dyn Store, job: &JobId, capture: Capture, out:
         Record::Value(value) => packer.add_record(value),
         Record::Event { event, job_id } => packer.add_event(event, job_id, &mut line),
         Record::Line { event, job_id } => packer.add_line_event(event, job_id, &mut line, &mut scratch),
+        Record::LineCheckpoint { checkpoint, job_id } => {
+            packer.add_line_checkpoint(checkpoint, job_id, &mut line, &mut scratch)
+        }
         Record::Raw(file) => {
             let mut reader = BufReader::with_capacity(256 * 1024, records::open_artifact(file)?);
             packer.add_file(&raw::entry_name(&file.path), &mut reader)
@@ -124,6 +133,7 @@ pub fn export_job(store: &dyn Store, job: &JobId, out_dir: &Path, opts: &ExportO
         missing: streamed.missing,
         signature,
         reused: false,
+        files: summary.files,
     })
 }
 
@@ -148,6 +158,7 @@ pub fn receipt(store: &dyn Store, job: &JobId, out_dir: &Path, opts: &ExportOpti
                 missing,
                 signature: None,
                 reused: true,
+                files: Vec::new(),
             });
         }
     }

@@ -24,11 +24,11 @@ use std::path::{Path, PathBuf};
 use serde_json::Value;
 
 use crate::contract::{Error, Result};
-use crate::job::projection::{
-    ArtifactFile, Capture, EventHead, EventView, LedgerEvent, Projection, write_event_canonical,
-};
-use crate::json::scan::{ScanNode, Scratch};
+use crate::job::projection::{ArtifactFile, Capture, EventView, LedgerEvent, Projection};
 use crate::store::{EventRecord, JobId, Store};
+
+mod lines;
+pub use lines::{LineCheckpoint, LineEvent};
 
 /// The store job file holding the acceptance result.
 pub const ACCEPT_RESULT_FILE: &str = "accept_result.json";
@@ -36,6 +36,8 @@ pub const ACCEPT_RESULT_FILE: &str = "accept_result.json";
 pub const JOBSPEC_EVENT: &str = "x-jobspec_recorded";
 /// The ledger event type that records what `wrkr wrap` ran, and in which workspace.
 pub const WRAP_EVENT: &str = "x-wrap_recorded";
+/// The ledger event type that yields a `wrkr.checkpoint` record.
+const CHECKPOINT_EVENT: &str = "checkpoint_emitted";
 
 /// One item of the stream.
 pub enum Record<'a> {
@@ -48,6 +50,10 @@ pub enum Record<'a> {
     /// projection takes nothing from): the sink writes its canonical bytes
     /// ([`LineEvent::write_canonical`]) or builds it ([`LineEvent::to_value`]), same as `Event`.
     Line { event: &'a LineEvent<'a>, job_id: &'a str },
+    /// A `wrkr.checkpoint` record of `job_id` still as its scanned ledger line, sent after the
+    /// `Line` of its `checkpoint_emitted` event: written ([`LineCheckpoint::write_canonical`]) or
+    /// built ([`LineCheckpoint::to_value`]) like `Line`.
+    LineCheckpoint { checkpoint: &'a LineCheckpoint<'a>, job_id: &'a str },
     /// A raw artifact file to include (only with [`Capture::Raw`]).
     Raw(&'a ArtifactFile),
 }
@@ -76,22 +82,28 @@ pub fn stream(
     let mut projection = Projection::new(job.as_str());
     let mut out = Streamed { job_id: job.as_str().to_owned(), ..Streamed::default() };
     store.read_lines(job, 1, &mut |seq, line, scan| {
-        // The fast path: an event the projection takes nothing from goes on as its line's scan.
+        // The fast path: every event but an approval (and the spec, whose workspace is read) goes
+        // on as its line's scan; the projection reads what it needs from the scan.
         let root = scan.root(line);
         let head = root.and_then(|root| Some((root.member("created_at")?.str()?, root.member("type")?.str()?)));
         if let (Some(root), Some((created_at, event_type))) = (root, head)
-            && !Projection::reads_payload(&event_type)
+            && Projection::takes_line(&event_type)
             && event_type != JOBSPEC_EVENT
             && event_type != WRAP_EVENT
         {
-            projection.pass(&created_at);
+            let payload = root.member("payload");
+            projection.project_line(&created_at, &event_type, payload);
             out.last_seq = seq;
             out.last_created_at.clear();
             out.last_created_at.push_str(&created_at);
-            let event =
-                LineEvent { seq, created_at: &created_at, event_type: &event_type, payload: root.member("payload") };
+            let event = LineEvent { seq, created_at: &created_at, event_type: &event_type, payload };
             sink(Record::Line { event: &event, job_id: job.as_str() })?;
             out.records += 1;
+            if event_type == CHECKPOINT_EVENT {
+                let checkpoint = LineCheckpoint { seq, created_at: &created_at, payload };
+                sink(Record::LineCheckpoint { checkpoint: &checkpoint, job_id: job.as_str() })?;
+                out.records += 1;
+            }
             return Ok(());
         }
         // The store checked the line already; this parse cannot fail on it.
@@ -140,62 +152,8 @@ pub fn stream(
     Ok(out)
 }
 
-/// A ledger event as its scanned line: the `wrkr.event` record [`EventView`] would make of it,
-/// with the payload taken from the line's bytes (canonical parts copied as they stand).
-pub struct LineEvent<'a> {
-    pub seq: u64,
-    pub created_at: &'a str,
-    pub event_type: &'a str,
-    /// The payload as stored; `None` when the line has none.
-    pub payload: Option<ScanNode<'a>>,
-}
-
-impl LineEvent<'_> {
-    /// `executed` as the projection reads it: the payload's boolean `executed`, else true.
-    fn head(&self) -> EventHead<'_> {
-        let object = self.payload.filter(ScanNode::is_object);
-        let executed = object.and_then(|p| p.member("executed")).and_then(|e| e.as_bool()).unwrap_or(true);
-        EventHead { seq: self.seq, created_at: self.created_at, event_type: self.event_type, executed }
-    }
-
-    /// The record as a `Value`, exactly [`EventView::to_value`] of the same ledger event.
-    pub fn to_value(&self, job_id: &str) -> Result<Value> {
-        let payload = match self.payload {
-            None => None,
-            Some(p) => Some(crate::json::parse(p.bytes()).map_err(|e| corrupt(self.seq, e))?),
-        };
-        let payload = match payload {
-            Some(map @ Value::Object(_)) => map,
-            Some(Value::Null) | None => serde_json::json!({}),
-            Some(other) => serde_json::json!({ "value": other }),
-        };
-        let head = self.head();
-        let view = EventView {
-            seq: head.seq,
-            created_at: head.created_at,
-            event_type: head.event_type,
-            executed: head.executed,
-            payload: std::borrow::Cow::Owned(payload),
-        };
-        Ok(view.to_value(job_id))
-    }
-
-    /// Append the record's canonical bytes to `out`, as [`EventView::write_canonical`] does.
-    pub fn write_canonical(&self, job_id: &str, out: &mut Vec<u8>, scratch: &mut Scratch) {
-        write_event_canonical(&self.head(), job_id, out, |out| match self.payload {
-            Some(p) if p.is_object() => p.write_canonical(out, scratch),
-            Some(p) if !p.is_null() => {
-                out.extend_from_slice(b"{\"value\":");
-                p.write_canonical(out, scratch);
-                out.push(b'}');
-            }
-            _ => out.extend_from_slice(b"{}"),
-        });
-    }
-}
-
 /// A line the store accepted that does not parse now (the file changed under the reader).
-fn corrupt(seq: u64, why: impl std::fmt::Display) -> Error {
+pub(crate) fn corrupt(seq: u64, why: impl std::fmt::Display) -> Error {
     Error::new(crate::contract::reason::ReasonCode::StoreCorrupt, format!("ledger record seq {seq}: {why}"))
         .with("seq", seq)
 }

@@ -22,7 +22,7 @@ use crate::report::github::{BudgetRow, CheckRow, PackView};
 
 /// Read `file` (a jobpack) into a view.
 pub fn from_pack(file: File) -> Result<PackView> {
-    let ev = evidence::read(file.try_clone().map_err(|e| Error::io("reopen jobpack", e))?)?;
+    let ev = evidence::read(file.try_clone().map_err(|e| Error::io("reopen jobpack", e))?, None)?;
     let zip = ZipReader::open(file, DEFAULT_MAX_ENTRY_BYTES)?;
     let doc = |name: &str| -> Result<Option<Value>> {
         let Some(entry) = zip.find(name) else { return Ok(None) };

@@ -116,7 +116,8 @@ fn run(args: Args, io: &mut Io) -> Result<()> {
     args.one_stdin_reader(&[CONFIG.long], pack == "-")?;
     let config = config::load(Path::new(args.value(CONFIG.long).unwrap_or("accept.yaml")))?;
     let file = source::open(pack)?;
-    let opts = accept::Options { workspace: args.value(WORKSPACE.long).map(PathBuf::from), log_dir: None };
+    let opts =
+        accept::Options { workspace: args.value(WORKSPACE.long).map(PathBuf::from), log_dir: None, written: None };
     let outcome = accept::run(&file, &config, &opts)?;
     if let Some(path) = args.value(JUNIT.long) {
         crate::report::publish::write_file(Path::new(path), outcome.junit().as_bytes())?;

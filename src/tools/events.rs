@@ -280,6 +280,7 @@ fn write_records(args: &Args, io: &mut Io, job: &JobId) -> Result<()> {
         Record::Value(value) => io.record(value),
         Record::Event { event, job_id } => io.record(&event.to_value(job_id)),
         Record::Line { event, job_id } => io.record(&event.to_value(job_id)?),
+        Record::LineCheckpoint { checkpoint, job_id } => io.record(&checkpoint.to_value(job_id)?),
         Record::Raw(file) => {
             let mut content = Vec::new();
             records::open_artifact(file)?

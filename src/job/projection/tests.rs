@@ -159,3 +159,44 @@ fn canonical_event_bytes_are_the_records_jcs() {
     missing.event.write_canonical("j", &mut bytes);
     assert_eq!(bytes, crate::jcs::value_to_vec(&missing.event.to_value("j")));
 }
+
+/// `project_line` (export's fast path) leaves the projection as `project` does, for every event
+/// type the projection reads, with payloads of odd shapes: same job record, same artifacts.
+#[test]
+fn line_projection_is_the_value_projection() {
+    use crate::json::scan::Scan;
+    let hash = "ab".repeat(32);
+    let events: Vec<(&str, String)> = vec![
+        ("job_initialized", r#"{"status":"queued"}"#.into()),
+        ("status_changed", r#"{"to":"running"}"#.into()),
+        ("counters_updated", r#"{"retry_count":1,"step_count":2.0,"tool_call_count":-3}"#.into()),
+        (
+            STEP_FINISHED,
+            format!(r#"{{"artifact_hashes":{{"a.md":"{hash}","b.md":"nope","c.md":null,"d/e.md":"{hash}"}}}}"#),
+        ),
+        (
+            "checkpoint_emitted",
+            r#"{"artifacts_delta":{"added":["a.md","b.md",3," ",""],"changed":["d\/e.md"],"removed":["z.md"]}}"#.into(),
+        ),
+        ("checkpoint_emitted", r#"{"artifacts_delta":{"added":"x.md","changed":["f.md"]}}"#.into()),
+        ("checkpoint_emitted", r#"{"artifacts_delta":["y.md"]}"#.into()),
+        (WRAP_FINISHED, format!(r#"{{"artifact_hashes":{{"f.md":"{hash}"}}}}"#)),
+        ("x-other", r#"{"to":"paused"}"#.into()),
+        ("status_changed", r#""paused""#.into()),
+        ("counters_updated", r#"[1]"#.into()),
+    ];
+    let (mut by_value, mut by_line) = (Projection::new("job_x"), Projection::new("job_x"));
+    let mut scan = Scan::new();
+    for (seq, (ty, payload)) in (1..).zip(&events) {
+        let at = format!("2026-02-13T18:00:{seq:02}Z");
+        let value = crate::json::parse(payload.as_bytes()).unwrap();
+        by_value.project(&LedgerEvent { seq, created_at: &at, event_type: ty, payload: Some(&value) });
+        scan.parse(payload.as_bytes()).unwrap();
+        by_line.project_line(&at, ty, scan.root(payload.as_bytes()));
+    }
+    let (a, b) = (by_value.finish(None), by_line.finish(None));
+    assert_eq!(a.job, b.job);
+    assert_eq!(a.artifacts_manifest, b.artifacts_manifest);
+    assert_eq!(a.missing, b.missing);
+    assert!(a.artifacts_manifest["artifacts"].as_array().unwrap().len() == 4, "{}", a.artifacts_manifest);
+}

@@ -1,0 +1,229 @@
+//! Pack records written straight from a scanned ledger line ([`crate::json::scan`]): the fast
+//! path of `wrkr export`, for every event but approvals.
+//!
+//! [`LineEvent`] is the `wrkr.event` record of a ledger event and [`LineCheckpoint`] the
+//! `wrkr.checkpoint` record of a `checkpoint_emitted` event. Each has two ways out, and they agree
+//! byte for byte with the `Value` path (`Projection::project`, then `jcs`), which tests hold them
+//! to: `write_canonical` writes the record's JCS bytes from the line (canonical parts copied as
+//! they stand, fixed keys written in their canonical order here), `to_value` builds the record as
+//! the `Value` path does (what `wrkr-events --records` prints, and what a record that does not
+//! validate is judged on, so that its error is worded the same).
+
+use serde_json::Value;
+
+use crate::contract::{PRODUCER_VERSION, Result, SCHEMA_VERSION};
+use crate::jcs;
+use crate::job::projection::{EventHead, EventView, checkpoint_delta, render_checkpoint, write_event_canonical};
+use crate::json::scan::{ScanNode, Scratch};
+use crate::pack::records::corrupt;
+
+/// A ledger payload as the projection reads it: an object, else `{}` (null or none) or
+/// `{"value": ...}` (anything else).
+fn payload_value(seq: u64, payload: Option<ScanNode<'_>>) -> Result<Value> {
+    let parsed = match payload {
+        None => None,
+        Some(p) => Some(crate::json::parse(p.bytes()).map_err(|e| corrupt(seq, e))?),
+    };
+    Ok(match parsed {
+        Some(map @ Value::Object(_)) => map,
+        Some(Value::Null) | None => serde_json::json!({}),
+        Some(other) => serde_json::json!({ "value": other }),
+    })
+}
+
+/// A ledger event as its scanned line: the `wrkr.event` record [`EventView`] would make of it,
+/// with the payload taken from the line's bytes.
+pub struct LineEvent<'a> {
+    pub seq: u64,
+    pub created_at: &'a str,
+    pub event_type: &'a str,
+    /// The payload as stored; `None` when the line has none.
+    pub payload: Option<ScanNode<'a>>,
+}
+
+impl LineEvent<'_> {
+    /// `executed` as the projection reads it: the payload's boolean `executed`, else true.
+    fn head(&self) -> EventHead<'_> {
+        let object = self.payload.filter(ScanNode::is_object);
+        let executed = object.and_then(|p| p.member("executed")).and_then(|e| e.as_bool()).unwrap_or(true);
+        EventHead { seq: self.seq, created_at: self.created_at, event_type: self.event_type, executed }
+    }
+
+    /// The record as a `Value`, exactly [`EventView::to_value`] of the same ledger event.
+    pub fn to_value(&self, job_id: &str) -> Result<Value> {
+        let payload = payload_value(self.seq, self.payload)?;
+        let head = self.head();
+        let view = EventView {
+            seq: head.seq,
+            created_at: head.created_at,
+            event_type: head.event_type,
+            executed: head.executed,
+            payload: std::borrow::Cow::Owned(payload),
+        };
+        Ok(view.to_value(job_id))
+    }
+
+    /// Append the record's canonical bytes to `out`, as [`EventView::write_canonical`] does.
+    pub fn write_canonical(&self, job_id: &str, out: &mut Vec<u8>, scratch: &mut Scratch) {
+        write_event_canonical(&self.head(), job_id, out, |out| match self.payload {
+            Some(p) if p.is_object() => p.write_canonical(out, scratch),
+            Some(p) if !p.is_null() => {
+                out.extend_from_slice(b"{\"value\":");
+                p.write_canonical(out, scratch);
+                out.push(b'}');
+            }
+            _ => out.extend_from_slice(b"{}"),
+        });
+    }
+}
+
+/// A `checkpoint_emitted` ledger event as its scanned line: the `wrkr.checkpoint` record
+/// [`render_checkpoint`] makes of it, written from the line's bytes.
+pub struct LineCheckpoint<'a> {
+    pub seq: u64,
+    pub created_at: &'a str,
+    /// The event's payload as stored; `None` when the line has none.
+    pub payload: Option<ScanNode<'a>>,
+}
+
+impl LineCheckpoint<'_> {
+    /// The record as a `Value`, exactly what the projection renders for the same ledger event.
+    pub fn to_value(&self, job_id: &str) -> Result<Value> {
+        let payload = payload_value(self.seq, self.payload)?;
+        Ok(render_checkpoint(job_id, self.seq, self.created_at, &payload, checkpoint_delta(&payload)))
+    }
+
+    /// Append the JCS bytes of [`LineCheckpoint::to_value`] to `out` without building it: the keys
+    /// are fixed and ASCII, so they are written here in their canonical order; values the payload
+    /// gives are read as [`render_checkpoint`] reads them (a missing or mistyped one is `""`, `0`
+    /// or left out alike).
+    pub fn write_canonical(&self, job_id: &str, out: &mut Vec<u8>, scratch: &mut Scratch) {
+        let payload = self.payload.filter(ScanNode::is_object);
+        let member = |key: &str| payload.and_then(|p| p.member(key));
+        let strings = |out: &mut Vec<u8>, list: Option<ScanNode<'_>>| {
+            out.push(b'[');
+            let texts = list.and_then(|l| l.items()).into_iter().flatten().filter_map(|item| item.str());
+            for (i, text) in texts.enumerate() {
+                if i > 0 {
+                    out.push(b',');
+                }
+                jcs::write_string(out, &text);
+            }
+            out.push(b']');
+        };
+        let text = |key: &str| member(key).and_then(|v| v.str()).unwrap_or_default();
+        let delta = member("artifacts_delta");
+        out.extend_from_slice(b"{\"artifacts_delta\":{\"added\":");
+        strings(out, delta.and_then(|d| d.member("added")));
+        out.extend_from_slice(b",\"changed\":");
+        strings(out, delta.and_then(|d| d.member("changed")));
+        out.extend_from_slice(b",\"removed\":");
+        strings(out, delta.and_then(|d| d.member("removed")));
+        out.extend_from_slice(b"},\"budget_state\":{");
+        let budget = member("budget_state");
+        let keys = ["retry_count", "step_count", "tool_call_count", "wall_time_seconds"];
+        for (i, key) in keys.into_iter().enumerate() {
+            out.extend_from_slice(if i == 0 { b"\"" } else { b",\"" });
+            out.extend_from_slice(key.as_bytes());
+            out.extend_from_slice(b"\":");
+            let n = budget.and_then(|b| b.member(key)).and_then(|n| n.as_u64()).unwrap_or(0);
+            out.extend_from_slice(itoa::Buffer::new().format(n).as_bytes());
+        }
+        out.extend_from_slice(b"},\"checkpoint_id\":\"cp_");
+        out.extend_from_slice(itoa::Buffer::new().format(self.seq).as_bytes());
+        out.extend_from_slice(b"\",\"created_at\":");
+        jcs::write_string(out, self.created_at);
+        out.extend_from_slice(b",\"job_id\":");
+        jcs::write_string(out, job_id);
+        out.extend_from_slice(b",\"producer_version\":");
+        let producer = text("producer_version");
+        jcs::write_string(out, if producer.is_empty() { PRODUCER_VERSION } else { &producer });
+        out.extend_from_slice(b",\"reason_codes\":");
+        strings(out, member("reason_codes"));
+        if let Some(action) = member("required_action").filter(ScanNode::is_object) {
+            out.extend_from_slice(b",\"required_action\":");
+            action.write_canonical(out, scratch);
+        }
+        out.extend_from_slice(b",\"schema_id\":\"wrkr.checkpoint\",\"schema_version\":");
+        jcs::write_string(out, SCHEMA_VERSION);
+        out.extend_from_slice(b",\"status\":");
+        jcs::write_string(out, &text("status"));
+        out.extend_from_slice(b",\"summary\":");
+        jcs::write_string(out, &text("summary"));
+        out.extend_from_slice(b",\"type\":");
+        jcs::write_string(out, &text("type"));
+        out.push(b'}');
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::job::projection::{LedgerEvent, Projection};
+    use crate::json::scan::Scan;
+
+    /// Payloads of every shape a ledger may hold: canonical, unsorted, escaped, mistyped members,
+    /// missing members, non-object payloads and deltas, odd numbers.
+    const PAYLOADS: &[&str] = &[
+        r#"{"artifacts_delta":{"added":["a.md"],"changed":[],"removed":[]},"budget_state":{"retry_count":0,"step_count":1,"tool_call_count":2,"wall_time_seconds":3},"reason_codes":[],"status":"running","summary":"s","type":"progress"}"#,
+        r#"{"type":"decision-needed","summary":"tab\t \"q\" \/ é 😀","status":"blocked_decision","required_action":{"kind":"approve","instructions":"say \"yes\""},"producer_version":"","reason_codes":["E_X",7,null]}"#,
+        r#"{"budget_state":{"wall_time_seconds":-1,"retry_count":2.5,"step_count":"3","tool_call_count":1e2},"artifacts_delta":{"added":["c.md",3,null,"  ",""],"changed":"x.md"}}"#,
+        r#" { "type" : "progress" , "producer_version" : "0.0.1-other" , "budget_state" : { } , "artifacts_delta" : { "removed" : [ "old.md" ] , "added" : [ "d\/e.md" ] } , "required_action" : "no" } "#,
+        r#"{"budget_state":[1,2],"artifacts_delta":["e.md"],"required_action":{},"reason_codes":"E_Y"}"#,
+        r#"{"required_action":{"z":{"b":[1,{"y":null,"x":0.5}],"a":true},"kind":""},"summary":""}"#,
+        r#"{}"#,
+        r#"[1,"a"]"#,
+        r#""text""#,
+        r#"null"#,
+        r#"7"#,
+    ];
+
+    #[test]
+    fn checkpoint_bytes_are_the_value_paths_jcs() {
+        let (mut scan, mut scratch) = (Scan::new(), Scratch::default());
+        for text in PAYLOADS.iter().copied().map(Some).chain([None]) {
+            let payload = match text {
+                Some(text) => {
+                    scan.parse(text.as_bytes()).unwrap_or_else(|_| panic!("unsure of {text}"));
+                    scan.root(text.as_bytes())
+                }
+                None => None,
+            };
+            let checkpoint = LineCheckpoint { seq: 12, created_at: "2026-02-13T18:00:00.5Z", payload };
+            let mut fast = Vec::new();
+            checkpoint.write_canonical("job_x", &mut fast, &mut scratch);
+            let value = checkpoint.to_value("job_x").unwrap();
+            assert_eq!(
+                String::from_utf8(fast).unwrap(),
+                String::from_utf8(jcs::value_to_vec(&value)).unwrap(),
+                "{text:?}"
+            );
+            // `to_value` is the projection's own record of the same event.
+            let parsed = text.map(|t| crate::json::parse(t.as_bytes()).unwrap());
+            let event = LedgerEvent {
+                seq: 12,
+                created_at: "2026-02-13T18:00:00.5Z",
+                event_type: "checkpoint_emitted",
+                payload: parsed.as_ref(),
+            };
+            assert_eq!(Projection::new("job_x").event(&event).checkpoint, Some(value), "{text:?}");
+        }
+    }
+
+    #[test]
+    fn event_bytes_are_the_value_paths_jcs() {
+        let (mut scan, mut scratch) = (Scan::new(), Scratch::default());
+        for text in PAYLOADS {
+            scan.parse(text.as_bytes()).unwrap();
+            let event = LineEvent {
+                seq: 3,
+                created_at: "2026-02-13T18:00:00Z",
+                event_type: "checkpoint_emitted",
+                payload: scan.root(text.as_bytes()),
+            };
+            let mut fast = Vec::new();
+            event.write_canonical("job_x", &mut fast, &mut scratch);
+            assert_eq!(fast, jcs::value_to_vec(&event.to_value("job_x").unwrap()), "{text}");
+        }
+    }
+}
