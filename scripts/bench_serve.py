@@ -5,7 +5,9 @@ Rows (scripts/benchlib.py):
 - serve_status_small_c8: GET status of a small job, 20,000 requests at concurrency 8 over
   keep-alive connections, seconds per request; floor = the same load against perf/hyper-floor (a
   hyper server on wrkr serve's runtime answering the same body, nothing else). Goal: throughput
-  >= 0.8x the floor, i.e. ratio <= 1.25. Best of two interleaved rounds each.
+  >= 0.8x the floor, i.e. ratio <= 1.25. Best of two interleaved rounds each. Also printed (not
+  a row): each server's CPU time per request over its rounds (user + system from
+  /proc/PID/stat), which moves far less with the machine's load than the throughput does.
 - serve_status_small_c8_p99, serve_status_25000_c8_p50/_p99: latency percentiles, floor = the
   hyper server's same percentile in the same run. Goal on the 25,000-step job: p50 <= 2 ms,
   p99 <= 5 ms.
@@ -70,6 +72,21 @@ def load(addr, path, requests=REQUESTS):
     return result
 
 
+def cpu_seconds(pid):
+    """User + system CPU time the process has used so far (/proc/PID/stat), in seconds."""
+    fields = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def timed_load(server, addr, path):
+    """`load`, with the server's CPU seconds spent on it: on a shared machine the throughput
+    moves with the load, the CPU a request costs the server much less."""
+    before = cpu_seconds(server.pid)
+    result = load(addr, path)
+    result["cpu_s"] = cpu_seconds(server.pid) - before
+    return result
+
+
 def proc_kib(pid, field):
     for line in open(f"/proc/{pid}/status"):
         if line.startswith(field + ":"):
@@ -122,7 +139,8 @@ def main():
                 f.write(conn.getresponse().read())
                 conn.close()
             floor, floor_addr = start([FLOOR_BIN, body], env, tmp)
-            rounds = [(load(floor_addr, small_path), load(addr, small_path)) for _ in range(2)]
+            rounds = [(timed_load(floor, floor_addr, small_path), timed_load(server, addr, small_path))
+                      for _ in range(2)]
             f_best = min((r[0] for r in rounds), key=lambda r: r["seconds"])
             w_best = min((r[1] for r in rounds), key=lambda r: r["seconds"])
             # The big job's status against the floor's latency in the same minute.
@@ -154,6 +172,10 @@ def main():
               f"p99 {r['p99_ms']:.3f} ms")
     print(f"  wrkr / floor throughput {f_best['seconds'] / w_best['seconds']:.2f}x (goal >= 0.8x); "
           f"server peak RSS {w_hwm:.1f} MiB")
+    cpu = lambda side: min(r[side]["cpu_s"] for r in rounds) / n * 1e6
+    print(f"  server CPU per request (least of the rounds): wrkr {cpu(1):.1f} us, floor {cpu(0):.1f} us "
+          f"({cpu(0) / cpu(1) if cpu(1) else 0:.2f}x; clock ticks of {1e3 / os.sysconf('SC_CLK_TCK'):.0f} ms"
+          f" over {n:,} requests)")
     print(f"GET status, {BIG_STEPS:,}-step job (built in {build_s:.1f} s): p50 {w_big['p50_ms']:.3f}  "
           f"p99 {w_big['p99_ms']:.3f} ms (goal 2 / 5 ms); floor p50 {f_big['p50_ms']:.3f}  p99 {f_big['p99_ms']:.3f}")
     print(f"GET events  of that job: {events_bytes / (1 << 20):6.1f} MiB body, server RSS grew {events_mib:5.1f} MiB "

@@ -143,11 +143,48 @@ impl<'de> serde::Deserialize<'de> for Timestamp {
 }
 
 impl fmt::Display for Timestamp {
-    /// Go's RFC3339Nano in UTC: fractional zeros trimmed, `Z` suffix.
+    /// Go's RFC3339Nano in UTC: fractional zeros trimmed, `Z` suffix. Years 0-9999 are written
+    /// into a stack buffer in one `write_str` (every status body, log line and event carries a
+    /// timestamp; `write!` per field and a `String` for the fraction cost more than the rest of a
+    /// cached status answer: issue 16); other years take the general path, which pads and signs.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let days = self.secs.div_euclid(86_400);
         let rem = self.secs.rem_euclid(86_400);
         let (year, month, day) = civil_from_days(days);
+        if !(0..=9999).contains(&year) {
+            return self.fmt_general(f, (year, month, day), rem);
+        }
+        let mut buf = *b"0000-00-00T00:00:00.000000000Z";
+        put_digits(&mut buf[0..4], year);
+        put_digits(&mut buf[5..7], month);
+        put_digits(&mut buf[8..10], day);
+        put_digits(&mut buf[11..13], rem / 3600);
+        put_digits(&mut buf[14..16], rem / 60 % 60);
+        put_digits(&mut buf[17..19], rem % 60);
+        let mut len = 19;
+        if self.nanos != 0 {
+            put_digits(&mut buf[20..29], i64::from(self.nanos));
+            len = 29;
+            while buf[len - 1] == b'0' {
+                len -= 1;
+            }
+        }
+        buf[len] = b'Z';
+        f.write_str(std::str::from_utf8(&buf[..=len]).map_err(|_| fmt::Error)?)
+    }
+}
+
+/// `value` in decimal, zero-padded to fill `out` (the caller's ranges keep it within).
+fn put_digits(out: &mut [u8], mut value: i64) {
+    for slot in out.iter_mut().rev() {
+        *slot = b'0' + (value % 10) as u8;
+        value /= 10;
+    }
+}
+
+impl Timestamp {
+    /// The written form of a year outside 0-9999 (never seen in practice; kept exact).
+    fn fmt_general(&self, f: &mut fmt::Formatter<'_>, (year, month, day): (i64, i64, i64), rem: i64) -> fmt::Result {
         write!(f, "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}", rem / 3600, rem / 60 % 60, rem % 60)?;
         if self.nanos != 0 {
             let mut frac = format!("{:09}", self.nanos);
@@ -245,6 +282,49 @@ mod tests {
             let t = Timestamp::from_unix(secs, 7);
             assert_eq!(Timestamp::parse(&t.to_string()), Some(t), "{secs}");
         }
+    }
+
+    // The stack-buffer writer must give the general path's bytes for every instant it takes:
+    // both ends of its year range, leap days, every fraction length, and a spread between.
+    #[test]
+    fn the_fast_writer_agrees_with_the_general_one() {
+        let general = |t: Timestamp| {
+            let days = t.secs.div_euclid(86_400);
+            let mut out = String::new();
+            let _ =
+                fmt::write(&mut out, format_args!("{}", General(t, civil_from_days(days), t.secs.rem_euclid(86_400))));
+            out
+        };
+        struct General(Timestamp, (i64, i64, i64), i64);
+        impl fmt::Display for General {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                self.0.fmt_general(f, self.1, self.2)
+            }
+        }
+        let mut secs: Vec<i64> = vec![-62_167_219_200, -62_135_596_800, -1, 0, 951_782_400, 253_402_300_799];
+        let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
+        for _ in 0..2000 {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            secs.push((x % 315_537_897_600) as i64 - 62_167_219_200);
+        }
+        for (i, s) in secs.into_iter().enumerate() {
+            for nanos in [
+                0,
+                1,
+                10,
+                120_000_000,
+                123_456_789,
+                999_999_999,
+                (i as u32).wrapping_mul(2_654_435_761) % 1_000_000_000,
+            ] {
+                let t = Timestamp::from_unix(s, nanos);
+                assert_eq!(t.to_string(), general(t), "{s} {nanos}");
+            }
+        }
+        // Outside 0-9999 the general path is the one taken.
+        assert_eq!(Timestamp::from_unix(253_402_300_800, 0).to_string(), "10000-01-01T00:00:00Z");
     }
 
     #[test]

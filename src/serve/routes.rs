@@ -84,14 +84,18 @@ pub fn find(method: &str, path: &str) -> Result<Match> {
     Ok(if allowed.is_empty() { Match::NotFound } else { Match::WrongMethod(allowed) })
 }
 
+/// Match `path` against `template` segment by segment, with no allocation unless it matches (the
+/// table is tried in order on every request, so a miss must cost only a comparison).
 fn match_template(template: &str, path: &str) -> Result<Option<Captures>> {
-    let (t, p): (Vec<&str>, Vec<&str>) = (template.split('/').collect(), path.split('/').collect());
-    if t.len() != p.len() {
-        return Ok(None);
-    }
-    let mut captures = Captures::default();
-    let mut pending = Vec::new();
-    for (ts, ps) in t.iter().zip(&p) {
+    let (mut t, mut p) = (template.split('/'), path.split('/'));
+    // At most one `{job_id}` and one `{checkpoint_id}`: decoded only once the whole path matched.
+    let mut pending: [Option<(&str, &str)>; 2] = [None, None];
+    loop {
+        let (ts, ps) = match (t.next(), p.next()) {
+            (None, None) => break,
+            (Some(ts), Some(ps)) => (ts, ps),
+            _ => return Ok(None),
+        };
         let param = ["{job_id}", "{checkpoint_id}"].into_iter().find(|name| ts.starts_with(name));
         match param {
             None if ts == ps => {}
@@ -102,11 +106,13 @@ fn match_template(template: &str, path: &str) -> Result<Option<Captures>> {
                 if raw.is_empty() || raw.contains(':') {
                     return Ok(None);
                 }
-                pending.push((name, raw));
+                let slot = usize::from(name != "{job_id}");
+                pending[slot] = Some((name, raw));
             }
         }
     }
-    for (name, raw) in pending {
+    let mut captures = Captures::default();
+    for (name, raw) in pending.into_iter().flatten() {
         let value = decode_segment(raw, name)?;
         if name == "{job_id}" {
             captures.job_id = Some(value);

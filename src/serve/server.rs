@@ -10,7 +10,10 @@
 //! closes a connection that does not finish its headers in time (slowloris) and also bounds how
 //! long an idle keep-alive connection is kept, and the read buffer caps the request head (431).
 //! Each request is logged to stderr as one JSON line: method, route template (never the raw path,
-//! which could carry ids or tokens), status, duration. Headers are never logged.
+//! which could carry ids or tokens), status, duration. Headers are never logged. The line is
+//! written unbuffered, before the answer is handed to hyper: it costs a `write` per request, but
+//! a client that has its answer can find it in the log, and no crash loses it (a product
+//! decision, issue 16; docs/contracts/serve.md).
 
 use std::convert::Infallible;
 use std::net::SocketAddr;
@@ -19,6 +22,7 @@ use std::time::Instant;
 
 use http_body_util::{BodyExt, LengthLimitError, Limited};
 use hyper::body::Incoming;
+use hyper::header::{CACHE_CONTROL, CONTENT_TYPE, HeaderValue, X_CONTENT_TYPE_OPTIONS};
 use hyper::service::service_fn;
 use hyper::{Request, Response};
 use hyper_util::rt::{TokioIo, TokioTimer};
@@ -105,7 +109,8 @@ async fn respond(
     req: Request<Incoming>,
 ) -> std::result::Result<Response<ResponseBody>, Infallible> {
     let start = Instant::now();
-    let method = req.method().as_str().to_owned();
+    // A standard method is an enum: cloning it allocates nothing (an extension method is rare).
+    let method = req.method().clone();
     let (route, mut reply) = handle(&shared, req).await;
     // A streamed reply answers once its first chunk is ready, so an early failure keeps its status.
     let body = match reply.take_body() {
@@ -118,12 +123,13 @@ async fn respond(
             }
         },
     };
-    log_request(&method, route, reply.status, start.elapsed().as_secs_f64() * 1000.0);
+    log_request(method.as_str(), route, reply.status, start.elapsed().as_secs_f64() * 1000.0);
+    // Names and values known at compile time are not parsed or copied per response.
     let mut builder = Response::builder()
         .status(reply.status)
-        .header("content-type", reply.content_type)
-        .header("x-content-type-options", "nosniff")
-        .header("cache-control", "no-store");
+        .header(CONTENT_TYPE, HeaderValue::from_static(reply.content_type))
+        .header(X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"))
+        .header(CACHE_CONTROL, HeaderValue::from_static("no-store"));
     for (name, value) in &reply.headers {
         builder = builder.header(*name, value.as_str());
     }
@@ -173,9 +179,10 @@ async fn handle(shared: &Shared, req: Request<Incoming>) -> (&'static str, Reply
             return ("-", Reply::error_with(401, &err).header("www-authenticate", "Bearer realm=\"wrkr\"".to_owned()));
         }
     }
-    let path = req.uri().path().to_owned();
-    let query = req.uri().query().unwrap_or_default().to_owned();
-    let (route, captures) = match routes::find(req.method().as_str(), &path) {
+    // The path and query are borrowed from the request while it is routed and answered inline;
+    // only a request that goes to the pool takes a copy of its query.
+    let path = req.uri().path();
+    let (route, captures) = match routes::find(req.method().as_str(), path) {
         Err(err) => return ("-", Reply::error(&err)),
         Ok(Match::NotFound) => {
             let err = Error::invalid_input("unknown endpoint").with("path", path.chars().take(256).collect::<String>());
@@ -190,7 +197,8 @@ async fn handle(shared: &Shared, req: Request<Incoming>) -> (&'static str, Reply
     };
     let captures = match route.inline {
         Some(inline) => {
-            let call = Call { ctx: &shared.ctx, captures, body: &[], body_kind: route.body, query: &query };
+            let query = req.uri().query().unwrap_or_default();
+            let call = Call { ctx: &shared.ctx, captures, body: &[], body_kind: route.body, query };
             if let Some(reply) = inline(&call) {
                 return (route.template, reply);
             }
@@ -198,6 +206,7 @@ async fn handle(shared: &Shared, req: Request<Incoming>) -> (&'static str, Reply
         }
         None => captures,
     };
+    let query = req.uri().query().unwrap_or_default().to_owned();
     let body = match route.body {
         Body::None => Vec::new(),
         Body::Required | Body::Optional => match read_body(shared, req).await {
