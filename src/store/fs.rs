@@ -43,11 +43,21 @@ pub const SNAPSHOT_EVERY: u64 = 128;
 pub struct FsStore {
     root: PathBuf,
     /// Where the last read of each job ended, so that a follower does not rescan the ledger.
-    read_positions: RefCell<HashMap<JobId, Position>>,
+    read_positions: RefCell<HashMap<JobId, Remembered>>,
     /// The state derived at this store's last append to each job (see `derived.rs`).
     derived: RefCell<HashMap<JobId, Derived>>,
     /// The ledger of the job this store last appended to, kept open (see `held.rs`).
     held: RefCell<Option<HeldLedger>>,
+}
+
+/// Where this store's last read or append of a job ended, and where its last append began. A
+/// caller that appends (a lease) without reading its own records back reads from before them
+/// next: the batch start is then the place to begin, not the start of the ledger (a runner
+/// re-read and re-parsed its whole JobSpec line after taking its lease).
+#[derive(Clone, Copy)]
+struct Remembered {
+    end: Position,
+    batch_start: Option<Position>,
 }
 
 impl FsStore {
@@ -98,13 +108,12 @@ impl FsStore {
     fn reader_from(&self, job: &JobId, from_seq: u64) -> Result<(LedgerReader, Tail)> {
         let (dir, file, tail) = self.open_for_read(job)?;
         let remembered = self.read_positions.borrow().get(job).copied();
+        let usable = |p: &Position| p.seq < from_seq && p.offset <= tail.complete_end && proves_position(&file, *p);
         let start = remembered
-            .filter(|p| p.seq < from_seq && p.offset <= tail.complete_end && proves_position(&file, *p))
-            .or_else(|| {
-                Snapshot::load(&dir, job.as_str())
-                    .map(|s| s.position())
-                    .filter(|p| p.seq < from_seq && p.offset <= tail.complete_end && proves_position(&file, *p))
-            })
+            .map(|r| r.end)
+            .filter(usable)
+            .or_else(|| remembered.and_then(|r| r.batch_start).filter(usable))
+            .or_else(|| Snapshot::load(&dir, job.as_str()).map(|s| s.position()).filter(usable))
             .unwrap_or_default();
         let reader = LedgerReader::new(file, start, tail.complete_end).map_err(|e| Error::io("read ledger", e))?;
         Ok((reader, tail))
@@ -117,7 +126,7 @@ impl FsStore {
     fn nothing_new(&self, job: &JobId, from_seq: u64) -> Option<u64> {
         let held = self.held.borrow();
         let held = held.as_ref().filter(|h| &h.job == job)?;
-        let end = self.read_positions.borrow().get(job).copied().filter(|p| p.seq >= 1 && p.seq < from_seq)?;
+        let end = self.read_positions.borrow().get(job).map(|r| r.end).filter(|p| p.seq >= 1 && p.seq < from_seq)?;
         let len = held.len_if_at(&self.job_dir(job).join(LEDGER_FILE))?;
         (len == end.offset).then(|| end.seq.max(from_seq - 1))
     }
@@ -128,7 +137,7 @@ impl FsStore {
         if end.seq == 0 && tail.last.is_none() {
             return Err(self.not_found(job));
         }
-        self.read_positions.borrow_mut().insert(job.clone(), end);
+        self.read_positions.borrow_mut().insert(job.clone(), Remembered { end, batch_start: None });
         Ok(end.seq.max(from_seq.saturating_sub(1)))
     }
 

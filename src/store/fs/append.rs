@@ -16,7 +16,7 @@ use crate::contract::{Error, Result};
 use crate::failpoint;
 use crate::job::lease;
 use crate::store::derived::{self, Derived, Fit};
-use crate::store::fs::{FsStore, SNAPSHOT_EVERY, create_dir_synced, fatal, private_dir_all};
+use crate::store::fs::{FsStore, Remembered, SNAPSHOT_EVERY, create_dir_synced, fatal, private_dir_all};
 use crate::store::ledger::{LEDGER_FILE, Position, Tail};
 use crate::store::lock::{JobLock, PendingBatch};
 use crate::store::snapshot::Snapshot;
@@ -150,9 +150,11 @@ impl FsStore {
         // had read up to the batch's start: records another writer appended before it (a lease
         // renewal) are still to be read from where the last read ended, not replayed from the
         // start of the ledger (a runner's every heartbeat replayed the whole ledger: O(n)).
+        // A batch that starts the ledger has nothing before it.
         let mut positions = self.read_positions.borrow_mut();
-        if positions.get(job).is_some_and(|p| p.seq == position.seq) {
-            positions.insert(job.clone(), after);
+        if position.seq == 0 || positions.get(job).is_some_and(|r| r.end.seq == position.seq) {
+            let batch_start = Position { offset: start, lines: position.lines, seq: position.seq };
+            positions.insert(job.clone(), Remembered { end: after, batch_start: Some(batch_start) });
         }
         Ok(Appended { records: batch.records, state: batch.state })
     }
