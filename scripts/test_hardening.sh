@@ -22,8 +22,9 @@
 #   built for tests is a different unit.) Every suite runs that one debug binary, copied to
 #   target/failpoints/wrkr. WRKR_COMMIT is fixed for this build, so a commit that changes no
 #   source does not rebuild it (build.rs).
-# - Schemathesis (PyPI, pinned in scripts/chaos/requirements-schemathesis.txt) goes into a venv
-#   under target/ named after that file's hash, installed from wheels only, in the background
+# - Schemathesis (PyPI, pinned in scripts/chaos/requirements-schemathesis.txt) goes into a
+#   `pip install --target` directory under target/ named after that file's hash (no venv: a fresh
+#   Debian machine's Python has no ensurepip), installed from wheels only, in the background
 #   while cargo compiles; a later run (or a new pin) reuses (or replaces) it.
 # - The crash suite (which spends most of its time waiting for kill moments and lease expiries)
 #   and schemathesis run alongside the other suites, each in its own sandbox; their output is
@@ -55,21 +56,20 @@ cleanup() {
 }
 trap cleanup EXIT
 
-# Schemathesis into its venv, in the background (network and unpacking, next to the compiler).
+# Schemathesis into its directory, in the background (network and unpacking, next to the compiler).
 REQUIREMENTS="$ROOT/scripts/chaos/requirements-schemathesis.txt"
-VENV="$TARGET/hardening-venv-$(sha256sum "$REQUIREMENTS" | cut -c1-12)"
-VENV_LOG="$LOGS/venv.log"
-VENV_STARTED=$SECONDS
-rm -f "$LOGS/venv.failed"
-if [ ! -f "$VENV/installed" ]; then
+PYDEPS="$TARGET/hardening-pydeps-$(sha256sum "$REQUIREMENTS" | cut -c1-12)"
+PYDEPS_LOG="$LOGS/pydeps.log"
+PYDEPS_STARTED=$SECONDS
+rm -f "$LOGS/pydeps.failed"
+if [ ! -f "$PYDEPS/installed" ]; then
     {
         (
-            rm -rf "$VENV" "$TARGET"/hardening-venv # the unkeyed venv of older runs
-            python3 -m venv "$VENV"
-            "$VENV/bin/pip" install -q --disable-pip-version-check --only-binary :all: -r "$REQUIREMENTS" ||
-                "$VENV/bin/pip" install -q --disable-pip-version-check -r "$REQUIREMENTS"
-            echo "$((SECONDS - VENV_STARTED))" >"$VENV/installed"
-        ) >"$VENV_LOG" 2>&1 || touch "$LOGS/venv.failed"
+            rm -rf "$PYDEPS" "$TARGET"/hardening-venv* # what older runs installed
+            pip() { python3 -m pip install -q --disable-pip-version-check --target "$PYDEPS" "$@"; }
+            pip --only-binary :all: -r "$REQUIREMENTS" || pip -r "$REQUIREMENTS"
+            echo "$((SECONDS - PYDEPS_STARTED))" >"$PYDEPS/installed"
+        ) >"$PYDEPS_LOG" 2>&1 || touch "$LOGS/pydeps.failed"
     } &
     CHILDREN+=("$!")
 fi
@@ -117,15 +117,15 @@ failpoint_tests() {
 # Schemathesis: the failpoints binary with nothing armed (the debug build's code, overflow
 # checks on), in a temp directory with one seeded job, so generated paths stay inside it.
 schemathesis() {
-    while [ ! -f "$VENV/installed" ]; do # (a lane cannot `wait` for the main shell's child)
-        if [ -f "$LOGS/venv.failed" ]; then
-            cat "$VENV_LOG"
+    while [ ! -f "$PYDEPS/installed" ]; do # (a lane cannot `wait` for the main shell's child)
+        if [ -f "$LOGS/pydeps.failed" ]; then
+            cat "$PYDEPS_LOG"
             echo "schemathesis: could not install (see above)"
             return 1
         fi
         sleep 1
     done
-    echo "schemathesis: venv $(basename "$VENV") (installed in $(cat "$VENV/installed")s, in the background)"
+    echo "schemathesis: $(basename "$PYDEPS") (installed in $(cat "$PYDEPS/installed")s, in the background)"
     local bin="${WRKR_BIN:-$WRKR_FAILPOINTS_BIN}" work pid rc=0 addr routes statuses
     work="$(mktemp -d)"
     (
@@ -146,7 +146,7 @@ schemathesis() {
     # refuses for rules JSON Schema cannot state (a NUL in a path, an absolute config_path,
     # approving a checkpoint that is not decision-needed). Refusing them is correct; what must
     # never happen is a 5xx or a response outside the document, and those checks all run.
-    (cd "$work" && "$VENV/bin/st" run "http://$addr/v1/openapi.json" --checks all \
+    (cd "$work" && PYTHONPATH="$PYDEPS" "$PYDEPS/bin/st" run "http://$addr/v1/openapi.json" --checks all \
         --exclude-checks positive_data_acceptance --max-examples "$MAX_EXAMPLES" \
         --max-time "$MAX_TIME" --workers 1 --seed 1 --no-color >"$work/st.log" 2>&1) || rc=$?
     kill "$pid" 2>/dev/null || true
