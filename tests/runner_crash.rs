@@ -69,16 +69,51 @@ fn events(sb: &Sandbox, job: &str) -> Vec<Value> {
     String::from_utf8(out.stdout).unwrap().lines().map(|l| serde_json::from_str(l).unwrap()).collect()
 }
 
-/// SIGKILL the runner's watchdog (`run::watchdog`): its child that runs the wrkr binary.
-fn kill_watchdog(runner: &Child) {
+/// The runner's watchdog (`run::watchdog`): its child that runs the wrkr binary.
+fn watchdog_of(runner: &Child) -> i32 {
     let children = fs::read_to_string(format!("/proc/{0}/task/{0}/children", runner.id())).unwrap();
-    let watchdog: i32 = children
+    children
         .split_whitespace()
         .map(|pid| pid.parse().unwrap())
         .find(|pid: &i32| fs::read_link(format!("/proc/{pid}/exe")).is_ok_and(|exe| exe == support::bin()))
-        .expect("the runner has a watchdog");
+        .expect("the runner has a watchdog")
+}
+
+/// SIGKILL the runner's watchdog.
+fn kill_watchdog(runner: &Child) {
+    let watchdog = watchdog_of(runner);
     rustix::process::kill_process(rustix::process::Pid::from_raw(watchdog).unwrap(), rustix::process::Signal::KILL)
         .unwrap();
+}
+
+/// Regression (found by `make test-hardening`'s I/O-error suite): the watchdog is forked from the
+/// runner and kept its copies of the runner's open files, among them the ledger the store keeps
+/// open between appends. A `flock` belongs to the open file, so after an append failed the runner's
+/// close did not release its lock, and its next append waited out the 10 s lock timeout. The
+/// watchdog now holds nothing of the store open.
+#[test]
+fn the_watchdog_holds_no_file_of_the_store_open() {
+    let sb = Sandbox::new();
+    let body = "sleep 30 & echo $! > sleep.pid; wait";
+    fs::write(sb.work().join("spec.yaml"), spec(&step("slow", body))).unwrap();
+    let mut runner = spawn_wrkr(&sb, &["submit", "spec.yaml", "--job-id", "w"]);
+    let sleep_pid = wait_for_pid(&sb, "sleep.pid");
+    let watchdog = watchdog_of(&runner);
+    let runner_files: Vec<_> = fs::read_dir(format!("/proc/{}/fd", runner.id()))
+        .unwrap()
+        .filter_map(|e| fs::read_link(e.unwrap().path()).ok())
+        .filter(|target| target.starts_with(sb.home()))
+        .collect();
+    assert!(!runner_files.is_empty(), "the runner itself has store files open (the check can fail)");
+    let held: Vec<_> = fs::read_dir(format!("/proc/{watchdog}/fd"))
+        .unwrap()
+        .filter_map(|e| fs::read_link(e.unwrap().path()).ok())
+        .filter(|target| target.starts_with(sb.home()))
+        .collect();
+    runner.kill().unwrap();
+    runner.wait().unwrap();
+    assert!(held.is_empty(), "the watchdog holds store files open: {held:?}");
+    assert!(!alive(sleep_pid), "the step outlived its runner");
 }
 
 /// The step dies with its runner: a SIGKILLed runner's step is stopped at once by the watchdog,

@@ -94,6 +94,25 @@ impl Drop for Watchdog {
     }
 }
 
+/// Close every descriptor above stderr but `keep`. The fork copied the runner's open files, and
+/// a `flock` belongs to the open file description: a ledger the runner's store keeps open
+/// (`store::held`) stayed referenced here, so when an append failed and the runner closed it, the
+/// lock it held was not released, and the runner's next append waited out the lock timeout
+/// (10 s; found by `make test-hardening`'s I/O-error suite).
+fn close_inherited(keep: libc::c_int) {
+    let open = std::fs::read_dir("/proc/self/fd")
+        .map(|dir| dir.filter_map(|e| e.ok()?.file_name().to_str()?.parse::<libc::c_int>().ok()).collect::<Vec<_>>());
+    let fds = match open {
+        Ok(fds) => fds,
+        // No /proc: every descriptor up to the limit (the watchdog is Linux-only; a fallback).
+        Err(_) => (3..1024).collect(),
+    };
+    for fd in fds.into_iter().filter(|fd| *fd > 2 && *fd != keep) {
+        // SAFETY: the watchdog owns its copies of these descriptors and uses none of them again.
+        unsafe { libc::close(fd) };
+    }
+}
+
 /// The watchdog itself: wait for EOF, stop the step if it still runs, exit.
 fn watch(pipe: OwnedFd, job_dir: &std::path::Path, job_id: &str, epoch: u64, grace: Duration) -> ! {
     // SAFETY: plain syscalls on our own process and on descriptors we own.
@@ -105,6 +124,7 @@ fn watch(pipe: OwnedFd, job_dir: &std::path::Path, job_id: &str, epoch: u64, gra
                 libc::dup2(null, fd);
             }
         }
+        close_inherited(pipe.as_raw_fd());
         let mut byte = 0u8;
         loop {
             let n = libc::read(pipe.as_raw_fd(), (&mut byte as *mut u8).cast(), 1);

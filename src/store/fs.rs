@@ -271,8 +271,10 @@ impl Store for FsStore {
             sync_dir(&dir).map_err(|e| Error::io(format!("fsync {}", dir.display()), e))?;
         }
         let appended = self.append_locked(job, &dir, &file, &lock, options, plan);
-        // Kept open for the next append, unlocked; after an error, closing it releases the lock.
-        if appended.is_ok() && file.unlock().is_ok() {
+        // Unlocked on every path, then kept open for the next append. Closing it alone would not
+        // release the lock while another process shares the open file (a forked child).
+        let unlocked = file.unlock();
+        if appended.is_ok() && unlocked.is_ok() {
             *self.held.borrow_mut() = HeldLedger::new(job.clone(), file, lock.into_record());
         }
         appended
