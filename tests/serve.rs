@@ -136,6 +136,11 @@ fn submit_wait_pause_cancel() {
     assert!(unknown.json()["details"]["error"].as_str().unwrap().contains("unknown field"));
     assert_eq!(server.post("/v1/jobs:submit", "").status, 400);
     assert_eq!(server.post("/v1/jobs:submit", "{not json").status, 400);
+    // Only an empty body stands for `{}` on an optional-body route; whitespace is no JSON document.
+    let whitespace = server.post("/v1/jobs/w2:report-github", "\r");
+    assert_eq!(whitespace.status, 400);
+    assert_eq!(whitespace.json()["message"], "invalid request json");
+    assert_ne!(server.post("/v1/jobs/w2:report-github", "").status, 400);
 }
 
 /// Every operation of the served document is answered by a route (not 404/405), an unknown path is
