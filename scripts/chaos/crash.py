@@ -33,6 +33,14 @@ class Estimates:
         pass
 
 
+def empty_job_dir(sb, job):
+    """Whether `job`'s directory holds an empty ledger: what a wrap killed before its first record
+    was durable leaves (no job: `wrkr fsck` names it, `--repair` removes it, prune selects no such
+    job). Prune never empties a ledger, so this is never a half-removed job."""
+    ledger = os.path.join(sb.job_dir(job), "events.jsonl")
+    return os.path.isfile(ledger) and os.path.getsize(ledger) == 0
+
+
 class Case:
     def __init__(self, binary, seed, estimates, root):
         self.rng = random.Random(seed)
@@ -205,7 +213,7 @@ class Case:
         if killed:
             for job in (j.JOB, j.WRAP_JOB):
                 # Whole or gone: a job directory that is there reads as a ledger and a status.
-                if os.path.isdir(sb.job_dir(job)):
+                if os.path.isdir(sb.job_dir(job)) and not empty_job_dir(sb, job):
                     _, why = sb.ledger(job)
                     _, why2 = sb.status(job)
                     self.failures += [f"prune killed: {job}: {w}" for w in (why, why2) if w]
@@ -223,7 +231,8 @@ class Case:
         trash = os.path.join(sb.home, ".trash")
         if os.path.isdir(trash) and os.listdir(trash):
             self.failures.append(f"prune left its trash behind: {os.listdir(trash)}")
-        if os.path.isdir(sb.job_dir(j.WRAP_JOB)):  # (an interrupted wrap stays: it is running)
+        # An interrupted wrap stays (it is running).
+        if os.path.isdir(sb.job_dir(j.WRAP_JOB)) and not empty_job_dir(sb, j.WRAP_JOB):
             _, why = sb.ledger(j.WRAP_JOB)
             if why:
                 self.failures.append(f"after prune: {why}")
