@@ -3,9 +3,10 @@
 #   1. cargo package: the crate holds what `include` promises and builds from the tarball alone
 #      (that build is also the "source build without git" case of `wrkr version`);
 #   2. dist build --artifacts=local for this host (dist-workspace.toml: archive, checksums,
-#      cargo-auditable binary, CycloneDX SBOM), then --artifacts=global for this host the way
+#      cargo-auditable binary), then --artifacts=global for this host the way
 #      .github/workflows/release.yml does it (shell installer, Homebrew formula, sha256.sum, source
-#      tarball, from the local build's manifest), then scripts/verify_release_assets.sh on it all.
+#      tarball, from the local build's manifest), the CycloneDX SBOM (scripts/release_sbom.sh),
+#      then scripts/verify_release_assets.sh on it all.
 # The other platforms are built by the release workflow; attestations exist only on GitHub.
 set -euo pipefail
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
@@ -30,4 +31,5 @@ scripts/cargo_tool.sh dist build --artifacts=local --target "$host" --output-for
 mv "$distrib.manifest.json" "$distrib/$host-dist-manifest.json"
 scripts/cargo_tool.sh dist build --artifacts=global --target "$host"
 rm "$distrib/$host-dist-manifest.json"
+scripts/release_sbom.sh "$distrib"
 REQUIRE_AUDITABLE=1 scripts/verify_release_assets.sh "$distrib"
