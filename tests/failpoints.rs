@@ -248,12 +248,9 @@ fn a_takeover_stops_a_step_whose_group_was_never_recorded() {
         std::thread::sleep(std::time::Duration::from_millis(20));
     }
     // The watchdog first (the runner's child running this binary), then the stalled runner.
-    let children = std::fs::read_to_string(format!("/proc/{0}/task/{0}/children", runner.id())).unwrap();
-    for pid in children.split_whitespace().filter_map(|p| p.parse::<i32>().ok()) {
-        if std::fs::read_link(format!("/proc/{pid}/exe")).is_ok_and(|exe| exe == support::bin()) {
-            rustix::process::kill_process(rustix::process::Pid::from_raw(pid).unwrap(), rustix::process::Signal::KILL)
-                .unwrap();
-        }
+    if let Some(pid) = support::watchdog_of(runner.id()) {
+        rustix::process::kill_process(rustix::process::Pid::from_raw(pid).unwrap(), rustix::process::Signal::KILL)
+            .unwrap();
     }
     runner.kill().unwrap();
     runner.wait().unwrap();

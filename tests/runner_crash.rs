@@ -69,14 +69,8 @@ fn events(sb: &Sandbox, job: &str) -> Vec<Value> {
     String::from_utf8(out.stdout).unwrap().lines().map(|l| serde_json::from_str(l).unwrap()).collect()
 }
 
-/// The runner's watchdog (`run::watchdog`): its child that runs the wrkr binary.
 fn watchdog_of(runner: &Child) -> i32 {
-    let children = fs::read_to_string(format!("/proc/{0}/task/{0}/children", runner.id())).unwrap();
-    children
-        .split_whitespace()
-        .map(|pid| pid.parse().unwrap())
-        .find(|pid: &i32| fs::read_link(format!("/proc/{pid}/exe")).is_ok_and(|exe| exe == support::bin()))
-        .expect("the runner has a watchdog")
+    support::watchdog_of(runner.id()).expect("the runner has a watchdog")
 }
 
 /// SIGKILL the runner's watchdog.

@@ -140,6 +140,7 @@ fn submit_wait_pause_cancel() {
     let whitespace = server.post("/v1/jobs/w2:report-github", "\r");
     assert_eq!(whitespace.status, 400);
     assert_eq!(whitespace.json()["message"], "invalid request json");
+    assert_eq!(whitespace.json()["code"], "E_INVALID_INPUT_SCHEMA");
     assert_ne!(server.post("/v1/jobs/w2:report-github", "").status, 400);
 }
 

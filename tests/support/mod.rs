@@ -294,3 +294,13 @@ macro_rules! on_both_backends {
 pub mod http;
 pub mod journey;
 pub mod pg;
+
+/// The watchdog of the runner `runner_pid` (`run::watchdog`): its child that runs the wrkr binary.
+#[allow(dead_code)] // not every test crate that includes `support` looks for it
+pub fn watchdog_of(runner_pid: u32) -> Option<i32> {
+    let children = std::fs::read_to_string(format!("/proc/{runner_pid}/task/{runner_pid}/children")).ok()?;
+    children
+        .split_whitespace()
+        .filter_map(|pid| pid.parse().ok())
+        .find(|pid: &i32| std::fs::read_link(format!("/proc/{pid}/exe")).is_ok_and(|exe| exe == bin()))
+}
