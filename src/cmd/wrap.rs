@@ -195,7 +195,9 @@ fn run(args: Args, io: &mut Io) -> Result<()> {
         (false, false) => Verbosity::Normal,
     };
     opts.display = Some(Display::detect(verbosity, io.json));
-    let report = wrap(&crate::store::location::locate(args.store.as_deref())?, &opts)?;
+    let report = wrap(&crate::store::location::locate(args.store.as_deref())?, &opts);
+    crate::run::process::finish_teed_output();
+    let report = report?;
     print(io, &report)?;
     io.flush()?;
     match report.ended.failure {

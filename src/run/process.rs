@@ -24,7 +24,7 @@ use std::io::{self, IsTerminal, Read};
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use std::path::PathBuf;
 use std::process::{Child, Command, ExitStatus, Stdio};
-use std::sync::mpsc;
+use std::sync::{Mutex, mpsc};
 use std::thread;
 use std::time::{Duration, Instant};
 
@@ -445,13 +445,32 @@ impl Output {
     fn finish(self, until: Instant) -> Result<Option<StreamDigest>> {
         if let Some(Tee { chunks, written }) = self.tee {
             drop(chunks);
-            let _ = written.recv_timeout(until.saturating_duration_since(Instant::now()));
+            if let Err(mpsc::RecvTimeoutError::Timeout) =
+                written.recv_timeout(until.saturating_duration_since(Instant::now()))
+            {
+                // Our reader is slow; the job's records go first, the copy is finished before we print.
+                UNFINISHED_TEES.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).push(written);
+            }
         }
         match self.digest {
             None => Ok(None),
             Some(Ok(digest)) => Ok(Some(digest)),
             Some(Err(err)) => Err(Error::io("write step log", err)),
         }
+    }
+}
+
+/// Tee writers still copying a step's output when the step was done with: each disconnects when its
+/// copy is written.
+static UNFINISHED_TEES: Mutex<Vec<mpsc::Receiver<()>>> = Mutex::new(Vec::new());
+
+/// Wait until every teed copy of a step's output is written. Call before printing anything of our
+/// own to the same streams, so the step's output cannot interleave with or follow it. Unbounded on
+/// purpose: what we print next goes to the same reader and would wait for it just the same.
+pub fn finish_teed_output() {
+    let pending = std::mem::take(&mut *UNFINISHED_TEES.lock().unwrap_or_else(|poisoned| poisoned.into_inner()));
+    for written in pending {
+        let _ = written.recv();
     }
 }
 
