@@ -6,6 +6,7 @@ at most 2x the floor with a flat per-step cost as N grows. Run via `make bench` 
 """
 import json
 import os
+import re
 import subprocess
 import sys
 import tempfile
@@ -20,7 +21,10 @@ WRKR = os.environ.get("WRKR_BENCH_BIN") or os.path.join(ROOT, "bin", "wrkr")
 SIZES = [int(n) for n in os.environ.get("WRKR_BENCH_STEPS", "2500,25000").split(",")]
 # Peak RSS comes from GNU time, not from wait4 here: Python spawns with vfork, and a child's
 # ru_maxrss then starts at this interpreter's own high-water mark (14 MiB at 250 steps, 24 MiB
-# once a 25,000-step spec was built here), not at the runner's.
+# once a 25,000-step spec was built here), not at the runner's. GNU time prints it on stderr, not
+# into a file (`-o`): it opens that file before it starts the runner, which then inherits it as
+# descriptor 3, the slot a runner keeps for its steps' events channel; every step then starts by
+# fork instead of posix_spawn (15% slower per step in this bench).
 GNU_TIME = "/usr/bin/time" if os.path.exists("/usr/bin/time") else None
 
 
@@ -71,19 +75,19 @@ def main():
             # The disk's fdatasync time drifts; measure the floor right before and right after the
             # job and compare against their mean.
             before = spawn_floor() + fsync_floor(tmp)
-            rss_path = os.path.join(tmp, f"rss{n}")
             argv = [WRKR, "submit", path, "--job-id", f"bench{n}"]
             t0 = time.perf_counter()
-            proc = subprocess.Popen([GNU_TIME, "-f", "%M", "-o", rss_path] + argv if GNU_TIME else argv, cwd=tmp,
+            proc = subprocess.Popen([GNU_TIME, "-f", "%M"] + argv if GNU_TIME else argv, cwd=tmp,
                                     env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
             _, status, _ = os.wait4(proc.pid, 0)
             wall = time.perf_counter() - t0
-            rss_lines = open(rss_path).read().split() if GNU_TIME else []
-            rss_mib = int(rss_lines[-1]) / 1024 if rss_lines and rss_lines[-1].isdigit() else float("nan")
             after = spawn_floor() + fsync_floor(tmp)
             out = proc.stdout.read().decode().strip()
+            err = proc.stderr.read().decode(errors="replace")
+            rss = re.search(r"(\d+)\s*$", err) if GNU_TIME else None
+            rss_mib = int(rss.group(1)) / 1024 if rss else float("nan")
             if os.waitstatus_to_exitcode(status) != 0:
-                sys.exit(f"bench_runner: submit failed: {proc.stderr.read().decode()}")
+                sys.exit(f"bench_runner: submit failed: {err}")
             per_step_floor = (before + after) / 2
             floor = n * per_step_floor
             print(f"{n:6d} steps: {wall:8.2f} s  {wall/n*1e3:6.2f} ms/step  x{wall/floor:.2f} floor "

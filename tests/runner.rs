@@ -4,6 +4,7 @@
 mod support;
 
 use std::fs;
+use std::path::Path;
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
@@ -284,14 +285,20 @@ fn protocol_decision_and_garbage() {
     assert_eq!(progress["payload"]["artifacts_delta"]["added"][0], "out.txt");
 }
 
-/// wrkr starts steps by `posix_spawn` while it can hold descriptor 3 itself; when its parent
-/// passed a descriptor 3 down, steps are started the slower way, and must work the same: records
-/// reach the runner and nothing the step writes to its descriptor 3 reaches the inherited one.
+/// wrkr starts steps by `posix_spawn` while it holds descriptor 3 itself. When its parent passed a
+/// descriptor 3 down (`time -o FILE`, `3>FILE`), wrkr moves that one out of the way (kept open)
+/// and takes the slot, so steps still start the fast way and work the same: records reach the
+/// runner and nothing the step writes to its descriptor 3 reaches the inherited one.
 #[test]
 fn records_arrive_when_the_runner_inherited_descriptor_3() {
     let sb = sandbox();
     let report = r#"echo '{"type":"artifact","path":"a.txt"}' >&3; echo a > a.txt"#;
-    let steps = [step("one", report), step("two", "echo '{\"type\":\"tool_call\",\"count\":2}' >&3")].concat();
+    // The runner's own descriptor 3, once it is idle again after this step's spawn: its /dev/null
+    // slot, and the parent's file still open at another descriptor.
+    let look = r#"for i in $(seq 50); do [ "$(readlink /proc/$PPID/fd/3)" = /dev/null ] && break; sleep 0.1; done; readlink /proc/$PPID/fd/3 > fd3.txt; ls -l /proc/$PPID/fd | grep -c held-by-parent > kept.txt"#;
+    let steps =
+        [step("one", report), step("two", "echo '{\"type\":\"tool_call\",\"count\":2}' >&3"), step("three", look)]
+            .concat();
     fs::write(sb.work().join("spec.yaml"), spec(&steps, "")).unwrap();
     let held = sb.work().join("held-by-parent.txt");
     let out = std::process::Command::new("/bin/sh")
@@ -313,7 +320,11 @@ fn records_arrive_when_the_runner_inherited_descriptor_3() {
     assert_eq!(progress["payload"]["artifacts_delta"]["added"][0], "a.txt");
     let show = wrkr(&sb).args(["budget", "show", "fd3", "--json"]).output().unwrap();
     let view: Value = serde_json::from_slice(&show.stdout).unwrap();
-    assert_eq!(view["usage"]["tool_call_count"], 4, "2 commands + 2 reported tool calls");
+    assert_eq!(view["usage"]["tool_call_count"], 5, "3 commands + 2 reported tool calls");
+    if Path::new("/proc/self/fd").exists() {
+        assert_eq!(fs::read_to_string(sb.work().join("fd3.txt")).unwrap().trim(), "/dev/null");
+        assert_eq!(fs::read_to_string(sb.work().join("kept.txt")).unwrap().trim(), "1");
+    }
 }
 
 #[test]

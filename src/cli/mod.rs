@@ -32,6 +32,7 @@ static JSON_MODE: AtomicBool = AtomicBool::new(false);
 
 /// Run wrkr with the full argv (program name first) and return the process exit code.
 pub fn main(argv: Vec<OsString>) -> u8 {
+    crate::run::channel::note_inherited_fd3();
     install_panic_hook();
     crate::failpoint::setup();
     let mut argv = argv.into_iter();
