@@ -73,7 +73,8 @@ def main():
             with open(path, "w") as f:
                 json.dump(spec(n), f)
             # The disk's fdatasync time drifts; measure the floor right before and right after the
-            # job and compare against their mean.
+            # job and compare against the lower of the two: a burst of load that slowed one of them
+            # must not make the runner look closer to the floor than it is.
             before = spawn_floor() + fsync_floor(tmp)
             argv = [WRKR, "submit", path, "--job-id", f"bench{n}"]
             t0 = time.perf_counter()
@@ -88,7 +89,7 @@ def main():
             rss_mib = int(rss.group(1)) / 1024 if rss else float("nan")
             if os.waitstatus_to_exitcode(status) != 0:
                 sys.exit(f"bench_runner: submit failed: {err}")
-            per_step_floor = (before + after) / 2
+            per_step_floor = min(before, after)
             floor = n * per_step_floor
             print(f"{n:6d} steps: {wall:8.2f} s  {wall/n*1e3:6.2f} ms/step  x{wall/floor:.2f} floor "
                   f"({before*1e3:.2f}/{after*1e3:.2f} ms/step before/after)  "
