@@ -13,8 +13,8 @@
 //!   job's last event), so packing the same job twice gives identical zips.
 //! - **Bounded memory**: each JSONL entry is spilled to an anonymous temp file as it arrives, by a
 //!   writer thread per entry that also hashes it (sha256 for the manifest, CRC-32 for the zip) off
-//!   the main thread ([`spill`]); memory holds a few 256 KiB chunks per entry and a (seq, offset,
-//!   length) index per line, used only when the input was out of order. Single documents (job,
+//!   the main thread (`build/spill.rs`); memory holds a few 256 KiB chunks per entry and a (seq,
+//!   offset, length) index per line, used only when the input was out of order. Single documents (job,
 //!   artifacts manifest, accept result) and approvals are held in memory (they are small and few).
 //!
 //! Raw artifacts (`artifacts/<path>` entries, see [`crate::pack::raw`]) come in as

@@ -11,6 +11,10 @@
 //! entries, comments, or encryption; every entry stored (method 0). What it does not do: zip64. An
 //! entry of 4 GiB or more, an archive whose offsets pass 4 GiB, or more than 65,535 entries is an
 //! error rather than a silently different layout (a 25,000-step job's pack is a few tens of MiB).
+//!
+//! A caller that already has an entry's CRC-32 and size (the pack builder hashes its spills as it
+//! writes them) can copy the bytes in itself with [`ZipWriter::entry_known`], a kernel copy when the
+//! output is a file; the layout is the same as for bytes passed through [`ZipWriter::data`].
 
 use std::io::{self, Write};
 
