@@ -11,10 +11,11 @@
 //!   `checkpoint_id`, canonical bytes). Entry bytes are JCS (JSONL lines end in `\n`).
 //! - **No clock**: `manifest.json`'s `created_at` is the latest `created_at` among the records (the
 //!   job's last event), so packing the same job twice gives identical zips.
-//! - **Bounded memory**: each JSONL entry is spilled to an anonymous temp file as it arrives and
-//!   hashed on the fly; memory holds a (seq, offset, length) index per line, used only when the
-//!   input was out of order. Single documents (job, artifacts manifest, accept result) and
-//!   approvals are held in memory (they are small and few).
+//! - **Bounded memory**: each JSONL entry is spilled to an anonymous temp file as it arrives, by a
+//!   writer thread per entry that also hashes it (sha256 for the manifest, CRC-32 for the zip) off
+//!   the main thread (`build/spill.rs`); memory holds a few 256 KiB chunks per entry and a (seq,
+//!   offset, length) index per line, used only when the input was out of order. Single documents (job,
+//!   artifacts manifest, accept result) and approvals are held in memory (they are small and few).
 //!
 //! Raw artifacts (`artifacts/<path>` entries, see [`crate::pack::raw`]) come in as
 //! `wrkr.raw_artifact` records or through [`Packer::add_file`], only after
@@ -25,7 +26,7 @@
 //! (the `wrkr.artifacts_manifest` record arrives complete).
 
 use std::fs::File;
-use std::io::{self, BufRead, BufWriter, Read, Seek, SeekFrom, Write};
+use std::io::{self, BufRead, Read, Seek, SeekFrom, Write};
 use std::os::unix::fs::FileExt;
 
 use serde_json::Value;
@@ -47,6 +48,9 @@ use crate::pack::zipread::name_problem;
 use crate::pack::zipwrite::ZipWriter;
 use crate::pack::{ACCEPT_RESULT, APPROVALS, ARTIFACTS_MANIFEST, CHECKPOINTS, EVENTS, JOB, MANIFEST};
 
+mod spill;
+use spill::{Spill, spill_error};
+
 /// What a finished pack is: enough for `export` to print its path, hash and footer.
 #[derive(Clone, Debug, serde::Serialize)]
 pub struct PackSummary {
@@ -60,92 +64,6 @@ pub struct PackSummary {
 
 fn as_string<S: serde::Serializer>(t: &Timestamp, s: S) -> std::result::Result<S::Ok, S::Error> {
     s.collect_str(t)
-}
-
-fn spill_error(e: io::Error) -> Error {
-    Error::io("write pack spill file", e)
-}
-
-/// One JSONL entry being collected: lines in a temp file plus their sort keys.
-struct Spill {
-    out: BufWriter<File>,
-    index: Vec<(u64, u64, u32)>,
-    offset: u64,
-    in_order: bool,
-    hasher: Hasher,
-}
-
-impl Spill {
-    fn new() -> Result<Spill> {
-        let file = tempfile::tempfile().map_err(|e| Error::io("create pack spill file", e))?;
-        Ok(Spill {
-            out: BufWriter::with_capacity(64 * 1024, file),
-            index: Vec::new(),
-            offset: 0,
-            in_order: true,
-            hasher: Hasher::new(),
-        })
-    }
-
-    fn push(&mut self, key: u64, line: &[u8]) -> Result<()> {
-        if self.index.last().is_some_and(|&(last, _, _)| key <= last) {
-            self.in_order = false;
-        }
-        let len = u32::try_from(line.len() + 1).map_err(|_| Error::invalid_input("record longer than 4 GiB"))?;
-        self.out.write_all(line).and_then(|()| self.out.write_all(b"\n")).map_err(spill_error)?;
-        if self.in_order {
-            self.hasher.update(line);
-            self.hasher.update(b"\n");
-        }
-        self.index.push((key, self.offset, len));
-        self.offset += u64::from(len);
-        Ok(())
-    }
-
-    /// Sort (if needed), reject duplicate keys, and return the entry's sha256.
-    fn seal(&mut self, what: &str, prefix: &str) -> Result<String> {
-        self.out.flush().map_err(spill_error)?;
-        if self.in_order {
-            return Ok(std::mem::take(&mut self.hasher).finish().0);
-        }
-        self.index.sort_unstable_by_key(|&(key, _, _)| key);
-        if let Some(w) = self.index.windows(2).find(|w| w[0].0 == w[1].0) {
-            return Err(Error::invalid_input(format!("duplicate {what} id {prefix}{}", w[0].0))
-                .with("id", format!("{prefix}{}", w[0].0)));
-        }
-        let mut hasher = Hasher::new();
-        self.each_line(|bytes| {
-            hasher.update(bytes);
-            Ok(())
-        })?;
-        Ok(hasher.finish().0)
-    }
-
-    /// Visit the lines in key order.
-    fn each_line(&self, mut f: impl FnMut(&[u8]) -> io::Result<()>) -> Result<()> {
-        let file = self.out.get_ref();
-        let mut buf = vec![0u8; 64 * 1024];
-        if self.in_order {
-            let mut pos = 0;
-            loop {
-                let n = file.read_at(&mut buf, pos).map_err(spill_error)?;
-                if n == 0 || pos >= self.offset {
-                    return Ok(());
-                }
-                f(&buf[..n]).map_err(|e| Error::io("write pack", e))?;
-                pos += n as u64;
-            }
-        }
-        for &(_, offset, len) in &self.index {
-            let len = len as usize;
-            if buf.len() < len {
-                buf.resize(len, 0);
-            }
-            file.read_exact_at(&mut buf[..len], offset).map_err(spill_error)?;
-            f(&buf[..len]).map_err(|e| Error::io("write pack", e))?;
-        }
-        Ok(())
-    }
 }
 
 /// A raw file added through the API, spilled and hashed.
@@ -475,11 +393,11 @@ impl Packer {
         let write = |e: io::Error| Error::io("write pack", e);
         let mut zip = ZipWriter::new(out);
         for (name, source, _) in &entries {
-            zip.start(name).map_err(write)?;
             match source {
-                Source::Bytes(b) => zip.data(b).map_err(write)?,
-                Source::Spill(s) => s.each_line(|chunk| zip.data(chunk))?,
+                Source::Bytes(b) => zip.entry(name, b).map_err(write)?,
+                Source::Spill(s) => s.write_to(&mut zip, name)?,
                 Source::File(f) => {
+                    zip.start(name).map_err(write)?;
                     let mut buf = vec![0u8; 64 * 1024];
                     let mut pos = 0;
                     loop {
@@ -490,9 +408,9 @@ impl Packer {
                         zip.data(&buf[..n]).map_err(write)?;
                         pos += n as u64;
                     }
+                    zip.finish_entry().map_err(write)?;
                 }
             }
-            zip.finish_entry().map_err(write)?;
         }
         let (_, bytes) = zip.finish().map_err(write)?;
         Ok(PackSummary {

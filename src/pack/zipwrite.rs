@@ -11,6 +11,10 @@
 //! entries, comments, or encryption; every entry stored (method 0). What it does not do: zip64. An
 //! entry of 4 GiB or more, an archive whose offsets pass 4 GiB, or more than 65,535 entries is an
 //! error rather than a silently different layout (a 25,000-step job's pack is a few tens of MiB).
+//!
+//! A caller that already has an entry's CRC-32 and size (the pack builder hashes its spills as it
+//! writes them) can copy the bytes in itself with [`ZipWriter::entry_known`], a kernel copy when the
+//! output is a file; the layout is the same as for bytes passed through [`ZipWriter::data`].
 
 use std::io::{self, Write};
 
@@ -107,8 +111,36 @@ impl<W: Write> ZipWriter<W> {
         let Some((crc, size)) = self.open.take() else {
             return Err(io::Error::other("no zip entry is open"));
         };
+        self.close_entry(crc.value(), size)
+    }
+
+    /// A whole entry whose CRC-32 and size the caller already knows (it hashed the bytes as it
+    /// spilled them): `copy` writes the entry's `size` bytes to the output itself and says how many
+    /// it wrote, so they need not pass through this writer, nor through the CRC a second time. When
+    /// the output is a file, `copy` can be `std::io::copy` from a `File`, a kernel copy; std flushes
+    /// a `BufWriter` output before such a copy, so the header written here lands first. The bytes
+    /// are those of `start`, `data`, `finish_entry` with the same content, provided `crc` is its
+    /// CRC-32, which is the caller's to get right; a wrong count is an error.
+    pub fn entry_known(
+        &mut self,
+        name: &str,
+        crc: u32,
+        size: u64,
+        copy: impl FnOnce(&mut W) -> io::Result<u64>,
+    ) -> io::Result<()> {
+        self.start(name)?;
+        self.open = None;
+        let copied = copy(&mut self.out)?;
+        self.offset += copied;
+        if copied != size {
+            return Err(io::Error::other(format!("zip entry {name}: {copied} bytes copied, {size} expected")));
+        }
+        self.close_entry(crc, size)
+    }
+
+    /// Write the data descriptor of the entry just written and note its CRC and size.
+    fn close_entry(&mut self, crc: u32, size: u64) -> io::Result<()> {
         let size = u32::try_from(size).map_err(|_| too_big("an entry of 4 GiB or more"))?;
-        let crc = crc.value();
         let mut descriptor = Vec::with_capacity(16);
         descriptor.extend_from_slice(&SIG_DESCRIPTOR.to_le_bytes());
         descriptor.extend_from_slice(&crc.to_le_bytes());
@@ -200,5 +232,34 @@ mod tests {
             assert_eq!(len as usize, out.len());
             assert!(out == original, "{name}: our layout differs from Go's");
         }
+    }
+
+    /// An entry written by `entry_known` (its bytes copied in by the caller) is byte for byte the
+    /// entry `entry` writes from the same bytes; a copy that comes up short is an error.
+    #[test]
+    fn entry_known_writes_what_entry_writes() {
+        let bytes: Vec<u8> = (0u32..70_000).map(|i| (i.wrapping_mul(2_654_435_761) >> 11) as u8).collect();
+        let mut plain = ZipWriter::new(Vec::new());
+        plain.entry("a.txt", b"first").unwrap();
+        plain.entry("b.jsonl", &bytes).unwrap();
+        plain.entry("c.json", b"{}").unwrap();
+        let mut known = ZipWriter::new(Vec::new());
+        known.entry("a.txt", b"first").unwrap();
+        let crc = crate::pack::crc32::checksum(&bytes);
+        known
+            .entry_known("b.jsonl", crc, bytes.len() as u64, |out| {
+                out.extend_from_slice(&bytes);
+                Ok(bytes.len() as u64)
+            })
+            .unwrap();
+        known.entry("c.json", b"{}").unwrap();
+        assert!(plain.finish().unwrap() == known.finish().unwrap());
+
+        let mut short = ZipWriter::new(Vec::new());
+        let err = short.entry_known("b.jsonl", crc, bytes.len() as u64, |out| {
+            out.extend_from_slice(&bytes[1..]);
+            Ok(bytes.len() as u64 - 1)
+        });
+        assert!(err.is_err());
     }
 }
