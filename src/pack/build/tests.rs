@@ -6,7 +6,8 @@ use crate::job::projection::{LedgerEvent, Projection};
 /// A ledger event: seq, `created_at`, type, payload.
 type LedgerLine<'a> = (u64, &'a str, &'a str, Value);
 
-fn job_records(job: &str) -> [Value; 2] {
+/// A job's `wrkr.job` and `wrkr.artifacts_manifest` records (the spill tests use them too).
+pub(super) fn job_records(job: &str) -> [Value; 2] {
     let env = |id: &str| json!({"schema_id": id, "schema_version": "v1", "created_at": "2026-02-13T18:00:09Z", "producer_version": "dev", "job_id": job});
     let mut job_record = env("wrkr.job");
     job_record["name"] = json!(job);

@@ -54,6 +54,14 @@ fn spill_zip_via_file(spill: &Spill) -> Vec<u8> {
     bytes
 }
 
+/// Seal `spill`: its sha256 and its zip entry, to a `Vec` and to a file, are those of `expected`.
+fn assert_entry_is(spill: &mut Spill, expected: &[u8]) {
+    assert_eq!(spill.seal("event", "evt_").unwrap(), crate::digest::sha256_hex(expected));
+    let reference = reference_zip(expected);
+    assert!(spill_zip(spill, Vec::new()) == reference, "to a Vec");
+    assert!(spill_zip_via_file(spill) == reference, "to a file");
+}
+
 #[test]
 fn lines_in_order_are_hashed_by_the_writer_and_copied_whole() {
     let lines = lines(5_000);
@@ -64,10 +72,7 @@ fn lines_in_order_are_hashed_by_the_writer_and_copied_whole() {
     assert!(spill.in_order);
     let expected = joined(&lines);
     assert!(expected.len() > 2 * CHUNK_BYTES, "the test must span several chunks");
-    assert_eq!(spill.seal("event", "evt_").unwrap(), crate::digest::sha256_hex(&expected));
-    let reference = reference_zip(&expected);
-    assert!(spill_zip(&spill, Vec::new()) == reference, "to a Vec");
-    assert!(spill_zip_via_file(&spill) == reference, "to a file");
+    assert_entry_is(&mut spill, &expected);
 }
 
 /// Out of order, the entry is the lines in key order, the same bytes in-order input gives.
@@ -79,11 +84,7 @@ fn lines_out_of_order_give_the_bytes_of_lines_in_order() {
         spill.push(key, &line).unwrap();
     }
     assert!(!spill.in_order);
-    let expected = joined(&lines);
-    assert_eq!(spill.seal("event", "evt_").unwrap(), crate::digest::sha256_hex(&expected));
-    let reference = reference_zip(&expected);
-    assert!(spill_zip(&spill, Vec::new()) == reference, "to a Vec");
-    assert!(spill_zip_via_file(&spill) == reference, "to a file");
+    assert_entry_is(&mut spill, &joined(&lines));
 }
 
 #[test]
@@ -140,16 +141,8 @@ fn dropping_an_unsealed_spill_ends_its_writer() {
 }
 
 fn records(job: &str, events: u64) -> Vec<Value> {
-    let env = |id: &str| json!({"schema_id": id, "schema_version": "v1", "created_at": "2026-02-13T18:00:09Z", "producer_version": "dev", "job_id": job});
-    let mut job_record = env("wrkr.job");
-    job_record["name"] = json!(job);
-    job_record["status"] = json!("completed");
-    job_record["budgets"] = json!({"retry_count": 0, "step_count": 1, "tool_call_count": 0});
-    let mut artifacts = env("wrkr.artifacts_manifest");
-    artifacts["capture_mode"] = json!("reference-only");
-    artifacts["artifacts"] = json!([]);
     let mut projection = Projection::new(job);
-    let mut out = vec![job_record, artifacts];
+    let mut out = super::super::tests::job_records(job).to_vec();
     for seq in 1..=events {
         let payload = json!({"step": seq, "detail": "x".repeat(200)});
         let view = projection.project(&LedgerEvent {
