@@ -15,13 +15,24 @@
 //! double, a duplicate key, nesting deeper than [`MAX_DEPTH`]. The caller then takes the strict
 //! path (`json::parse`), which accepts the document with the same bytes or words the error, so
 //! being unsure costs time, never a different answer.
-use crate::jcs;
+//!
+//! What it costs, per document: one UTF-8 check of the whole text (std's is fast on long ASCII
+//! runs; strings and numbers are then cut at ASCII bytes, so every piece is UTF-8 too), one node
+//! per value, and for an object whose keys are out of order (a ledger line's own keys, most
+//! payloads) a duplicate check by byte equality. Such an object is sorted only when its canonical
+//! form is written, once, or at parse time when it is too big for a pairwise check (then the
+//! sorted order is kept for the writer). The root of a ledger line is never written, so it is
+//! never sorted.
 
 /// Deeper documents are left to the strict parser (serde_json stops at 128).
 pub const MAX_DEPTH: usize = 100;
 
 /// The largest integer JCS prints digit for digit (2^53); beyond it, the double it denotes.
 const EXACT: u64 = 1 << 53;
+
+/// Objects with up to this many members are checked for duplicate keys pair by pair (keys of
+/// different lengths never compare their bytes); bigger ones are sorted, and keep that order.
+const PAIRWISE_MEMBERS: usize = 16;
 
 /// "Not on the fast path": the strict parser decides (and words any error).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -31,8 +42,11 @@ pub struct Unsure;
 enum Kind {
     Null,
     Bool(bool),
-    /// An integer whose text is its canonical form.
-    Int,
+    /// An integer whose text is its canonical form: its magnitude (at most 2^53) and sign.
+    Int {
+        magnitude: u64,
+        negative: bool,
+    },
     /// Any other number: a finite double, printed by the ECMAScript rule.
     Float(f64),
     /// `escaped`: holds `\` escapes (decoded when read or written).
@@ -40,7 +54,18 @@ enum Kind {
         escaped: bool,
     },
     Array,
-    Object,
+    Object(Order),
+}
+
+/// The order an object's members are written in (JCS: keys sorted by UTF-16 code units).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Order {
+    /// The keys are in order as they stand.
+    Document,
+    /// Out of order, sorted when written.
+    Unsorted,
+    /// Out of order and sorted already: the key node indices are `Scan::sorted[at..at + len]`.
+    Sorted { at: u32, len: u32 },
 }
 
 /// One value: its kind, its bytes `start..end` in the document, the index of the first node after
@@ -59,17 +84,10 @@ struct Node {
 pub struct Scan {
     /// Pre-order, as in the tape: a container, then its content (objects: key, value, ...).
     nodes: Vec<Node>,
-    /// Scratch: the key nodes of an object whose keys are out of order (the duplicate check).
-    keys: Vec<usize>,
-}
-
-/// Scratch space for writing canonical forms, kept by the caller between documents.
-#[derive(Default)]
-pub struct Scratch {
-    /// Member key nodes of the objects being written, innermost on top.
-    members: Vec<usize>,
-    /// A decoded escaped string.
-    text: String,
+    /// Scratch: the key spans of an object whose keys are out of order (the duplicate check).
+    keys: Vec<(usize, usize)>,
+    /// The sorted key node indices of big objects whose keys are out of order ([`Order::Sorted`]).
+    sorted: Vec<usize>,
 }
 
 impl Scan {
@@ -81,7 +99,12 @@ impl Scan {
     pub fn parse(&mut self, src: &[u8]) -> Result<(), Unsure> {
         self.nodes.clear();
         self.nodes.shrink_to(1 << 16);
-        let mut parser = Parser { src, pos: 0, scan: self };
+        self.sorted.clear();
+        self.sorted.shrink_to(1 << 12);
+        // Once for the whole document: every span the scan cuts starts and ends at an ASCII byte
+        // (a quote, a bracket, a digit), so each is UTF-8 as well.
+        let Ok(text) = std::str::from_utf8(src) else { return Err(Unsure) };
+        let mut parser = Parser { src, text, pos: 0, scan: self };
         parser.skip_ws();
         let parsed = parser.value(0).and_then(|()| {
             parser.skip_ws();
@@ -99,104 +122,54 @@ impl Scan {
     }
 
     /// The root of the last document parsed from `src` (pass the same bytes); `None` after an
-    /// unsure parse.
+    /// unsure parse. Checks `src` to be UTF-8 once more (one fast pass), so that every read of
+    /// the document's text is a slice of a `str`, without a check per string.
     pub fn root<'a>(&'a self, src: &'a [u8]) -> Option<ScanNode<'a>> {
-        (!self.nodes.is_empty()).then_some(ScanNode { scan: self, src, at: 0 })
-    }
-
-    /// Append the canonical form of the node at `at` to `out`.
-    fn write(&self, src: &[u8], at: usize, out: &mut Vec<u8>, scratch: &mut Scratch) {
-        let Some(&node) = self.nodes.get(at) else { return };
-        if node.clean {
-            out.extend_from_slice(&src[node.start..node.end]);
-            return;
-        }
-        match node.kind {
-            Kind::Null | Kind::Bool(_) | Kind::Int => out.extend_from_slice(&src[node.start..node.end]),
-            Kind::Float(f) => out.extend_from_slice(ryu_js::Buffer::new().format_finite(f).as_bytes()),
-            Kind::Str { .. } => {
-                scratch.text.clear();
-                unescape_into(&src[node.start + 1..node.end - 1], &mut scratch.text);
-                jcs::write_string(out, &scratch.text);
-            }
-            Kind::Array => {
-                out.push(b'[');
-                let mut item = at + 1;
-                while item < node.next {
-                    if item > at + 1 {
-                        out.push(b',');
-                    }
-                    self.write(src, item, out, scratch);
-                    item = self.nodes[item].next;
-                }
-                out.push(b']');
-            }
-            Kind::Object => {
-                // Members sorted on top of the shared stack; nested objects push above and pop.
-                let base = scratch.members.len();
-                let mut key = at + 1;
-                while key < node.next {
-                    scratch.members.push(key);
-                    key = self.nodes[key + 1].next;
-                }
-                let nodes = &self.nodes;
-                scratch.members[base..].sort_unstable_by(|&a, &b| key_order(src, &nodes[a], &nodes[b]));
-                out.push(b'{');
-                for i in base..scratch.members.len() {
-                    if i > base {
-                        out.push(b',');
-                    }
-                    let key = scratch.members[i];
-                    // Keys are never escaped (that is unsure), so their bytes are canonical.
-                    out.extend_from_slice(&src[self.nodes[key].start..self.nodes[key].end]);
-                    out.push(b':');
-                    self.write(src, key + 1, out, scratch);
-                }
-                scratch.members.truncate(base);
-                out.push(b'}');
-            }
-        }
+        let src = std::str::from_utf8(src).ok().filter(|_| !self.nodes.is_empty())?;
+        Some(ScanNode { scan: self, src, at: 0 })
     }
 }
 
 /// Key order of two key nodes (unescaped strings): UTF-16 code units, as JCS sorts.
+///
+/// One pass, no decoding: UTF-8 byte order is code point order, and UTF-16 order differs from it
+/// only between a character in U+E000..=U+FFFF (lead byte 0xEE or 0xEF) and one beyond U+FFFF
+/// (lead byte 0xF0..=0xF4, a surrogate pair in UTF-16, so it sorts first). The first byte where
+/// two valid UTF-8 strings differ is at the same character boundary in both when it is a lead
+/// byte in either, which is the only place that can happen.
 fn key_order(src: &[u8], a: &Node, b: &Node) -> std::cmp::Ordering {
     let (a, b) = (&src[a.start + 1..a.end - 1], &src[b.start + 1..b.end - 1]);
-    if a.is_ascii() && b.is_ascii() {
-        return a.cmp(b);
+    match a.iter().zip(b).find(|(x, y)| x != y) {
+        None => a.len().cmp(&b.len()),
+        Some((&x, &y)) if x >= 0xee && y >= 0xee && (x >= 0xf0) != (y >= 0xf0) => y.cmp(&x),
+        Some((x, y)) => x.cmp(y),
     }
-    // Both were checked to be UTF-8 when scanned.
-    jcs::utf16_order(std::str::from_utf8(a).unwrap_or_default(), std::str::from_utf8(b).unwrap_or_default())
 }
 
-/// Decode the escapes of a string's content (`\u` never gets here: it is unsure).
-fn unescape_into(raw: &[u8], out: &mut String) {
-    let mut bytes = Vec::with_capacity(raw.len());
-    let mut i = 0;
-    while i < raw.len() {
-        let b = raw[i];
-        if b != b'\\' {
-            bytes.push(b);
-            i += 1;
-            continue;
+/// Skip from `i` over whole 8-byte words of plain string content (no `"`, `\` or control
+/// character), and return where the byte-wise scan must go on. The word tests are the classic
+/// "has a zero byte" bit tricks: exact for whether a word holds such a byte, not for where.
+fn plain_run(src: &[u8], mut i: usize) -> usize {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGHS: u64 = 0x8080_8080_8080_8080;
+    let has_zero = |w: u64| w.wrapping_sub(ONES) & !w & HIGHS;
+    while let Some(Ok(word)) = src.get(i..i + 8).map(<[u8; 8]>::try_from) {
+        let w = u64::from_le_bytes(word);
+        let special = has_zero(w ^ (ONES * u64::from(b'"')))
+            | has_zero(w ^ (ONES * u64::from(b'\\')))
+            | (w.wrapping_sub(ONES * 0x20) & !w & HIGHS);
+        if special != 0 {
+            break;
         }
-        bytes.push(match raw.get(i + 1) {
-            Some(b'b') => 0x08,
-            Some(b'f') => 0x0c,
-            Some(b'n') => b'\n',
-            Some(b'r') => b'\r',
-            Some(b't') => b'\t',
-            Some(&other) => other, // `"`, `\`, `/`
-            None => b'\\',
-        });
-        i += 2;
+        i += 8;
     }
-    // The content was checked to be UTF-8, and unescaping ASCII keeps it so.
-    out.push_str(&String::from_utf8_lossy(&bytes));
+    i
 }
 
 struct Parser<'s, 'a> {
     src: &'a [u8],
+    /// `src`, checked to be UTF-8.
+    text: &'a str,
     pos: usize,
     scan: &'s mut Scan,
 }
@@ -247,6 +220,7 @@ impl Parser<'_, '_> {
         let mut escaped = false;
         loop {
             // Plain bytes first: the common case is a run of them up to the closing quote.
+            i = plain_run(src, i);
             while let Some(&b) = src.get(i) {
                 if b == b'"' || b == b'\\' || b < 0x20 {
                     break;
@@ -266,7 +240,7 @@ impl Parser<'_, '_> {
                 _ => return Err(Unsure), // a control character, or no closing quote
             }
         }
-        std::str::from_utf8(&src[start + 1..i]).map_err(|_| Unsure)?;
+        // UTF-8: the whole document was checked, and the quotes are ASCII.
         self.pos = i + 1;
         Ok(self.push(Kind::Str { escaped }, start, !escaped))
     }
@@ -310,21 +284,25 @@ impl Parser<'_, '_> {
             }
             float = true;
         }
-        // Only ASCII digits, signs, `.` and `e` were consumed.
-        let text = std::str::from_utf8(&self.src[start..self.pos]).map_err(|_| Unsure)?;
         if !float {
             // serde_json reads `-0` as a double, and JCS prints integers beyond 2^53 through one.
-            let exact = int_len <= 16 && text[usize::from(negative)..].parse::<u64>().is_ok_and(|n| n <= EXACT);
-            if !exact || text == "-0" {
+            // At most 16 digits cannot overflow a u64.
+            if int_len > 16 {
                 return Err(Unsure);
             }
-            self.push(Kind::Int, start, true);
+            let digits = &self.src[int_start..self.pos];
+            let magnitude = digits.iter().fold(0u64, |n, d| n * 10 + u64::from(d - b'0'));
+            if magnitude > EXACT || (negative && magnitude == 0) {
+                return Err(Unsure);
+            }
+            self.push(Kind::Int { magnitude, negative }, start, true);
             return Ok(());
         }
         if self.pos - start > 64 {
             return Err(Unsure); // long mantissas: also the strict parser's to judge
         }
-        let f: f64 = text.parse().map_err(|_| Unsure)?;
+        // Only ASCII digits, signs, `.` and `e` were consumed: both ends are character boundaries.
+        let f: f64 = self.text.get(start..self.pos).ok_or(Unsure)?.parse().map_err(|_| Unsure)?;
         if !f.is_finite() {
             return Err(Unsure);
         }
@@ -368,7 +346,7 @@ impl Parser<'_, '_> {
             return Err(Unsure);
         }
         let start = self.pos;
-        let at = self.push(Kind::Object, start, true);
+        let at = self.push(Kind::Object(Order::Document), start, true);
         self.pos += 1;
         let mut clean = !self.skip_ws();
         let mut previous: Option<usize> = None;
@@ -382,9 +360,9 @@ impl Parser<'_, '_> {
                 if !self.scan.nodes[key].clean {
                     return Err(Unsure); // an escaped key
                 }
-                if let Some(prev) = previous {
+                if ordered && let Some(prev) = previous {
                     let nodes = &self.scan.nodes;
-                    ordered &= key_order(self.src, &nodes[prev], &nodes[key]).is_lt();
+                    ordered = key_order(self.src, &nodes[prev], &nodes[key]).is_lt();
                 }
                 previous = Some(key);
                 clean &= !self.skip_ws();
@@ -409,33 +387,60 @@ impl Parser<'_, '_> {
         }
         self.pos += 1;
         let next = self.scan.nodes.len();
-        if !ordered && has_duplicate_key(self.scan, self.src, at, next) {
-            return Err(Unsure); // json::parse words the duplicate
-        }
+        let order = if ordered { Order::Document } else { self.scan.unordered(self.src, at, next)? };
         let node = &mut self.scan.nodes[at];
-        (node.end, node.next, node.clean) = (self.pos, next, clean && ordered);
+        (node.kind, node.end, node.next, node.clean) = (Kind::Object(order), self.pos, next, clean && ordered);
         Ok(())
     }
 }
 
-/// Whether the object at `at` (content up to `next`) names a key twice (its keys out of order).
-fn has_duplicate_key(scan: &mut Scan, src: &[u8], at: usize, next: usize) -> bool {
-    let mut keys = std::mem::take(&mut scan.keys);
-    keys.clear();
-    let mut key = at + 1;
-    while key < next {
-        keys.push(key);
-        key = scan.nodes[key + 1].next;
+impl Scan {
+    /// The order of the object at `at` (content up to `next`) whose keys are out of order, or
+    /// [`Unsure`] when it names a key twice (`json::parse` words the duplicate). Keys are never
+    /// escaped, so two keys are the same exactly when their bytes are.
+    fn unordered(&mut self, src: &[u8], at: usize, next: usize) -> Result<Order, Unsure> {
+        let mut keys = std::mem::take(&mut self.keys);
+        keys.clear();
+        let mut key = at + 1;
+        while key < next {
+            keys.push((self.nodes[key].start, self.nodes[key].end));
+            key = self.nodes[key + 1].next;
+        }
+        let order = if keys.len() <= PAIRWISE_MEMBERS {
+            let text = |&(start, end): &(usize, usize)| &src[start..end];
+            let twice = keys.iter().enumerate().any(|(i, a)| keys[i + 1..].iter().any(|b| text(a) == text(b)));
+            if twice { Err(Unsure) } else { Ok(Order::Unsorted) }
+        } else {
+            self.sorted_order(src, at, next)
+        };
+        self.keys = keys;
+        order
     }
-    let nodes = &scan.nodes;
-    keys.sort_unstable_by(|&a, &b| key_order(src, &nodes[a], &nodes[b]));
-    let twice = keys.windows(2).any(|w| key_order(src, &nodes[w[0]], &nodes[w[1]]).is_eq());
-    scan.keys = keys;
-    twice
+
+    /// Sort the keys of a big object once, for the duplicate check and for the writer.
+    fn sorted_order(&mut self, src: &[u8], at: usize, next: usize) -> Result<Order, Unsure> {
+        let first = self.sorted.len();
+        let mut key = at + 1;
+        while key < next {
+            self.sorted.push(key);
+            key = self.nodes[key + 1].next;
+        }
+        let nodes = &self.nodes;
+        let keys = &mut self.sorted[first..];
+        keys.sort_unstable_by(|&a, &b| key_order(src, &nodes[a], &nodes[b]));
+        if keys.windows(2).any(|w| key_order(src, &nodes[w[0]], &nodes[w[1]]).is_eq()) {
+            return Err(Unsure);
+        }
+        let (at, len) = (u32::try_from(first).map_err(|_| Unsure)?, u32::try_from(keys.len()).map_err(|_| Unsure)?);
+        Ok(Order::Sorted { at, len })
+    }
 }
 
 mod node;
-pub use node::ScanNode;
+mod write;
+pub use node::{Items, Members, ScanNode};
+pub use write::Scratch;
+use write::unescape_into;
 
 #[cfg(test)]
 mod tests;

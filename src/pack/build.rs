@@ -38,8 +38,7 @@ use crate::digest::Hasher;
 use crate::jcs;
 use crate::job::projection::EventView;
 use crate::json;
-use crate::json::scan::Scratch;
-use crate::json::tape::Tape;
+use crate::json::scan::{Scan, Scratch};
 use crate::jsonl::{JsonlReader, is_blank};
 use crate::pack::manifest::{FileDigest, Manifest};
 use crate::pack::raw;
@@ -86,7 +85,7 @@ pub struct Packer {
     extra: Vec<ExtraFile>,
     raw_allowed: bool,
     /// Reused to check line-path checkpoints against their schema without a `Value`.
-    tape: Tape,
+    scan: Scan,
 }
 
 /// `evt_12` → 12 (the prefix and the digits must be exact: no sign, no leading zeros).
@@ -116,7 +115,7 @@ impl Packer {
             approvals: Vec::new(),
             extra: Vec::new(),
             raw_allowed: false,
-            tape: Tape::new(),
+            scan: Scan::new(),
         })
     }
 
@@ -255,9 +254,12 @@ impl Packer {
 
     /// Add the `wrkr.checkpoint` record of a `checkpoint_emitted` ledger line ([`LineCheckpoint`])
     /// of job `job_id`, as [`Packer::add_record`] would add `checkpoint.to_value(job_id)`: the same
-    /// bytes and errors. The record is written into `line` from the scan, then checked against
-    /// its schema on a tape (the same validator, no allocation per record); a record that is not
-    /// plainly valid is built as a `Value` and added by `add_record`, which words its error.
+    /// bytes and errors. The record is written into `line` from the scan, then scanned and checked
+    /// against its schema where it stands (the same validator, no allocation per record). The
+    /// check stays: the record's strings, arrays and `required_action` come from the ledger, and a
+    /// ledger may hold what makes an invalid record (an unknown `type`, an empty summary). A record
+    /// the scan is unsure of (a `\u` escape) or that is not plainly valid is built as a `Value` and
+    /// added by `add_record`, which words its error.
     pub fn add_line_checkpoint(
         &mut self,
         checkpoint: &LineCheckpoint<'_>,
@@ -272,8 +274,8 @@ impl Packer {
         line.clear();
         checkpoint.write_canonical(job_id, line, scratch);
         let schema = schema::find("wrkr.checkpoint");
-        let valid = self.tape.parse(line).is_ok()
-            && self.tape.root().zip(schema).is_some_and(|(root, schema)| schema.is_valid_tape(root));
+        let valid = self.scan.parse(line).is_ok()
+            && self.scan.root(line).zip(schema).is_some_and(|(root, schema)| schema.validator().is_valid(root));
         if !valid {
             return self.add_record(&checkpoint.to_value(job_id)?);
         }

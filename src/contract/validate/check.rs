@@ -93,7 +93,14 @@ fn keyword_problems<'s, 'a, I: Instance<'a>>(
     {
         return false;
     }
-    let text = instance.string();
+    // Only read when a keyword looks at it (a scanned string with escapes is decoded to be read).
+    let reads_text = node.constant.is_some()
+        || node.options.is_some()
+        || node.min_length.is_some()
+        || node.max_length.is_some()
+        || node.pattern.is_some();
+    let text = if reads_text { instance.string() } else { None };
+    let text = text.as_deref();
     if let Some(constant) = &node.constant
         && text != constant.as_str()
         && !report(Kind::Const(constant))
@@ -107,7 +114,7 @@ fn keyword_problems<'s, 'a, I: Instance<'a>>(
         return false;
     }
     if let (Some((limit, n)), Some(number)) = (&node.minimum, instance.number())
-        && !at_least(number, *n)
+        && !at_least(&number, *n)
         && !report(Kind::Minimum(limit))
     {
         return false;

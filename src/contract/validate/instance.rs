@@ -1,12 +1,21 @@
-//! What the validator reads: a JSON value in either of wrkr's two representations.
+//! What the validator reads: a JSON value in any of wrkr's three representations.
 //!
 //! `serde_json::Value` is what callers mostly hold; a `json::tape` document is what `verify` and
 //! acceptance read a pack's records into, one reused buffer for every record, so validating it
-//! costs no allocation. The validator is written once, over this trait.
+//! costs no allocation; a `json::scan` document is what export writes records from (the index of
+//! a line's bytes), so a record it wrote is checked where it stands. The validator is written
+//! once, over this trait.
+//!
+//! Strings and numbers come back as a scan has them: a string by value when it holds escapes (a
+//! scan decodes them on reading), a number always by value (a scan keeps no `Number`; copying one
+//! is copying 16 bytes).
+
+use std::borrow::Cow;
 
 use serde_json::{Number, Value};
 
 use super::Type;
+use crate::json::scan::{self, ScanNode};
 use crate::json::tape::{Elements, Members, TapeNode};
 
 /// A JSON value the validator can read (a cheap, copyable reference).
@@ -16,8 +25,8 @@ pub trait Instance<'a>: Copy {
 
     /// Whether the value is of JSON Schema type `ty` (an integral number is also an `integer`).
     fn is(self, ty: Type) -> bool;
-    fn string(self) -> Option<&'a str>;
-    fn number(self) -> Option<&'a Number>;
+    fn string(self) -> Option<Cow<'a, str>>;
+    fn number(self) -> Option<Number>;
     fn members(self) -> Option<Self::Members>;
     fn elements(self) -> Option<Self::Elements>;
 }
@@ -41,13 +50,13 @@ impl<'a> Instance<'a> for &'a Value {
         }
     }
 
-    fn string(self) -> Option<&'a str> {
-        self.as_str()
+    fn string(self) -> Option<Cow<'a, str>> {
+        self.as_str().map(Cow::Borrowed)
     }
 
-    fn number(self) -> Option<&'a Number> {
+    fn number(self) -> Option<Number> {
         match self {
-            Value::Number(n) => Some(n),
+            Value::Number(n) => Some(n.clone()),
             _ => None,
         }
     }
@@ -70,20 +79,20 @@ impl<'a> Instance<'a> for TapeNode<'a> {
         match ty {
             Type::Null => self.is_null(),
             Type::Boolean => self.boolean().is_some(),
-            Type::Integer => self.number().is_some_and(super::is_integer),
-            Type::Number => self.number().is_some(),
-            Type::String => self.string().is_some(),
+            Type::Integer => TapeNode::number(&self).is_some_and(super::is_integer),
+            Type::Number => TapeNode::number(&self).is_some(),
+            Type::String => TapeNode::string(&self).is_some(),
             Type::Array => self.items().is_some(),
             Type::Object => TapeNode::members(&self).is_some(),
         }
     }
 
-    fn string(self) -> Option<&'a str> {
-        TapeNode::string(&self)
+    fn string(self) -> Option<Cow<'a, str>> {
+        TapeNode::string(&self).map(Cow::Borrowed)
     }
 
-    fn number(self) -> Option<&'a Number> {
-        TapeNode::number(&self)
+    fn number(self) -> Option<Number> {
+        TapeNode::number(&self).cloned()
     }
 
     fn members(self) -> Option<Members<'a>> {
@@ -91,6 +100,39 @@ impl<'a> Instance<'a> for TapeNode<'a> {
     }
 
     fn elements(self) -> Option<Elements<'a>> {
+        self.items()
+    }
+}
+
+impl<'a> Instance<'a> for ScanNode<'a> {
+    type Members = scan::Members<'a>;
+    type Elements = scan::Items<'a>;
+
+    fn is(self, ty: Type) -> bool {
+        match ty {
+            Type::Null => self.is_null(),
+            Type::Boolean => self.as_bool().is_some(),
+            Type::Integer => ScanNode::number(&self).is_some_and(|n| super::is_integer(&n)),
+            Type::Number => ScanNode::number(&self).is_some(),
+            Type::String => self.is_string(),
+            Type::Array => self.is_array(),
+            Type::Object => self.is_object(),
+        }
+    }
+
+    fn string(self) -> Option<Cow<'a, str>> {
+        self.str()
+    }
+
+    fn number(self) -> Option<Number> {
+        ScanNode::number(&self)
+    }
+
+    fn members(self) -> Option<scan::Members<'a>> {
+        ScanNode::members(&self)
+    }
+
+    fn elements(self) -> Option<scan::Items<'a>> {
         self.items()
     }
 }

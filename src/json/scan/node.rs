@@ -1,7 +1,11 @@
 //! One value of a scanned document ([`ScanNode`]): what a reader of a ledger line asks of it
 //! (members, items, text, numbers) and its canonical form, all read from the document's bytes.
+//! The schema validator reads it too (`contract::validate::Instance`), so a record written from a
+//! ledger line is checked without a second parse into another representation.
 
 use std::borrow::Cow;
+
+use serde_json::Number;
 
 use super::{Kind, Node, Scan, Scratch, unescape_into};
 
@@ -9,7 +13,8 @@ use super::{Kind, Node, Scan, Scratch, unescape_into};
 #[derive(Clone, Copy)]
 pub struct ScanNode<'a> {
     pub(super) scan: &'a Scan,
-    pub(super) src: &'a [u8],
+    /// The whole document (checked to be UTF-8 by [`Scan::root`]).
+    pub(super) src: &'a str,
     pub(super) at: usize,
 }
 
@@ -21,17 +26,32 @@ impl<'a> ScanNode<'a> {
     /// Append the value's canonical form (RFC 8785) to `out`.
     pub fn write_canonical(&self, out: &mut Vec<u8>, scratch: &mut Scratch) {
         scratch.members.clear();
-        self.scan.write(self.src, self.at, out, scratch);
+        self.scan.write(self.src.as_bytes(), self.at, out, scratch);
     }
 
     /// The value's bytes as they stand in the document.
     pub fn bytes(&self) -> &'a [u8] {
         let node = self.node();
-        &self.src[node.start..node.end]
+        &self.src.as_bytes()[node.start..node.end]
+    }
+
+    /// The text between the quotes of the string or key node at `at` (its raw content). A
+    /// node starts and ends at an ASCII quote, so the slice is always on character boundaries.
+    fn raw_text(&self, at: usize) -> &'a str {
+        let node = &self.scan.nodes[at];
+        self.src.get(node.start + 1..node.end - 1).unwrap_or_default()
     }
 
     pub fn is_object(&self) -> bool {
-        self.node().kind == Kind::Object
+        matches!(self.node().kind, Kind::Object(_))
+    }
+
+    pub fn is_array(&self) -> bool {
+        self.node().kind == Kind::Array
+    }
+
+    pub fn is_string(&self) -> bool {
+        matches!(self.node().kind, Kind::Str { .. })
     }
 
     pub fn is_null(&self) -> bool {
@@ -41,13 +61,15 @@ impl<'a> ScanNode<'a> {
     /// The value of member `key`, when this is an object that has it.
     pub fn member(&self, key: &str) -> Option<ScanNode<'a>> {
         let node = self.node();
-        if node.kind != Kind::Object {
+        if !matches!(node.kind, Kind::Object(_)) {
             return None;
         }
+        let (src, key) = (self.src.as_bytes(), key.as_bytes());
         let mut k = self.at + 1;
         while k < node.next {
+            // Lengths first (quotes included): most keys differ there, without a byte compare.
             let key_node = &self.scan.nodes[k];
-            if &self.src[key_node.start + 1..key_node.end - 1] == key.as_bytes() {
+            if key_node.end - key_node.start == key.len() + 2 && &src[key_node.start + 1..key_node.end - 1] == key {
                 return Some(ScanNode { at: k + 1, ..*self });
             }
             k = self.scan.nodes[k + 1].next;
@@ -56,60 +78,46 @@ impl<'a> ScanNode<'a> {
     }
 
     /// The items, in document order, when this is an array.
-    pub fn items(&self) -> Option<impl Iterator<Item = ScanNode<'a>> + use<'a>> {
+    pub fn items(&self) -> Option<Items<'a>> {
         let node = self.node();
-        if node.kind != Kind::Array {
-            return None;
-        }
-        let (first, end, this) = (self.at + 1, node.next, *self);
-        Some(
-            std::iter::successors((first < end).then_some(first), move |&at| {
-                let next = this.scan.nodes[at].next;
-                (next < end).then_some(next)
-            })
-            .map(move |at| ScanNode { at, ..this }),
-        )
+        (node.kind == Kind::Array).then_some(Items { next: self.at + 1, end: node.next, doc: *self })
     }
 
     /// The members (key, value), in document order, when this is an object. Keys are never
     /// escaped (the scan is unsure of those), so a key's bytes between its quotes are its text.
-    pub fn members(&self) -> Option<impl Iterator<Item = (&'a str, ScanNode<'a>)> + use<'a>> {
+    pub fn members(&self) -> Option<Members<'a>> {
         let node = self.node();
-        if node.kind != Kind::Object {
-            return None;
-        }
-        let (first, end, this) = (self.at + 1, node.next, *self);
-        Some(
-            std::iter::successors((first < end).then_some(first), move |&key| {
-                let next = this.scan.nodes[key + 1].next;
-                (next < end).then_some(next)
-            })
-            .map(move |key| {
-                let key_node = &this.scan.nodes[key];
-                // Checked to be UTF-8 when scanned.
-                let text = std::str::from_utf8(&this.src[key_node.start + 1..key_node.end - 1]).unwrap_or_default();
-                (text, ScanNode { at: key + 1, ..this })
-            }),
-        )
+        matches!(node.kind, Kind::Object(_)).then_some(Members { next: self.at + 1, end: node.next, doc: *self })
     }
 
     /// The text, when this is a string.
     pub fn str(&self) -> Option<Cow<'a, str>> {
-        let node = self.node();
-        let Kind::Str { escaped } = node.kind else { return None };
-        let raw = &self.src[node.start + 1..node.end - 1];
+        let Kind::Str { escaped } = self.node().kind else { return None };
+        let raw = self.raw_text(self.at);
         if escaped {
             let mut text = String::new();
-            unescape_into(raw, &mut text);
+            unescape_into(raw.as_bytes(), &mut text);
             return Some(Cow::Owned(text));
         }
-        std::str::from_utf8(raw).ok().map(Cow::Borrowed)
+        Some(Cow::Borrowed(raw))
+    }
+
+    /// The number, when this is one, as `serde_json` reads the same text (`Value::Number`): an
+    /// integer as an integer, anything else as its double.
+    pub fn number(&self) -> Option<Number> {
+        match self.node().kind {
+            // At most 2^53 in magnitude, so it fits an i64 either way.
+            Kind::Int { magnitude, negative: true } => i64::try_from(magnitude).ok().map(|m| Number::from(-m)),
+            Kind::Int { magnitude, negative: false } => Some(Number::from(magnitude)),
+            Kind::Float(f) => Number::from_f64(f),
+            _ => None,
+        }
     }
 
     /// The value, when this is an integer that fits a `u64` (as `Value::as_u64`).
     pub fn as_u64(&self) -> Option<u64> {
         match self.node().kind {
-            Kind::Int => std::str::from_utf8(self.bytes()).ok()?.parse().ok(),
+            Kind::Int { magnitude, negative: false } => Some(magnitude),
             _ => None,
         }
     }
@@ -120,5 +128,47 @@ impl<'a> ScanNode<'a> {
             Kind::Bool(b) => Some(b),
             _ => None,
         }
+    }
+}
+
+/// The items of an array node ([`ScanNode::items`]).
+#[derive(Clone)]
+pub struct Items<'a> {
+    next: usize,
+    end: usize,
+    doc: ScanNode<'a>,
+}
+
+impl<'a> Iterator for Items<'a> {
+    type Item = ScanNode<'a>;
+
+    fn next(&mut self) -> Option<ScanNode<'a>> {
+        if self.next >= self.end {
+            return None;
+        }
+        let at = self.next;
+        self.next = self.doc.scan.nodes[at].next;
+        Some(ScanNode { at, ..self.doc })
+    }
+}
+
+/// The members of an object node ([`ScanNode::members`]), in document order.
+#[derive(Clone)]
+pub struct Members<'a> {
+    next: usize,
+    end: usize,
+    doc: ScanNode<'a>,
+}
+
+impl<'a> Iterator for Members<'a> {
+    type Item = (&'a str, ScanNode<'a>);
+
+    fn next(&mut self) -> Option<(&'a str, ScanNode<'a>)> {
+        if self.next >= self.end {
+            return None;
+        }
+        let key = self.next;
+        self.next = self.doc.scan.nodes[key + 1].next;
+        Some((self.doc.raw_text(key), ScanNode { at: key + 1, ..self.doc }))
     }
 }

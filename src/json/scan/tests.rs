@@ -1,5 +1,5 @@
 use super::*;
-use crate::json;
+use crate::{jcs, json};
 
 /// The scan's canonical bytes, or `None` when it is unsure.
 fn canonical(text: &str) -> Option<Vec<u8>> {
@@ -84,6 +84,28 @@ fn unsure_of_what_the_strict_path_decides() {
     assert!(scan.root(b"\"\xff\"").is_none());
 }
 
+/// Objects past the pairwise duplicate check are sorted at parse time and written in that order;
+/// small ones are sorted when written. Both ways, duplicates (byte-equal keys, ASCII or not) are
+/// the strict path's to refuse.
+#[test]
+fn unordered_objects_big_and_small() {
+    let big: Vec<String> = (0..PAIRWISE_MEMBERS + 5).rev().map(|i| format!("\"k{i:02}\":{i}")).collect();
+    let big = format!("{{{}}}", big.join(","));
+    let big_nested = format!(r#"{{"z":{big},"a":[{big}]}}"#);
+    let with_dup = big.replacen("\"k03\"", "\"k07\"", 1);
+    for text in [big.as_str(), big_nested.as_str(), "{\"\u{ffff}\":1,\"\u{10000}\":2,\"é\":3,\"e\":4}"] {
+        let fast = canonical(text).unwrap_or_else(|| panic!("unsure of {text}"));
+        assert_eq!(Some(fast), strict(text), "{text}");
+    }
+    for text in [with_dup.as_str(), r#"{"é":1,"a":2,"é":3}"#, "{\"\u{1f600}\":1,\"b\":2,\"\u{1f600}\":3}"] {
+        assert!(canonical(text).is_none(), "took {text}");
+        assert!(strict(text).is_none(), "the strict path takes {text}");
+    }
+    let mut scan = Scan::new();
+    scan.parse(big.as_bytes()).unwrap();
+    assert!(matches!(scan.nodes[0].kind, Kind::Object(Order::Sorted { .. })), "sorted once, at parse time");
+}
+
 #[test]
 fn reads_fields() {
     let src = br#"{"seq":7,"neg":-1,"f":1.0,"s":"a\"b","ok":false,"o":{"k":[]}}"#;
@@ -97,6 +119,12 @@ fn reads_fields() {
     assert_eq!(root.member("ok").and_then(|n| n.as_bool()), Some(false));
     assert!(root.member("o").is_some_and(|o| o.is_object() && o.member("k").is_some_and(|k| k.bytes() == b"[]")));
     assert!(root.member("missing").is_none() && root.member("seq").unwrap().member("x").is_none());
+    let numbers: Vec<_> = ["seq", "neg", "f"].iter().map(|k| root.member(k).and_then(|n| n.number())).collect();
+    assert_eq!(numbers, [Some(7.into()), Some((-1).into()), serde_json::Number::from_f64(1.0)]);
+    let keys: Vec<&str> = root.members().unwrap().map(|(k, _)| k).collect();
+    assert_eq!(keys, ["seq", "neg", "f", "s", "ok", "o"]);
+    let empty = root.member("o").and_then(|o| o.member("k")).and_then(|k| k.items());
+    assert!(root.items().is_none() && empty.is_some_and(|mut items| items.next().is_none()));
 }
 
 mod differential {
@@ -105,6 +133,24 @@ mod differential {
 
     fn key() -> impl Strategy<Value = String> {
         prop_oneof!["[a-z_]{0,6}", "\\PC{0,4}", Just("\u{e000}".to_owned()), Just("\u{1f600}".to_owned())]
+    }
+
+    /// Keys that collide often, sort differently in UTF-16 and code point order, or neither.
+    fn member_key() -> impl Strategy<Value = String> {
+        prop_oneof![
+            "[ab]{0,2}",
+            "[a-z]{3,8}",
+            Just("é".to_owned()),
+            Just("\u{e000}".to_owned()),
+            Just("\u{ffff}".to_owned()),
+            Just("\u{10000}".to_owned()),
+            Just("\u{1f600}a".to_owned()),
+        ]
+    }
+
+    /// Short texts over the characters where UTF-8 byte order and UTF-16 order part.
+    fn ordered_text() -> impl Strategy<Value = String> {
+        "[a-c\u{e9}\u{e000}\u{ffff}\u{10000}\u{1f600}]{0,4}"
     }
 
     fn value() -> impl Strategy<Value = Value> {
@@ -143,6 +189,29 @@ mod differential {
             if let Some(fast) = super::canonical(&canonical) {
                 prop_assert_eq!(String::from_utf8(fast).unwrap(), canonical);
             }
+        }
+
+        /// Objects with keys in any order and duplicates among them (small and big objects, ASCII
+        /// and not, and the code points where UTF-16 order is not code point order): the scan
+        /// answers what the strict path does, and is unsure exactly where a key comes twice.
+        #[test]
+        fn unordered_keys_and_duplicates(keys in prop::collection::vec(member_key(), 0..40)) {
+            let members: Vec<String> =
+                keys.iter().enumerate().map(|(i, k)| format!("{}:{i}", Value::String(k.clone()))).collect();
+            let text = format!("{{{}}}", members.join(","));
+            prop_assert!(super::agrees(&text), "{}", text);
+            let distinct = keys.iter().collect::<std::collections::HashSet<_>>().len() == keys.len();
+            prop_assert_eq!(super::canonical(&text).is_some(), distinct, "{}", text);
+        }
+
+        /// The scan's key order is JCS's (UTF-16 code units), read from UTF-8 bytes in one pass.
+        #[test]
+        fn key_order_is_utf16_order(a in ordered_text(), b in ordered_text()) {
+            let text = format!("[{},{}]", Value::String(a.clone()), Value::String(b.clone()));
+            let mut scan = super::Scan::new();
+            prop_assert!(scan.parse(text.as_bytes()).is_ok());
+            let order = super::key_order(text.as_bytes(), &scan.nodes[1], &scan.nodes[2]);
+            prop_assert_eq!(order, crate::jcs::utf16_order(&a, &b));
         }
 
         /// Damaged documents: the scan never takes one that the strict path refuses or reads

@@ -210,6 +210,40 @@ mod tests {
         }
     }
 
+    /// The packer checks a line's checkpoint record on its scan; whatever that check says, the
+    /// outcome is `add_record`'s on the `Value` (the same error, worded the same). Some of these
+    /// the check refuses (schema violations); the scan is unsure of a record with a `\u` escape
+    /// (a control character in the job id), which the `Value` path then adds.
+    #[test]
+    fn checkpoint_check_on_the_scan_is_add_records() {
+        use crate::pack::build::Packer;
+        let (mut scan, mut scratch, mut line) = (Scan::new(), Scratch::default(), Vec::new());
+        let payloads = [
+            r#"{"type":"bogus","summary":"s","status":"running"}"#,
+            r#"{"type":"plan","summary":"","status":"running"}"#,
+            r#"{"type":"plan","summary":"s","status":"sleeping"}"#,
+            r#"{"type":"plan","summary":"s","status":"running","reason_codes":["E_X",""]}"#,
+            r#"{"type":"plan","summary":"s","status":"running","required_action":{"kind":1}}"#,
+            r#"{"type":"plan","summary":"s","status":"running","required_action":{"why":"x"}}"#,
+            r#"{"type":"plan","summary":"a\tb \"c\"","status":"running","required_action":{"kind":"x\ny"}}"#,
+            r#"{"type":"plan","summary":"s","status":"running"}"#,
+        ];
+        let mut refused = 0;
+        let cases = payloads.iter().map(|p| (*p, "job_x")).chain([(payloads[7], "job_\u{1}")]);
+        for (text, job_id) in cases {
+            scan.parse(text.as_bytes()).unwrap_or_else(|_| panic!("unsure of {text}"));
+            let checkpoint =
+                LineCheckpoint { seq: 5, created_at: "2026-02-13T18:00:00Z", payload: scan.root(text.as_bytes()) };
+            let mut by_line = Packer::new().unwrap();
+            let fast = by_line.add_line_checkpoint(&checkpoint, job_id, &mut line, &mut scratch);
+            let mut by_value = Packer::new().unwrap();
+            let slow = by_value.add_record(&checkpoint.to_value(job_id).unwrap());
+            assert_eq!(format!("{fast:?}"), format!("{slow:?}"), "{text}");
+            refused += usize::from(fast.is_err());
+        }
+        assert_eq!(refused, 6, "the invalid payloads are refused");
+    }
+
     #[test]
     fn event_bytes_are_the_value_paths_jcs() {
         let (mut scan, mut scratch) = (Scan::new(), Scratch::default());
