@@ -51,6 +51,7 @@ pub const POINTS: &[&str] = &[
     "step.spawn",
     "step.started",
     "log.write",
+    "pack.spill_write",
     "pack.write",
     "pack.rename",
     "pack.dir_fsync",

@@ -284,6 +284,32 @@ fn pack_write_faults_never_leave_a_torn_pack() {
     sb.wrkr().args(["verify", "wrkr-out/jobpacks/jobpack_job_y.zip"]).assert().success();
 }
 
+/// A spill write that fails (a full disk: the spill files fill before the pack does) is the
+/// export's error, with its exit and reason code, and the pack an earlier export wrote stays at
+/// its path byte for byte: the failure is seen before anything is renamed over it.
+#[test]
+fn a_failed_spill_write_keeps_the_previous_pack() {
+    let sb = sandbox_with_job("job_s");
+    sb.wrkr().args(["export", "job_s"]).assert().success();
+    let pack = sb.work().join("wrkr-out/jobpacks/jobpack_job_s.zip");
+    let before = std::fs::read(&pack).unwrap();
+    for action in ["return(enospc)", "1*off->return"] {
+        let out =
+            armed(&sb, &format!("pack.spill_write={action}")).args(["--json", "export", "job_s"]).output().unwrap();
+        assert_eq!(out.status.code(), Some(1), "{action}: {}", stderr(&out));
+        let envelope = support::envelope(&out.stderr);
+        assert_eq!(envelope["code"], "E_GENERIC_FAILURE", "{action}: {envelope}");
+        assert!(envelope["message"].as_str().unwrap().contains("at pack.spill_write"), "{action}: {envelope}");
+        assert_eq!(std::fs::read(&pack).unwrap(), before, "{action}: the earlier pack is kept");
+        let names: Vec<String> = std::fs::read_dir(pack.parent().unwrap())
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        assert_eq!(names, ["jobpack_job_s.zip"], "{action}: no temp file left");
+    }
+    sb.wrkr().args(["verify", "wrkr-out/jobpacks/jobpack_job_s.zip"]).assert().success();
+}
+
 /// Every point in failpoint::POINTS is reached by the journey above (a point nobody reaches
 /// proves nothing): WRKR_FAIL_IO_TRACE lists the points a run reached.
 #[test]

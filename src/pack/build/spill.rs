@@ -255,6 +255,8 @@ fn write_chunks(mut file: File, chunks: &Receiver<Vec<u8>>, give_back: &Sender<V
     for mut chunk in chunks {
         sha256.update(&chunk);
         crc.update(&chunk);
+        // The point a full or failing disk meets first on a big export: the spill, not the pack.
+        crate::failpoint::check("pack.spill_write")?;
         file.write_all(&chunk)?;
         // A chunk grown by one very long line is not kept: spares stay CHUNK_BYTES.
         if chunk.capacity() <= CHUNK_BYTES {
