@@ -13,8 +13,8 @@
 //!   job's last event), so packing the same job twice gives identical zips.
 //! - **Bounded memory**: each JSONL entry is spilled to an anonymous temp file as it arrives, by a
 //!   writer thread per entry that also hashes it (sha256 for the manifest, CRC-32 for the zip) off
-//!   the main thread (`build/spill.rs`); memory holds a few 256 KiB chunks per entry and a (seq,
-//!   offset, length) index per line, used only when the input was out of order. Single documents (job,
+//!   the main thread (`build/spill.rs`); memory holds a few 64 KiB chunks per entry and the lines' seqs
+//!   (none for a run of consecutive seqs). Single documents (job,
 //!   artifacts manifest, accept result) and approvals are held in memory (they are small and few).
 //!
 //! Raw artifacts (`artifacts/<path>` entries, see [`crate::pack::raw`]) come in as
@@ -196,7 +196,7 @@ impl Packer {
                     Error::invalid_input(format!("checkpoint_id {id:?} is not cp_<seq>"))
                         .with("pointer", "/checkpoint_id")
                 })?;
-                if self.checkpoints.in_order && self.checkpoints.index.last().is_some_and(|&(k, _, _)| k == seq) {
+                if self.checkpoints.repeats_last(seq) {
                     return Err(Error::invalid_input(format!("duplicate checkpoint id {id}")).with("id", id));
                 }
                 self.checkpoints.push(seq, &bytes)?;
@@ -281,7 +281,7 @@ impl Packer {
         }
         self.check_job_id("checkpoint", job_id)?;
         let seq = checkpoint.seq;
-        if self.checkpoints.in_order && self.checkpoints.index.last().is_some_and(|&(k, _, _)| k == seq) {
+        if self.checkpoints.repeats_last(seq) {
             let id = format!("cp_{seq}");
             return Err(Error::invalid_input(format!("duplicate checkpoint id {id}")).with("id", id));
         }
@@ -292,7 +292,7 @@ impl Packer {
     }
 
     fn push_event(&mut self, seq: u64, bytes: &[u8]) -> Result<()> {
-        if self.events.in_order && self.events.index.last().is_some_and(|&(k, _, _)| k == seq) {
+        if self.events.repeats_last(seq) {
             let id = format!("evt_{seq}");
             return Err(Error::invalid_input(format!("duplicate event id {id}")).with("id", id));
         }

@@ -1,12 +1,13 @@
 //! The spill of one JSONL entry (`events.jsonl`, `checkpoints.jsonl`): its lines in arrival order in
-//! an anonymous temp file, plus a (key, offset, length) index entry per line.
+//! an anonymous temp file, plus their sort keys ([`Keys`]: nothing at all for a run of consecutive
+//! keys, a ledger's seqs, and eight bytes a line otherwise).
 //!
 //! The main thread, which is busy scanning the ledger, only copies each line into a chunk buffer and
-//! notes its index entry. A chunk that would pass [`CHUNK_BYTES`] goes over a bounded channel to the
+//! notes its key. A chunk that would pass [`CHUNK_BYTES`] goes over a bounded channel to the
 //! spill's writer thread, which feeds it to the sha256 and the CRC-32 and writes it to the file, then
 //! hands the emptied buffer back for reuse. The channel holds at most [`QUEUED_CHUNKS`] chunks and the
 //! main thread waits when the writer falls behind, so a spill holds a handful of chunks in memory
-//! however large the entry (about 1.25 MiB at most, against a 43 MiB pack for 25,000 steps).
+//! however large the entry (about 320 KiB at most, against a 43 MiB pack for 25,000 steps).
 //! One writer per spill rather than one for both keeps each spill's channel, error and file its
 //! own; the two are busy at different rates (events are three quarters of the bytes) and cost little
 //! when idle.
@@ -16,8 +17,10 @@
 //! and [`Spill::write_to`] hands the file to the zip as an entry whose CRC and size are known: the
 //! bytes do not pass through the CRC again and, when the output is a file, not through user space
 //! either (`std::io::copy` from a `File` to a `File` is `copy_file_range` on Linux). Out of order,
-//! the index is sorted and the lines are re-read and re-hashed in key order, exactly as before the
-//! writer thread existed: correctness never rests on the fast path, only speed does.
+//! `seal` reads the file once to find each line's offset, sorts (key, offset, length) by key, and
+//! the lines are re-read and re-hashed in key order: correctness never rests on the fast path, only
+//! speed does. Keeping no offsets or lengths until then is what keeps a 25,000-step export's, and
+//! a served jobpack's, memory small: a (key, offset, length) per line was 3 MiB of it.
 //!
 //! Failure: a write error on the writer thread (EIO, ENOSPC) ends the thread with that error, which
 //! closes the channel. The main thread notices at the next push (or at the hand-over it is blocked
@@ -26,7 +29,7 @@
 //! channel and joins the writer, so no thread outlives the packer.
 
 use std::fs::File;
-use std::io::{self, BufReader, Read, Seek, SeekFrom, Write};
+use std::io::{self, BufRead, BufReader, Read, Seek, SeekFrom, Write};
 use std::os::unix::fs::FileExt;
 use std::sync::mpsc::{self, Receiver, Sender, SyncSender};
 use std::thread::JoinHandle;
@@ -37,9 +40,9 @@ use crate::pack::crc32::Crc32;
 use crate::pack::zipwrite::ZipWriter;
 
 /// A chunk is handed to the writer before it would grow past this: large enough that a write and a
-/// channel hand-over are rare (one per ~1,000 lines), small enough that the chunks in flight stay a
-/// small part of export's memory.
-pub(super) const CHUNK_BYTES: usize = 256 * 1024;
+/// channel hand-over are rare (one per ~250 lines), small enough that the chunks in flight stay a
+/// small part of the memory of an export or of a jobpack `wrkr serve` streams.
+pub(super) const CHUNK_BYTES: usize = 64 * 1024;
 /// Full chunks waiting for the writer. Two let the main thread run ahead across a slow write
 /// without letting memory grow with the entry.
 pub(super) const QUEUED_CHUNKS: usize = 2;
@@ -69,12 +72,63 @@ enum Stage {
     Failed(Error),
 }
 
+/// The sort keys of a spill's lines in arrival order.
+#[derive(Debug)]
+enum Keys {
+    /// `first`, `first + 1`, ... `count` keys: a ledger's seqs, kept in no memory at all.
+    Run {
+        first: u64,
+        count: u64,
+    },
+    Listed(Vec<u64>),
+}
+
+impl Keys {
+    fn last(&self) -> Option<u64> {
+        match self {
+            Keys::Run { count: 0, .. } => None,
+            Keys::Run { first, count } => Some(first + (count - 1)),
+            Keys::Listed(keys) => keys.last().copied(),
+        }
+    }
+
+    fn push(&mut self, key: u64) {
+        match self {
+            Keys::Run { count: 0, .. } => *self = Keys::Run { first: key, count: 1 },
+            Keys::Run { first, count } if first.checked_add(*count) == Some(key) => *count += 1,
+            Keys::Run { .. } => {
+                // Not `first..first + count`: a run that ends at u64::MAX would overflow it.
+                let mut keys: Vec<u64> = self.iter().collect();
+                keys.push(key);
+                *self = Keys::Listed(keys);
+            }
+            Keys::Listed(keys) => keys.push(key),
+        }
+    }
+
+    fn len(&self) -> u64 {
+        match self {
+            Keys::Run { count, .. } => *count,
+            Keys::Listed(keys) => keys.len() as u64,
+        }
+    }
+
+    fn iter(&self) -> Box<dyn Iterator<Item = u64> + '_> {
+        match self {
+            &Keys::Run { first, count } => Box::new((0..count).map(move |i| first + i)),
+            Keys::Listed(keys) => Box::new(keys.iter().copied()),
+        }
+    }
+}
+
 /// One JSONL entry being collected: lines in a temp file plus their sort keys.
 pub(super) struct Spill {
-    /// (key, offset in the file, length with the newline) per line, in arrival order until sealed.
-    pub(super) index: Vec<(u64, u64, u32)>,
+    keys: Keys,
     /// Every key so far was greater than the one before it.
     pub(super) in_order: bool,
+    /// (key, offset in the file, length with the newline) per line, sorted by key: made by `seal`
+    /// only when the lines came out of order.
+    sorted: Vec<(u64, u64, u32)>,
     offset: u64,
     /// Lines not yet handed to the writer.
     chunk: Vec<u8>,
@@ -96,8 +150,9 @@ impl Spill {
             .spawn(move || write_chunks(file, &incoming, &give_back))
             .map_err(|e| Error::io("start pack spill writer", e))?;
         Ok(Spill {
-            index: Vec::new(),
+            keys: Keys::Run { first: 0, count: 0 },
             in_order: true,
+            sorted: Vec::new(),
             offset: 0,
             chunk: Vec::with_capacity(CHUNK_BYTES),
             stage: Stage::Running(Writer { chunks, spare, thread }),
@@ -119,14 +174,20 @@ impl Spill {
         if !self.chunk.is_empty() && self.chunk.len() + line.len() + 1 > CHUNK_BYTES {
             self.hand_over()?;
         }
-        if self.index.last().is_some_and(|&(last, _, _)| key <= last) {
+        if self.keys.last().is_some_and(|last| key <= last) {
             self.in_order = false;
         }
         self.chunk.extend_from_slice(line);
         self.chunk.push(b'\n');
-        self.index.push((key, self.offset, len));
+        self.keys.push(key);
         self.offset += u64::from(len);
         Ok(())
+    }
+
+    /// `key` is the key of the line just before it while the lines are in order: a duplicate found
+    /// as it arrives (out of order, `seal` finds duplicates).
+    pub(super) fn repeats_last(&self, key: u64) -> bool {
+        self.in_order && self.keys.last() == Some(key)
     }
 
     /// Send the current chunk to the writer and start a new one (a returned buffer if there is one).
@@ -181,8 +242,9 @@ impl Spill {
         if in_order {
             return Ok(written.sha256.clone());
         }
-        self.index.sort_unstable_by_key(|&(key, _, _)| key);
-        if let Some(w) = self.index.windows(2).find(|w| w[0].0 == w[1].0) {
+        self.sorted = self.lines_found()?;
+        self.sorted.sort_unstable_by_key(|&(key, _, _)| key);
+        if let Some(w) = self.sorted.windows(2).find(|w| w[0].0 == w[1].0) {
             return Err(Error::invalid_input(format!("duplicate {what} id {prefix}{}", w[0].0))
                 .with("id", format!("{prefix}{}", w[0].0)));
         }
@@ -192,6 +254,34 @@ impl Spill {
             Ok(())
         })?;
         Ok(hasher.finish().0)
+    }
+
+    /// (key, offset, length with the newline) of each line, read off the sealed file: the lines
+    /// were pushed without newlines of their own (JSONL records), so each newline ends one. A file
+    /// that does not split into exactly one line per key is an error, never a wrong entry.
+    fn lines_found(&self) -> Result<Vec<(u64, u64, u32)>> {
+        let Stage::Sealed(written) = &self.stage else {
+            return Err(Error::generic("pack spill read before it was sealed"));
+        };
+        let mismatch = || spill_error(io::Error::other("the spill file's lines do not match the lines pushed"));
+        let mut file = &written.file;
+        file.seek(SeekFrom::Start(0)).map_err(spill_error)?;
+        let mut reader = BufReader::with_capacity(64 * 1024, file.take(written.bytes));
+        let mut found = Vec::with_capacity(usize::try_from(self.keys.len()).unwrap_or(0));
+        let (mut offset, mut line) = (0u64, Vec::new());
+        for key in self.keys.iter() {
+            line.clear();
+            let len = reader.read_until(b'\n', &mut line).map_err(spill_error)?;
+            if line.last() != Some(&b'\n') {
+                return Err(mismatch());
+            }
+            found.push((key, offset, u32::try_from(len).map_err(|_| mismatch())?));
+            offset += len as u64;
+        }
+        if offset != written.bytes {
+            return Err(mismatch());
+        }
+        Ok(found)
     }
 
     /// Write the sealed spill as the zip entry `name`.
@@ -214,13 +304,13 @@ impl Spill {
         zip.entry_known(name, written.crc, written.bytes, |out| io::copy(&mut source, out)).map_err(write)
     }
 
-    /// Visit the lines in index order (sorted by then): the out-of-order path.
+    /// Visit the lines in key order (`sorted`, made by `seal`): the out-of-order path.
     fn each_line(&self, mut f: impl FnMut(&[u8]) -> io::Result<()>) -> Result<()> {
         let Stage::Sealed(written) = &self.stage else {
             return Err(Error::generic("pack spill read before it was sealed"));
         };
         let mut buf = vec![0u8; 64 * 1024];
-        for &(_, offset, len) in &self.index {
+        for &(_, offset, len) in &self.sorted {
             let len = len as usize;
             if buf.len() < len {
                 buf.resize(len, 0);

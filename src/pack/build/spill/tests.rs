@@ -87,6 +87,52 @@ fn lines_out_of_order_give_the_bytes_of_lines_in_order() {
     assert_entry_is(&mut spill, &joined(&lines));
 }
 
+/// Keys as a ledger gives them (a run: no memory), in order with gaps (checkpoints: listed), a run
+/// broken by a smaller key, and runs that end at u64::MAX: the keys read back are those pushed.
+#[test]
+fn keys_read_back_as_pushed() {
+    let cases: [&[u64]; 5] =
+        [&[1, 2, 3, 4], &[4, 8, 12, 100], &[5, 6, 7, 2, 3], &[u64::MAX - 1, u64::MAX, 0], &[u64::MAX, u64::MAX, 7]];
+    for pushed in cases {
+        let mut keys = Keys::Run { first: 0, count: 0 };
+        assert_eq!(keys.last(), None);
+        for &key in pushed {
+            keys.push(key);
+            assert_eq!(keys.last(), Some(key), "{pushed:?}");
+        }
+        assert_eq!(keys.iter().collect::<Vec<_>>(), pushed, "{pushed:?}");
+        assert_eq!(keys.len(), pushed.len() as u64);
+    }
+    let mut run = Keys::Run { first: 0, count: 0 };
+    (10..10_010).for_each(|key| run.push(key));
+    assert!(matches!(run, Keys::Run { first: 10, count: 10_000 }), "consecutive keys stay a run: {run:?}");
+}
+
+/// Out of order with keys at the top of the range: the entry is still the lines in key order.
+#[test]
+fn keys_up_to_u64_max_sort_out_of_order() {
+    let keys = [u64::MAX, 3, u64::MAX - 1, 1];
+    let mut spill = Spill::new().unwrap();
+    for key in keys {
+        spill.push(key, format!("{{\"k\":{key}}}").as_bytes()).unwrap();
+    }
+    let mut sorted = keys;
+    sorted.sort_unstable();
+    let expected: Vec<(u64, Vec<u8>)> = sorted.iter().map(|&k| (k, format!("{{\"k\":{k}}}").into_bytes())).collect();
+    assert_entry_is(&mut spill, &joined(&expected));
+}
+
+/// A line with a newline of its own (no JSONL record has one) would split into two when seal
+/// finds the lines of an out-of-order spill: that is an error, never a wrong entry.
+#[test]
+fn a_line_with_its_own_newline_out_of_order_is_an_error() {
+    let mut spill = Spill::new().unwrap();
+    spill.push(2, b"{}\n{}").unwrap();
+    spill.push(1, b"{}").unwrap();
+    let err = spill.seal("event", "evt_").unwrap_err();
+    assert!(err.message.contains("lines do not match"), "{}", err.message);
+}
+
 #[test]
 fn empty_spill_is_an_empty_entry() {
     let mut spill = Spill::new().unwrap();
