@@ -148,11 +148,42 @@ impl fmt::Display for Timestamp {
     /// timestamp; `write!` per field and a `String` for the fraction cost more than the rest of a
     /// cached status answer: issue 16); other years take the general path, which pads and signs.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.rfc3339() {
+            Ok((buf, len)) => f.write_str(std::str::from_utf8(&buf[..len]).map_err(|_| fmt::Error)?),
+            Err(parts) => self.fmt_general(f, parts),
+        }
+    }
+}
+
+/// (year, month, day) and the second of the day.
+type CivilTime = ((i64, i64, i64), i64);
+
+/// `value` in decimal, zero-padded to fill `out` (the caller's ranges keep it within).
+fn put_digits(out: &mut [u8], mut value: i64) {
+    for slot in out.iter_mut().rev() {
+        *slot = b'0' + (value % 10) as u8;
+        value /= 10;
+    }
+}
+
+impl Timestamp {
+    /// Append the form `Display` writes to `out`, without a formatter or a `String` of its own
+    /// (a served status answer and its log line each carry one: issue 16).
+    pub fn push_to(&self, out: &mut Vec<u8>) {
+        match self.rfc3339() {
+            Ok((buf, len)) => out.extend_from_slice(&buf[..len]),
+            Err(_) => out.extend_from_slice(self.to_string().as_bytes()),
+        }
+    }
+
+    /// The written form of a year 0-9999 in a stack buffer and its length; any other year gives
+    /// back its civil date and second of the day for the general path.
+    fn rfc3339(&self) -> std::result::Result<([u8; 30], usize), CivilTime> {
         let days = self.secs.div_euclid(86_400);
         let rem = self.secs.rem_euclid(86_400);
         let (year, month, day) = civil_from_days(days);
         if !(0..=9999).contains(&year) {
-            return self.fmt_general(f, (year, month, day), rem);
+            return Err(((year, month, day), rem));
         }
         let mut buf = *b"0000-00-00T00:00:00.000000000Z";
         put_digits(&mut buf[0..4], year);
@@ -170,21 +201,15 @@ impl fmt::Display for Timestamp {
             }
         }
         buf[len] = b'Z';
-        f.write_str(std::str::from_utf8(&buf[..=len]).map_err(|_| fmt::Error)?)
+        Ok((buf, len + 1))
     }
-}
 
-/// `value` in decimal, zero-padded to fill `out` (the caller's ranges keep it within).
-fn put_digits(out: &mut [u8], mut value: i64) {
-    for slot in out.iter_mut().rev() {
-        *slot = b'0' + (value % 10) as u8;
-        value /= 10;
-    }
-}
-
-impl Timestamp {
     /// The written form of a year outside 0-9999 (never seen in practice; kept exact).
-    fn fmt_general(&self, f: &mut fmt::Formatter<'_>, (year, month, day): (i64, i64, i64), rem: i64) -> fmt::Result {
+    fn fmt_general(
+        &self,
+        f: &mut fmt::Formatter<'_>,
+        ((year, month, day), rem): ((i64, i64, i64), i64),
+    ) -> fmt::Result {
         write!(f, "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}", rem / 3600, rem / 60 % 60, rem % 60)?;
         if self.nanos != 0 {
             let mut frac = format!("{:09}", self.nanos);
@@ -298,7 +323,7 @@ mod tests {
         struct General(Timestamp, (i64, i64, i64), i64);
         impl fmt::Display for General {
             fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                self.0.fmt_general(f, self.1, self.2)
+                self.0.fmt_general(f, (self.1, self.2))
             }
         }
         let mut secs: Vec<i64> = vec![-62_167_219_200, -62_135_596_800, -1, 0, 951_782_400, 253_402_300_799];
@@ -321,10 +346,17 @@ mod tests {
             ] {
                 let t = Timestamp::from_unix(s, nanos);
                 assert_eq!(t.to_string(), general(t), "{s} {nanos}");
+                let mut pushed = b"x".to_vec();
+                t.push_to(&mut pushed);
+                assert_eq!(pushed, format!("x{}", general(t)).into_bytes(), "push_to {s} {nanos}");
             }
         }
         // Outside 0-9999 the general path is the one taken.
-        assert_eq!(Timestamp::from_unix(253_402_300_800, 0).to_string(), "10000-01-01T00:00:00Z");
+        let far = Timestamp::from_unix(253_402_300_800, 0);
+        assert_eq!(far.to_string(), "10000-01-01T00:00:00Z");
+        let mut pushed = Vec::new();
+        far.push_to(&mut pushed);
+        assert_eq!(pushed, b"10000-01-01T00:00:00Z");
     }
 
     #[test]

@@ -91,11 +91,11 @@ impl Template {
     }
 
     fn render(&self, now: Timestamp) -> Vec<u8> {
-        let created_at = now.to_string();
-        let mut body = Vec::with_capacity(self.head.len() + created_at.len() + 2 + self.rest.len());
+        // 32: the longest timestamp of a year 0-9999 and its quotes.
+        let mut body = Vec::with_capacity(self.head.len() + 32 + self.rest.len());
         body.extend_from_slice(&self.head);
         body.push(b'"');
-        body.extend_from_slice(created_at.as_bytes());
+        now.push_to(&mut body);
         body.push(b'"');
         body.extend_from_slice(&self.rest);
         body
