@@ -4,6 +4,11 @@
 //! in canonical form on its own line. Memory is bounded by the longest line: values are parsed one
 //! line at a time and written (or hashed) straight to the output without an intermediate copy.
 //! Duplicate object keys are an error: a canonical form must not silently pick one of them.
+//!
+//! A line goes the cheapest way that is sure of it: a [`Scan`] (byte spans into the line; what is
+//! already canonical is copied as it stands), else the reused [`Tape`], else `json::parse`, which
+//! words the error. Each gives the bytes `jcs::write_value` gives for the parsed value (the scan's
+//! and the tape's property tests hold them to it), so the path taken never shows in the output.
 
 use std::io::{BufRead, Read};
 
@@ -11,6 +16,7 @@ use crate::cli::args::Args;
 use crate::cli::io::{Io, diag, open_input};
 use crate::cli::spec::{Command, Example, Flag, Kind};
 use crate::contract::{Error, Result};
+use crate::json::scan::{Scan, Scratch};
 use crate::json::tape::Tape;
 use crate::jsonl::{DEFAULT_MAX_LINE_BYTES, JsonlReader, is_blank};
 use crate::{digest, jcs, json};
@@ -115,6 +121,8 @@ fn run(args: Args, io: &mut Io) -> Result<()> {
     let mut bad = 0u64;
     let mut total = 0u64;
     let mut buf = Vec::with_capacity(4096);
+    let mut scan = Scan::new();
+    let mut scratch = Scratch::default();
     let mut tape = Tape::new();
     let mut members = Vec::new();
     for name in &opts.inputs {
@@ -138,10 +146,15 @@ fn run(args: Args, io: &mut Io) -> Result<()> {
         }
         let mut lines = JsonlReader::new(reader, opts.max_line_bytes);
         while let Some(next) = lines.next_line() {
-            // A line is parsed onto the reused tape and written from it (no allocation per line);
-            // a line the tape refuses is parsed again by json::parse, which words the error.
+            // Scanned, or parsed onto the reused tape, and written from it (no allocation per
+            // line); a line both refuse is parsed again by json::parse, which words the error.
             let result = match next {
                 Ok((_, line)) if is_blank(line) => continue,
+                Ok((_, line)) if scanned(&mut scan, line, &mut buf, &mut scratch) => {
+                    total += 1;
+                    emit_bytes(io, &opts.output, &mut buf)?;
+                    continue;
+                }
                 Ok((_, line)) if tape.parse(line).is_ok() => Ok(None),
                 Ok((line_no, line)) => json::parse(line).map(Some).map_err(|err| {
                     Error::invalid_input(format!("{label}: line {line_no}: {}", json::line_error(&err)))
@@ -172,6 +185,15 @@ fn run(args: Args, io: &mut Io) -> Result<()> {
             .with("total", total));
     }
     Ok(())
+}
+
+/// The canonical form of `line` into `buf` when the scan is sure of it; `false` leaves the line to
+/// the tape.
+fn scanned(scan: &mut Scan, line: &[u8], buf: &mut Vec<u8>, scratch: &mut Scratch) -> bool {
+    let Some(root) = scan.parse(line).ok().and_then(|()| scan.root(line)) else { return false };
+    buf.clear();
+    root.write_canonical(buf, scratch);
+    true
 }
 
 /// Write one value in the chosen form. `buf` is reused across lines so the steady state allocates
