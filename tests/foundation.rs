@@ -170,6 +170,78 @@ fn closed_stdout_is_success() {
     assert!(out.stderr.is_empty(), "no noise on a closed pipe: {}", String::from_utf8_lossy(&out.stderr));
 }
 
+/// `--sha256` hashes on a second thread in batches: over many batches every line's answer is the
+/// sha256 of its canonical form, in input order, in both output forms; a bad line stops the run
+/// with every line before it answered; with `--keep-going` every good line is answered in order.
+#[test]
+fn sha256_lines_stay_in_order_across_batches_and_errors() {
+    let sandbox = Sandbox::new();
+    // ~4 MiB, lines of varying length, keys out of order (so each is rewritten, not copied).
+    let lines: Vec<String> =
+        (0..30_000).map(|i| format!("{{\"pad\":\"{}\",\"i\":{i},\"f\":{}.5}}", "y".repeat(i % 200), i % 97)).collect();
+    let canonical = sandbox.program("wrkr-jcs").write_stdin(lines.join("\n")).output().unwrap();
+    assert!(canonical.status.success());
+    let canonical: Vec<&[u8]> = canonical.stdout.split(|&b| b == b'\n').filter(|l| !l.is_empty()).collect();
+    assert_eq!(canonical.len(), lines.len());
+    let json_form = |c: &[u8]| format!("{{\"sha256\":\"{}\",\"bytes\":{}}}", wrkr::digest::sha256_hex(c), c.len());
+    let text_form = |c: &[u8]| format!("{}  {}", wrkr::digest::sha256_hex(c), c.len());
+
+    let out = sandbox.program("wrkr-jcs").arg("--sha256").write_stdin(lines.join("\n")).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let want: Vec<String> = canonical.iter().map(|c| json_form(c)).collect();
+    assert!(String::from_utf8(out.stdout).unwrap().lines().eq(want.iter().map(String::as_str)), "--sha256");
+    let out = sandbox.program("wrkr-jcs").args(["--sha256", "--text"]).write_stdin(lines.join("\n")).output().unwrap();
+    let want: Vec<String> = canonical.iter().map(|c| text_form(c)).collect();
+    assert!(String::from_utf8(out.stdout).unwrap().lines().eq(want.iter().map(String::as_str)), "--text");
+
+    // Line 20,001 is not JSON: exit 6 naming it, and the 20,000 lines before it all answered.
+    let mut broken = lines.clone();
+    broken[20_000] = "{\"i\":".to_owned();
+    let out = sandbox.program("wrkr-jcs").arg("--sha256").write_stdin(broken.join("\n")).output().unwrap();
+    assert_eq!(out.status.code(), Some(6));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("line 20001"), "{}", String::from_utf8_lossy(&out.stderr));
+    let want: Vec<String> = canonical[..20_000].iter().map(|c| json_form(c)).collect();
+    assert!(String::from_utf8(out.stdout).unwrap().lines().eq(want.iter().map(String::as_str)), "before the error");
+
+    // With --keep-going, every third thousandth line bad: the rest answered, in order.
+    let mut holes = lines.clone();
+    let bad: Vec<usize> = (0..30).map(|k| k * 1000 + 3).collect();
+    bad.iter().for_each(|&i| holes[i] = "nope".to_owned());
+    let out =
+        sandbox.program("wrkr-jcs").args(["--sha256", "--keep-going"]).write_stdin(holes.join("\n")).output().unwrap();
+    assert_eq!(out.status.code(), Some(6));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("30 of 30000 inputs"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let want: Vec<String> =
+        canonical.iter().enumerate().filter(|(i, _)| !bad.contains(i)).map(|(_, c)| json_form(c)).collect();
+    assert!(String::from_utf8(out.stdout).unwrap().lines().eq(want.iter().map(String::as_str)), "--keep-going");
+}
+
+/// `wrkr-jcs --sha256 | head -1`: a closed pipe under the hashing thread is still a quiet exit 0.
+#[test]
+fn closed_stdout_under_sha256_is_success() {
+    let sandbox = Sandbox::new();
+    let input: String = (0..200_000).map(|i| format!("{{\"i\":{i}}}\n")).collect();
+    let path = sandbox.work().join("many.jsonl");
+    fs::write(&path, input).unwrap();
+    let mut child = std::process::Command::new(support::bin())
+        .args(["jcs", "--sha256"])
+        .arg(&path)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut first = String::new();
+    BufReader::new(child.stdout.take().unwrap()).read_line(&mut first).unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(first, format!("{{\"sha256\":\"{}\",\"bytes\":7}}\n", wrkr::digest::sha256_hex(b"{\"i\":0}")));
+    assert_eq!(out.status.code(), Some(0));
+    assert!(out.stderr.is_empty(), "no noise on a closed pipe: {}", String::from_utf8_lossy(&out.stderr));
+}
+
 /// Hostile JSONL: deep nesting, invalid UTF-8, NUL bytes, an oversized line. Each is a clean exit 6
 /// that names the line; none crashes.
 #[test]

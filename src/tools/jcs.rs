@@ -2,7 +2,8 @@
 //!
 //! Reads JSONL (or one multi-line document with `--doc`) from files or stdin and writes each value
 //! in canonical form on its own line. Memory is bounded by the longest line: values are parsed one
-//! line at a time and written (or hashed) straight to the output without an intermediate copy.
+//! line at a time and written straight to the output; with `--sha256` they are hashed on a second
+//! thread in batches of a few hundred KiB ([`hashed`]), answered in input order.
 //! Duplicate object keys are an error: a canonical form must not silently pick one of them.
 //!
 //! A line goes the cheapest way that is sure of it: a [`Scan`] (byte spans into the line; what is
@@ -20,6 +21,9 @@ use crate::json::scan::{Scan, Scratch};
 use crate::json::tape::Tape;
 use crate::jsonl::{DEFAULT_MAX_LINE_BYTES, JsonlReader, is_blank};
 use crate::{digest, jcs, json};
+
+mod hashed;
+use hashed::Hashed;
 
 /// Shared with wrkr-schema: both read JSONL, or whole documents with --doc.
 pub const DOC: Flag = Flag {
@@ -118,6 +122,35 @@ impl Opts {
 
 fn run(args: Args, io: &mut Io) -> Result<()> {
     let opts = Opts::parse(&args)?;
+    std::thread::scope(|scope| {
+        let mut sink = match opts.output {
+            Output::HashJson | Output::HashText if !opts.doc => Sink::Hashed(Hashed::start(scope, &opts.output)),
+            _ => Sink::Direct,
+        };
+        let result = convert(&opts, io, &mut sink);
+        // What was read is answered before the error (if any) is reported.
+        let flushed = sink.flush(io);
+        result.and(flushed)
+    })
+}
+
+/// Where canonical values go: written in the chosen form as they come, or (`--sha256` over JSONL)
+/// hashed on a second thread ([`hashed`]).
+enum Sink<'scope> {
+    Direct,
+    Hashed(Hashed<'scope>),
+}
+
+impl Sink<'_> {
+    fn flush(&mut self, io: &mut Io) -> Result<()> {
+        match self {
+            Sink::Direct => Ok(()),
+            Sink::Hashed(hashed) => hashed.flush(io),
+        }
+    }
+}
+
+fn convert(opts: &Opts, io: &mut Io, sink: &mut Sink<'_>) -> Result<()> {
     let mut bad = 0u64;
     let mut total = 0u64;
     let mut buf = Vec::with_capacity(4096);
@@ -132,7 +165,7 @@ fn run(args: Args, io: &mut Io) -> Result<()> {
             total += 1;
             let bytes = read_document(reader, opts.max_line_bytes).map_err(|e| e.context(label))?;
             match json::parse(&bytes) {
-                Ok(value) => emit(io, &opts.output, &value, &mut buf)?,
+                Ok(value) => emit(io, sink, &opts.output, &value, &mut buf)?,
                 Err(err) => {
                     let err = Error::invalid_input(format!("{label}: {err}")).with("input", label);
                     bad += 1;
@@ -152,7 +185,7 @@ fn run(args: Args, io: &mut Io) -> Result<()> {
                 Ok((_, line)) if is_blank(line) => continue,
                 Ok((_, line)) if scanned(&mut scan, line, &mut buf, &mut scratch) => {
                     total += 1;
-                    emit_bytes(io, &opts.output, &mut buf)?;
+                    emit_bytes(io, sink, &opts.output, &mut buf)?;
                     continue;
                 }
                 Ok((_, line)) if tape.parse(line).is_ok() => Ok(None),
@@ -168,9 +201,9 @@ fn run(args: Args, io: &mut Io) -> Result<()> {
                 Ok(None) => {
                     buf.clear();
                     tape.write_canonical(&mut buf, &mut members);
-                    emit_bytes(io, &opts.output, &mut buf)?;
+                    emit_bytes(io, sink, &opts.output, &mut buf)?;
                 }
-                Ok(Some(value)) => emit(io, &opts.output, &value, &mut buf)?,
+                Ok(Some(value)) => emit(io, sink, &opts.output, &value, &mut buf)?,
                 Err(err) if opts.keep_going && err.exit_code() == 6 => {
                     bad += 1;
                     report_bad(io, &err);
@@ -198,14 +231,17 @@ fn scanned(scan: &mut Scan, line: &[u8], buf: &mut Vec<u8>, scratch: &mut Scratc
 
 /// Write one value in the chosen form. `buf` is reused across lines so the steady state allocates
 /// nothing for the output.
-fn emit(io: &mut Io, output: &Output, value: &serde_json::Value, buf: &mut Vec<u8>) -> Result<()> {
+fn emit(io: &mut Io, sink: &mut Sink<'_>, output: &Output, value: &serde_json::Value, buf: &mut Vec<u8>) -> Result<()> {
     buf.clear();
     jcs::write_value(buf, value);
-    emit_bytes(io, output, buf)
+    emit_bytes(io, sink, output, buf)
 }
 
 /// Write canonical bytes (in `buf`) in the chosen form.
-fn emit_bytes(io: &mut Io, output: &Output, buf: &mut Vec<u8>) -> Result<()> {
+fn emit_bytes(io: &mut Io, sink: &mut Sink<'_>, output: &Output, buf: &mut Vec<u8>) -> Result<()> {
+    if let Sink::Hashed(hashed) = sink {
+        return hashed.put(io, buf);
+    }
     match output {
         Output::Canonical => {
             buf.push(b'\n');
