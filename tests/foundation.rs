@@ -144,6 +144,22 @@ fn man_pages_lint_clean() {
     );
 }
 
+/// Run `wrkr ARGS INPUT`, read the first line of its stdout and close the pipe while the tool
+/// still has output to write, as `| head -1` does; the line and how the tool ended.
+fn first_line_then_close(args: &[&str], input: &Path) -> (String, std::process::Output) {
+    let mut child = std::process::Command::new(support::bin())
+        .args(args)
+        .arg(input)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut first = String::new();
+    BufReader::new(child.stdout.take().unwrap()).read_line(&mut first).unwrap();
+    // The reader is dropped here: the pipe closes.
+    (first, child.wait_with_output().unwrap())
+}
+
 /// `wrkr-jcs | head -1`: the closed pipe ends the tool quietly with exit 0.
 #[test]
 fn closed_stdout_is_success() {
@@ -154,17 +170,7 @@ fn closed_stdout_is_success() {
         writeln!(f, "{{\"i\":{i},\"pad\":\"xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx\"}}").unwrap();
     }
     drop(f);
-    let mut child = std::process::Command::new(support::bin())
-        .arg("jcs")
-        .arg(&input)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut first = String::new();
-    BufReader::new(child.stdout.take().unwrap()).read_line(&mut first).unwrap();
-    // The reader is dropped here: the pipe is closed while the tool still has output to write.
-    let out = child.wait_with_output().unwrap();
+    let (first, out) = first_line_then_close(&["jcs"], &input);
     assert_eq!(first, "{\"i\":0,\"pad\":\"xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx\"}\n");
     assert_eq!(out.status.code(), Some(0));
     assert!(out.stderr.is_empty(), "no noise on a closed pipe: {}", String::from_utf8_lossy(&out.stderr));
@@ -227,16 +233,7 @@ fn closed_stdout_under_sha256_is_success() {
     let input: String = (0..200_000).map(|i| format!("{{\"i\":{i}}}\n")).collect();
     let path = sandbox.work().join("many.jsonl");
     fs::write(&path, input).unwrap();
-    let mut child = std::process::Command::new(support::bin())
-        .args(["jcs", "--sha256"])
-        .arg(&path)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut first = String::new();
-    BufReader::new(child.stdout.take().unwrap()).read_line(&mut first).unwrap();
-    let out = child.wait_with_output().unwrap();
+    let (first, out) = first_line_then_close(&["jcs", "--sha256"], &path);
     assert_eq!(first, format!("{{\"sha256\":\"{}\",\"bytes\":7}}\n", wrkr::digest::sha256_hex(b"{\"i\":0}")));
     assert_eq!(out.status.code(), Some(0));
     assert!(out.stderr.is_empty(), "no noise on a closed pipe: {}", String::from_utf8_lossy(&out.stderr));
