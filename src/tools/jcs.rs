@@ -20,7 +20,7 @@ use crate::contract::{Error, Result};
 use crate::json::scan::{Scan, Scratch};
 use crate::json::tape::Tape;
 use crate::jsonl::{DEFAULT_MAX_LINE_BYTES, JsonlReader, is_blank};
-use crate::{digest, jcs, json};
+use crate::{jcs, json};
 
 mod hashed;
 use hashed::Hashed;
@@ -247,8 +247,11 @@ fn emit_bytes(io: &mut Io, sink: &mut Sink<'_>, output: &Output, buf: &mut Vec<u
             buf.push(b'\n');
             io.write(buf)
         }
-        Output::HashJson => io.line(&format!("{{\"sha256\":\"{}\",\"bytes\":{}}}", digest::sha256_hex(buf), buf.len())),
-        Output::HashText => io.line(&format!("{}  {}", digest::sha256_hex(buf), buf.len())),
+        Output::HashJson | Output::HashText => {
+            let mut line = Vec::with_capacity(96);
+            hashed::put_hash_line(&mut line, buf, matches!(output, Output::HashText));
+            io.write(&line)
+        }
     }
 }
 

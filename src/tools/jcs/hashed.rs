@@ -127,19 +127,24 @@ impl<'scope> Hashed<'scope> {
     }
 }
 
-/// The output line of each value in `batch`: `{"sha256":"<hex>","bytes":N}` or `<hex>  N`.
+/// The output line of each value in `batch`.
 fn hash_lines(batch: &Batch, text: bool) -> Vec<u8> {
     let mut out = Vec::with_capacity(batch.ends.len() * 96);
     let mut start = 0;
     for &end in &batch.ends {
-        let value = &batch.bytes[start..end];
-        let hex = digest::sha256_hex(value);
-        let _ = if text {
-            writeln!(out, "{hex}  {}", value.len())
-        } else {
-            writeln!(out, "{{\"sha256\":\"{hex}\",\"bytes\":{}}}", value.len())
-        };
+        put_hash_line(&mut out, &batch.bytes[start..end], text);
         start = end;
     }
     out
+}
+
+/// The `--sha256` line of one canonical value: `{"sha256":"<hex>","bytes":N}`, or with `--text`
+/// `<hex>  N`; also what `--doc` writes, without the thread.
+pub(super) fn put_hash_line(out: &mut Vec<u8>, value: &[u8], text: bool) {
+    let hex = digest::sha256_hex(value);
+    let _ = if text {
+        writeln!(out, "{hex}  {}", value.len())
+    } else {
+        writeln!(out, "{{\"sha256\":\"{hex}\",\"bytes\":{}}}", value.len())
+    };
 }
