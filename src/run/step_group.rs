@@ -254,15 +254,20 @@ fn process_stat(pid: i32) -> Option<ProcessStat> {
     // One read into a stack buffer: this runs once per step. The line is well under 1 KiB.
     let mut buf = [0u8; 1024];
     let n = std::io::Read::read(&mut File::open(format!("/proc/{pid}/stat")).ok()?, &mut buf).ok()?;
-    let text = std::str::from_utf8(&buf[..n]).ok()?;
-    // The command name is in parentheses and may hold anything: the fields start after the last `)`.
-    let rest = &text[text.rfind(')')? + 1..];
-    let fields: Vec<&str> = rest.split_whitespace().collect();
-    Some(ProcessStat {
-        state: fields.first()?.chars().next()?,
-        group: fields.get(2)?.parse().ok()?,
-        start_time: fields.get(19)?.parse().ok()?,
-    })
+    // The command name is in parentheses and may hold anything: the fields start after the last
+    // `)`, separated by single spaces (the kernel's `do_task_stat` format).
+    let line = buf.get(..n)?;
+    let rest = line.get(line.iter().rposition(|b| *b == b')')? + 1..)?;
+    let mut fields = rest.split(|b| *b == b' ').filter(|field| !field.is_empty());
+    let state = char::from(*fields.next()?.first()?);
+    let group = number(fields.nth(1)?)?;
+    let start_time = number(fields.nth(16)?)?;
+    Some(ProcessStat { state, group, start_time })
+}
+
+/// A decimal field of `/proc/<pid>/stat` (the trailing newline of the last one allowed).
+fn number<T: std::str::FromStr>(field: &[u8]) -> Option<T> {
+    std::str::from_utf8(field).ok()?.trim_end().parse().ok()
 }
 
 fn boot_id() -> Option<String> {
@@ -280,6 +285,34 @@ mod tests {
         let mut cmd = std::process::Command::new("sleep");
         cmd.arg("30").process_group(0);
         cmd.spawn().unwrap()
+    }
+
+    // The fields read from `/proc/<pid>/stat` are the ones a whitespace split finds (state 3,
+    // group 5, start time 22), for a leader whose name holds spaces and parentheses too.
+    #[test]
+    fn reads_state_group_and_start_time() {
+        let dir = tempfile::TempDir::new().unwrap();
+        let odd = dir.path().join("a) b (c");
+        std::fs::copy("/bin/sleep", &odd).unwrap();
+        let mut children = [sleeper(), {
+            let mut cmd = std::process::Command::new(&odd);
+            cmd.arg("30").process_group(0);
+            cmd.spawn().unwrap()
+        }];
+        for child in &children {
+            let pid = child.id() as i32;
+            let text = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap();
+            let fields: Vec<&str> = text[text.rfind(')').unwrap() + 1..].split_whitespace().collect();
+            let stat = process_stat(pid).unwrap();
+            assert_eq!(stat.state, fields[0].chars().next().unwrap(), "{text}");
+            assert_eq!((stat.group, stat.start_time), (pid, fields[19].parse().unwrap()), "{text}");
+            assert!(stat.start_time > 0, "{text}");
+        }
+        for child in &mut children {
+            child.kill().unwrap();
+            child.wait().unwrap();
+        }
+        assert!(process_stat(-1).is_none());
     }
 
     #[test]

@@ -98,7 +98,9 @@ impl EventRecord {
     /// Append the line to `out`; with `written`, those bytes are the payload (a payload written
     /// already: `job::NewEvent::written`) in place of `self.payload`.
     pub fn write_line(&self, out: &mut Vec<u8>, written: Option<&[u8]>) {
-        out.extend_from_slice(format!("{{\"seq\":{},\"created_at\":", self.seq).as_bytes());
+        out.extend_from_slice(b"{\"seq\":");
+        out.extend_from_slice(itoa::Buffer::new().format(self.seq).as_bytes());
+        out.extend_from_slice(b",\"created_at\":");
         // Serializing strings and JSON values into a Vec cannot fail.
         let _ = serde_json::to_writer(&mut *out, &self.created_at);
         out.extend_from_slice(b",\"type\":");
