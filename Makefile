@@ -106,9 +106,10 @@ docs-site-build: ## The documentation site (mdBook) into target/docs-site/, link
 fmt: ## Format the code
 	$(CARGO) fmt --all
 
-lint-fast: ## rustfmt check, clippy (deny warnings) and mypy --strict on the Python SDK
+lint-fast: ## rustfmt check, clippy and rustdoc (deny warnings) and mypy --strict on the Python SDK
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy --all-targets --locked -- -D warnings
+	RUSTDOCFLAGS="-D warnings" $(CARGO) doc --no-deps --locked
 	@python3 -c "import mypy" 2>/dev/null || python3 -m pip install -q --disable-pip-version-check 'mypy==2.4.1'
 	cd sdk/python/src && python3 -m mypy --strict wrkr
 

@@ -22,7 +22,7 @@
 //! left alone: that is for a person to look at.
 //!
 //! On a PostgreSQL store the jobs are checked by `cmd::fsck_pg` (rows instead of files), reported
-//! and repaired through the same [`Tally`].
+//! and repaired through the same `Tally`.
 //!
 //! Exit: 0 clean (or everything repaired); 3 (`E_STORE_CORRUPT`) when findings remain that
 //! `--repair` fixes; 1 (`E_STORE_CORRUPT`) when damage remains that it cannot fix.

@@ -5,7 +5,7 @@
 //! written in. A general one (with its regex engines, URI resolution and big-number arithmetic) was
 //! most of the release binary. The subset: `type` (one name), `const` and `enum` (strings),
 //! `minimum` (an integer), `minLength`, `maxLength`, `required`, `pattern` (the few patterns in
-//! [`pattern`], each a hand-written check), `properties`, `additionalProperties` (a boolean or a
+//! `pattern`, each a hand-written check), `properties`, `additionalProperties` (a boolean or a
 //! schema), `items` (one schema), `format: date-time` (an annotation, as draft 2020-12 and the Go
 //! implementation treat it: never asserted), and the annotations `$schema`, `$id`, `title` and
 //! `description`.
@@ -15,7 +15,7 @@
 //! something this module does not check fails the build's tests rather than passing instances
 //! unchecked.
 //!
-//! A schema compiles once into a tree of [`Node`]s. [`Validator::is_valid`] answers yes or no on
+//! A schema compiles once into a tree of `Node`s. [`Validator::is_valid`] answers yes or no on
 //! any [`Instance`] (a `serde_json::Value` or a `json::tape` document, which needs no allocation
 //! per record); [`Validator::findings`] lists every violation of a `Value` with its JSON Pointer,
 //! in a stable order: per schema node the keywords in a fixed order (type, const, enum, minimum,

@@ -232,7 +232,7 @@ fn fd3_identity() -> Option<(u64, u64)> {
 }
 
 /// Take descriptor 3 if wrkr does not hold it yet. Where the parent passed one down, it is moved
-/// out of the way first (see [`take_inherited`]); where another thread of ours holds it, the
+/// out of the way first (see `take_inherited`); where another thread of ours holds it, the
 /// fallback serves, and the next step tries again.
 pub fn reserve_slot() {
     let mut slot = SLOT.lock().unwrap_or_else(|poisoned| poisoned.into_inner());

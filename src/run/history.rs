@@ -158,7 +158,7 @@ impl History {
     }
 
     /// Apply a record from a lean read ([`LEAN`]): a spec record without its payload is read from
-    /// its line; only the small parts are taken now (see [`SpecSource`]).
+    /// its line; only the small parts are taken now (see `SpecSource`).
     pub fn apply_line(&mut self, record: &EventRecord, line: &[u8]) {
         if record.seq > self.last_seq && record.event_type == JOBSPEC_EVENT && record.payload.is_none() {
             let mut tape = Tape::new();

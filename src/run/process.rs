@@ -16,7 +16,7 @@
 //!   once; the poll interval only bounds how late a stop request is noticed. Starting no thread
 //!   per step matters: a job of 25,000 short steps would otherwise start 125,000 of them.
 //! - With `tee` (only `wrkr wrap`), the copy to our own output is written by a thread of its own
-//!   (see [`Tee`]), so a reader of ours that stops reading cannot stall the supervision.
+//!   (see `Tee`), so a reader of ours that stops reading cannot stall the supervision.
 
 use std::ffi::OsString;
 use std::fs::File;

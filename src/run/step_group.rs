@@ -12,7 +12,7 @@
 //!   has to survive its runner, not the machine (after a reboot no step is left to stop), and the
 //!   per-step cost stays one `pwrite`. The start time is the boot clock at the fork, in clock
 //!   ticks: when the boot clock read before the spawn and after it fall in the same tick, that
-//!   tick is it, and `/proc` is not read (see [`start_tick_between`]); otherwise it is read.
+//!   tick is it, and `/proc` is not read (see `start_tick_between`); otherwise it is read.
 //! - A runner that holds a new lease, before it runs anything, calls [`stop_previous`]: when the
 //!   recorded leader is still the same process, or the leader is gone but members of its group
 //!   still carry the recorded job id and epoch in their environment, the group gets SIGTERM, then

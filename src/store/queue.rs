@@ -54,7 +54,7 @@ pub fn queued_event(labels: &[String]) -> Result<NewEvent> {
     Ok(NewEvent::new(QUEUED_EVENT, serde_json::json!({"labels": labels})))
 }
 
-/// Whether the state alone allows a claim now (the ledger checks are [`queue_facts`]'s).
+/// Whether the state alone allows a claim now (the ledger checks are `queue_facts`'s).
 pub fn claimable_state(state: &JobState, now: Timestamp) -> bool {
     matches!(state.status, Status::Queued | Status::Running | Status::BlockedDecision)
         && state.lease.as_ref().is_none_or(|l| is_expired(l, now))

@@ -3,7 +3,7 @@
 //! Reads JSONL (or one multi-line document with `--doc`) from files or stdin and writes each value
 //! in canonical form on its own line. Memory is bounded by the longest line: values are parsed one
 //! line at a time and written straight to the output; with `--sha256` they are hashed on a second
-//! thread in batches of a few hundred KiB ([`hashed`]), answered in input order.
+//! thread in batches of a few hundred KiB (`hashed`), answered in input order.
 //! Duplicate object keys are an error: a canonical form must not silently pick one of them.
 //!
 //! A line goes the cheapest way that is sure of it: a [`Scan`] (byte spans into the line; what is
