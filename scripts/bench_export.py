@@ -5,7 +5,8 @@ gate; not run by make test).
 Builds the release binary, then builds a job of N steps in a temp store the way a runner would:
 `wrkr-events --append` in large batches (per step: adapter_step, x-tool_call, checkpoint_emitted,
 x-budget_checked; counters every 100 steps, an approval every 500, a new artifact file every 100),
-plus an `x-jobspec_recorded` event naming a workspace that holds the artifact files. Reports, for
+plus an `x-jobspec_recorded` event with the whole spec (every step, as `wrkr submit` records it)
+naming a workspace that holds the artifact files. Reports, for
 2,500 and 25,000 steps: the time to build the store, then wall time and peak RSS of
 `wrkr export`, of `wrkr-events --records` (with records/s and MiB/s), and of
 `wrkr-events --records | wrkr-pack`, whose bytes must equal the export's. Goal: peak RSS flat as the
@@ -73,7 +74,10 @@ def build_job(tmp, env, job, steps):
     for step in range(0, steps, 100):
         with open(os.path.join(ws, "out", f"{step}.txt"), "w") as f:
             f.write(f"artifact of step {step}\n" * 50)
-    first = [{"type": "x-jobspec_recorded", "payload": {"jobspec": {"name": job}, "spec_path": os.path.join(ws, "spec.yaml"), "workspace": ws}},
+    # The spec as the runner records it: every step listed (1 MB at 25,000 steps), as in a job that
+    # `wrkr submit` ran, whose export must not hold it as a document.
+    spec = {"name": job, "inputs": {"workspace": ws, "steps": [{"id": f"s{i}", "command": "true"} for i in range(steps)]}}
+    first = [{"type": "x-jobspec_recorded", "payload": {"jobspec": spec, "spec_path": os.path.join(ws, "spec.yaml"), "workspace": ws}},
              {"type": "status_changed", "payload": {"from": "queued", "to": "running"}}]
     start = time.perf_counter()
     for lo in range(0, steps, BATCH_STEPS):

@@ -294,7 +294,9 @@ fn a_job_without_a_workspace_lists_every_artifact_as_missing() {
 /// every line it is unsure of (a `\u` escape, `-0`, an integer beyond 2^53, ...) takes the strict
 /// parser. Either way the pack must be the bytes the `Value` path made before the scan existed:
 /// each golden `<name>.zip` was exported from `<name>.jsonl` by the build before the fast path
-/// for its events, and the pipeline must agree with it too.
+/// for its events, and the pipeline must agree with it too. `wrkr-events --records` prints each
+/// record as the build before its copying path did (`<name>.records.jsonl`): the packer
+/// canonicalizes, so only this golden holds the printed key order and spellings.
 /// - `odd_ledger` (events the projection does not read): unsorted keys, escapes, odd numbers,
 ///   whitespace, null / missing / non-object payloads, non-ASCII key order, a blank line, an extra
 ///   top-level key;
@@ -314,9 +316,47 @@ fn odd_ledger_lines_export_the_bytes_the_value_path_made() {
         let pack = fs::read(pack_path(&s, "wrkr-out", job)).unwrap();
         assert!(pack == golden, "{name}: export differs from the golden pack");
         let (stream, _) = records(&s, job, &[]);
+        let printed = fs::read(support::fixture(&format!("export/{name}.records.jsonl"))).unwrap();
+        assert!(stream == printed, "{name}: wrkr-events --records differs from its golden");
         let piped = pack_stdin(&s, stream, &[]);
         assert!(piped.stdout == golden, "{name}: wrkr-events --records | wrkr-pack differs from the golden pack");
     }
+}
+
+/// The spec event is read on its scan too (a 25,000-step spec is 1 MB as a line, about 20 MB as a
+/// document): its workspace, written with every escape a ledger may hold (`\/`, `\"`, `\\`), is
+/// the directory the artifacts are hashed in, by `wrkr export` and by `wrkr-events --records`.
+#[test]
+fn a_spec_workspace_with_escapes_is_where_artifacts_are_hashed() {
+    let s = Sandbox::new();
+    let ws = s.work().join("work \"space\" \\ é");
+    fs::create_dir_all(&ws).unwrap();
+    fs::write(ws.join("a.txt"), "artifact\n").unwrap();
+    let escaped = serde_json::to_string(&ws.display().to_string()).unwrap().replace('/', "\\/");
+    assert!(escaped.contains("\\/") && escaped.contains("\\\"") && escaped.contains("\\\\"), "{escaped}");
+    let dir = s.home().join("jobs").join("job_ws");
+    fs::create_dir_all(&dir).unwrap();
+    let lines = [
+        format!(
+            r#"{{"seq":1,"created_at":"2026-02-13T18:00:00Z","type":"x-jobspec_recorded","payload":{{"jobspec":{{"name":"j","inputs":{{"steps":[{{"id":"s1","command":"true"}}]}}}},"spec_path":"spec.yaml","workspace":{escaped}}}}}"#
+        ),
+        r#"{"seq":2,"created_at":"2026-02-13T18:00:01Z","type":"checkpoint_emitted","payload":{"type":"plan","summary":"s","status":"running","artifacts_delta":{"added":["a.txt"],"changed":[],"removed":[]}}}"#.to_owned(),
+    ];
+    fs::write(dir.join("events.jsonl"), lines.join("\n") + "\n").unwrap();
+    let (stream, stderr) = records(&s, "job_ws", &[]);
+    assert!(!stderr.contains("a.txt"), "a.txt is found in the workspace: {stderr}");
+    let manifest = stream
+        .split(|b| *b == b'\n')
+        .filter(|line| !line.is_empty())
+        .map(|line| serde_json::from_slice::<Value>(line).unwrap())
+        .find(|record| record["schema_id"] == "wrkr.artifacts_manifest")
+        .unwrap();
+    assert_eq!(manifest["artifacts"][0]["path"], "a.txt", "{manifest}");
+    assert_eq!(manifest["artifacts"][0]["sha256"], sha256_hex(b"artifact\n"), "{manifest}");
+    let (code, _, stderr) = export(&s, &["job_ws"]);
+    assert_eq!(code, 0, "{stderr}");
+    let pack = fs::read(pack_path(&s, "wrkr-out", "job_ws")).unwrap();
+    assert!(pack_stdin(&s, stream, &[]).stdout == pack, "the pipeline makes the export's bytes");
 }
 
 /// A checkpoint that fails its schema fails the export with the error the `Value` path gave

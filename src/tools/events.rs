@@ -276,10 +276,16 @@ fn reader_gone() -> bool {
 fn write_records(args: &Args, io: &mut Io, job: &JobId) -> Result<()> {
     let capture = pack::capture(args)?;
     let store = args.store()?;
+    let mut line = Vec::new();
     let streamed = records::stream(&store, job, capture, &mut |record| match record {
         Record::Value(value) => io.record(value),
         Record::Event { event, job_id } => io.record(&event.to_value(job_id)),
-        Record::Line { event, job_id } => io.record(&event.to_value(job_id)?),
+        Record::Line { event, job_id } => {
+            line.clear();
+            event.write_compact(job_id, &mut line)?;
+            line.push(b'\n');
+            io.write(&line)
+        }
         Record::LineCheckpoint { checkpoint, job_id } => io.record(&checkpoint.to_value(job_id)?),
         Record::Raw(file) => {
             let mut content = Vec::new();

@@ -129,6 +129,55 @@ impl<'a> ScanNode<'a> {
             _ => None,
         }
     }
+
+    /// Whether the value's bytes are exactly what `serde_json` writes (compact) for what
+    /// [`crate::json::parse`] reads from them, so that a record can copy them instead of building
+    /// and printing a `Value` (`wrkr-events --records`). The scan is sure of what it took: no
+    /// duplicate key, no `\u` escape, integers spelt canonically. What is left to look at: no
+    /// whitespace between tokens, no `\/` (serde_json writes `/`), and every other number spelt as
+    /// serde_json spells the double it denotes (`1.5` is, `1.50` and `1e2` are not).
+    pub fn is_serde_compact(&self) -> bool {
+        let bytes = self.bytes();
+        let mut i = 0;
+        while let Some(&byte) = bytes.get(i) {
+            match byte {
+                b'"' => {
+                    // To the closing quote; an escape is two bytes (none is `\u`, see above).
+                    i += 1;
+                    loop {
+                        match bytes.get(i) {
+                            Some(b'"') => break,
+                            Some(b'\\') if bytes.get(i + 1) == Some(&b'/') => return false,
+                            Some(b'\\') => i += 2,
+                            Some(_) => i += 1,
+                            None => return false,
+                        }
+                    }
+                    i += 1;
+                }
+                b' ' | b'\t' | b'\n' | b'\r' => return false,
+                b'-' | b'0'..=b'9' => {
+                    let start = i;
+                    while bytes.get(i).is_some_and(|b| matches!(b, b'0'..=b'9' | b'-' | b'+' | b'.' | b'e' | b'E')) {
+                        i += 1;
+                    }
+                    let text = &bytes[start..i];
+                    if text.iter().any(|b| matches!(b, b'.' | b'e' | b'E')) && !spelt_as_serde_writes(text) {
+                        return false;
+                    }
+                }
+                _ => i += 1,
+            }
+        }
+        true
+    }
+}
+
+/// Whether `text`, a JSON number with a fraction or an exponent, is how serde_json writes the
+/// double it denotes (it parses to the nearest double, as serde_json's `float_roundtrip` does).
+fn spelt_as_serde_writes(text: &[u8]) -> bool {
+    let Some(value) = std::str::from_utf8(text).ok().and_then(|t| t.parse::<f64>().ok()) else { return false };
+    serde_json::to_vec(&value).is_ok_and(|written| written == text)
 }
 
 /// The items of an array node ([`ScanNode::items`]).

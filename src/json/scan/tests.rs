@@ -191,6 +191,29 @@ mod differential {
             }
         }
 
+        /// `is_serde_compact` never says yes to bytes serde_json would write otherwise, and says
+        /// yes to serde_json's own compact writing whenever the scan takes it (only copies of
+        /// what serde_json writes are copied; nothing it writes is built for nothing).
+        #[test]
+        fn serde_compact_bytes_are_what_serde_json_writes(v in value()) {
+            let compact = serde_json::to_string(&v).unwrap();
+            let pretty = serde_json::to_string_pretty(&v).unwrap();
+            let canonical = String::from_utf8(crate::jcs::value_to_vec(&v)).unwrap();
+            for text in [&compact, &pretty, &canonical] {
+                let mut scan = super::Scan::new();
+                if scan.parse(text.as_bytes()).is_err() {
+                    continue;
+                }
+                let Some(root) = scan.root(text.as_bytes()) else { continue };
+                let written = serde_json::to_string(&crate::json::parse(text.as_bytes()).unwrap()).unwrap();
+                if root.is_serde_compact() {
+                    prop_assert_eq!(text, &written);
+                } else {
+                    prop_assert!(text != &compact, "{}", text);
+                }
+            }
+        }
+
         /// Objects with keys in any order and duplicates among them (small and big objects, ASCII
         /// and not, and the code points where UTF-16 order is not code point order): the scan
         /// answers what the strict path does, and is unsure exactly where a key comes twice.

@@ -63,6 +63,52 @@ impl LineEvent<'_> {
         Ok(view.to_value(job_id))
     }
 
+    /// Append the record as `wrkr-events --records` prints it, exactly the compact serde_json
+    /// bytes of [`LineEvent::to_value`], without building the `Value` when the payload's own bytes
+    /// are those (`ScanNode::is_serde_compact`: any payload our writers wrote, as long as its
+    /// numbers are integers or spelt as serde_json spells them). Key order is `to_value`'s.
+    pub fn write_compact(&self, job_id: &str, out: &mut Vec<u8>) -> Result<()> {
+        let payload = match self.payload {
+            None => Some(None),
+            Some(p) if p.is_null() => Some(None),
+            Some(p) if p.is_serde_compact() => Some(Some(p)),
+            Some(_) => None,
+        };
+        let Some(payload) = payload else {
+            // Serializing a `Value` into a Vec cannot fail.
+            let _ = serde_json::to_writer(&mut *out, &self.to_value(job_id)?);
+            return Ok(());
+        };
+        let string = |out: &mut Vec<u8>, text: &str| {
+            let _ = serde_json::to_writer(&mut *out, text);
+        };
+        out.extend_from_slice(b"{\"schema_id\":\"wrkr.event\",\"schema_version\":");
+        string(out, SCHEMA_VERSION);
+        out.extend_from_slice(b",\"created_at\":");
+        string(out, self.created_at);
+        out.extend_from_slice(b",\"producer_version\":");
+        string(out, PRODUCER_VERSION);
+        out.extend_from_slice(b",\"event_id\":\"evt_");
+        out.extend_from_slice(itoa::Buffer::new().format(self.seq).as_bytes());
+        out.extend_from_slice(b"\",\"job_id\":");
+        string(out, job_id);
+        out.extend_from_slice(b",\"type\":");
+        string(out, self.event_type);
+        out.extend_from_slice(if self.head().executed { b",\"executed\":true" } else { b",\"executed\":false" });
+        out.extend_from_slice(b",\"payload\":");
+        match payload {
+            None => out.extend_from_slice(b"{}"),
+            Some(p) if p.is_object() => out.extend_from_slice(p.bytes()),
+            Some(p) => {
+                out.extend_from_slice(b"{\"value\":");
+                out.extend_from_slice(p.bytes());
+                out.push(b'}');
+            }
+        }
+        out.push(b'}');
+        Ok(())
+    }
+
     /// Append the record's canonical bytes to `out`, as [`EventView::write_canonical`] does.
     pub fn write_canonical(&self, job_id: &str, out: &mut Vec<u8>, scratch: &mut Scratch) {
         write_event_canonical(&self.head(), job_id, out, |out| match self.payload {
@@ -242,6 +288,58 @@ mod tests {
             refused += usize::from(fast.is_err());
         }
         assert_eq!(refused, 6, "the invalid payloads are refused");
+    }
+
+    /// `wrkr-events --records` writes a line's event without the `Value` when it can: the same
+    /// bytes either way, for payloads whose bytes serde_json would write (copied) and for those
+    /// it would not (whitespace, `\/`, numbers spelt otherwise: built), and for odd heads.
+    #[test]
+    fn compact_event_bytes_are_the_value_paths() {
+        // Each with whether its bytes are copied (serde_json writes 1e21 as `1e+21`).
+        let more = [
+            (
+                r#"{"step_id":"s1","n":-3,"f":0.5,"g":1.0,"big":9007199254740992,"nested":[{"b":null,"a":true}],"s":"tab\t q\" é 😀 /"}"#,
+                true,
+            ),
+            (r#"{"cost":1e+21,"tiny":1.5e-7,"neg":-2.25}"#, true),
+            (r#"{"cost":1e21}"#, false),
+            (r#"{"x":1.50}"#, false),
+            (r#"{"x":1e2}"#, false),
+            (r#"{"x":1E2}"#, false),
+            (r#"{"path":"a\/b"}"#, false),
+            (r#"{"a": 1}"#, false),
+            (r#"[ 1 ]"#, false),
+            (r#"[1.0,"x"]"#, true),
+            ("{\"executed\":false,\"k\":\"v\"}", true),
+            (r#"{"executed":"no"}"#, true),
+        ];
+        let mut scan = Scan::new();
+        for (text, copies) in more {
+            scan.parse(text.as_bytes()).unwrap();
+            assert_eq!(scan.root(text.as_bytes()).map(|p| p.is_serde_compact()), Some(copies), "{text}");
+        }
+        let mut copied = 0;
+        for text in PAYLOADS.iter().copied().chain(more.map(|(text, _)| text)).map(Some).chain([None]) {
+            let payload = match text {
+                Some(text) => {
+                    scan.parse(text.as_bytes()).unwrap_or_else(|_| panic!("unsure of {text}"));
+                    scan.root(text.as_bytes())
+                }
+                None => None,
+            };
+            copied += usize::from(payload.is_some_and(|p| p.is_serde_compact()));
+            for (created_at, event_type, job_id) in
+                [("2026-02-13T18:00:00Z", "x-step_finished", "job_x"), ("t\"1\u{1}", "x-\\odd\n", "job_\u{7f}é")]
+            {
+                let event = LineEvent { seq: 41, created_at, event_type, payload };
+                let mut fast = Vec::new();
+                event.write_compact(job_id, &mut fast).unwrap();
+                let slow = serde_json::to_vec(&event.to_value(job_id).unwrap()).unwrap();
+                assert_eq!(String::from_utf8(fast).unwrap(), String::from_utf8(slow).unwrap(), "{text:?}");
+            }
+        }
+        // The copying path is taken where it may be, and not where it may not.
+        assert_eq!(copied, 8 + 5, "payloads whose bytes serde_json writes as they stand");
     }
 
     #[test]
