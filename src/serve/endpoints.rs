@@ -21,7 +21,7 @@ use crate::pack::export::pack_job;
 use crate::serve::reply::{self, Reply};
 use crate::serve::routes::{Body, Captures, percent_decode};
 use crate::serve::status_cache::StatusCache;
-use crate::store::{FsStore, JobId, Location, Store};
+use crate::store::{FsStore, JOBSPEC_EVENT, JobId, Location, Store};
 
 pub use crate::serve::actions::{accept, approve, cancel, emit, export, pause, report_github, resume, submit, verify};
 
@@ -153,8 +153,9 @@ pub fn events(call: &Call<'_>) -> Result<Reply> {
         })?,
     };
     Ok(Reply::stream("application/x-ndjson", move |out| {
+        // Lean: only lines go out, and the spec line of a long job is megabytes as a document.
         store
-            .read_events(&job, from, &mut |_, line| {
+            .read_events_lean(&job, from, &[JOBSPEC_EVENT], &mut |_, line| {
                 out.write_all(line).and_then(|()| out.write_all(b"\n")).map_err(|e| Error::io("send the events", e))
             })
             .map(drop)

@@ -21,7 +21,6 @@ use serde_json::Value;
 
 use crate::contract::{Error, ReasonCode, Result};
 use crate::json::scan::Scan;
-use crate::json::tape::Tape;
 
 pub const LEDGER_FILE: &str = "events.jsonl";
 /// Longest ledger line a reader accepts (a longer one is corruption, not an allocation).
@@ -54,38 +53,32 @@ impl EventRecord {
     }
 
     /// Parse one line as [`EventRecord::parse`] does, except that a record whose type is in `lean`
-    /// comes without its payload (`None`): the line is checked on `tape` (the same strict parser,
-    /// no allocation per value), so a megabyte JobSpec is never built into a document that the
-    /// reader does not want. Its raw line still carries everything.
-    pub fn parse_lean(line: &[u8], lean: &[&str], tape: &mut Tape) -> std::result::Result<EventRecord, String> {
+    /// comes without its payload (`None`): the line is checked by the strict parser without being
+    /// built or indexed ([`crate::json::check`]'s rules), so a megabyte JobSpec costs the reader
+    /// its line and nothing more (a `Value` of it was about 20 MB, a tape of it 3 MB). Its raw
+    /// line still carries everything.
+    pub fn parse_lean(line: &[u8], lean: &[&str]) -> std::result::Result<EventRecord, String> {
         // Our writer puts `type` third (see `to_line`), so the prefix names it; any other order
-        // takes the ordinary path, which is only less lean, never wrong.
+        // takes the ordinary path, which is only less lean, never wrong. So does any line the
+        // check refuses: the strict parser says why, in the words `parse` would use.
         if lean.is_empty() || !declared_type(line).is_some_and(|t| lean.contains(&t)) {
             return EventRecord::parse(line);
         }
-        if tape.parse(line).is_err() {
-            // The strict parser says why, in the words `parse` would use.
-            return EventRecord::parse(line);
-        }
-        let Some(root) = tape.root().filter(|r| r.members().is_some()) else { return EventRecord::parse(line) };
-        let seq = root
-            .member("seq")
-            .and_then(|s| s.number().and_then(|n| n.as_u64()))
-            .filter(|s| *s >= 1)
-            .ok_or("seq is not a positive integer")?;
-        let created_at = match root.member("created_at").and_then(|c| c.string()) {
-            Some(s) if crate::contract::time::Timestamp::parse(s).is_some() => s.to_owned(),
+        let Ok(head) = LeanHead::read(line) else { return EventRecord::parse(line) };
+        let seq =
+            head.seq.as_ref().and_then(Value::as_u64).filter(|s| *s >= 1).ok_or("seq is not a positive integer")?;
+        let created_at = match head.created_at {
+            Some(Value::String(s)) if crate::contract::time::Timestamp::parse(&s).is_some() => s,
             _ => return Err("created_at is not an RFC 3339 timestamp".into()),
         };
-        let event_type = match root.member("type").and_then(|t| t.string()) {
-            Some(s) if !s.is_empty() => s.to_owned(),
+        let event_type = match head.event_type {
+            Some(Value::String(s)) if !s.is_empty() => s,
             _ => return Err("type is not a non-empty string".into()),
         };
-        let payload = match lean.contains(&event_type.as_str()) {
-            true => None,
-            false => root.member("payload").map(|p| p.to_value()),
-        };
-        Ok(EventRecord { seq, created_at, event_type, payload })
+        if !lean.contains(&event_type.as_str()) {
+            return EventRecord::parse(line);
+        }
+        Ok(EventRecord { seq, created_at, event_type, payload: None })
     }
 
     /// The line as stored, `\n` included.
@@ -197,13 +190,55 @@ pub struct Position {
     pub seq: u64,
 }
 
+/// A ledger line's `seq`, `created_at` and `type` as read, every other member checked and dropped.
+#[derive(Default)]
+struct LeanHead {
+    seq: Option<Value>,
+    created_at: Option<Value>,
+    event_type: Option<Value>,
+}
+
+impl LeanHead {
+    fn read(line: &[u8]) -> std::result::Result<LeanHead, serde_json::Error> {
+        let mut de = serde_json::Deserializer::from_slice(line);
+        let head = serde::Deserializer::deserialize_any(&mut de, LeanHead::default())?;
+        de.end()?;
+        Ok(head)
+    }
+}
+
+impl<'de> serde::de::Visitor<'de> for LeanHead {
+    type Value = LeanHead;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("a ledger record")
+    }
+
+    fn visit_map<A: serde::de::MapAccess<'de>>(mut self, mut access: A) -> std::result::Result<LeanHead, A::Error> {
+        let mut keys = crate::json::ObjectKeys::default();
+        while let Some(key) = access.next_key::<String>()? {
+            let slot = match key.as_str() {
+                "seq" => Some(&mut self.seq),
+                "created_at" => Some(&mut self.created_at),
+                "type" => Some(&mut self.event_type),
+                _ => None,
+            };
+            match slot {
+                Some(slot) => *slot = Some(access.next_value_seed(crate::json::StrictValue)?),
+                None => access.next_value_seed(crate::json::Checked)?,
+            }
+            keys.add(key)?;
+        }
+        keys.finish()?;
+        Ok(self)
+    }
+}
+
 /// Reads complete lines forward from a position up to a fixed end, checking each record.
 pub struct LedgerReader {
     input: BufReader<std::io::Take<File>>,
     position: Position,
     buf: Vec<u8>,
-    /// For [`LedgerReader::next_record_lean`]; grown on the first lean record only.
-    tape: Tape,
 }
 
 impl LedgerReader {
@@ -215,7 +250,7 @@ impl LedgerReader {
         let span = end.saturating_sub(from.offset);
         let capacity = span.clamp(8 * 1024, 256 * 1024) as usize;
         let input = BufReader::with_capacity(capacity, file.take(span));
-        Ok(LedgerReader { input, position: from, buf: Vec::new(), tape: Tape::new() })
+        Ok(LedgerReader { input, position: from, buf: Vec::new() })
     }
 
     pub fn position(&self) -> Position {
@@ -292,8 +327,7 @@ impl LedgerReader {
             if crate::jsonl::is_blank(&self.buf) {
                 continue;
             }
-            let record =
-                EventRecord::parse_lean(&self.buf, lean, &mut self.tape).map_err(|why| corrupt(line_no, why))?;
+            let record = EventRecord::parse_lean(&self.buf, lean).map_err(|why| corrupt(line_no, why))?;
             self.check_seq(line_no, record.seq)?;
             return Ok(Some((record, &self.buf)));
         }
@@ -349,17 +383,47 @@ mod tests {
         };
         let line = spec.to_line();
         let line = &line[..line.len() - 1];
-        let mut tape = Tape::new();
-        let lean = EventRecord::parse_lean(line, &["x-jobspec_recorded"], &mut tape).unwrap();
+        let lean = EventRecord::parse_lean(line, &["x-jobspec_recorded"]).unwrap();
         assert_eq!(lean, EventRecord { payload: None, ..spec.clone() });
-        assert_eq!(EventRecord::parse_lean(line, &["status_changed"], &mut tape).unwrap(), spec);
-        assert_eq!(EventRecord::parse_lean(line, &[], &mut tape).unwrap(), spec);
+        assert_eq!(EventRecord::parse_lean(line, &["status_changed"]).unwrap(), spec);
+        assert_eq!(EventRecord::parse_lean(line, &[]).unwrap(), spec);
         // A duplicate key deep in the payload is refused on the lean path too.
         let twice = br#"{"seq":1,"created_at":"2026-02-13T18:00:00Z","type":"x-jobspec_recorded","payload":{"a":{"b":1,"b":2}}}"#;
-        let err = EventRecord::parse_lean(twice, &["x-jobspec_recorded"], &mut tape).unwrap_err();
+        let err = EventRecord::parse_lean(twice, &["x-jobspec_recorded"]).unwrap_err();
         assert!(err.contains("duplicate object key"), "{err}");
         let no_seq = br#"{"seq":0,"created_at":"2026-02-13T18:00:00Z","type":"x-jobspec_recorded","payload":{}}"#;
-        assert!(EventRecord::parse_lean(no_seq, &["x-jobspec_recorded"], &mut tape).is_err());
+        assert!(EventRecord::parse_lean(no_seq, &["x-jobspec_recorded"]).is_err());
+    }
+
+    /// The lean path refuses exactly the lines the strict path refuses, with the same words, and
+    /// reads the same head from the rest: every byte of a spec line damaged in turn, and lines cut.
+    #[test]
+    fn a_lean_read_refuses_what_the_strict_read_refuses() {
+        let line = br#"{"seq":7,"created_at":"2026-02-13T18:00:00Z","type":"x-jobspec_recorded","payload":{"jobspec":{"a":[1,2.5,"s\n",null,{"b":true}]},"w":"x"}}"#;
+        let lean = ["x-jobspec_recorded"];
+        let mut checked = 0;
+        for at in 0..line.len() {
+            for with in *b"{}[]\",:\\ 07-.eE+tfnuax\x01" {
+                let mut bytes = line.to_vec();
+                bytes[at] = with;
+                for bytes in [&bytes[..], &line[..at]] {
+                    let strict = EventRecord::parse(bytes);
+                    match (EventRecord::parse_lean(bytes, &lean), strict) {
+                        (Ok(lean_record), Ok(record)) => {
+                            let payload =
+                                if lean.contains(&record.event_type.as_str()) { None } else { record.payload.clone() };
+                            assert_eq!(lean_record, EventRecord { payload, ..record });
+                            checked += 1;
+                        }
+                        (Err(lean_why), Err(why)) => assert_eq!(lean_why, why, "{}", String::from_utf8_lossy(bytes)),
+                        (lean_record, record) => {
+                            panic!("{}: lean {lean_record:?}, strict {record:?}", String::from_utf8_lossy(bytes))
+                        }
+                    }
+                }
+            }
+        }
+        assert!(checked > 100, "only {checked} damaged lines still parsed");
     }
 
     #[test]

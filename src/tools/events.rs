@@ -32,7 +32,7 @@ use crate::job::{NewEvent, Status};
 use crate::jsonl::{JsonlReader, is_blank};
 use crate::pack::raw;
 use crate::pack::records::{self, Record};
-use crate::store::{AppendOptions, JobId, Store, import};
+use crate::store::{AppendOptions, JOBSPEC_EVENT, JobId, Store, import};
 use crate::tools::pack::{self, CAPTURE, UNSAFE_CAPTURE_RAW};
 
 const APPEND: Flag = Flag {
@@ -234,7 +234,8 @@ fn run(args: Args, io: &mut Io) -> Result<()> {
         if until_blocked {
             return Err(Error::invalid_input("--until-blocked goes with --follow"));
         }
-        store.read_events(&job, from_seq, &mut |_, line| write_line(io, line))?;
+        // Lean: the lines go out as stored, and the spec line of a long job is megabytes as a document.
+        store.read_events_lean(&job, from_seq, &[JOBSPEC_EVENT], &mut |_, line| write_line(io, line))?;
         return Ok(());
     }
     let mut status = store.state(&job)?.status;
@@ -242,7 +243,7 @@ fn run(args: Args, io: &mut Io) -> Result<()> {
     let poll = follow_poll(store.notifies());
     loop {
         let mut latest: Option<Status> = None;
-        let last = store.read_events(&job, next, &mut |record, line| {
+        let last = store.read_events_lean(&job, next, &[JOBSPEC_EVENT], &mut |record, line| {
             if record.event_type == "status_changed"
                 && let Some(to) = record.payload.as_ref().and_then(|p| p.get("to")).and_then(|t| t.as_str())
             {
