@@ -121,5 +121,7 @@ pub(crate) fn write_string(out: &mut Vec<u8>, s: &str) {
     out.push(b'"');
 }
 
+pub mod stream;
+
 #[cfg(test)]
 mod tests;

@@ -379,6 +379,62 @@ fn an_invalid_checkpoint_fails_export_as_before() {
     assert!(!pack_path(&s, "wrkr-out", "job_badcp").exists(), "no pack from an invalid checkpoint");
 }
 
+/// A spec line too big to index (over 64 KiB: a JobSpec of thousands of steps) is read from its
+/// bytes, one object at a time: its `wrkr.event` record is the one the `Value` path makes, in the
+/// pack (canonical) and in `wrkr-events --records` (as serde_json prints it), and its workspace
+/// is where artifacts are hashed. A damaged big spec line is the same corruption error as a small one.
+#[test]
+fn a_big_spec_line_makes_the_records_the_value_path_makes() {
+    let s = Sandbox::new();
+    let ws = s.work().join("w\"s");
+    fs::create_dir_all(&ws).unwrap();
+    fs::write(ws.join("a.txt"), "artifact\n").unwrap();
+    let steps: Vec<Value> =
+        (0..3000).map(|i| json!({"id": format!("s{i}"), "command": "echo \"é\" / \u{1}", "n": 1.5})).collect();
+    let payload =
+        json!({"jobspec": {"name": "big", "inputs": {"steps": steps}}, "spec_path": "spec.yaml", "workspace": ws});
+    let first = format!(
+        r#"{{"seq":1,"created_at":"2026-02-13T18:00:00Z","type":"x-jobspec_recorded","payload":{}}}"#,
+        serde_json::to_string(&payload).unwrap().replace('/', "\\/")
+    );
+    assert!(first.len() > 100 * 1024, "{}", first.len());
+    let checkpoint = r#"{"seq":2,"created_at":"2026-02-13T18:00:01Z","type":"checkpoint_emitted","payload":{"type":"plan","summary":"s","status":"running","artifacts_delta":{"added":["a.txt"],"changed":[],"removed":[]}}}"#;
+    let dir = s.home().join("jobs").join("job_big");
+    fs::create_dir_all(&dir).unwrap();
+    fs::write(dir.join("events.jsonl"), format!("{first}\n{checkpoint}\n")).unwrap();
+    let expected = json!({"schema_id": "wrkr.event", "schema_version": "v1", "created_at": "2026-02-13T18:00:00Z",
+        "producer_version": env!("CARGO_PKG_VERSION"), "event_id": "evt_1", "job_id": "job_big",
+        "type": "x-jobspec_recorded", "executed": true, "payload": wrkr::json::parse(serde_json::to_string(&payload).unwrap().as_bytes()).unwrap()});
+    let (stream, stderr) = records(&s, "job_big", &[]);
+    assert!(!stderr.contains("a.txt"), "a.txt is found in the workspace: {stderr}");
+    let printed = stream.split(|b| *b == b'\n').next().unwrap();
+    assert_eq!(String::from_utf8_lossy(printed), serde_json::to_string(&expected).unwrap());
+    let (code, _, stderr) = export(&s, &["job_big"]);
+    assert_eq!(code, 0, "{stderr}");
+    let pack = pack_path(&s, "wrkr-out", "job_big");
+    let events = entry(&pack, "events.jsonl").unwrap();
+    let first_record = events.split(|b| *b == b'\n').next().unwrap();
+    assert_eq!(String::from_utf8_lossy(first_record), String::from_utf8(wrkr::jcs::value_to_vec(&expected)).unwrap());
+    assert!(pack_stdin(&s, stream, &[]).stdout == fs::read(&pack).unwrap(), "the pipeline makes the export's bytes");
+    // A duplicate key deep in the big line: the corruption error a small line gets.
+    let twice = first.replacen(r#""n":1.5"#, r#""n":1.5,"n":2"#, 1);
+    fs::write(dir.join("events.jsonl"), format!("{twice}\n{checkpoint}\n")).unwrap();
+    for argv in [
+        &["--json", "export", "job_big"][..],
+        &["--json", "events", "--records", "job_big"],
+        &["--json", "events", "job_big"],
+    ] {
+        let out = s.wrkr().args(argv).output().unwrap();
+        assert_eq!(out.status.code(), Some(1), "{argv:?}");
+        let env = envelope(&out.stderr);
+        assert_eq!(env["code"], "E_STORE_CORRUPT", "{argv:?}: {env}");
+        assert!(
+            env["message"].as_str().unwrap().starts_with("ledger line 1: duplicate object key \"n\""),
+            "{argv:?}: {env}"
+        );
+    }
+}
+
 /// A damaged ledger line is the store's corruption error naming the line, on the scan's path
 /// (`wrkr-events --records` reads the ledger only through it) as from `wrkr export`, and no pack
 /// is written.

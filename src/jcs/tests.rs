@@ -119,5 +119,43 @@ mod differential {
             let reference = serde_jcs::to_vec(&v).unwrap();
             prop_assert_eq!(String::from_utf8_lossy(&ours), String::from_utf8_lossy(&reference));
         }
+
+        /// The streaming writer (one object at a time, for lines too big to index) writes what the
+        /// `Value` path writes, from compact, pretty and `\u`-escaped spellings of the document.
+        #[test]
+        fn streamed_bytes_are_the_value_paths(v in value()) {
+            let expected = super::value_to_vec(&v);
+            let compact = serde_json::to_string(&v).unwrap();
+            let pretty = serde_json::to_string_pretty(&v).unwrap();
+            // Every non-ASCII character (only strings and keys hold them) as `\u` escapes,
+            // supplementary ones as surrogate pairs.
+            let escaped: String = compact.chars().map(|c| match c.is_ascii() {
+                true => c.to_string(),
+                false => c.encode_utf16(&mut [0; 2]).iter().map(|unit| format!("\\u{unit:04x}")).collect(),
+            }).collect();
+            for text in [&compact, &pretty, &escaped] {
+                prop_assert!(crate::json::check(text.as_bytes()).is_ok(), "{}", text);
+                let mut streamed = Vec::new();
+                prop_assert!(super::stream::write_checked(text.as_bytes(), &mut streamed).is_some(), "{}", text);
+                prop_assert_eq!(String::from_utf8_lossy(&streamed), String::from_utf8_lossy(&expected), "{}", text);
+            }
+        }
+    }
+}
+
+#[test]
+fn streamed_members_and_odd_spellings() {
+    use super::stream::{member, write_checked};
+    let text = br#" { "b" : [ 1 , 2.50 , -0 , 1e21 , 9007199254740993 , "x\u00e9\ud83d\ude00" ] , "a" : { } , "exec\u0075ted" : false , "c" : [ ] , "\u0041" : null } "#;
+    let mut streamed = Vec::new();
+    write_checked(text, &mut streamed).unwrap();
+    let expected = super::value_to_vec(&crate::json::parse(text).unwrap());
+    assert_eq!(String::from_utf8(streamed).unwrap(), String::from_utf8(expected).unwrap());
+    assert_eq!(member(text, "executed"), Some(&b"false"[..]), "keys are compared decoded");
+    assert_eq!(member(text, "a"), Some(&b"{ }"[..]));
+    assert_eq!(member(text, "zz"), None);
+    assert_eq!(member(b"[1]", "a"), None, "not an object");
+    for bad in [&b"{\"a\":1,\"a\":2}"[..], b"[1,]", b"{", b"\"open", b"1 2", b""] {
+        assert!(write_checked(bad, &mut Vec::new()).is_none(), "{}", String::from_utf8_lossy(bad));
     }
 }

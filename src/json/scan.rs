@@ -438,7 +438,7 @@ impl Scan {
 
 mod node;
 mod write;
-pub use node::{Items, Members, ScanNode};
+pub use node::{Items, Members, ScanNode, serde_compact};
 pub use write::Scratch;
 use write::unescape_into;
 

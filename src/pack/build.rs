@@ -42,7 +42,7 @@ use crate::json::scan::{Scan, Scratch};
 use crate::jsonl::{JsonlReader, is_blank};
 use crate::pack::manifest::{FileDigest, Manifest};
 use crate::pack::raw;
-use crate::pack::records::{LineCheckpoint, LineEvent};
+use crate::pack::records::{BigEvent, LineCheckpoint, LineEvent};
 use crate::pack::zipread::name_problem;
 use crate::pack::zipwrite::ZipWriter;
 use crate::pack::{ACCEPT_RESULT, APPROVALS, ARTIFACTS_MANIFEST, CHECKPOINTS, EVENTS, JOB, MANIFEST};
@@ -246,6 +246,22 @@ impl Packer {
         self.check_job_id("event", job_id)?;
         line.clear();
         event.write_canonical(job_id, line, scratch);
+        self.push_event(event.seq, line)?;
+        self.job_id.get_or_insert_with(|| job_id.to_owned());
+        self.latest = Some(self.latest.map_or(at, |l| l.max(at)));
+        Ok(())
+    }
+
+    /// [`Packer::add_line_event`] for a spec line too big to index ([`BigEvent`]): the same bytes
+    /// and errors, the payload written from the line one object at a time.
+    pub fn add_big_event(&mut self, event: &BigEvent<'_>, job_id: &str, line: &mut Vec<u8>) -> Result<()> {
+        let at = Timestamp::parse(event.created_at);
+        let Some(at) = at.filter(|_| !event.event_type.is_empty() && !job_id.is_empty()) else {
+            return self.add_record(&event.to_value(job_id)?);
+        };
+        self.check_job_id("event", job_id)?;
+        line.clear();
+        event.write_canonical(job_id, line)?;
         self.push_event(event.seq, line)?;
         self.job_id.get_or_insert_with(|| job_id.to_owned());
         self.latest = Some(self.latest.map_or(at, |l| l.max(at)));

@@ -89,6 +89,7 @@ pub fn pack_job<W: Write>(store: &dyn Store, job: &JobId, capture: Capture, out:
         Record::Value(value) => packer.add_record(value),
         Record::Event { event, job_id } => packer.add_event(event, job_id, &mut line),
         Record::Line { event, job_id } => packer.add_line_event(event, job_id, &mut line, &mut scratch),
+        Record::Big { event, job_id } => packer.add_big_event(event, job_id, &mut line),
         Record::LineCheckpoint { checkpoint, job_id } => {
             packer.add_line_checkpoint(checkpoint, job_id, &mut line, &mut scratch)
         }

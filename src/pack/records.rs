@@ -28,7 +28,7 @@ use crate::job::projection::{ArtifactFile, Capture, EventView, LedgerEvent, Proj
 use crate::store::{EventRecord, JobId, Store};
 
 mod lines;
-pub use lines::{LineCheckpoint, LineEvent};
+pub use lines::{BigEvent, LineCheckpoint, LineEvent};
 
 /// The store job file holding the acceptance result.
 pub const ACCEPT_RESULT_FILE: &str = "accept_result.json";
@@ -54,6 +54,9 @@ pub enum Record<'a> {
     /// `Line` of its `checkpoint_emitted` event: written ([`LineCheckpoint::write_canonical`]) or
     /// built ([`LineCheckpoint::to_value`]) like `Line`.
     LineCheckpoint { checkpoint: &'a LineCheckpoint<'a>, job_id: &'a str },
+    /// A `wrkr.event` record of `job_id` from a spec line too big to index ([`BigEvent`]): written
+    /// or built like `Line`, from the line's bytes.
+    Big { event: &'a BigEvent<'a>, job_id: &'a str },
     /// A raw artifact file to include (only with [`Capture::Raw`]).
     Raw(&'a ArtifactFile),
 }
@@ -108,6 +111,25 @@ pub fn stream(
             }
             return Ok(());
         }
+        if root.is_none() && crate::store::ledger::declared_type(line) == Some(JOBSPEC_EVENT) {
+            // A spec line the store read without an index (too big): from its bytes.
+            if let Some(event) = big_event(line) {
+                projection.project_line(event.created_at, event.event_type, None);
+                out.workspace = workspace_of(
+                    event
+                        .payload
+                        .and_then(|p| crate::jcs::stream::member(p, "workspace"))
+                        .and_then(|w| serde_json::from_slice::<String>(w).ok())
+                        .map(std::borrow::Cow::Owned),
+                );
+                out.last_seq = seq;
+                out.last_created_at.clear();
+                out.last_created_at.push_str(event.created_at);
+                sink(Record::Big { event: &event, job_id: job.as_str() })?;
+                out.records += 1;
+                return Ok(());
+            }
+        }
         // The store checked the line already; this parse cannot fail on it.
         let record = EventRecord::parse(line).map_err(|why| corrupt(seq, why))?;
         if record.event_type == JOBSPEC_EVENT || record.event_type == WRAP_EVENT {
@@ -147,6 +169,31 @@ pub fn stream(
     }
     out.missing = finished.missing;
     Ok(out)
+}
+
+/// A spec line as a [`BigEvent`]: its head read and the whole line checked without building it
+/// (`None` when that fails; the caller then parses the line, which words any error).
+fn big_event(line: &[u8]) -> Option<BigEvent<'_>> {
+    let head = EventRecord::parse_lean(line, &[JOBSPEC_EVENT]).ok().filter(|r| r.payload.is_none())?;
+    let created_at = crate::jcs::stream::member(line, "created_at")?;
+    let event_type = crate::jcs::stream::member(line, "type")?;
+    let (created_at, event_type) = (unquoted(created_at)?, unquoted(event_type)?);
+    (created_at == head.created_at && event_type == head.event_type).then(|| BigEvent {
+        seq: head.seq,
+        created_at,
+        event_type,
+        payload: crate::jcs::stream::member(line, "payload"),
+    })
+}
+
+/// The text of a JSON string without escapes, borrowed (`None` for anything else: a string with
+/// escapes is read on the `Value` path instead).
+fn unquoted(text: &[u8]) -> Option<&str> {
+    let inner = text.strip_prefix(b"\"")?.strip_suffix(b"\"")?;
+    if inner.contains(&b'\\') {
+        return None;
+    }
+    std::str::from_utf8(inner).ok()
 }
 
 /// The workspace a spec or wrap event names (its `workspace`, when a non-empty string).

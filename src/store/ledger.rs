@@ -21,8 +21,11 @@ use serde_json::Value;
 
 use crate::contract::{Error, ReasonCode, Result};
 use crate::json::scan::Scan;
+use crate::store::JOBSPEC_EVENT;
 
 pub const LEDGER_FILE: &str = "events.jsonl";
+/// A spec line longer than this is read without a scan index ([`LedgerReader::next_line`]).
+pub const BIG_LINE: usize = 64 * 1024;
 /// Longest ledger line a reader accepts (a longer one is corruption, not an allocation).
 pub const MAX_RECORD_BYTES: u64 = 64 << 20;
 
@@ -111,7 +114,7 @@ impl EventRecord {
 
 /// The type a line written by [`EventRecord::to_line`] names, read from its prefix without parsing
 /// it: `{"seq":N,"created_at":"...","type":"T",...`. `None` for anything else.
-fn declared_type(line: &[u8]) -> Option<&str> {
+pub(crate) fn declared_type(line: &[u8]) -> Option<&str> {
     const KEY: &[u8] = b"\",\"type\":\"";
     // seq, a timestamp and the key fit in the first 96 bytes; a type name is short.
     let head = line.get(..line.len().min(192))?;
@@ -267,12 +270,19 @@ impl LedgerReader {
             if crate::jsonl::is_blank(&self.buf) {
                 continue;
             }
-            let fast = scan.parse(&self.buf).ok().and_then(|()| scanned_seq(scan, &self.buf));
+            // A big spec line is checked without an index (its readers take it from the bytes:
+            // `pack::records::BigEvent`); a 25,000-step spec is 1 MB, and 6 MB as a scan.
+            let big = self.buf.len() > BIG_LINE && declared_type(&self.buf) == Some(JOBSPEC_EVENT);
+            let fast = match big {
+                true => None,
+                false => scan.parse(&self.buf).ok().and_then(|()| scanned_seq(scan, &self.buf)),
+            };
             let seq = match fast {
                 Some(seq) => seq,
                 None => {
                     scan.clear();
-                    EventRecord::parse(&self.buf).map_err(|why| corrupt(line_no, why))?.seq
+                    let lean: &[&str] = if big { &[JOBSPEC_EVENT] } else { &[] };
+                    EventRecord::parse_lean(&self.buf, lean).map_err(|why| corrupt(line_no, why))?.seq
                 }
             };
             self.check_seq(line_no, seq)?;

@@ -281,12 +281,8 @@ fn write_records(args: &Args, io: &mut Io, job: &JobId) -> Result<()> {
     let streamed = records::stream(&store, job, capture, &mut |record| match record {
         Record::Value(value) => io.record(value),
         Record::Event { event, job_id } => io.record(&event.to_value(job_id)),
-        Record::Line { event, job_id } => {
-            line.clear();
-            event.write_compact(job_id, &mut line)?;
-            line.push(b'\n');
-            io.write(&line)
-        }
+        Record::Line { event, job_id } => put_line(io, &mut line, |line| event.write_compact(job_id, line)),
+        Record::Big { event, job_id } => put_line(io, &mut line, |line| event.write_compact(job_id, line)),
         Record::LineCheckpoint { checkpoint, job_id } => io.record(&checkpoint.to_value(job_id)?),
         Record::Raw(file) => {
             let mut content = Vec::new();
@@ -301,6 +297,14 @@ fn write_records(args: &Args, io: &mut Io, job: &JobId) -> Result<()> {
         diag(&format!("wrkr-events: artifact {path} not found in the workspace; listed with its reference hash"));
     }
     Ok(())
+}
+
+/// One record written into `line` by `write`, then out with its `\n`.
+fn put_line(io: &mut Io, line: &mut Vec<u8>, write: impl FnOnce(&mut Vec<u8>) -> Result<()>) -> Result<()> {
+    line.clear();
+    write(line)?;
+    line.push(b'\n');
+    io.write(line)
 }
 
 fn write_line(io: &mut Io, line: &[u8]) -> Result<()> {

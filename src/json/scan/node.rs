@@ -137,40 +137,46 @@ impl<'a> ScanNode<'a> {
     /// whitespace between tokens, no `\/` (serde_json writes `/`), and every other number spelt as
     /// serde_json spells the double it denotes (`1.5` is, `1.50` and `1e2` are not).
     pub fn is_serde_compact(&self) -> bool {
-        let bytes = self.bytes();
-        let mut i = 0;
-        while let Some(&byte) = bytes.get(i) {
-            match byte {
-                b'"' => {
-                    // To the closing quote; an escape is two bytes (none is `\u`, see above).
-                    i += 1;
-                    loop {
-                        match bytes.get(i) {
-                            Some(b'"') => break,
-                            Some(b'\\') if bytes.get(i + 1) == Some(&b'/') => return false,
-                            Some(b'\\') => i += 2,
-                            Some(_) => i += 1,
-                            None => return false,
-                        }
-                    }
-                    i += 1;
-                }
-                b' ' | b'\t' | b'\n' | b'\r' => return false,
-                b'-' | b'0'..=b'9' => {
-                    let start = i;
-                    while bytes.get(i).is_some_and(|b| matches!(b, b'0'..=b'9' | b'-' | b'+' | b'.' | b'e' | b'E')) {
-                        i += 1;
-                    }
-                    let text = &bytes[start..i];
-                    if text.iter().any(|b| matches!(b, b'.' | b'e' | b'E')) && !spelt_as_serde_writes(text) {
-                        return false;
-                    }
-                }
-                _ => i += 1,
-            }
-        }
-        true
+        serde_compact(self.bytes())
     }
+}
+
+/// [`ScanNode::is_serde_compact`] for the bytes of a document checked by [`crate::json::check`]
+/// rather than scanned (duplicate keys are refused either way): also no `\u` escape, since
+/// serde_json writes those characters as they are.
+pub fn serde_compact(bytes: &[u8]) -> bool {
+    let mut i = 0;
+    while let Some(&byte) = bytes.get(i) {
+        match byte {
+            b'"' => {
+                // To the closing quote; an escape is two bytes (a `\u` one refuses the copy).
+                i += 1;
+                loop {
+                    match bytes.get(i) {
+                        Some(b'"') => break,
+                        Some(b'\\') if matches!(bytes.get(i + 1), Some(b'/' | b'u')) => return false,
+                        Some(b'\\') => i += 2,
+                        Some(_) => i += 1,
+                        None => return false,
+                    }
+                }
+                i += 1;
+            }
+            b' ' | b'\t' | b'\n' | b'\r' => return false,
+            b'-' | b'0'..=b'9' => {
+                let start = i;
+                while bytes.get(i).is_some_and(|b| matches!(b, b'0'..=b'9' | b'-' | b'+' | b'.' | b'e' | b'E')) {
+                    i += 1;
+                }
+                let text = &bytes[start..i];
+                if text.iter().any(|b| matches!(b, b'.' | b'e' | b'E')) && !spelt_as_serde_writes(text) {
+                    return false;
+                }
+            }
+            _ => i += 1,
+        }
+    }
+    true
 }
 
 /// Whether `text`, a JSON number with a fraction or an exponent, is how serde_json writes the

@@ -19,16 +19,136 @@ use crate::pack::records::corrupt;
 
 /// A ledger payload as the projection reads it: an object, else `{}` (null or none) or
 /// `{"value": ...}` (anything else).
-fn payload_value(seq: u64, payload: Option<ScanNode<'_>>) -> Result<Value> {
+fn payload_value(seq: u64, payload: Option<&[u8]>) -> Result<Value> {
     let parsed = match payload {
         None => None,
-        Some(p) => Some(crate::json::parse(p.bytes()).map_err(|e| corrupt(seq, e))?),
+        Some(p) => Some(crate::json::parse(p).map_err(|e| corrupt(seq, e))?),
     };
     Ok(match parsed {
         Some(map @ Value::Object(_)) => map,
         Some(Value::Null) | None => serde_json::json!({}),
         Some(other) => serde_json::json!({ "value": other }),
     })
+}
+
+/// A spec event whose line is too big to index (`store::ledger`): checked by
+/// [`crate::json::check`] and read from its bytes, one object at a time ([`jcs::stream`]), so a
+/// 1 MB spec costs its line, not a 6 MB scan index or a 20 MB `Value`. The records it makes are
+/// [`LineEvent`]'s, byte for byte.
+pub struct BigEvent<'a> {
+    pub seq: u64,
+    pub created_at: &'a str,
+    pub event_type: &'a str,
+    /// The payload's bytes as they stand in the line; `None` when the line has none.
+    pub payload: Option<&'a [u8]>,
+}
+
+/// What a payload is, by its first byte (the document is checked).
+enum Shape {
+    Object,
+    Null,
+    Other,
+}
+
+fn shape(payload: &[u8]) -> Shape {
+    match payload.iter().find(|b| !b.is_ascii_whitespace()) {
+        Some(b'{') => Shape::Object,
+        Some(b'n') => Shape::Null,
+        _ => Shape::Other,
+    }
+}
+
+impl BigEvent<'_> {
+    fn head(&self) -> EventHead<'_> {
+        let executed = self.payload.and_then(|p| jcs::stream::member(p, "executed")).is_none_or(|e| e != b"false");
+        EventHead { seq: self.seq, created_at: self.created_at, event_type: self.event_type, executed }
+    }
+
+    /// The record as a `Value`, exactly [`LineEvent::to_value`] of the same line.
+    pub fn to_value(&self, job_id: &str) -> Result<Value> {
+        let payload = payload_value(self.seq, self.payload)?;
+        let head = self.head();
+        let view = EventView {
+            seq: head.seq,
+            created_at: head.created_at,
+            event_type: head.event_type,
+            executed: head.executed,
+            payload: std::borrow::Cow::Owned(payload),
+        };
+        Ok(view.to_value(job_id))
+    }
+
+    /// Append the record's canonical bytes to `out`, as [`LineEvent::write_canonical`] does.
+    pub fn write_canonical(&self, job_id: &str, out: &mut Vec<u8>) -> Result<()> {
+        let start = out.len();
+        let mut written = Some(());
+        write_event_canonical(&self.head(), job_id, out, |out| {
+            written = match self.payload.map(|p| (shape(p), p)) {
+                None | Some((Shape::Null, _)) => {
+                    out.extend_from_slice(b"{}");
+                    Some(())
+                }
+                Some((Shape::Object, p)) => jcs::stream::write_checked(p, out),
+                Some((Shape::Other, p)) => {
+                    out.extend_from_slice(b"{\"value\":");
+                    let value = jcs::stream::write_checked(p, out);
+                    out.push(b'}');
+                    value
+                }
+            }
+        });
+        if written.is_none() {
+            out.truncate(start);
+            jcs::write_value(out, &self.to_value(job_id)?);
+        }
+        Ok(())
+    }
+
+    /// Append the record as `wrkr-events --records` prints it, as [`LineEvent::write_compact`] does.
+    pub fn write_compact(&self, job_id: &str, out: &mut Vec<u8>) -> Result<()> {
+        let payload = match self.payload.map(|p| (shape(p), p)) {
+            None | Some((Shape::Null, _)) => Some(None),
+            Some((shape, p)) if crate::json::scan::serde_compact(p) => Some(Some((shape, p))),
+            Some(_) => None,
+        };
+        let Some(payload) = payload else {
+            let _ = serde_json::to_writer(&mut *out, &self.to_value(job_id)?);
+            return Ok(());
+        };
+        write_compact_head(&self.head(), job_id, out);
+        match payload {
+            None => out.extend_from_slice(b"{}"),
+            Some((Shape::Object, p)) => out.extend_from_slice(p),
+            Some((_, p)) => {
+                out.extend_from_slice(b"{\"value\":");
+                out.extend_from_slice(p);
+                out.push(b'}');
+            }
+        }
+        out.push(b'}');
+        Ok(())
+    }
+}
+
+/// A `wrkr.event` record as serde_json writes [`EventView::to_value`], up to its payload.
+fn write_compact_head(head: &EventHead<'_>, job_id: &str, out: &mut Vec<u8>) {
+    let string = |out: &mut Vec<u8>, text: &str| {
+        let _ = serde_json::to_writer(&mut *out, text);
+    };
+    out.extend_from_slice(b"{\"schema_id\":\"wrkr.event\",\"schema_version\":");
+    string(out, SCHEMA_VERSION);
+    out.extend_from_slice(b",\"created_at\":");
+    string(out, head.created_at);
+    out.extend_from_slice(b",\"producer_version\":");
+    string(out, PRODUCER_VERSION);
+    out.extend_from_slice(b",\"event_id\":\"evt_");
+    out.extend_from_slice(itoa::Buffer::new().format(head.seq).as_bytes());
+    out.extend_from_slice(b"\",\"job_id\":");
+    string(out, job_id);
+    out.extend_from_slice(b",\"type\":");
+    string(out, head.event_type);
+    out.extend_from_slice(if head.executed { b",\"executed\":true" } else { b",\"executed\":false" });
+    out.extend_from_slice(b",\"payload\":");
 }
 
 /// A ledger event as its scanned line: the `wrkr.event` record [`EventView`] would make of it,
@@ -51,7 +171,7 @@ impl LineEvent<'_> {
 
     /// The record as a `Value`, exactly [`EventView::to_value`] of the same ledger event.
     pub fn to_value(&self, job_id: &str) -> Result<Value> {
-        let payload = payload_value(self.seq, self.payload)?;
+        let payload = payload_value(self.seq, self.payload.map(|p| p.bytes()))?;
         let head = self.head();
         let view = EventView {
             seq: head.seq,
@@ -79,23 +199,7 @@ impl LineEvent<'_> {
             let _ = serde_json::to_writer(&mut *out, &self.to_value(job_id)?);
             return Ok(());
         };
-        let string = |out: &mut Vec<u8>, text: &str| {
-            let _ = serde_json::to_writer(&mut *out, text);
-        };
-        out.extend_from_slice(b"{\"schema_id\":\"wrkr.event\",\"schema_version\":");
-        string(out, SCHEMA_VERSION);
-        out.extend_from_slice(b",\"created_at\":");
-        string(out, self.created_at);
-        out.extend_from_slice(b",\"producer_version\":");
-        string(out, PRODUCER_VERSION);
-        out.extend_from_slice(b",\"event_id\":\"evt_");
-        out.extend_from_slice(itoa::Buffer::new().format(self.seq).as_bytes());
-        out.extend_from_slice(b"\",\"job_id\":");
-        string(out, job_id);
-        out.extend_from_slice(b",\"type\":");
-        string(out, self.event_type);
-        out.extend_from_slice(if self.head().executed { b",\"executed\":true" } else { b",\"executed\":false" });
-        out.extend_from_slice(b",\"payload\":");
+        write_compact_head(&self.head(), job_id, out);
         match payload {
             None => out.extend_from_slice(b"{}"),
             Some(p) if p.is_object() => out.extend_from_slice(p.bytes()),
@@ -135,7 +239,7 @@ pub struct LineCheckpoint<'a> {
 impl LineCheckpoint<'_> {
     /// The record as a `Value`, exactly what the projection renders for the same ledger event.
     pub fn to_value(&self, job_id: &str) -> Result<Value> {
-        let payload = payload_value(self.seq, self.payload)?;
+        let payload = payload_value(self.seq, self.payload.map(|p| p.bytes()))?;
         Ok(render_checkpoint(job_id, self.seq, self.created_at, &payload, checkpoint_delta(&payload)))
     }
 
@@ -340,6 +444,62 @@ mod tests {
         }
         // The copying path is taken where it may be, and not where it may not.
         assert_eq!(copied, 8 + 5, "payloads whose bytes serde_json writes as they stand");
+    }
+
+    /// A spec line too big to index makes the records its scanned line would: canonical and
+    /// printed, for payloads of every shape (the non-object ones wrapped, `executed` read from
+    /// the bytes, escaped keys decoded), whether its payload is copied or built.
+    #[test]
+    fn big_event_records_are_the_line_events() {
+        let more = [
+            r#"{"executed":false,"jobspec":{"z":1,"a":[{"id":"s0","command":"true"}]},"workspace":"/w"}"#,
+            r#"{"exec\u0075ted":false,"s":"\u00e9\ud83d\ude00","n":[1.50,1e2,-0]}"#,
+            r#"{"executed":"false"}"#,
+            r#" { "a" : 1 } "#,
+        ];
+        let (mut scan, mut scratch) = (Scan::new(), Scratch::default());
+        for text in PAYLOADS.iter().chain(&more).copied().map(Some).chain([None]) {
+            let bytes = text.map(str::as_bytes);
+            let big = BigEvent {
+                seq: 9,
+                created_at: "2026-02-13T18:00:00Z",
+                event_type: "x-jobspec_recorded",
+                payload: bytes,
+            };
+            let mut canonical = Vec::new();
+            big.write_canonical("job_x", &mut canonical).unwrap();
+            let mut compact = Vec::new();
+            big.write_compact("job_x", &mut compact).unwrap();
+            // The same event through the strict path: its record, canonical and printed.
+            let value = big.to_value("job_x").unwrap();
+            assert_eq!(
+                String::from_utf8(canonical).unwrap(),
+                String::from_utf8(jcs::value_to_vec(&value)).unwrap(),
+                "{text:?}"
+            );
+            assert_eq!(String::from_utf8(compact).unwrap(), serde_json::to_string(&value).unwrap(), "{text:?}");
+            // And what the projection makes of the event (its `executed` included).
+            let parsed = text.map(|t| crate::json::parse(t.as_bytes()).unwrap());
+            let ledger = LedgerEvent {
+                seq: 9,
+                created_at: "2026-02-13T18:00:00Z",
+                event_type: "x-jobspec_recorded",
+                payload: parsed.as_ref(),
+            };
+            assert_eq!(Projection::new("job_x").event(&ledger).event, value, "{text:?}");
+            // Where the scan is sure of the payload, the line path agrees too.
+            if let Some(text) = text.filter(|t| scan.parse(t.as_bytes()).is_ok()) {
+                let line = LineEvent {
+                    seq: 9,
+                    created_at: "2026-02-13T18:00:00Z",
+                    event_type: "x-jobspec_recorded",
+                    payload: scan.root(text.as_bytes()),
+                };
+                let mut fast = Vec::new();
+                line.write_canonical("job_x", &mut fast, &mut scratch);
+                assert_eq!(fast, jcs::value_to_vec(&value), "{text}");
+            }
+        }
     }
 
     #[test]
