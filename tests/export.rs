@@ -323,27 +323,19 @@ fn odd_ledger_lines_export_the_bytes_the_value_path_made() {
     }
 }
 
-/// The spec event is read on its scan too (a 25,000-step spec is 1 MB as a line, about 20 MB as a
-/// document): its workspace, written with every escape a ledger may hold (`\/`, `\"`, `\\`), is
-/// the directory the artifacts are hashed in, by `wrkr export` and by `wrkr-events --records`.
-#[test]
-fn a_spec_workspace_with_escapes_is_where_artifacts_are_hashed() {
-    let s = Sandbox::new();
-    let ws = s.work().join("work \"space\" \\ é");
+/// The ledger line that claims `a.txt`, the artifact of [`workspace_with_a_txt`].
+const CLAIMS_A_TXT: &str = r#"{"seq":2,"created_at":"2026-02-13T18:00:01Z","type":"checkpoint_emitted","payload":{"type":"plan","summary":"s","status":"running","artifacts_delta":{"added":["a.txt"],"changed":[],"removed":[]}}}"#;
+
+/// A workspace named `name` in the sandbox, holding `a.txt`.
+fn workspace_with_a_txt(s: &Sandbox, name: &str) -> PathBuf {
+    let ws = s.work().join(name);
     fs::create_dir_all(&ws).unwrap();
     fs::write(ws.join("a.txt"), "artifact\n").unwrap();
-    let escaped = serde_json::to_string(&ws.display().to_string()).unwrap().replace('/', "\\/");
-    assert!(escaped.contains("\\/") && escaped.contains("\\\"") && escaped.contains("\\\\"), "{escaped}");
-    let dir = s.home().join("jobs").join("job_ws");
-    fs::create_dir_all(&dir).unwrap();
-    let lines = [
-        format!(
-            r#"{{"seq":1,"created_at":"2026-02-13T18:00:00Z","type":"x-jobspec_recorded","payload":{{"jobspec":{{"name":"j","inputs":{{"steps":[{{"id":"s1","command":"true"}}]}}}},"spec_path":"spec.yaml","workspace":{escaped}}}}}"#
-        ),
-        r#"{"seq":2,"created_at":"2026-02-13T18:00:01Z","type":"checkpoint_emitted","payload":{"type":"plan","summary":"s","status":"running","artifacts_delta":{"added":["a.txt"],"changed":[],"removed":[]}}}"#.to_owned(),
-    ];
-    fs::write(dir.join("events.jsonl"), lines.join("\n") + "\n").unwrap();
-    let (stream, stderr) = records(&s, "job_ws", &[]);
+    ws
+}
+
+/// The record stream hashed `a.txt` in its workspace (found, by content).
+fn assert_a_txt_hashed(stream: &[u8], stderr: &str) {
     assert!(!stderr.contains("a.txt"), "a.txt is found in the workspace: {stderr}");
     let manifest = stream
         .split(|b| *b == b'\n')
@@ -353,6 +345,28 @@ fn a_spec_workspace_with_escapes_is_where_artifacts_are_hashed() {
         .unwrap();
     assert_eq!(manifest["artifacts"][0]["path"], "a.txt", "{manifest}");
     assert_eq!(manifest["artifacts"][0]["sha256"], sha256_hex(b"artifact\n"), "{manifest}");
+}
+
+/// The spec event is read on its scan too (a 25,000-step spec is 1 MB as a line, about 20 MB as a
+/// document): its workspace, written with every escape a ledger may hold (`\/`, `\"`, `\\`), is
+/// the directory the artifacts are hashed in, by `wrkr export` and by `wrkr-events --records`.
+#[test]
+fn a_spec_workspace_with_escapes_is_where_artifacts_are_hashed() {
+    let s = Sandbox::new();
+    let ws = workspace_with_a_txt(&s, "work \"space\" \\ é");
+    let escaped = serde_json::to_string(&ws.display().to_string()).unwrap().replace('/', "\\/");
+    assert!(escaped.contains("\\/") && escaped.contains("\\\"") && escaped.contains("\\\\"), "{escaped}");
+    let dir = s.home().join("jobs").join("job_ws");
+    fs::create_dir_all(&dir).unwrap();
+    let lines = [
+        format!(
+            r#"{{"seq":1,"created_at":"2026-02-13T18:00:00Z","type":"x-jobspec_recorded","payload":{{"jobspec":{{"name":"j","inputs":{{"steps":[{{"id":"s1","command":"true"}}]}}}},"spec_path":"spec.yaml","workspace":{escaped}}}}}"#
+        ),
+        CLAIMS_A_TXT.to_owned(),
+    ];
+    fs::write(dir.join("events.jsonl"), lines.join("\n") + "\n").unwrap();
+    let (stream, stderr) = records(&s, "job_ws", &[]);
+    assert_a_txt_hashed(&stream, &stderr);
     let (code, _, stderr) = export(&s, &["job_ws"]);
     assert_eq!(code, 0, "{stderr}");
     let pack = fs::read(pack_path(&s, "wrkr-out", "job_ws")).unwrap();
@@ -386,9 +400,7 @@ fn an_invalid_checkpoint_fails_export_as_before() {
 #[test]
 fn a_big_spec_line_makes_the_records_the_value_path_makes() {
     let s = Sandbox::new();
-    let ws = s.work().join("w\"s");
-    fs::create_dir_all(&ws).unwrap();
-    fs::write(ws.join("a.txt"), "artifact\n").unwrap();
+    let ws = workspace_with_a_txt(&s, "w\"s");
     let steps: Vec<Value> =
         (0..3000).map(|i| json!({"id": format!("s{i}"), "command": "echo \"é\" / \u{1}", "n": 1.5})).collect();
     let payload =
@@ -398,7 +410,7 @@ fn a_big_spec_line_makes_the_records_the_value_path_makes() {
         serde_json::to_string(&payload).unwrap().replace('/', "\\/")
     );
     assert!(first.len() > 100 * 1024, "{}", first.len());
-    let checkpoint = r#"{"seq":2,"created_at":"2026-02-13T18:00:01Z","type":"checkpoint_emitted","payload":{"type":"plan","summary":"s","status":"running","artifacts_delta":{"added":["a.txt"],"changed":[],"removed":[]}}}"#;
+    let checkpoint = CLAIMS_A_TXT;
     let dir = s.home().join("jobs").join("job_big");
     fs::create_dir_all(&dir).unwrap();
     fs::write(dir.join("events.jsonl"), format!("{first}\n{checkpoint}\n")).unwrap();
@@ -406,7 +418,7 @@ fn a_big_spec_line_makes_the_records_the_value_path_makes() {
         "producer_version": env!("CARGO_PKG_VERSION"), "event_id": "evt_1", "job_id": "job_big",
         "type": "x-jobspec_recorded", "executed": true, "payload": wrkr::json::parse(serde_json::to_string(&payload).unwrap().as_bytes()).unwrap()});
     let (stream, stderr) = records(&s, "job_big", &[]);
-    assert!(!stderr.contains("a.txt"), "a.txt is found in the workspace: {stderr}");
+    assert_a_txt_hashed(&stream, &stderr);
     let printed = stream.split(|b| *b == b'\n').next().unwrap();
     assert_eq!(String::from_utf8_lossy(printed), serde_json::to_string(&expected).unwrap());
     let (code, _, stderr) = export(&s, &["job_big"]);
@@ -416,9 +428,12 @@ fn a_big_spec_line_makes_the_records_the_value_path_makes() {
     let first_record = events.split(|b| *b == b'\n').next().unwrap();
     assert_eq!(String::from_utf8_lossy(first_record), String::from_utf8(wrkr::jcs::value_to_vec(&expected)).unwrap());
     assert!(pack_stdin(&s, stream, &[]).stdout == fs::read(&pack).unwrap(), "the pipeline makes the export's bytes");
-    // A duplicate key deep in the big line: the corruption error a small line gets.
+    // A duplicate key deep in the big line: the corruption error a small line gets, the ledger
+    // left as it is and the earlier pack kept.
     let twice = first.replacen(r#""n":1.5"#, r#""n":1.5,"n":2"#, 1);
-    fs::write(dir.join("events.jsonl"), format!("{twice}\n{checkpoint}\n")).unwrap();
+    let ledger = format!("{twice}\n{checkpoint}\n");
+    fs::write(dir.join("events.jsonl"), &ledger).unwrap();
+    let earlier = fs::read(&pack).unwrap();
     for argv in [
         &["--json", "export", "job_big"][..],
         &["--json", "events", "--records", "job_big"],
@@ -433,6 +448,8 @@ fn a_big_spec_line_makes_the_records_the_value_path_makes() {
             "{argv:?}: {env}"
         );
     }
+    assert_eq!(fs::read_to_string(dir.join("events.jsonl")).unwrap(), ledger, "the ledger is left as it is");
+    assert!(fs::read(&pack).unwrap() == earlier, "the earlier pack is kept");
 }
 
 /// A damaged ledger line is the store's corruption error naming the line, on the scan's path

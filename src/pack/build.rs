@@ -255,7 +255,7 @@ impl Packer {
     /// [`Packer::add_line_event`] for a spec line too big to index ([`BigEvent`]): the same bytes
     /// and errors, the payload written from the line one object at a time.
     pub fn add_big_event(&mut self, event: &BigEvent<'_>, job_id: &str, line: &mut Vec<u8>) -> Result<()> {
-        let at = Timestamp::parse(event.created_at);
+        let at = Timestamp::parse(&event.created_at);
         let Some(at) = at.filter(|_| !event.event_type.is_empty() && !job_id.is_empty()) else {
             return self.add_record(&event.to_value(job_id)?);
         };

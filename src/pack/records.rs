@@ -114,7 +114,7 @@ pub fn stream(
         if root.is_none() && crate::store::ledger::declared_type(line) == Some(JOBSPEC_EVENT) {
             // A spec line the store read without an index (too big): from its bytes.
             if let Some(event) = big_event(line) {
-                projection.project_line(event.created_at, event.event_type, None);
+                projection.project_line(&event.created_at, &event.event_type, None);
                 out.workspace = workspace_of(
                     event
                         .payload
@@ -124,7 +124,7 @@ pub fn stream(
                 );
                 out.last_seq = seq;
                 out.last_created_at.clear();
-                out.last_created_at.push_str(event.created_at);
+                out.last_created_at.push_str(&event.created_at);
                 sink(Record::Big { event: &event, job_id: job.as_str() })?;
                 out.records += 1;
                 return Ok(());
@@ -175,25 +175,8 @@ pub fn stream(
 /// (`None` when that fails; the caller then parses the line, which words any error).
 fn big_event(line: &[u8]) -> Option<BigEvent<'_>> {
     let head = EventRecord::parse_lean(line, &[JOBSPEC_EVENT]).ok().filter(|r| r.payload.is_none())?;
-    let created_at = crate::jcs::stream::member(line, "created_at")?;
-    let event_type = crate::jcs::stream::member(line, "type")?;
-    let (created_at, event_type) = (unquoted(created_at)?, unquoted(event_type)?);
-    (created_at == head.created_at && event_type == head.event_type).then(|| BigEvent {
-        seq: head.seq,
-        created_at,
-        event_type,
-        payload: crate::jcs::stream::member(line, "payload"),
-    })
-}
-
-/// The text of a JSON string without escapes, borrowed (`None` for anything else: a string with
-/// escapes is read on the `Value` path instead).
-fn unquoted(text: &[u8]) -> Option<&str> {
-    let inner = text.strip_prefix(b"\"")?.strip_suffix(b"\"")?;
-    if inner.contains(&b'\\') {
-        return None;
-    }
-    std::str::from_utf8(inner).ok()
+    let payload = crate::jcs::stream::member(line, "payload");
+    Some(BigEvent { seq: head.seq, created_at: head.created_at, event_type: head.event_type, payload })
 }
 
 /// The workspace a spec or wrap event names (its `workspace`, when a non-empty string).

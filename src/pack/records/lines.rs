@@ -37,8 +37,8 @@ fn payload_value(seq: u64, payload: Option<&[u8]>) -> Result<Value> {
 /// [`LineEvent`]'s, byte for byte.
 pub struct BigEvent<'a> {
     pub seq: u64,
-    pub created_at: &'a str,
-    pub event_type: &'a str,
+    pub created_at: String,
+    pub event_type: String,
     /// The payload's bytes as they stand in the line; `None` when the line has none.
     pub payload: Option<&'a [u8]>,
 }
@@ -61,21 +61,12 @@ fn shape(payload: &[u8]) -> Shape {
 impl BigEvent<'_> {
     fn head(&self) -> EventHead<'_> {
         let executed = self.payload.and_then(|p| jcs::stream::member(p, "executed")).is_none_or(|e| e != b"false");
-        EventHead { seq: self.seq, created_at: self.created_at, event_type: self.event_type, executed }
+        EventHead { seq: self.seq, created_at: &self.created_at, event_type: &self.event_type, executed }
     }
 
     /// The record as a `Value`, exactly [`LineEvent::to_value`] of the same line.
     pub fn to_value(&self, job_id: &str) -> Result<Value> {
-        let payload = payload_value(self.seq, self.payload)?;
-        let head = self.head();
-        let view = EventView {
-            seq: head.seq,
-            created_at: head.created_at,
-            event_type: head.event_type,
-            executed: head.executed,
-            payload: std::borrow::Cow::Owned(payload),
-        };
-        Ok(view.to_value(job_id))
+        event_value(self.head(), self.payload, job_id)
     }
 
     /// Append the record's canonical bytes to `out`, as [`LineEvent::write_canonical`] does.
@@ -106,28 +97,65 @@ impl BigEvent<'_> {
 
     /// Append the record as `wrkr-events --records` prints it, as [`LineEvent::write_compact`] does.
     pub fn write_compact(&self, job_id: &str, out: &mut Vec<u8>) -> Result<()> {
-        let payload = match self.payload.map(|p| (shape(p), p)) {
-            None | Some((Shape::Null, _)) => Some(None),
-            Some((shape, p)) if crate::json::scan::serde_compact(p) => Some(Some((shape, p))),
-            Some(_) => None,
+        let printed = match self.payload.map(|p| (shape(p), p)) {
+            None | Some((Shape::Null, _)) => Some(Printed::Empty),
+            Some((_, p)) if !crate::json::scan::serde_compact(p) => None,
+            Some((Shape::Object, p)) => Some(Printed::Object(p)),
+            Some((Shape::Other, p)) => Some(Printed::Wrapped(p)),
         };
-        let Some(payload) = payload else {
-            let _ = serde_json::to_writer(&mut *out, &self.to_value(job_id)?);
-            return Ok(());
-        };
-        write_compact_head(&self.head(), job_id, out);
-        match payload {
-            None => out.extend_from_slice(b"{}"),
-            Some((Shape::Object, p)) => out.extend_from_slice(p),
-            Some((_, p)) => {
-                out.extend_from_slice(b"{\"value\":");
-                out.extend_from_slice(p);
-                out.push(b'}');
-            }
-        }
-        out.push(b'}');
-        Ok(())
+        write_compact_record(&self.head(), job_id, printed, || self.to_value(job_id), out)
     }
+}
+
+/// The `wrkr.event` record of a ledger event, built as [`EventView::to_value`] builds it, from its
+/// head and its payload's bytes (an object, else `{}` or `{"value": ...}`: [`payload_value`]).
+fn event_value(head: EventHead<'_>, payload: Option<&[u8]>, job_id: &str) -> Result<Value> {
+    let payload = payload_value(head.seq, payload)?;
+    let view = EventView {
+        seq: head.seq,
+        created_at: head.created_at,
+        event_type: head.event_type,
+        executed: head.executed,
+        payload: std::borrow::Cow::Owned(payload),
+    };
+    Ok(view.to_value(job_id))
+}
+
+/// How a printed record holds a payload whose bytes are what serde_json writes.
+enum Printed<'p> {
+    /// None or null: `{}`.
+    Empty,
+    Object(&'p [u8]),
+    /// Anything else: `{"value": ...}`.
+    Wrapped(&'p [u8]),
+}
+
+/// Append the record of `head` as serde_json prints [`EventView::to_value`]: the payload copied
+/// as `printed` says, or, when it cannot be (`None`), the record built by `value` and printed.
+fn write_compact_record(
+    head: &EventHead<'_>,
+    job_id: &str,
+    printed: Option<Printed<'_>>,
+    value: impl FnOnce() -> Result<Value>,
+    out: &mut Vec<u8>,
+) -> Result<()> {
+    let Some(printed) = printed else {
+        // Serializing a `Value` into a Vec cannot fail.
+        let _ = serde_json::to_writer(&mut *out, &value()?);
+        return Ok(());
+    };
+    write_compact_head(head, job_id, out);
+    match printed {
+        Printed::Empty => out.extend_from_slice(b"{}"),
+        Printed::Object(p) => out.extend_from_slice(p),
+        Printed::Wrapped(p) => {
+            out.extend_from_slice(b"{\"value\":");
+            out.extend_from_slice(p);
+            out.push(b'}');
+        }
+    }
+    out.push(b'}');
+    Ok(())
 }
 
 /// A `wrkr.event` record as serde_json writes [`EventView::to_value`], up to its payload.
@@ -171,16 +199,7 @@ impl LineEvent<'_> {
 
     /// The record as a `Value`, exactly [`EventView::to_value`] of the same ledger event.
     pub fn to_value(&self, job_id: &str) -> Result<Value> {
-        let payload = payload_value(self.seq, self.payload.map(|p| p.bytes()))?;
-        let head = self.head();
-        let view = EventView {
-            seq: head.seq,
-            created_at: head.created_at,
-            event_type: head.event_type,
-            executed: head.executed,
-            payload: std::borrow::Cow::Owned(payload),
-        };
-        Ok(view.to_value(job_id))
+        event_value(self.head(), self.payload.map(|p| p.bytes()), job_id)
     }
 
     /// Append the record as `wrkr-events --records` prints it, exactly the compact serde_json
@@ -188,29 +207,14 @@ impl LineEvent<'_> {
     /// are those (`ScanNode::is_serde_compact`: any payload our writers wrote, as long as its
     /// numbers are integers or spelt as serde_json spells them). Key order is `to_value`'s.
     pub fn write_compact(&self, job_id: &str, out: &mut Vec<u8>) -> Result<()> {
-        let payload = match self.payload {
-            None => Some(None),
-            Some(p) if p.is_null() => Some(None),
-            Some(p) if p.is_serde_compact() => Some(Some(p)),
-            Some(_) => None,
+        let printed = match self.payload {
+            None => Some(Printed::Empty),
+            Some(p) if p.is_null() => Some(Printed::Empty),
+            Some(p) if !p.is_serde_compact() => None,
+            Some(p) if p.is_object() => Some(Printed::Object(p.bytes())),
+            Some(p) => Some(Printed::Wrapped(p.bytes())),
         };
-        let Some(payload) = payload else {
-            // Serializing a `Value` into a Vec cannot fail.
-            let _ = serde_json::to_writer(&mut *out, &self.to_value(job_id)?);
-            return Ok(());
-        };
-        write_compact_head(&self.head(), job_id, out);
-        match payload {
-            None => out.extend_from_slice(b"{}"),
-            Some(p) if p.is_object() => out.extend_from_slice(p.bytes()),
-            Some(p) => {
-                out.extend_from_slice(b"{\"value\":");
-                out.extend_from_slice(p.bytes());
-                out.push(b'}');
-            }
-        }
-        out.push(b'}');
-        Ok(())
+        write_compact_record(&self.head(), job_id, printed, || self.to_value(job_id), out)
     }
 
     /// Append the record's canonical bytes to `out`, as [`EventView::write_canonical`] does.
@@ -462,8 +466,8 @@ mod tests {
             let bytes = text.map(str::as_bytes);
             let big = BigEvent {
                 seq: 9,
-                created_at: "2026-02-13T18:00:00Z",
-                event_type: "x-jobspec_recorded",
+                created_at: "2026-02-13T18:00:00Z".into(),
+                event_type: "x-jobspec_recorded".into(),
                 payload: bytes,
             };
             let mut canonical = Vec::new();
